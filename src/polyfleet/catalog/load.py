@@ -1,0 +1,253 @@
+"""Loading the built-in catalog and merging user overrides (YAML or CSV) over it."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..datafile import DataFile, read_csv_rows, validate
+from ..errors import UserError
+from .figures import Figure, Source, parse_figure
+from .model import TERMS, Accelerator, Offering, Provider, Region, Runtime
+from .store import Catalog
+
+ACCELERATOR_FIGURES = ("bf16_tflops", "fp8_tflops", "int8_tops", "fp4_tflops", "hbm_gb", "hbm_tbps",
+                       "scaleup_chips", "link_gbytes_per_s", "max_slice_chips", "tdp_watts",
+                       "system_watts_per_chip")
+BUILTIN_FILES = ("accelerators.yaml", "runtimes.yaml", "providers.yaml", "offerings.yaml")
+
+
+class _Reader:
+    """Turns one data file's raw entries into typed objects, with file:line errors."""
+
+    def __init__(self, doc: DataFile, default_status: str | None) -> None:
+        self.doc = doc
+        self.default_status = default_status
+        raw_sources = (doc.data or {}).get("sources") or {}
+        if not isinstance(raw_sources, dict):
+            raise UserError("must be a mapping of source keys", where=doc.where(("sources",)), field="sources")
+        self.sources: dict[str, Source] = {
+            key: validate(Source, val, doc.name, doc, ("sources", key)) for key, val in raw_sources.items()}
+
+    def figure(self, raw: Any, default_source: str | None, loc: tuple) -> Figure:
+        try:
+            if self.default_status and isinstance(default_source, str) and default_source not in self.sources:
+                self.sources[default_source] = Source(ref=default_source, status=self.default_status)  # type: ignore[arg-type]
+            if self.default_status and isinstance(raw, dict) and raw.get("source") not in (None, *self.sources) \
+                    and "status" not in raw:
+                raw = {**raw, "status": self.default_status}
+            return parse_figure(raw, self.sources, default_source)
+        except (ValueError, TypeError) as exc:
+            raise UserError(str(exc), where=self.doc.where(loc), field=_path(loc)) from None
+
+    def section(self, name: str) -> list[dict]:
+        items = (self.doc.data or {}).get(name) or []
+        if not isinstance(items, list):
+            raise UserError("must be a list", where=self.doc.where((name,)), field=name)
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise UserError("each entry must be a mapping", where=self.doc.where((name, i)), field=f"{name}[{i}]")
+        return items
+
+    def accelerator(self, raw: dict, i: int, base: Accelerator | None) -> Accelerator:
+        loc = ("accelerators", i)
+        raw = dict(raw)
+        default = raw.pop("source", None)
+        assumed = raw.pop("assumed", None) or {}
+        data: dict[str, Any] = base.model_dump() if base is not None else {}
+        data.update({k: v for k, v in raw.items() if k not in ACCELERATOR_FIGURES})
+        for key in ACCELERATOR_FIGURES:
+            if key in raw:
+                data[key] = self.figure(raw[key], default, loc + (key,))
+        extra: dict[str, Figure] = dict(base.assumed) if base is not None else {}
+        for key, val in assumed.items():
+            fig = self.figure(val, default, loc + ("assumed", key))
+            extra[key] = fig.model_copy(update={"assumed": True})
+        data["assumed"] = extra
+        return validate(Accelerator, data, self.doc.name, self.doc, loc)
+
+    def runtime(self, raw: dict, i: int) -> Runtime:
+        loc = ("runtimes", i)
+        raw = dict(raw)
+        default = raw.pop("source", None)
+        plats = raw.get("platforms") or {}
+        raw["platforms"] = {p: self.figure(v, default, loc + ("platforms", p)) for p, v in plats.items()}
+        return validate(Runtime, raw, self.doc.name, self.doc, loc)
+
+    def offerings(self, raw: dict, i: int) -> list[Offering]:
+        """One entry expands to one offering per region."""
+        loc = ("offerings", i)
+        default = raw.get("source")
+        base_prices = raw.get("prices") or {}
+        regions = raw.get("regions") or {}
+        if not isinstance(regions, dict) or not regions:
+            raise UserError("needs a mapping of regions (region: {price overrides})",
+                            where=self.doc.where(loc + ("regions",)), field=f"offerings[{i}].regions")
+        out = []
+        for region, over in regions.items():
+            prices = {**base_prices, **(over or {})}
+            bad = set(prices) - set(TERMS)
+            if bad:
+                raise UserError(f"unknown price term(s) {sorted(bad)}", where=self.doc.where(loc + ("regions", region)),
+                                field=f"offerings[{i}].regions.{region}", allowed=", ".join(TERMS))
+            data = {k: raw.get(k) for k in ("provider", "accelerator", "instance", "unit_chips")}
+            data["region"] = region
+            data["id"] = f"{data['provider']}/{data['instance']}/{region}"
+            for term in TERMS:
+                where = loc + (("regions", region, term) if term in (over or {}) else ("prices", term))
+                data[term] = self.figure(prices.get(term), default, where)
+            out.append(validate(Offering, data, self.doc.name, self.doc, loc))
+        return out
+
+
+def _path(loc: tuple) -> str:
+    from ..datafile import field_path
+    return field_path(loc)
+
+
+def _merge(cat: dict[str, dict], doc: DataFile, user: bool) -> None:
+    """Merge one file's entries into the growing catalog dictionaries."""
+    reader = _Reader(doc, "user" if user else None)
+    data = doc.data or {}
+    if not isinstance(data, dict):
+        raise UserError("must be a mapping with sections accelerators, runtimes, providers, regions, offerings",
+                        where=doc.name)
+    allowed = {"sources", "accelerators", "runtimes", "providers", "regions", "offerings"}
+    unknown = set(data) - allowed
+    if unknown:
+        key = sorted(unknown)[0]
+        raise UserError(f"unknown section '{key}'", where=doc.where((key,)), allowed=", ".join(sorted(allowed)))
+    aliases = {a_alias.lower(): a.id for a in cat["accelerators"].values() for a_alias in (a.id, *a.aliases)}
+    for i, raw in enumerate(reader.section("accelerators")):
+        acc_id = aliases.get(str(raw.get("id", "")).lower())
+        acc = reader.accelerator(raw, i, cat["accelerators"].get(acc_id) if acc_id else None)
+        cat["accelerators"][acc.id] = acc
+    for i, raw in enumerate(reader.section("runtimes")):
+        rt = reader.runtime(raw, i)
+        cat["runtimes"][rt.id] = rt
+    for i, raw in enumerate(reader.section("providers")):
+        prov = validate(Provider, raw, doc.name, doc, ("providers", i))
+        cat["providers"][prov.id] = prov
+    for i, raw in enumerate(reader.section("regions")):
+        reg = validate(Region, raw, doc.name, doc, ("regions", i))
+        cat["regions"][f"{reg.provider}/{reg.id}"] = reg
+    for i, raw in enumerate(reader.section("offerings")):
+        acc_id = aliases.get(str(raw.get("accelerator", "")).lower())
+        if acc_id is None:
+            from ..errors import UnknownNameError
+            err = UnknownNameError("accelerator", str(raw.get("accelerator")), aliases)
+            raise UserError(err.message, where=doc.where(("offerings", i, "accelerator")),
+                            field=f"offerings[{i}].accelerator")
+        raw = {**raw, "accelerator": acc_id}
+        for off in reader.offerings(raw, i):
+            old = cat["offerings"].get(off.id)
+            if old is not None and user:
+                # an override keeps the built-in prices it does not mention
+                keep = {t: getattr(old, t) for t in TERMS if not getattr(off, t).known and _unmentioned(raw, off.region, t)}
+                off = off.model_copy(update=keep)
+            cat["offerings"][off.id] = off
+
+
+def _unmentioned(raw: dict, region: str, term: str) -> bool:
+    return term not in (raw.get("prices") or {}) and term not in ((raw.get("regions") or {}).get(region) or {})
+
+
+def _check_references(cat: dict[str, dict], origin: str) -> None:
+    for off in cat["offerings"].values():
+        if off.provider not in cat["providers"]:
+            raise UserError(f"offering {off.id} names unknown provider '{off.provider}'", where=origin,
+                            allowed=", ".join(sorted(cat["providers"])))
+        if f"{off.provider}/{off.region}" not in cat["regions"]:
+            cat["regions"][f"{off.provider}/{off.region}"] = Region(id=off.region, provider=off.provider)
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> Catalog:
+    cat: dict[str, dict] = {k: {} for k in ("accelerators", "runtimes", "providers", "regions", "offerings")}
+    pkg = resources.files("polyfleet.catalog") / "data"
+    for name in BUILTIN_FILES:
+        _merge(cat, DataFile((pkg / name).read_text(encoding="utf-8"), f"built-in {name}"), user=False)
+    _check_references(cat, "built-in catalog")
+    return _freeze(cat)
+
+
+def _freeze(cat: dict[str, dict]) -> Catalog:
+    providers = {}
+    for pid, prov in cat["providers"].items():
+        regs = tuple(sorted(r.id for r in cat["regions"].values() if r.provider == pid))
+        providers[pid] = prov.model_copy(update={"regions": regs})
+    return Catalog(cat["accelerators"], cat["runtimes"], providers, cat["regions"], cat["offerings"])
+
+
+def load_catalog(*overrides: str | Path) -> Catalog:
+    """The built-in catalog with each override file (YAML, or CSV of offering prices) merged over it, in order."""
+    base = _builtin()
+    if not overrides:
+        return base
+    cat = {"accelerators": dict(base.accelerators), "runtimes": dict(base.runtimes),
+           "providers": dict(base.providers), "regions": dict(base.regions), "offerings": dict(base.offerings)}
+    for path in overrides:
+        path = Path(path)
+        if path.suffix.lower() == ".csv":
+            from .skypilot import is_skypilot_csv, read_skypilot_csv
+            if is_skypilot_csv(path):
+                doc_data = read_skypilot_csv(path)
+                doc_data.pop("skipped")
+            else:
+                doc_data = read_price_csv(path)
+            _merge(cat, _InlineDoc(doc_data, str(path)), user=True)
+        else:
+            _merge(cat, DataFile.read(path), user=True)
+        _check_references(cat, str(path))
+    return _freeze(cat)
+
+
+class _InlineDoc(DataFile):
+    """Entries built from a CSV file, presented as a DataFile (row numbers in the names)."""
+
+    def __init__(self, data: dict, name: str) -> None:  # noqa: D107 - no YAML to parse
+        self.name = name
+        self.root_node = None
+        self.data = data
+
+    def where(self, loc=()) -> str:  # type: ignore[override]
+        if len(loc) >= 2 and loc[0] == "offerings" and isinstance(loc[1], int):
+            row = self.data["offerings"][loc[1]].get("_row")
+            if row:
+                return f"{self.name}:{row}"
+        return self.name
+
+
+PRICE_CSV_COLUMNS = ("provider", "accelerator", "instance", "region", "unit_chips")
+
+
+def read_price_csv(path: Path) -> dict:
+    """A CSV of offering prices: provider,accelerator,instance,region,unit_chips,on_demand,spot,
+    commit_1y,commit_3y,source,status,as_of (prices per chip-hour; empty = not offered/unknown)."""
+    rows = read_csv_rows(path, PRICE_CSV_COLUMNS)
+    offerings = []
+    for n, row in enumerate(rows, start=2):
+        source = (row.get("source") or "").strip() or f"{path.name} row {n}"
+        status = (row.get("status") or "").strip() or "user"
+        prices = {}
+        for term in TERMS:
+            cell = (row.get(term) or "").strip()
+            if not cell:
+                continue
+            try:
+                value = float(cell)
+            except ValueError:
+                raise UserError(f"'{cell}' is not a number", where=f"{path}:{n}", field=term) from None
+            prices[term] = {"value": value, "source": source, "status": status,
+                            "as_of": (row.get("as_of") or "").strip() or None}
+        try:
+            unit = int(float(row["unit_chips"]))
+        except ValueError:
+            raise UserError(f"'{row['unit_chips']}' is not a whole number", where=f"{path}:{n}",
+                            field="unit_chips") from None
+        offerings.append({"provider": row["provider"].strip(), "accelerator": row["accelerator"].strip(),
+                          "instance": row["instance"].strip(), "unit_chips": unit,
+                          "regions": {row["region"].strip(): prices}, "_row": n})
+    return {"offerings": offerings}

@@ -1,0 +1,111 @@
+"""Typed catalog objects: accelerators, runtimes, providers, regions, offerings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .figures import Figure
+
+Family = Literal["tpu", "trainium", "gpu"]
+Platform = Literal["tpu", "neuron", "cuda", "rocm"]
+Use = Literal["training", "inference"]
+Term = Literal["on_demand", "spot", "commit_1y", "commit_3y"]
+
+FAMILIES: tuple[str, ...] = ("tpu", "trainium", "gpu")
+TERMS: tuple[Term, ...] = ("on_demand", "spot", "commit_1y", "commit_3y")
+DTYPES: tuple[str, ...] = ("bf16", "fp8", "int8", "fp4")
+BYTES_PER_ELEMENT: dict[str, float] = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0,
+                                       "fp4": 0.5, "int4": 0.5}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Accelerator(_Frozen):
+    """One chip type. Peak rates are dense (no structured sparsity), per chip."""
+
+    id: str
+    name: str
+    vendor: Literal["google", "aws", "nvidia", "amd"]
+    family: Family
+    platform: Platform
+    year: int
+    aliases: tuple[str, ...] = ()
+    uses: tuple[Use, ...] = ("training", "inference")
+    bf16_tflops: Figure
+    fp8_tflops: Figure = Figure()
+    int8_tops: Figure = Figure()
+    fp4_tflops: Figure = Figure()
+    hbm_gb: Figure
+    hbm_tbps: Figure
+    scaleup_chips: Figure
+    link_gbytes_per_s: Figure = Figure()
+    topology: str = ""
+    max_slice_chips: Figure = Figure()
+    tdp_watts: Figure = Figure()
+    system_watts_per_chip: Figure = Figure()
+    assumed: dict[str, Figure] = Field(default_factory=dict)
+    note: str | None = None
+
+    def figure(self, field: str, *, allow_assumed: bool = True) -> Figure:
+        """The catalog figure, or the labelled assumption where the catalog has none."""
+        fig: Figure = getattr(self, field)
+        if not fig.known and allow_assumed and field in self.assumed:
+            return self.assumed[field]
+        return fig
+
+    def peak_tflops(self, dtype: str) -> Figure:
+        """Dense peak for a compute dtype; int8 reads the TOP/s figure, fp16 the bf16 one."""
+        key = {"bf16": "bf16_tflops", "fp16": "bf16_tflops", "fp8": "fp8_tflops", "int8": "int8_tops",
+               "fp4": "fp4_tflops"}.get(dtype)
+        if key is None:
+            raise KeyError(dtype)
+        return getattr(self, key)
+
+
+class Runtime(_Frozen):
+    """A software stack and the platforms it runs on, with the share of the calibrated
+    efficiency it reaches there (1.0 = the stack the calibration points were measured on)."""
+
+    id: str
+    name: str
+    uses: tuple[Use, ...] = ("training", "inference")
+    platforms: dict[str, Figure]
+
+
+class Region(_Frozen):
+    id: str
+    provider: str
+    location: str = ""
+    geo: Literal["us", "eu", "asia", "other"] = "other"
+
+
+class Provider(_Frozen):
+    id: str
+    name: str
+    kind: Literal["hyperscaler", "neocloud", "private"] = "hyperscaler"
+    regions: tuple[str, ...] = ()
+
+
+class Offering(_Frozen):
+    """A way to rent one accelerator type from one provider in one region.
+
+    Prices are per chip-hour. `unit_chips` is the smallest unit sold (instance or slice).
+    """
+
+    id: str
+    provider: str
+    region: str
+    accelerator: str
+    instance: str
+    unit_chips: int = Field(gt=0)
+    on_demand: Figure = Figure()
+    spot: Figure = Figure()
+    commit_1y: Figure = Figure()
+    commit_3y: Figure = Figure()
+
+    def price(self, term: Term) -> Figure:
+        return getattr(self, term)

@@ -1,0 +1,92 @@
+"""Efficiency factors per platform: the share of peak a real stack reaches.
+
+They are fitted to the published points in `calibration.yaml` (see
+`benchmarks/fit_efficiency.py`) and kept as data, each with its status.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..datafile import DataFile, validate
+
+
+class InferenceEfficiency(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    compute: dict[str, float] = Field(description="share of dense peak reached by matmuls, per compute dtype")
+    bandwidth: float = Field(gt=0, le=1, description="share of HBM bandwidth reached when streaming weights")
+    kv_bandwidth: float = Field(gt=0, le=1, description="share of HBM bandwidth reached by attention reading the "
+                                "KV cache (paged, scattered reads)")
+    overhead_ms: float = Field(ge=0, description="fixed cost of one engine step (scheduling, sampling, launch)")
+    per_sequence_us: float = Field(ge=0, description="host-side cost per running sequence per step "
+                                   "(scheduling, sampling); what limits very large batches")
+    collective_us: float = Field(ge=0, description="latency of one tensor-parallel all-reduce")
+    hbm_usable: float = Field(gt=0, le=1, description="share of HBM available to weights and KV cache")
+    max_batch: int = Field(gt=0, description="largest batch the serving engine runs")
+
+    def compute_for(self, dtype: str) -> float:
+        if dtype in self.compute:
+            return self.compute[dtype]
+        return self.compute.get("bf16", min(self.compute.values()))
+
+
+class TrainingEfficiency(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    mfu: dict[str, float] = Field(description="model FLOPs utilisation of dense peak, per compute dtype")
+    scaleout_exponent: float = Field(ge=0, description="MFU falls as (chips / slice)^-x beyond one scale-up slice")
+    memory_pressure: float = Field(ge=0, description="MFU falls by this x (HBM fill - 0.5) when model state and "
+                                   "activations fill more than half of a chip (more recomputation, smaller batches)")
+    moe_factor: float = Field(gt=0, le=1, description="MFU multiplier for a mixture-of-experts model")
+    moe_granularity_exponent: float = Field(ge=0, description="further fall as (scale-up chips / experts)^x when "
+                                            "the experts outnumber one scale-up domain (all-to-all leaves it)")
+
+    def mfu_for(self, dtype: str) -> float:
+        if dtype in self.mfu:
+            return self.mfu[dtype]
+        return self.mfu.get("bf16", min(self.mfu.values()))
+
+
+class PlatformEfficiency(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    status: str
+    note: str = ""
+    inference: InferenceEfficiency
+    training: TrainingEfficiency
+
+
+class Efficiency(BaseModel):
+    """Efficiency factors for every platform (tpu, neuron, cuda, rocm).
+
+    Training MFU also falls with a chip's arithmetic intensity (peak FLOP/s per byte/s
+    of HBM): the memory-bound share of a step grows on chips with more FLOPs per byte.
+    `mfu` values are for a chip at `intensity_reference`; a chip at intensity I gets
+    mfu * (1 + reference/scale) / (1 + I/scale).
+    """
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    intensity_reference: float = Field(gt=0, description="FLOP per byte at which `mfu` is quoted")
+    intensity_scale: float = Field(gt=0, description="FLOP per byte at which MFU has halved from its ideal")
+    platforms: dict[str, PlatformEfficiency]
+
+    def intensity_factor(self, intensity):
+        return (1.0 + self.intensity_reference / self.intensity_scale) / (1.0 + intensity / self.intensity_scale)
+
+    def __getitem__(self, platform: str) -> PlatformEfficiency:
+        return self.platforms[platform]
+
+
+@lru_cache(maxsize=1)
+def default_efficiency() -> Efficiency:
+    text = (resources.files("polyfleet.perf") / "data" / "efficiency.yaml").read_text(encoding="utf-8")
+    doc = DataFile(text, "built-in efficiency.yaml")
+    return validate(Efficiency, doc.data, doc.name, doc)
+
+
+def load_efficiency(path: str | Path | None = None) -> Efficiency:
+    if path is None:
+        return default_efficiency()
+    doc = DataFile.read(path)
+    return validate(Efficiency, doc.data, doc.name, doc)

@@ -1,0 +1,239 @@
+"""One-off estimates for a model on a chip: the library face of `polyfleet perf` and `compare`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..catalog import Catalog, Offering, load_catalog
+from ..catalog.model import Accelerator, Term
+from ..errors import UserError
+from ..workloads.models import BYTES, ModelLibrary, ModelSpec, load_models
+from . import inference as inf
+from . import training as tr
+from .arrays import ChipArrays, ModelArrays
+from .efficiency import Efficiency, default_efficiency
+from .portability import runtime_efficiency
+from .power import it_watts_per_chip
+
+SECONDS_PER_HOUR = 3600.0
+
+
+@dataclass
+class Context:
+    """The facts an estimate reads: catalog, models, efficiency factors."""
+
+    catalog: Catalog = field(default_factory=load_catalog)
+    models: ModelLibrary = field(default_factory=load_models)
+    efficiency: Efficiency = field(default_factory=default_efficiency)
+
+    def model(self, m: str | ModelSpec) -> ModelSpec:
+        return m if isinstance(m, ModelSpec) else self.models.get(m)
+
+    def accelerator(self, a: str | Accelerator) -> Accelerator:
+        return a if isinstance(a, Accelerator) else self.catalog.accelerator(a)
+
+
+@dataclass(frozen=True)
+class Price:
+    usd_per_chip_hour: float | None
+    offering: str | None
+    term: str
+    source: str | None
+    status: str | None
+
+
+def pick_price(ctx: Context, acc: Accelerator, offering: str | None = None, term: Term = "on_demand") -> Price:
+    """The offering's price, or the cheapest known price for this chip across offerings."""
+    if offering:
+        off = ctx.catalog.offering(offering)
+        if off.accelerator != acc.id:
+            raise UserError(f"offering {offering} rents {off.accelerator}, not {acc.id}", field="--offering")
+        cands = [off]
+    else:
+        cands = ctx.catalog.offerings_of(acc.id)
+    priced = [(o.price(term).value, o) for o in cands if o.price(term).known]
+    if not priced:
+        return Price(None, cands[0].id if offering else None, term, None, None)
+    value, off = min(priced, key=lambda p: p[0])
+    fig = off.price(term)
+    return Price(value, off.id, term, fig.source, fig.status)
+
+
+@dataclass
+class InferenceEstimate:
+    model: str
+    accelerator: str
+    feasible: bool
+    reason: str
+    chips: int
+    batch: int
+    dtype: str
+    compute_dtype: str
+    runtime: str | None
+    input_tokens: int
+    output_tokens: int
+    ttft_s: float | None
+    tpot_s: float | None
+    output_tokens_per_s: float
+    output_tokens_per_s_per_chip: float
+    limit: str
+    min_chips: int | None
+    offering: str | None
+    usd_per_chip_hour: float | None
+    usd_per_million_output_tokens: float | None
+    watts_per_chip: float | None
+    joules_per_output_token: float | None
+    price_source: str | None = None
+    assumptions: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def chip_candidates(acc: Accelerator, limit: int = 64) -> list[int]:
+    domain = int(acc.figure("scaleup_chips").value or 1)
+    out, c = [], 1
+    while c <= min(domain, limit):
+        out.append(c)
+        c *= 2
+    if domain not in out and domain <= limit:
+        out.append(domain)
+    return out
+
+
+def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *, chips: int | None = None,
+                       dtype: str = "bf16", kv_dtype: str | None = None, input_tokens: int = 1000,
+                       output_tokens: int = 1000, ttft_s: float | None = None, tpot_s: float | None = None,
+                       batch: int | None = None, offering: str | None = None, term: Term = "on_demand",
+                       runtimes: tuple[str, ...] = (), ctx: Context | None = None) -> InferenceEstimate:
+    """Throughput, latency, $/Mtok and J/token of one replica; `chips=None` picks the cheapest size."""
+    ctx = ctx or Context()
+    spec, acc = ctx.model(model), ctx.accelerator(accelerator)
+    kv_dtype = kv_dtype or ("fp8" if dtype in ("fp8", "fp4") else dtype)
+    for name, val in (("dtype", dtype), ("kv dtype", kv_dtype)):
+        if val not in BYTES:
+            raise UserError(f"unknown {name} '{val}'", field=f"--{name.replace(' ', '-')}", allowed=", ".join(BYTES))
+    if input_tokens < 1 or output_tokens < 1:
+        raise UserError("token counts must be at least 1", field="--input-tokens/--output-tokens")
+    rt_eff, rt, rt_reason = runtime_efficiency(ctx.catalog, runtimes, acc, "inference")
+    sizes = [chips] if chips else chip_candidates(acc)
+    M = ModelArrays.build([(spec, dtype, kv_dtype)])
+    H = ChipArrays.build([(acc, dtype)], ctx.efficiency)
+    n = len(sizes)
+    inf_ = float("inf")
+    cases = inf.InferenceCases(
+        model=np.zeros(n, int), chip=np.zeros(n, int), chips=np.array(sizes, float),
+        input_tokens=np.full(n, float(input_tokens)), output_tokens=np.full(n, float(output_tokens)),
+        ttft_slo_s=np.full(n, ttft_s or inf_), tpot_slo_s=np.full(n, tpot_s or inf_),
+        batch=np.full(n, float(batch or 0)), runtime_eff=np.full(n, rt_eff or 1.0))
+    res = inf.estimate(M, H, cases)
+    per_chip = np.where(res.feasible, res.tokens_per_s_per_chip, -1.0)
+    i = int(np.argmax(per_chip)) if res.feasible.any() else _least_bad(res, sizes)
+    feasible = bool(res.feasible[i]) and rt_eff > 0
+    reason = rt_reason if rt_eff == 0 else inf.REASONS[int(res.reason[i])]
+    min_chips = res.min_chips[i]
+    if not feasible and np.isfinite(min_chips) and min_chips > sizes[i] and min_chips <= (acc.scaleup_chips.value or 0):
+        reason += f"; needs at least {int(min_chips)} chips"
+    price = pick_price(ctx, acc, offering, term)
+    watts = it_watts_per_chip(acc)
+    assumptions = [f"{acc.id} {k}: {v.value:g} ({v.note})" for k, v in acc.assumed.items()
+                   if not getattr(acc, k).known and k != "tdp_watts"]
+    if watts.assumed:
+        assumptions.append(f"{acc.id} IT watts/chip {watts.value:g}: {watts.note}")
+    if H.compute_dtype[0] != dtype:
+        assumptions.append(f"{acc.id} has no {dtype} peak: matmuls run in {H.compute_dtype[0]} (weight-only {dtype})")
+    tps = float(res.tokens_per_s[i]) * (1 if feasible else 0)
+    C = sizes[i]
+    usd = (price.usd_per_chip_hour * C / (tps * SECONDS_PER_HOUR) * 1e6
+           if feasible and price.usd_per_chip_hour is not None and tps > 0 else None)
+    joules = watts.value * C / tps if feasible and watts.known and tps > 0 else None
+    return InferenceEstimate(
+        model=spec.id, accelerator=acc.id, feasible=feasible, reason=reason, chips=int(C),
+        batch=int(res.batch[i]), dtype=dtype, compute_dtype=str(H.compute_dtype[0]), runtime=rt,
+        input_tokens=input_tokens, output_tokens=output_tokens,
+        ttft_s=_f(res.ttft_s[i]) if feasible else None, tpot_s=_f(res.tpot_s[i]) if feasible else None,
+        output_tokens_per_s=tps, output_tokens_per_s_per_chip=tps / C,
+        limit=str(inf.LIMITS[res.limit[i]]) if feasible else "-",
+        min_chips=int(min_chips) if np.isfinite(min_chips) else None,
+        offering=price.offering, usd_per_chip_hour=price.usd_per_chip_hour, usd_per_million_output_tokens=usd,
+        watts_per_chip=watts.value, joules_per_output_token=joules,
+        price_source=f"{price.source} [{price.status}]" if price.source else None, assumptions=assumptions)
+
+
+def _least_bad(res: inf.InferenceResult, sizes: list[int]) -> int:
+    """When no size works, report the largest (its reason is the most telling)."""
+    return len(sizes) - 1
+
+
+def _f(x) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+@dataclass
+class TrainingEstimate:
+    model: str
+    accelerator: str
+    feasible: bool
+    reason: str
+    chips: int
+    min_chips: int | None
+    seq_len: int
+    tokens: float
+    dtype: str
+    runtime: str | None
+    mfu: float
+    flops_per_token: float
+    tokens_per_s_per_chip: float
+    days: float | None
+    offering: str | None
+    usd_per_chip_hour: float | None
+    usd: float | None
+    watts_per_chip: float | None
+    megawatt_hours: float | None
+    price_source: str | None = None
+    assumptions: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def estimate_training(model: str | ModelSpec, accelerator: str | Accelerator, chips: int, *, seq_len: int = 8192,
+                      tokens: float = 1e12, dtype: str = "bf16", offering: str | None = None,
+                      term: Term = "on_demand", runtimes: tuple[str, ...] = (),
+                      ctx: Context | None = None) -> TrainingEstimate:
+    """Tokens/s per chip, MFU, days, cost and energy of a training run on `chips` chips."""
+    ctx = ctx or Context()
+    spec, acc = ctx.model(model), ctx.accelerator(accelerator)
+    if chips < 1:
+        raise UserError("must be at least 1", field="--chips")
+    if seq_len < 1 or tokens <= 0:
+        raise UserError("sequence length and tokens must be positive", field="--seq-len/--tokens")
+    rt_eff, rt, rt_reason = runtime_efficiency(ctx.catalog, runtimes, acc, "training")
+    M = ModelArrays.build([(spec, "bf16", "bf16")])
+    H = ChipArrays.build([(acc, dtype)], ctx.efficiency)
+    cases = tr.TrainingCases(model=np.zeros(1, int), chip=np.zeros(1, int), chips=np.array([float(chips)]),
+                             seq_len=np.array([float(seq_len)]), runtime_eff=np.array([rt_eff or 1.0]))
+    res = tr.estimate(M, H, cases)
+    feasible = bool(res.feasible[0]) and rt_eff > 0
+    reason = rt_reason if rt_eff == 0 else tr.REASONS[int(res.reason[0])]
+    need = res.min_chips[0]
+    if int(res.reason[0]) == tr.NO_FIT and np.isfinite(need):
+        reason += f"; needs at least {int(need)} chips"
+    tps = float(res.tokens_per_s_per_chip[0]) if feasible else 0.0
+    seconds = tokens / (tps * chips) if tps > 0 else None
+    price = pick_price(ctx, acc, offering, term)
+    watts = it_watts_per_chip(acc)
+    hours = seconds / SECONDS_PER_HOUR if seconds else None
+    usd = price.usd_per_chip_hour * chips * hours if hours and price.usd_per_chip_hour is not None else None
+    mwh = watts.value * chips * hours / 1e6 if hours and watts.known else None
+    assumptions = [f"{acc.id} IT watts/chip {watts.value:g}: {watts.note}"] if watts.assumed and watts.known else []
+    return TrainingEstimate(
+        model=spec.id, accelerator=acc.id, feasible=feasible, reason=reason, chips=chips,
+        min_chips=int(need) if np.isfinite(need) else None, seq_len=seq_len, tokens=tokens,
+        dtype=str(H.compute_dtype[0]), runtime=rt, mfu=float(res.mfu[0]),
+        flops_per_token=float(res.flops_per_token[0]), tokens_per_s_per_chip=tps,
+        days=seconds / 86400 if seconds else None, offering=price.offering,
+        usd_per_chip_hour=price.usd_per_chip_hour, usd=usd, watts_per_chip=watts.value, megawatt_hours=mwh,
+        price_source=f"{price.source} [{price.status}]" if price.source else None, assumptions=assumptions)

@@ -1,0 +1,168 @@
+"""Inference performance of one replica (C chips, tensor-parallel in one scale-up domain).
+
+A roofline model of continuous batching with chunked prefill, vectorised over cases
+and candidate batch sizes. Per engine step, B sequences each emit one token and, in
+steady state, B·I/O prompt tokens are prefilled, so
+
+    step(B) = max(compute, memory) + collectives + overhead + B · per-sequence cost
+    compute = (2·N_active·B·(1 + I/O) + attention FLOPs) / (C · peak · eff_compute)
+    memory  = weights read / (C · HBM BW · eff_bw) + B · KV bytes/token · (I + O/2) / (C · HBM BW · eff_kv)
+    collectives = 2 · layers · (latency + ring all-reduce of the step's activations)
+
+TPOT = step(B); TTFT = prefill(I) + step(B); memory holds weights and B KV caches.
+The batch is the largest on a grid that meets the SLOs, or the one given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .arrays import ChipArrays, ModelArrays
+
+BATCH_GRID = np.unique(np.round(np.geomspace(1, 4096, 96)).astype(int)).astype(float)
+
+# reason codes, shared with the rate table
+OK, NO_FIT, KV_NO_FIT, TPOT_UNREACHABLE, TTFT_UNREACHABLE, UNKNOWN_FIGURE, TOO_MANY_CHIPS = range(7)
+REASONS = {
+    OK: "",
+    NO_FIT: "model weights do not fit in the replica's memory",
+    KV_NO_FIT: "no room for even one sequence's KV cache",
+    TPOT_UNREACHABLE: "TPOT SLO unreachable at any batch",
+    TTFT_UNREACHABLE: "TTFT SLO unreachable at any batch",
+    UNKNOWN_FIGURE: "a needed chip figure is unknown (peak, HBM or bandwidth)",
+    TOO_MANY_CHIPS: "replica larger than the chip's scale-up domain",
+}
+LIMITS = np.array(["compute", "memory bandwidth", "collectives", "KV capacity", "TPOT SLO", "TTFT SLO",
+                   "max batch", "fixed batch", "-"], dtype=object)
+L_COMPUTE, L_BANDWIDTH, L_COLLECTIVES, L_KV, L_TPOT, L_TTFT, L_MAXBATCH, L_FIXED, L_NONE = range(9)
+
+
+@dataclass(frozen=True)
+class InferenceCases:
+    """Flat arrays of length n: which model row, which chip row, and the request."""
+
+    model: np.ndarray       # index into ModelArrays
+    chip: np.ndarray        # index into ChipArrays
+    chips: np.ndarray       # C, chips per replica
+    input_tokens: np.ndarray
+    output_tokens: np.ndarray
+    ttft_slo_s: np.ndarray  # inf = no SLO
+    tpot_slo_s: np.ndarray
+    batch: np.ndarray       # 0 = choose the best; >0 = fixed
+    runtime_eff: np.ndarray # share of the platform's calibrated efficiency the runtime reaches
+
+
+@dataclass(frozen=True)
+class InferenceResult:
+    feasible: np.ndarray
+    reason: np.ndarray          # codes (REASONS)
+    limit: np.ndarray           # codes into LIMITS
+    batch: np.ndarray
+    ttft_s: np.ndarray
+    tpot_s: np.ndarray
+    tokens_per_s: np.ndarray    # output tokens/s of the replica
+    tokens_per_s_per_chip: np.ndarray
+    min_chips: np.ndarray       # smallest power-of-two replica the weights fit in
+    max_batch_memory: np.ndarray
+
+
+def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
+    """Step time, TTFT and the step's compute/memory/collective parts, for batch B (n, k)."""
+    m, h = c.model[:, None], c.chip[:, None]
+    C = c.chips[:, None]
+    I, O = c.input_tokens[:, None], c.output_tokens[:, None]
+    rt = c.runtime_eff[:, None]
+    flops_rate = C * H.peak_flops[h] * H.eff_compute[h] * rt
+    bw_rate = C * H.hbm_bw[h] * H.eff_bw[h] * rt
+    kv_rate = C * H.hbm_bw[h] * H.eff_kv[h] * rt
+    ctx = I + O / 2.0
+    tokens = B * (1.0 + I / O)
+    flops = 2.0 * M.matmul_params[m] * tokens + M.att_coeff[m] * (B * ctx + (B / O) * I * I / 2.0)
+    expert_read = M.expert_bytes[m] * (1.0 - (1.0 - M.active_share[m]) ** tokens)
+    weights_read = M.weight_bytes[m] - M.expert_bytes[m] + expert_read
+    t_compute = flops / flops_rate
+    t_memory = weights_read / bw_rate + B * M.kv_bytes_per_token[m] * ctx / kv_rate
+    multi = C > 1
+    ring = 2.0 * (C - 1) / C
+    act_bytes = 2.0 * M.d_model[m]
+    lat = H.collective_s[h]
+    t_coll = np.where(multi, 2.0 * M.layers[m] * (lat + ring * tokens * act_bytes / H.link_bw[h]), 0.0)
+    t_coll = np.nan_to_num(t_coll, nan=np.inf)
+    step = np.maximum(t_compute, t_memory) + t_coll + H.overhead_s[h] + B * H.per_seq_s[h]
+    pre_flops = 2.0 * M.matmul_params[m] * I + M.att_coeff[m] * I * I / 2.0
+    t_pre = (np.maximum(pre_flops / flops_rate, M.weight_bytes[m] / bw_rate)
+             + np.where(multi, 2.0 * M.layers[m] * (lat + ring * I * act_bytes / H.link_bw[h]), 0.0)
+             + H.overhead_s[h])
+    t_pre = np.nan_to_num(t_pre, nan=np.inf)
+    return step, t_pre + step, t_compute, t_memory, t_coll
+
+
+def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResult:
+    """Evaluate every case on the batch grid (or its fixed batch) and pick the best batch."""
+    n = len(c.model)
+    m, h = c.model, c.chip
+    C = c.chips.astype(float)
+    I, O = c.input_tokens.astype(float), c.output_tokens.astype(float)
+
+    usable = H.hbm_usable[h] * C * H.hbm_bytes[h]
+    free = usable - M.weight_bytes[m]
+    kv_seq_avg = M.kv_bytes_per_token[m] * (I + O / 2.0)
+    kv_seq_max = M.kv_bytes_per_token[m] * (I + O)
+    b_mem = np.floor(np.where(free > 0, free / kv_seq_avg, 0.0))
+    b_cap = np.minimum(b_mem, H.max_batch[h])
+
+    per_chip_usable = H.hbm_usable[h] * H.hbm_bytes[h]
+    need = np.ceil((M.weight_bytes[m] + kv_seq_max) / per_chip_usable)
+    min_chips = np.where(np.isfinite(need), 2.0 ** np.ceil(np.log2(np.maximum(need, 1))), np.nan)
+
+    fixed = c.batch > 0
+    grid = np.where(fixed[:, None], c.batch[:, None].astype(float), BATCH_GRID[None, :])
+    step, ttft, t_c, t_m, t_x = _timing(M, H, c, grid)
+    ok_mem = grid <= b_cap[:, None]
+    ok_tpot = step <= c.tpot_slo_s[:, None]
+    ok_ttft = ttft <= c.ttft_slo_s[:, None]
+    good = ok_mem & ok_tpot & ok_ttft & np.isfinite(step)
+    thr = np.where(good, grid / step, -1.0)
+    k = np.argmax(thr, axis=1)
+    rows = np.arange(n)
+    any_good = good[rows, k]
+
+    unknown = ~np.isfinite(H.peak_flops[h] * H.hbm_bytes[h] * H.hbm_bw[h]) | ((C > 1) & ~np.isfinite(H.link_bw[h]))
+    too_big = C > H.scaleup[h]
+    fail = ~any_good
+    first_fits = ok_mem[:, 0]
+    reason = np.where(fail, KV_NO_FIT, OK)
+    reason = np.where(fail & first_fits & ~ok_ttft[:, 0], TTFT_UNREACHABLE, reason)
+    reason = np.where(fail & first_fits & ~ok_tpot[:, 0], TPOT_UNREACHABLE, reason)
+    reason = np.where(kv_seq_max > np.maximum(free, 0), KV_NO_FIT, reason)
+    reason = np.where(free <= 0, NO_FIT, reason)
+    reason = np.where(too_big, TOO_MANY_CHIPS, reason)
+    reason = np.where(unknown, UNKNOWN_FIGURE, reason)
+    feasible = reason == OK
+
+    B = np.where(feasible, grid[rows, k], 0.0)
+    s = step[rows, k]
+    tps = np.where(feasible, B / s, 0.0)
+
+    limit = _limits(grid, k, rows, b_cap, H.max_batch[h], ok_tpot, ok_ttft, fixed,
+                    t_c[rows, k], t_m[rows, k], t_x[rows, k])
+    limit = np.where(feasible, limit, L_NONE)
+    return InferenceResult(
+        feasible=feasible, reason=reason, limit=limit, batch=B,
+        ttft_s=np.where(feasible, ttft[rows, k], np.nan), tpot_s=np.where(feasible, s, np.nan),
+        tokens_per_s=tps, tokens_per_s_per_chip=tps / C, min_chips=min_chips, max_batch_memory=b_mem)
+
+
+def _limits(grid, k, rows, b_cap, max_batch, ok_tpot, ok_ttft, fixed, t_c, t_m, t_x) -> np.ndarray:
+    """What stops a larger batch: an SLO, KV capacity or the engine's cap; else the bound at this batch."""
+    nxt = np.minimum(k + 1, grid.shape[1] - 1)
+    at_end = (k + 1) >= grid.shape[1]
+    B_next = grid[rows, nxt]
+    bound = np.where(t_x > np.maximum(t_c, t_m), L_COLLECTIVES, np.where(t_c >= t_m, L_COMPUTE, L_BANDWIDTH))
+    out = bound.copy()
+    out = np.where(~at_end & (B_next > b_cap), np.where(b_cap >= max_batch, L_MAXBATCH, L_KV), out)
+    out = np.where(~at_end & ~ok_ttft[rows, nxt], L_TTFT, out)
+    out = np.where(~at_end & ~ok_tpot[rows, nxt], L_TPOT, out)
+    return np.where(fixed, L_FIXED, out)

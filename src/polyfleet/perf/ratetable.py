@@ -1,0 +1,264 @@
+"""The rate table: useful work per chip-hour for every workload class x offering.
+
+`perf/` builds it; `plan/`, `place/` and `sim/` only read it. Rates are modelled per
+(workload, accelerator) in bulk and broadcast to every offering of that accelerator;
+a measured figure replaces a modelled cell and the table marks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..catalog import TERMS, Catalog
+from ..errors import UnknownNameError, UserError
+from ..workloads.models import ModelLibrary
+from ..workloads.workload import InferenceService, TrainingRun
+from . import inference as inf
+from . import training as tr
+from .arrays import ChipArrays, ModelArrays
+from .efficiency import Efficiency
+from .estimate import Context, chip_candidates
+from .portability import runtime_efficiency
+from .power import it_watts_per_chip
+
+
+@dataclass(frozen=True)
+class RateTable:
+    """Labelled arrays: axis 0 = workloads, axis 1 = offerings."""
+
+    workloads: tuple[str, ...]
+    kinds: tuple[str, ...]                 # "inference" | "training"
+    offerings: tuple[str, ...]
+    accelerator: tuple[str, ...]           # per offering
+    vendor: tuple[str, ...]
+    family: tuple[str, ...]
+    provider: tuple[str, ...]
+    region: tuple[str, ...]
+    unit_chips: np.ndarray                 # [o] chips per purchasable unit
+    rate: np.ndarray                       # [w, o] tokens per chip-hour (output tokens / training tokens)
+    feasible: np.ndarray                   # [w, o]
+    reason: np.ndarray                     # [w, o] str, "" where feasible
+    chips_per_unit: np.ndarray             # [w, o] chips per replica / per training run
+    usd_per_chip_hour: np.ndarray          # [o, term] NaN = unknown; terms in TERMS order
+    watts_per_chip: np.ndarray             # [o] IT watts (before PUE), NaN = unknown
+    measured: np.ndarray                   # [w, o] bool
+    watts_assumed: np.ndarray              # [o] bool: the power figure rests on an assumption
+
+    def w(self, workload: str) -> int:
+        try:
+            return self.workloads.index(workload)
+        except ValueError:
+            raise UnknownNameError("workload", workload, self.workloads) from None
+
+    def o(self, offering: str) -> int:
+        try:
+            return self.offerings.index(offering)
+        except ValueError:
+            raise UnknownNameError("offering", offering, self.offerings) from None
+
+    def price(self, term: str = "on_demand") -> np.ndarray:
+        return self.usd_per_chip_hour[:, TERMS.index(term)]
+
+    def usd_per_million_tokens(self, term: str = "on_demand") -> np.ndarray:
+        """[w, o] USD per million tokens; inf where infeasible, NaN where the price is unknown."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = self.price(term)[None, :] / self.rate * 1e6
+        return np.where(self.feasible, out, np.inf)
+
+    def subset(self, workloads: Sequence[str] | None = None, offerings: Sequence[str] | None = None) -> "RateTable":
+        wi = [self.w(x) for x in workloads] if workloads is not None else list(range(len(self.workloads)))
+        oi = [self.o(x) for x in offerings] if offerings is not None else list(range(len(self.offerings)))
+        pick_o = lambda t: tuple(t[i] for i in oi)  # noqa: E731
+        return RateTable(
+            workloads=tuple(self.workloads[i] for i in wi), kinds=tuple(self.kinds[i] for i in wi),
+            offerings=pick_o(self.offerings), accelerator=pick_o(self.accelerator), vendor=pick_o(self.vendor),
+            family=pick_o(self.family), provider=pick_o(self.provider), region=pick_o(self.region),
+            unit_chips=self.unit_chips[oi], rate=self.rate[np.ix_(wi, oi)], feasible=self.feasible[np.ix_(wi, oi)],
+            reason=self.reason[np.ix_(wi, oi)], chips_per_unit=self.chips_per_unit[np.ix_(wi, oi)],
+            usd_per_chip_hour=self.usd_per_chip_hour[oi], watts_per_chip=self.watts_per_chip[oi],
+            measured=self.measured[np.ix_(wi, oi)], watts_assumed=self.watts_assumed[oi])
+
+    def with_measured(self, workload: str, rate_per_chip_hour: float, *, offering: str | None = None,
+                      accelerator: str | None = None) -> "RateTable":
+        """A copy where a measured rate replaces the modelled cells of one offering or one accelerator."""
+        if rate_per_chip_hour < 0:
+            raise UserError("a measured rate cannot be negative", field="rate")
+        wi = self.w(workload)
+        if offering is not None:
+            cols = [self.o(offering)]
+        elif accelerator is not None:
+            cols = [i for i, a in enumerate(self.accelerator) if a == accelerator]
+            if not cols:
+                raise UnknownNameError("accelerator", accelerator, set(self.accelerator))
+        else:
+            raise UserError("a measurement names an offering or an accelerator")
+        rate, feas, reason, meas = self.rate.copy(), self.feasible.copy(), self.reason.copy(), self.measured.copy()
+        rate[wi, cols] = rate_per_chip_hour
+        feas[wi, cols] = rate_per_chip_hour > 0
+        reason[wi, cols] = "" if rate_per_chip_hour > 0 else "measured rate is zero"
+        meas[wi, cols] = True
+        return replace(self, rate=rate, feasible=feas, reason=reason, measured=meas)
+
+    def rows(self) -> list[dict]:
+        """One dict per cell, for CSV/JSON output."""
+        out = []
+        price = self.price("on_demand")
+        for i, wl in enumerate(self.workloads):
+            for j, off in enumerate(self.offerings):
+                out.append({"workload": wl, "kind": self.kinds[i], "offering": off,
+                            "accelerator": self.accelerator[j], "feasible": bool(self.feasible[i, j]),
+                            "reason": self.reason[i, j], "tokens_per_chip_hour": float(self.rate[i, j]),
+                            "chips_per_unit": int(self.chips_per_unit[i, j]),
+                            "usd_per_chip_hour": _num(price[j]), "watts_per_chip": _num(self.watts_per_chip[j]),
+                            "measured": bool(self.measured[i, j])})
+        return out
+
+
+def _num(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def build_rate_table(services: Sequence[InferenceService] = (), trainings: Sequence[TrainingRun] = (),
+                     ctx: Context | None = None, offerings: Sequence[str] | None = None) -> RateTable:
+    """Model every (workload, accelerator) pair in bulk and spread it over the offerings."""
+    ctx = ctx or Context()
+    cat: Catalog = ctx.catalog
+    offs = [cat.offering(o) for o in offerings] if offerings is not None else list(cat.offerings.values())
+    accs = sorted({o.accelerator for o in offs})
+    acc_objs = [cat.accelerator(a) for a in accs]
+    a_index = {a: i for i, a in enumerate(accs)}
+    workloads = [s.id for s in services] + [t.id for t in trainings]
+    if len(set(workloads)) != len(workloads):
+        dup = next(w for w in workloads if workloads.count(w) > 1)
+        raise UserError(f"workload id '{dup}' is used twice", field="workloads")
+    rate_wa = np.zeros((len(workloads), len(accs)))
+    chips_wa = np.zeros((len(workloads), len(accs)), dtype=int)
+    reason_wa = np.full((len(workloads), len(accs)), "", dtype=object)
+    if services:
+        _inference_block(services, acc_objs, ctx, rate_wa[: len(services)], chips_wa[: len(services)],
+                         reason_wa[: len(services)])
+    if trainings:
+        _training_block(trainings, acc_objs, ctx, rate_wa[len(services):], chips_wa[len(services):],
+                        reason_wa[len(services):])
+
+    col = np.array([a_index[o.accelerator] for o in offs], dtype=int)
+    watts = [it_watts_per_chip(cat.accelerators[o.accelerator]) for o in offs]
+    prices = np.array([[o.price(t).value if o.price(t).known else np.nan for t in TERMS] for o in offs], dtype=float)
+    rate = rate_wa[:, col]
+    return RateTable(
+        workloads=tuple(workloads), kinds=("inference",) * len(services) + ("training",) * len(trainings),
+        offerings=tuple(o.id for o in offs), accelerator=tuple(o.accelerator for o in offs),
+        vendor=tuple(cat.accelerators[o.accelerator].vendor for o in offs),
+        family=tuple(cat.accelerators[o.accelerator].family for o in offs),
+        provider=tuple(o.provider for o in offs), region=tuple(o.region for o in offs),
+        unit_chips=np.array([o.unit_chips for o in offs], dtype=int),
+        rate=rate, feasible=rate > 0, reason=reason_wa[:, col], chips_per_unit=chips_wa[:, col],
+        usd_per_chip_hour=prices.reshape(len(offs), len(TERMS)),
+        watts_per_chip=np.array([w.value if w.known else np.nan for w in watts], dtype=float),
+        measured=np.zeros(rate.shape, dtype=bool), watts_assumed=np.array([w.assumed for w in watts], dtype=bool))
+
+
+def _inference_block(services, accs, ctx: Context, rate, chips_out, reason) -> None:
+    lib: ModelLibrary = ctx.models
+    eff: Efficiency = ctx.efficiency
+    mrows, mkey = [], {}
+    crows, ckey = [], {}
+    # one case per (service, bucket, accelerator, replica size)
+    S, B, A, C, I, O, TT, TP, RT, MI, HI = ([] for _ in range(11))
+    for si, svc in enumerate(services):
+        spec = lib.get(svc.model)
+        kv = svc.kv_dtype or ("fp8" if svc.dtype in ("fp8", "fp4") else svc.dtype)
+        mk = (spec.id, svc.dtype, kv)
+        if mk not in mkey:
+            mkey[mk] = len(mrows)
+            mrows.append((spec, svc.dtype, kv))
+        for ai, acc in enumerate(accs):
+            rt_eff, _, why = runtime_efficiency(ctx.catalog, svc.runtimes, acc, "inference")
+            if rt_eff == 0:
+                reason[si, ai] = why
+                continue
+            ck = (acc.id, svc.dtype)
+            if ck not in ckey:
+                ckey[ck] = len(crows)
+                crows.append((acc, svc.dtype))
+            for bi, b in enumerate(svc.mix.buckets):
+                for c in chip_candidates(acc):
+                    S.append(si); B.append(bi); A.append(ai); C.append(c)
+                    I.append(b.input_tokens); O.append(b.output_tokens)
+                    TT.append(svc.ttft_s or np.inf); TP.append(svc.tpot_s or np.inf); RT.append(rt_eff)
+                    MI.append(mkey[mk]); HI.append(ckey[ck])
+    if not S:
+        return
+    M = ModelArrays.build(mrows)
+    H = ChipArrays.build(crows, eff)
+    f = lambda x: np.asarray(x, dtype=float)  # noqa: E731
+    cases = inf.InferenceCases(model=np.asarray(MI), chip=np.asarray(HI), chips=f(C), input_tokens=f(I),
+                               output_tokens=f(O), ttft_slo_s=f(TT), tpot_slo_s=f(TP), batch=np.zeros(len(S)),
+                               runtime_eff=f(RT))
+    res = inf.estimate(M, H, cases)
+    S, B, A, C = map(np.asarray, (S, B, A, C))
+    # mix rate for each (service, accelerator, size): harmonic mean weighted by output-token share
+    share = np.array([services[s].mix.output_token_shares()[b] for s, b in zip(S, B)])
+    per_chip_hour = res.tokens_per_s_per_chip * 3600.0
+    with np.errstate(divide="ignore"):
+        cost = np.where(res.feasible, share / np.where(per_chip_hour > 0, per_chip_hour, 1.0), np.inf)
+    key = (S * len(accs) + A) * 4096 + C
+    uniq, inv = np.unique(key, return_inverse=True)
+    tot = np.zeros(len(uniq))
+    np.add.at(tot, inv, cost)
+    mix_rate = np.where(np.isfinite(tot), 1.0 / tot, 0.0)
+    sa = uniq // 4096
+    s_u, a_u, c_u = sa // len(accs), sa % len(accs), uniq % 4096
+    best = np.zeros((len(services), len(accs)))
+    for s, a, c, r in zip(s_u, a_u, c_u, mix_rate):
+        if r > best[s, a]:
+            best[s, a] = r
+            rate[s, a] = r
+            chips_out[s, a] = c
+    # reasons where nothing fits: the largest replica size's reason for the first bucket
+    bad = (best == 0) & (reason == "")
+    if bad.any():
+        for idx in np.flatnonzero(~res.feasible):
+            s, a = S[idx], A[idx]
+            if bad[s, a]:
+                reason[s, a] = inf.REASONS[int(res.reason[idx])]
+
+
+def _training_block(trainings, accs, ctx: Context, rate, chips_out, reason) -> None:
+    lib = ctx.models
+    M = ModelArrays.build([(lib.get(t.model), "bf16", "bf16") for t in trainings])
+    H = ChipArrays.build([(a, t.dtype) for t in trainings for a in accs], ctx.efficiency)
+    nt, na = len(trainings), len(accs)
+    rt_eff = np.zeros((nt, na))
+    for ti, t in enumerate(trainings):
+        for ai, acc in enumerate(accs):
+            e, _, why = runtime_efficiency(ctx.catalog, t.runtimes, acc, "training")
+            rt_eff[ti, ai] = e
+            reason[ti, ai] = why
+    mi = np.repeat(np.arange(nt), na)
+    hi = np.arange(nt * na)
+    seq = np.repeat([float(t.seq_len) for t in trainings], na)
+    # first pass at the minimum size, then at the size the run uses
+    probe = tr.estimate(M, H, tr.TrainingCases(mi, hi, np.full(nt * na, 1.0), seq, rt_eff.ravel()))
+    need = np.where(np.isfinite(probe.min_chips), probe.min_chips, 0.0)
+    size = np.array([t.chips or 0 for t in trainings for _ in accs], dtype=float)
+    base_rate = tr.estimate(M, H, tr.TrainingCases(mi, hi, np.maximum(need, 1.0), seq, rt_eff.ravel()))
+    deadline = np.array([(t.tokens / (t.deadline_days * 86400.0)) if t.deadline_days else 0.0
+                         for t in trainings for _ in accs])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        by_deadline = np.where(base_rate.tokens_per_s_per_chip > 0,
+                               np.ceil(deadline / base_rate.tokens_per_s_per_chip), 0.0)
+    size = np.where(size > 0, size, np.maximum(need, by_deadline))
+    size = np.maximum(size, 1.0)
+    res = tr.estimate(M, H, tr.TrainingCases(mi, hi, size, seq, rt_eff.ravel()))
+    ok = res.feasible & (rt_eff.ravel() > 0)
+    rate[:] = np.where(ok, res.tokens_per_s_per_chip * 3600.0, 0.0).reshape(nt, na)
+    chips_out[:] = np.where(ok, size, 0).reshape(nt, na).astype(int)
+    codes = res.reason.reshape(nt, na)
+    for ti in range(nt):
+        for ai in range(na):
+            if not ok.reshape(nt, na)[ti, ai] and not reason[ti, ai]:
+                reason[ti, ai] = tr.REASONS[int(codes[ti, ai])]

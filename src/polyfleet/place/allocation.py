@@ -1,0 +1,378 @@
+"""Allocation LPs for training jobs (Gavel's X[job, type]), built in bulk and solved with HiGHS.
+
+Every training policy reduces to one LP shape over the time fractions X[j, w] >= 0:
+
+    maximize   t + sum gain[j, w] * X[j, w]
+    subject to sum_w fair[j, w]  * X[j, w] >= t              (max-min rows, when `fair` is given)
+               sum_w floor[j, w] * X[j, w] >= floor_rhs[j]   (e.g. deadlines)
+               sum_w X[j, w] <= 1                            (a job runs on one type at a time)
+               sum_j s[j] * X[j, w] <= capacity[w]           (gangs of s[j] chips)
+               X[j, w] = 0 where the job cannot run on w     (no column at all)
+
+`solve_lp` builds it from scipy.sparse in one go, can merge identical jobs (exact for these LPs:
+averaging identical jobs' rows keeps feasibility and objective), can split it POP-style into k
+sub-problems with 1/k of the capacity each, and can warm-start simplex from the previous basis.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from polyfleet.errors import UserError
+
+_BASIC = int(highspy.HighsBasisStatus.kBasic)
+_LOWER = int(highspy.HighsBasisStatus.kLower)
+_MAXIMIZE = int(highspy.ObjSense.kMaximize)
+_local = threading.local()
+_banner_lock = threading.Lock()
+_banner_done = False
+
+
+@dataclass(frozen=True)
+class AllocationProblem:
+    """What a policy needs to know: jobs (rows) x accelerator types (columns).
+
+    throughput: work units/s of the whole gang of s[j] chips of type w (0 = cannot run there).
+    remaining_work is in the same work units; deadline_s and age_s are seconds from/since now.
+    previous: last allocation for these rows (FIFO keeps placements; zero rows for new jobs).
+    job_ids: arrival order (FIFO); defaults to row order.
+    """
+
+    throughput: np.ndarray
+    scale_factor: np.ndarray
+    capacity: np.ndarray
+    types: tuple[str, ...] = ()
+    weight: np.ndarray | None = None
+    usd_per_chip_hour: np.ndarray | None = None
+    remaining_work: np.ndarray | None = None
+    deadline_s: np.ndarray | None = None
+    age_s: np.ndarray | None = None
+    previous: np.ndarray | None = None
+    job_ids: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        thr = np.asarray(self.throughput, dtype=float)
+        if thr.ndim != 2:
+            raise UserError("must be a 2-D array [jobs, types]", field="throughput")
+        n_jobs, n_types = thr.shape
+        if not np.all(np.isfinite(thr)) or np.any(thr < 0):
+            raise UserError("must be finite and >= 0 (0 = infeasible)", field="throughput")
+        object.__setattr__(self, "throughput", thr)
+        object.__setattr__(self, "types", tuple(self.types) or tuple(f"type{w}" for w in range(n_types)))
+        if len(self.types) != n_types:
+            raise UserError(f"{len(self.types)} names for {n_types} columns", field="types")
+        for name, length in (("scale_factor", n_jobs), ("capacity", n_types), ("weight", n_jobs),
+                             ("usd_per_chip_hour", n_types), ("remaining_work", n_jobs),
+                             ("deadline_s", n_jobs), ("age_s", n_jobs), ("job_ids", n_jobs)):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            arr = np.asarray(value, dtype=np.int64 if name == "job_ids" else float)
+            if arr.shape != (length,):
+                raise UserError(f"shape {arr.shape}, expected ({length},)", field=name)
+            if name != "deadline_s" and name != "job_ids" and not np.all(np.isfinite(arr)):
+                raise UserError("must be finite", field=name)
+            object.__setattr__(self, name, arr)
+        if np.any(self.scale_factor < 1):
+            raise UserError("must be >= 1 chip", field="scale_factor")
+        if np.any(self.capacity < 0):
+            raise UserError("must be >= 0 chips", field="capacity")
+        if self.previous is not None:
+            prev = np.asarray(self.previous, dtype=float)
+            if prev.shape != thr.shape:
+                raise UserError(f"shape {prev.shape}, expected {thr.shape}", field="previous")
+            object.__setattr__(self, "previous", prev)
+
+    @property
+    def num_jobs(self) -> int:
+        return self.throughput.shape[0]
+
+    def ids(self) -> np.ndarray:
+        return self.job_ids if self.job_ids is not None else np.arange(self.num_jobs)
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """A policy's answer: x[j, w] = fraction of time job j should hold s[j] chips of type w."""
+
+    x: np.ndarray
+    policy: str
+    status: str
+    objective: float
+    build_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    solver: str = ""
+    partitions: int = 1
+    lp_solves: int = 0
+
+    def effective_throughput(self, throughput: np.ndarray) -> np.ndarray:
+        """Work units/s each job gets on average under this allocation."""
+        return (self.x * throughput).sum(axis=1)
+
+
+@dataclass
+class WarmStart:
+    """Simplex basis of the last solve, keyed by job id, so the next solve starts from it."""
+
+    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    col_status: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int8))  # [jobs, types]
+    row_status: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int8))  # [jobs, kinds]
+    cap_status: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
+    t_status: int = _BASIC
+
+
+@dataclass(frozen=True)
+class LPSolution:
+    x: np.ndarray
+    status: str
+    objective: float
+    build_seconds: float
+    solve_seconds: float
+    solver: str
+    partitions: int
+
+
+def _highs() -> highspy.Highs:
+    """A per-thread HiGHS instance, created silently (HiGHS prints a banner on stdout once)."""
+    global _banner_done
+    h = getattr(_local, "highs", None)
+    if h is None:
+        with _banner_lock:
+            if not _banner_done:
+                saved = os.dup(1)
+                try:
+                    with open(os.devnull, "w") as null:
+                        os.dup2(null.fileno(), 1)
+                        h = highspy.Highs()
+                finally:
+                    os.dup2(saved, 1)
+                    os.close(saved)
+                _banner_done = True
+            else:
+                h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        _local.highs = h
+    return h
+
+
+def _merge_identical(mats: list[np.ndarray], scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Class index of every job and each class's first member; identical rows share a class."""
+    key = np.column_stack([m.reshape(len(scale), -1) for m in mats] + [scale])
+    order = np.lexsort(key.T[::-1])
+    ranked = key[order]
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = np.cumsum(starts) - 1
+    return inverse, order[starts]
+
+
+def solve_lp(mask: np.ndarray, scale: np.ndarray, capacity: np.ndarray, *,
+             fair: np.ndarray | None = None, gain: np.ndarray | None = None,
+             floor: np.ndarray | None = None, floor_rhs: np.ndarray | None = None,
+             method: str = "ipm", partitions: int = 1, merge: bool = False,
+             ids: np.ndarray | None = None, warm: list[WarmStart] | None = None) -> LPSolution:
+    """Solve the allocation LP above; returns X[jobs, types] clipped to the constraints.
+
+    method: "ipm" (interior point, no crossover: a central optimal point, as Gavel's ECOS gives),
+    "simplex" (a vertex; warm-startable) or "choose". partitions > 1 splits the jobs POP-style
+    by id into that many sub-problems, each with capacity / partitions.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    n_jobs, n_types = mask.shape
+    scale = np.asarray(scale, dtype=float)
+    if ids is None:
+        ids = np.arange(n_jobs)
+    k = max(1, min(int(partitions), n_jobs))
+    if k == 1:
+        return _solve_one(mask, scale, capacity, fair, gain, floor, floor_rhs, method, merge, ids,
+                          warm[0] if warm else None)
+    # Stable split by id (a multiplicative hash) so a job stays in its partition between rounds.
+    part = (ids.astype(np.uint64) * np.uint64(2654435761) % np.uint64(2**32)) % np.uint64(k)
+    x = np.zeros((n_jobs, n_types))
+    objs, status, build, solve = [], "optimal", 0.0, 0.0
+    for p in range(k):
+        rows = np.flatnonzero(part == p)
+        if rows.size == 0:
+            continue
+        sub = _solve_one(mask[rows], scale[rows], np.asarray(capacity, float) / k,
+                         None if fair is None else fair[rows], None if gain is None else gain[rows],
+                         None if floor is None else floor[rows],
+                         None if floor_rhs is None else floor_rhs[rows], method, merge, ids[rows],
+                         warm[p] if warm else None)
+        x[rows] = sub.x
+        objs.append(sub.objective)
+        build += sub.build_seconds
+        solve += sub.solve_seconds
+        if sub.status != "optimal":
+            status = sub.status
+    objective = (min(objs) if gain is None else float(np.sum(objs))) if objs else 0.0
+    return LPSolution(x, status, objective, build, solve, sub.solver, k)
+
+
+def _solve_one(mask, scale, capacity, fair, gain, floor, floor_rhs, method, merge, ids,
+               warm: WarmStart | None) -> LPSolution:
+    t0 = time.perf_counter()
+    n_jobs, n_types = mask.shape
+    capacity = np.asarray(capacity, dtype=float)
+    full_mask = mask
+    if fair is not None:
+        # A job that gets nothing from any type cannot be in the max-min (it would pin t at 0).
+        mask = mask & (fair > 0)
+    count = np.ones(n_jobs)
+    members = None
+    if merge and warm is None:
+        inverse, first = _merge_identical(
+            [m for m in (mask, fair, gain, floor, floor_rhs) if m is not None], scale)
+        count = np.bincount(inverse, minlength=len(first)).astype(float)
+        members, mask, scale = inverse, mask[first], scale[first]
+        fair, gain = (None if fair is None else fair[first]), (None if gain is None else gain[first])
+        floor = None if floor is None else floor[first]
+        floor_rhs = None if floor_rhs is None else floor_rhs[first]
+    n = mask.shape[0]
+    jj, ww = np.nonzero(mask)
+    nv = len(jj)
+    has_t = fair is not None
+    if has_t:
+        fair_jobs = np.flatnonzero(mask.any(axis=1))
+    n_cols = nv + int(has_t)
+    # Every cell column has the same rows in the same order: [fair], [floor], job sum, capacity;
+    # so the CSC arrays are a (cells x k) stack, plus the t column over the fair rows.
+    idx, val, lo, hi = [], [], [], []
+    row = 0
+    if has_t:
+        idx.append(np.searchsorted(fair_jobs, jj))
+        val.append(fair[jj, ww])
+        lo.append(np.zeros(len(fair_jobs)))
+        hi.append(np.full(len(fair_jobs), np.inf))
+        row += len(fair_jobs)
+    if floor is not None:
+        idx.append(row + jj)
+        val.append(floor[jj, ww])
+        lo.append(np.asarray(floor_rhs, float))
+        hi.append(np.full(n, np.inf))
+        row += n
+    idx += [row + jj, row + n + ww]
+    val += [np.ones(nv), (count * scale)[jj]]
+    lo += [np.full(n + n_types, -np.inf)]
+    hi += [np.ones(n), capacity]
+    n_rows = row + n + n_types
+    per_col = len(idx)
+    indices = np.column_stack(idx).ravel()
+    data = np.column_stack(val).ravel()
+    indptr = np.arange(0, per_col * nv + 1, per_col)
+    if has_t:
+        indices = np.concatenate([indices, np.arange(len(fair_jobs))])
+        data = np.concatenate([data, -np.ones(len(fair_jobs))])
+        indptr = np.append(indptr, indptr[-1] + len(fair_jobs))
+    a = sp.csc_matrix((data, indices.astype(np.int32), indptr.astype(np.int32)), shape=(n_rows, n_cols))
+    cost = np.zeros(n_cols)
+    if gain is not None:
+        cost[:nv] = (gain * count[:, None])[jj, ww]
+    if has_t:
+        cost[nv] = 1.0
+    col_lo = np.zeros(n_cols)
+    col_hi = np.ones(n_cols)
+    if has_t:
+        col_hi[nv] = np.inf
+    h = _highs()
+    h.clearSolver()
+    h.passModel(n_cols, n_rows, a.nnz, 1, _MAXIMIZE, 0.0, cost, col_lo, col_hi,
+                np.concatenate(lo), np.concatenate(hi), a.indptr, a.indices, a.data,
+                np.zeros(n_cols, np.int32))
+    use_warm = warm is not None and warm.ids.size > 0 and method == "simplex"
+    h.setOptionValue("solver", "simplex" if use_warm else method)
+    h.setOptionValue("presolve", "off" if n_cols < 5000 else "choose")  # presolve costs more than it saves on tiny LPs
+    h.setOptionValue("run_crossover", "off" if method == "ipm" else "on")
+    if use_warm:
+        _set_warm_basis(h, warm, ids, jj, ww, n_types, has_t, floor is not None, n_cols, n_rows)
+    t1 = time.perf_counter()
+    h.run()
+    t2 = time.perf_counter()
+    model_status = h.getModelStatus()
+    status = "optimal" if model_status == highspy.HighsModelStatus.kOptimal else \
+        h.modelStatusToString(model_status).lower()
+    x = np.zeros((n, n_types))
+    objective = 0.0
+    if h.getInfo().primal_solution_status >= 1:
+        values = np.asarray(h.getSolution().col_value)
+        x[jj, ww] = values[:nv]
+        objective = float(h.getInfo().objective_function_value)
+    if warm is not None:
+        _save_basis(h, warm, ids, jj, ww, n, n_types, has_t, floor is not None, nv)
+    if members is not None:
+        x = x[members]
+    x = _project(x, full_mask, scale if members is None else scale[members], capacity)
+    return LPSolution(x, status, objective, t1 - t0, t2 - t1, f"highs-{method}", 1)
+
+
+def _project(x: np.ndarray, mask: np.ndarray, scale: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Clip solver round-off so every constraint holds exactly (interior points sit ~1e-9 outside)."""
+    x = np.where(mask & (x > 1e-7), np.minimum(x, 1.0), 0.0)
+    rows = x.sum(axis=1)
+    x /= np.maximum(rows, 1.0)[:, None]
+    used = scale @ x
+    over = used > capacity
+    if np.any(over):
+        x[:, over] *= capacity[over] / used[over]
+    return x
+
+
+def _set_warm_basis(h, warm: WarmStart, ids, jj, ww, n_types, has_t, has_floor, n_cols, n_rows) -> None:
+    """Map the stored basis onto this model by job id; new jobs start non-basic (x=0, slack basic)."""
+    pos = {int(i): p for p, i in enumerate(warm.ids.tolist())}
+    old = np.array([pos.get(int(i), -1) for i in ids.tolist()])
+    known = old >= 0
+    col = np.full(n_cols, _LOWER, np.int8)
+    cell_known = known[jj]
+    col[: len(jj)][cell_known] = warm.col_status[old[jj[cell_known]], ww[cell_known]]
+    kinds = int(has_t) + int(has_floor) + 1
+    row_block = np.full((len(ids), kinds), _BASIC, np.int8)
+    if warm.row_status.shape[1] == kinds:
+        row_block[known] = warm.row_status[old[known]]
+    rows = [row_block[:, k] for k in range(kinds)]
+    if has_t:
+        col[-1] = warm.t_status
+        fair_jobs = np.flatnonzero(np.bincount(jj, minlength=len(ids)) > 0)
+        rows[0] = rows[0][fair_jobs]
+    cap = warm.cap_status if warm.cap_status.size == n_types else np.full(n_types, _BASIC, np.int8)
+    row = np.concatenate(rows + [cap])
+    if row.size != n_rows:
+        return
+    basis = highspy.HighsBasis()
+    basis.col_status = [highspy.HighsBasisStatus(int(v)) for v in col]
+    basis.row_status = [highspy.HighsBasisStatus(int(v)) for v in row]
+    basis.alien = True
+    h.setBasis(basis)
+
+
+def _save_basis(h, warm: WarmStart, ids, jj, ww, n_jobs, n_types, has_t, has_floor, nv) -> None:
+    basis = h.getBasis()
+    if not basis.valid:
+        warm.ids = np.zeros(0, np.int64)
+        return
+    col = np.fromiter((int(v) for v in basis.col_status), np.int8)
+    row = np.fromiter((int(v) for v in basis.row_status), np.int8)
+    warm.ids = np.asarray(ids).copy()
+    warm.col_status = np.full((n_jobs, n_types), _LOWER, np.int8)
+    warm.col_status[jj, ww] = col[:nv]
+    blocks, at = [], 0
+    if has_t:
+        fair_jobs = np.flatnonzero(np.bincount(jj, minlength=n_jobs) > 0)
+        fair_rows = np.full(n_jobs, _BASIC, np.int8)
+        fair_rows[fair_jobs] = row[: len(fair_jobs)]
+        blocks.append(fair_rows)
+        at = len(fair_jobs)
+        warm.t_status = int(col[nv])
+    for _ in range(int(has_floor) + 1):
+        blocks.append(row[at: at + n_jobs])
+        at += n_jobs
+    warm.row_status = np.column_stack(blocks)
+    warm.cap_status = row[at: at + n_types].copy()

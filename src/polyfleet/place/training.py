@@ -1,0 +1,293 @@
+"""Training-job allocation policies (Gavel, OSDI 2020) and their registry.
+
+A policy maps an AllocationProblem to an Allocation: for every job, the fraction of time it
+should spend on each accelerator type. Heterogeneity-aware policies read the throughput matrix;
+agnostic ones see 1 wherever a job can run. Register new ones with `@register_policy`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from polyfleet.errors import UnknownNameError, UserError
+from polyfleet.place.allocation import Allocation, AllocationProblem, WarmStart, solve_lp
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """How to solve: LP method, POP partitions, merging identical jobs, warm start, seed."""
+
+    method: str = "simplex"
+    partitions: int = 1
+    merge: bool = True
+    warm: list[WarmStart] | None = None
+    seed: int = 0
+    tiebreak: float = 1e-6  # max-min LPs: also reward total normalised throughput, this much
+
+
+PolicyFn = Callable[[AllocationProblem, SolveOptions], Allocation]
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    name: str
+    fn: PolicyFn
+    heterogeneity_aware: bool
+    needs: tuple[str, ...]
+    summary: str
+    lp: bool = True  # False: a greedy rule; jobs with x = 0 do not back-fill idle chips
+
+
+POLICIES: dict[str, PolicySpec] = {}
+ALIASES: dict[str, str] = {
+    "makespan": "min_total_duration",
+    "min_cost": "max_sum_throughput_normalized_by_cost_perf",
+}
+
+
+def register_policy(name: str, *, aware: bool, needs: tuple[str, ...] = (), lp: bool = True
+                    ) -> Callable[[PolicyFn], PolicyFn]:
+    """Decorator: add a policy to POLICIES under `name` (Gavel's spelling where one exists)."""
+    def wrap(fn: PolicyFn) -> PolicyFn:
+        summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+        POLICIES[name] = PolicySpec(name, fn, aware, tuple(needs), summary, lp)
+        return fn
+    return wrap
+
+
+def get_policy(name: str) -> PolicySpec:
+    key = ALIASES.get(name, name)
+    if key not in POLICIES:
+        raise UnknownNameError("policy", name, list(POLICIES) + list(ALIASES))
+    return POLICIES[key]
+
+
+def allocate(problem: AllocationProblem, policy: str = "max_min_fairness_perf",
+             options: SolveOptions | None = None) -> Allocation:
+    """Allocation of `problem` under `policy`; raises UserError if the policy lacks an input."""
+    spec = get_policy(policy)
+    for need in spec.needs:
+        if getattr(problem, need) is None:
+            raise UserError(f"policy '{spec.name}' needs {need}", field=need)
+    if problem.num_jobs == 0:
+        return Allocation(np.zeros((0, len(problem.types))), spec.name, "optimal", 0.0)
+    result = spec.fn(problem, options or SolveOptions())
+    return replace(result, policy=spec.name)
+
+
+# ---------------------------------------------------------------- helpers
+
+def _view(problem: AllocationProblem, aware: bool) -> np.ndarray:
+    """Throughputs as the policy sees them: real ones, or 1 wherever the job can run."""
+    thr = problem.throughput
+    return thr if aware else (thr > 0).astype(float)
+
+
+def equal_share(problem: AllocationProblem) -> np.ndarray:
+    """X under an equal split of the cluster: equal chip-time per job, spread like capacity.
+
+    This is the allocation Gavel's agnostic max-min LP converges to (ECOS returns the centre of
+    its optimal face) when all jobs can run everywhere; it defines each job's fair throughput.
+    """
+    cap = problem.capacity.astype(float)
+    total = cap.sum()
+    runnable = (problem.throughput > 0).any(axis=1)
+    n = max(int(runnable.sum()), 1)
+    share = np.minimum(1.0, total / n / problem.scale_factor) * runnable
+    return share[:, None] * (cap / max(total, 1e-12))[None, :]
+
+
+def _weights(problem: AllocationProblem) -> np.ndarray:
+    return problem.weight if problem.weight is not None else np.ones(problem.num_jobs)
+
+
+def _lp(problem: AllocationProblem, opts: SolveOptions, **terms) -> tuple[np.ndarray, object]:
+    """Solve; a max-min LP's optimum is a whole face, so a tiny reward for the sum of the fair
+    rows picks, among max-min optimal allocations, one that puts spare capacity to use."""
+    if "fair" in terms and "gain" not in terms and opts.tiebreak > 0:
+        terms["gain"] = opts.tiebreak * terms["fair"]
+    sol = solve_lp(problem.throughput > 0, problem.scale_factor, problem.capacity,
+                   method=opts.method, partitions=opts.partitions,
+                   merge=opts.merge and opts.warm is None, ids=problem.ids(), warm=opts.warm, **terms)
+    return sol.x, sol
+
+
+def _result(x: np.ndarray, sol, objective: float, solves: int = 1, build: float | None = None,
+            solve: float | None = None) -> Allocation:
+    return Allocation(x, "", sol.status, float(objective),
+                      sol.build_seconds if build is None else build,
+                      sol.solve_seconds if solve is None else solve, sol.solver, sol.partitions, solves)
+
+
+# ---------------------------------------------------------------- max-min fairness (LAS)
+
+def _max_min(problem: AllocationProblem, opts: SolveOptions, aware: bool) -> Allocation:
+    thr = _view(problem, aware)
+    fair_thr = (thr * equal_share(problem)).sum(axis=1)
+    fair = thr / (np.maximum(fair_thr, 1e-300) * _weights(problem))[:, None]
+    x, sol = _lp(problem, opts, fair=fair)
+    return _result(x, sol, sol.objective)
+
+
+@register_policy("max_min_fairness_perf", aware=True)
+def max_min_fairness_perf(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+    """Gavel's heterogeneity-aware LAS: maximise the least normalised effective throughput."""
+    return _max_min(problem, opts, aware=True)
+
+
+@register_policy("max_min_fairness", aware=False)
+def max_min_fairness(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+    """Heterogeneity-agnostic LAS: max-min of time share, every type counted alike."""
+    return _max_min(problem, opts, aware=False)
+
+
+# ---------------------------------------------------------------- makespan
+
+@register_policy("min_total_duration", aware=True, needs=("remaining_work",))
+def min_total_duration(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+    """Minimise the time until every active job is done (makespan); objective in seconds.
+
+    Gavel bisects on the makespan M; with u = 1/M the constraints sum_w T X >= rem / M become the
+    max-min rows sum_w (T / rem) X >= u, so one LP gives the exact optimum.
+    """
+    rem = np.maximum(problem.remaining_work, 1e-12)
+    x, sol = _lp(problem, opts, fair=problem.throughput / rem[:, None])
+    return _result(x, sol, 1.0 / sol.objective if sol.objective > 0 else np.inf)
+
+
+# ---------------------------------------------------------------- finish-time fairness
+
+def _finish_time_fairness(problem: AllocationProblem, opts: SolveOptions, aware: bool,
+                          iterations: int = 6) -> Allocation:
+    """Minimise the worst rho_j = finish time under X / finish time under an equal share.
+
+    rho_j <= r is linear in X for fixed r: sum_w T X >= rem_j / (r E_j - age_j), where E_j is the
+    finish time under the equal share. Start from the equal share (rho = 1 for all), solve the
+    max-min LP at r, re-measure r = max rho(X); r falls monotonically (Dinkelbach-style).
+    """
+    thr = _view(problem, aware)
+    rem = np.maximum(problem.remaining_work, 1e-12)
+    age = problem.age_s if problem.age_s is not None else np.zeros(problem.num_jobs)
+    iso = (thr * equal_share(problem)).sum(axis=1)
+    runnable = iso > 0
+    finish_iso = np.where(runnable, age + rem / np.maximum(iso, 1e-300), np.inf)
+    best_x, r = equal_share(problem), 1.0
+    sol, build, solve, solves = None, 0.0, 0.0, 0
+    for _ in range(iterations):
+        need = rem / np.maximum(r * finish_iso - age, 1e-9)
+        x, sol = _lp(problem, opts, fair=thr / need[:, None])
+        solves += 1
+        build, solve = build + sol.build_seconds, solve + sol.solve_seconds
+        got = (thr * x).sum(axis=1)
+        rho = np.where(runnable, (age + rem / np.maximum(got, 1e-300)) / finish_iso, 0.0)
+        r_new = float(rho.max()) if rho.size else 0.0
+        if r_new < r:
+            best_x, improved = x, r - r_new
+            r = r_new
+            if improved < 1e-3 * r:
+                break
+        else:
+            break
+    if sol is None:
+        raise AssertionError("unreachable: at least one LP runs")
+    return _result(best_x, sol, r, solves, build, solve)
+
+
+@register_policy("finish_time_fairness_perf", aware=True, needs=("remaining_work",))
+def finish_time_fairness_perf(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+    """Themis-style finish-time fairness, heterogeneity-aware; objective = worst rho."""
+    return _finish_time_fairness(problem, opts, aware=True)
+
+
+@register_policy("finish_time_fairness", aware=False, needs=("remaining_work",))
+def finish_time_fairness(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+    """Finish-time fairness with every type counted alike (heterogeneity-agnostic)."""
+    return _finish_time_fairness(problem, opts, aware=False)
+
+
+# ---------------------------------------------------------------- cost
+
+@register_policy("max_sum_throughput_normalized_by_cost_perf", aware=True,
+                 needs=("usd_per_chip_hour",))
+def min_cost(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+    """Most normalised throughput per dollar; deadlines (if given) as throughput floors.
+
+    Each job's throughput is normalised by its best type so that work units of different jobs
+    add up; the gang's price is s_j chips x usd_per_chip_hour. If the deadlines cannot all be met
+    they are dropped (as Gavel does) and the status says so.
+    """
+    thr = problem.throughput
+    best = np.maximum(thr.max(axis=1), 1e-300)
+    price = np.maximum(problem.usd_per_chip_hour, 1e-12)
+    gain = thr / best[:, None] / (problem.scale_factor[:, None] * price[None, :])
+    terms: dict[str, np.ndarray] = {"gain": gain}
+    if problem.deadline_s is not None and problem.remaining_work is not None:
+        deadline = np.where(np.isfinite(problem.deadline_s), np.maximum(problem.deadline_s, 1.0), np.inf)
+        terms.update(floor=thr, floor_rhs=problem.remaining_work / deadline)
+    x, sol = _lp(problem, opts, **terms)
+    if sol.status != "optimal" and "floor" in terms:
+        x, sol = _lp(problem, opts, gain=gain)
+        return replace(_result(x, sol, sol.objective, 2), status=f"{sol.status}; deadlines dropped")
+    return _result(x, sol, sol.objective)
+
+
+# ---------------------------------------------------------------- our policy
+
+@register_policy("srpt_perf", aware=True, needs=("remaining_work",))
+def srpt_perf(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+    """Heterogeneity-aware shortest-remaining-time: maximise sum_j (rate_j / remaining_j).
+
+    rate_j / remaining_j is how fast job j's remaining time shrinks (1/s), so the LP gives the
+    fastest types to the jobs they bring closest to completion; no work units are mixed.
+    """
+    rem = np.maximum(problem.remaining_work, 1e-12)
+    x, sol = _lp(problem, opts, gain=problem.throughput / rem[:, None])
+    return _result(x, sol, sol.objective)
+
+
+# ---------------------------------------------------------------- FIFO baseline
+
+def _fifo(problem: AllocationProblem, opts: SolveOptions, aware: bool) -> Allocation:
+    """Whole jobs in arrival order onto free chips; running jobs keep their type (Gavel's FIFO)."""
+    t0 = time.perf_counter()
+    thr, scale = problem.throughput, problem.scale_factor
+    free = problem.capacity.astype(float).copy()
+    x = np.zeros_like(thr)
+    if not aware and problem.previous is not None:
+        keep = problem.previous.argmax(axis=1)
+        held = problem.previous.max(axis=1) >= 0.5
+        for j in np.flatnonzero(held):
+            w = keep[j]
+            if thr[j, w] > 0 and scale[j] <= free[w]:
+                x[j, w] = 1.0
+                free[w] -= scale[j]
+    rng = np.random.default_rng(opts.seed)
+    for j in np.argsort(problem.ids(), kind="stable").tolist():
+        if x[j].any():
+            continue
+        fits = np.flatnonzero((free >= scale[j]) & (thr[j] > 0))
+        if fits.size == 0:
+            if (thr[j] > 0).any():
+                break  # strict FIFO: the head of the queue blocks everyone behind it
+            continue
+        w = fits[np.argmax(thr[j, fits])] if aware else fits[rng.integers(fits.size)]
+        x[j, w] = 1.0
+        free[w] -= scale[j]
+    return Allocation(x, "", "heuristic", float(x.any(axis=1).sum()), 0.0, time.perf_counter() - t0,
+                      "greedy")
+
+
+@register_policy("fifo", aware=False, lp=False)
+def fifo(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+    """FIFO baseline: arrival order, a random type with room; running jobs stay where they are."""
+    return _fifo(problem, opts, aware=False)
+
+
+@register_policy("fifo_perf", aware=True, lp=False)
+def fifo_perf(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+    """FIFO in arrival order, each job on its fastest type with room."""
+    return _fifo(problem, opts, aware=True)
