@@ -237,15 +237,23 @@ def min_cost(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
 
 # ---------------------------------------------------------------- our policy
 
+SRPT_HORIZON_S = 3600.0
+
+
 @register_policy("srpt_perf", aware=True, needs=("remaining_work",))
 def srpt_perf(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
-    """Heterogeneity-aware shortest-remaining-time: maximise sum_j (rate_j / remaining_j).
+    """Ours: most normalised throughput, jobs near completion first (efficiency-weighted SRPT).
 
-    rate_j / remaining_j is how fast job j's remaining time shrinks (1/s), so the LP gives the
-    fastest types to the jobs they bring closest to completion; no work units are mixed.
+    gain[j, w] = T[j, w] / T_ref[j] * (1 + H / R[j]): T_ref is the job's throughput on an average
+    chip of this cluster and R its remaining time at that rate, H = SRPT_HORIZON_S. Progress of a
+    job is worth 1/T_ref (the time it saves at the job's typical speed), so the LP gives each type
+    to the jobs it speeds up most, and jobs with less than ~H to go get a bonus.
     """
-    rem = np.maximum(problem.remaining_work, 1e-12)
-    x, sol = _lp(problem, opts, gain=problem.throughput / rem[:, None])
+    thr, cap = problem.throughput, problem.capacity.astype(float)
+    ref = np.maximum((thr * cap).sum(axis=1) / max(cap.sum(), 1e-12), 1e-300)
+    remaining_time = np.maximum(problem.remaining_work / ref, 1.0)
+    gain = thr / ref[:, None] * (1.0 + SRPT_HORIZON_S / remaining_time)[:, None] * _weights(problem)[:, None]
+    x, sol = _lp(problem, opts, gain=gain)
     return _result(x, sol, sol.objective)
 
 

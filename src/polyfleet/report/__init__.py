@@ -1,0 +1,1 @@
+"""Faces for results: terminal tables, JSON and CSV output, HTML reports."""
