@@ -84,7 +84,7 @@ def user_error_from_validation(exc: ValidationError, where: str, locate: DataFil
     msg = err["msg"]
     allowed = None
     ctx = err.get("ctx") or {}
-    if "expected" in ctx:
+    if "expected" in ctx and str(ctx["expected"]) not in msg:
         allowed = str(ctx["expected"])
     more = len(exc.errors()) - 1
     if more:

@@ -134,8 +134,13 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
     feasible = bool(res.feasible[i]) and rt_eff > 0
     reason = rt_reason if rt_eff == 0 else inf.REASONS[int(res.reason[i])]
     min_chips = res.min_chips[i]
-    if not feasible and np.isfinite(min_chips) and min_chips > sizes[i] and min_chips <= (acc.scaleup_chips.value or 0):
-        reason += f"; needs at least {int(min_chips)} chips"
+    domain = int(acc.scaleup_chips.value or 1)
+    if not feasible and rt_eff > 0 and np.isfinite(min_chips) and min_chips > sizes[i]:
+        if min_chips <= domain:
+            reason += f"; needs at least {int(min_chips)} chips"
+        else:
+            reason += (f"; needs at least {int(min_chips)} chips, more than one {domain}-chip scale-up domain "
+                       "(try a smaller dtype or a chip with more memory)")
     price = pick_price(ctx, acc, offering, term)
     watts = it_watts_per_chip(acc)
     assumptions = [f"{acc.id} {k}: {v.value:g} ({v.note})" for k, v in acc.assumed.items()

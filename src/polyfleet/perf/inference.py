@@ -21,7 +21,7 @@ import numpy as np
 
 from .arrays import ChipArrays, ModelArrays
 
-BATCH_GRID = np.unique(np.round(np.geomspace(1, 4096, 96)).astype(int)).astype(float)
+BATCH_GRID = np.unique(np.round(np.geomspace(1, 4096, 80)).astype(int)).astype(float)
 
 # reason codes, shared with the rate table
 OK, NO_FIT, KV_NO_FIT, TPOT_UNREACHABLE, TTFT_UNREACHABLE, UNKNOWN_FIGURE, TOO_MANY_CHIPS = range(7)
@@ -119,7 +119,15 @@ def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResul
 
     fixed = c.batch > 0
     grid = np.where(fixed[:, None], c.batch[:, None].astype(float), BATCH_GRID[None, :])
-    step, ttft, t_c, t_m, t_x = _timing(M, H, c, grid)
+    # only cases whose weights and one sequence fit need timing on the grid
+    live = np.flatnonzero(kv_seq_max < free)
+    step = np.full(grid.shape, np.inf)
+    ttft, t_c, t_m, t_x = step.copy(), step.copy(), step.copy(), step.copy()
+    if live.size:
+        sub = InferenceCases(**{k: getattr(c, k)[live] for k in c.__dataclass_fields__})
+        parts = _timing(M, H, sub, grid[live])
+        for full, part in zip((step, ttft, t_c, t_m, t_x), parts):
+            full[live] = part
     ok_mem = grid <= b_cap[:, None]
     ok_tpot = step <= c.tpot_slo_s[:, None]
     ok_ttft = ttft <= c.ttft_slo_s[:, None]

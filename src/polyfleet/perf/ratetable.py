@@ -162,67 +162,75 @@ def build_rate_table(services: Sequence[InferenceService] = (), trainings: Seque
 
 
 def _inference_block(services, accs, ctx: Context, rate, chips_out, reason) -> None:
+    """All (service, bucket, accelerator, replica size) cases in one vectorised evaluation."""
     lib: ModelLibrary = ctx.models
-    eff: Efficiency = ctx.efficiency
-    mrows, mkey = [], {}
-    crows, ckey = [], {}
-    # one case per (service, bucket, accelerator, replica size)
-    S, B, A, C, I, O, TT, TP, RT, MI, HI = ([] for _ in range(11))
+    mrows, mkey, crows, ckey = [], {}, [], {}
+    rt_cache: dict[tuple, tuple[float, str]] = {}
+    blocks = []   # per (service, accelerator): arrays of bucket x size cases
+    sizes = [np.asarray(chip_candidates(acc), dtype=float) for acc in accs]
     for si, svc in enumerate(services):
         spec = lib.get(svc.model)
         kv = svc.kv_dtype or ("fp8" if svc.dtype in ("fp8", "fp4") else svc.dtype)
-        mk = (spec.id, svc.dtype, kv)
-        if mk not in mkey:
-            mkey[mk] = len(mrows)
+        mi = mkey.setdefault((spec.id, svc.dtype, kv), len(mkey))
+        if mi == len(mrows):
             mrows.append((spec, svc.dtype, kv))
+        buckets = svc.mix.buckets
+        b_in = np.array([b.input_tokens for b in buckets], dtype=float)
+        b_out = np.array([b.output_tokens for b in buckets], dtype=float)
+        share = svc.mix.output_token_shares()
         for ai, acc in enumerate(accs):
-            rt_eff, _, why = runtime_efficiency(ctx.catalog, svc.runtimes, acc, "inference")
-            if rt_eff == 0:
+            key = (svc.runtimes, acc.id)
+            if key not in rt_cache:
+                eff, _, why = runtime_efficiency(ctx.catalog, svc.runtimes, acc, "inference")
+                rt_cache[key] = (eff, why)
+            eff, why = rt_cache[key]
+            if eff == 0:
                 reason[si, ai] = why
                 continue
-            ck = (acc.id, svc.dtype)
-            if ck not in ckey:
-                ckey[ck] = len(crows)
+            hi = ckey.setdefault((acc.id, svc.dtype), len(ckey))
+            if hi == len(crows):
                 crows.append((acc, svc.dtype))
-            for bi, b in enumerate(svc.mix.buckets):
-                for c in chip_candidates(acc):
-                    S.append(si); B.append(bi); A.append(ai); C.append(c)
-                    I.append(b.input_tokens); O.append(b.output_tokens)
-                    TT.append(svc.ttft_s or np.inf); TP.append(svc.tpot_s or np.inf); RT.append(rt_eff)
-                    MI.append(mkey[mk]); HI.append(ckey[ck])
-    if not S:
+            blocks.append((si, ai, mi, hi, eff, b_in, b_out, share, sizes[ai],
+                           svc.ttft_s or np.inf, svc.tpot_s or np.inf))
+    if not blocks:
         return
+    counts = np.array([len(b[5]) * len(b[8]) for b in blocks])
+    rep = lambda k: np.repeat([b[k] for b in blocks], counts)  # noqa: E731
+    S, A, MI, HI, RT, TT, TP = (rep(k) for k in (0, 1, 2, 3, 4, 9, 10))
+    grid = lambda k: np.concatenate([np.repeat(b[k], len(b[8])) for b in blocks])  # noqa: E731
+    I, O, SH = grid(5), grid(6), grid(7)
+    C = np.concatenate([np.tile(b[8], len(b[5])) for b in blocks])
     M = ModelArrays.build(mrows)
-    H = ChipArrays.build(crows, eff)
-    f = lambda x: np.asarray(x, dtype=float)  # noqa: E731
-    cases = inf.InferenceCases(model=np.asarray(MI), chip=np.asarray(HI), chips=f(C), input_tokens=f(I),
-                               output_tokens=f(O), ttft_slo_s=f(TT), tpot_slo_s=f(TP), batch=np.zeros(len(S)),
-                               runtime_eff=f(RT))
+    H = ChipArrays.build(crows, ctx.efficiency)
+    n = len(S)
+    cases = inf.InferenceCases(model=MI.astype(int), chip=HI.astype(int), chips=C, input_tokens=I,
+                               output_tokens=O, ttft_slo_s=TT.astype(float), tpot_slo_s=TP.astype(float),
+                               batch=np.zeros(n), runtime_eff=RT.astype(float))
     res = inf.estimate(M, H, cases)
-    S, B, A, C = map(np.asarray, (S, B, A, C))
-    # mix rate for each (service, accelerator, size): harmonic mean weighted by output-token share
-    share = np.array([services[s].mix.output_token_shares()[b] for s, b in zip(S, B)])
+    # a replica size serves the whole mix: its rate is the harmonic mean over buckets,
+    # weighted by each bucket's share of output tokens
     per_chip_hour = res.tokens_per_s_per_chip * 3600.0
-    with np.errstate(divide="ignore"):
-        cost = np.where(res.feasible, share / np.where(per_chip_hour > 0, per_chip_hour, 1.0), np.inf)
-    key = (S * len(accs) + A) * 4096 + C
-    uniq, inv = np.unique(key, return_inverse=True)
+    cost = np.where(res.feasible & (per_chip_hour > 0), SH / np.where(per_chip_hour > 0, per_chip_hour, 1.0), np.inf)
+    group = (S.astype(np.int64) * len(accs) + A.astype(np.int64)) * 4096 + C.astype(np.int64)
+    uniq, inv = np.unique(group, return_inverse=True)
     tot = np.zeros(len(uniq))
     np.add.at(tot, inv, cost)
-    mix_rate = np.where(np.isfinite(tot), 1.0 / tot, 0.0)
+    mix_rate = np.where(np.isfinite(tot), 1.0 / np.where(tot > 0, tot, 1.0), 0.0)
     sa = uniq // 4096
-    s_u, a_u, c_u = sa // len(accs), sa % len(accs), uniq % 4096
-    best = np.zeros((len(services), len(accs)))
-    for s, a, c, r in zip(s_u, a_u, c_u, mix_rate):
-        if r > best[s, a]:
-            best[s, a] = r
-            rate[s, a] = r
-            chips_out[s, a] = c
-    # reasons where nothing fits: the largest replica size's reason for the first bucket
-    bad = (best == 0) & (reason == "")
+    order = np.lexsort((-mix_rate, sa))            # best size first within each (service, accelerator)
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = sa[order][1:] != sa[order][:-1]
+    best = order[first]
+    s_b, a_b = sa[best] // len(accs), sa[best] % len(accs)
+    ok = mix_rate[best] > 0
+    rate[s_b[ok], a_b[ok]] = mix_rate[best][ok]
+    chips_out[s_b[ok], a_b[ok]] = (uniq[best] % 4096)[ok]
+    # where nothing fits, say why (the largest replica size's reason)
+    bad = (rate == 0) & (reason == "")
     if bad.any():
-        for idx in np.flatnonzero(~res.feasible):
-            s, a = S[idx], A[idx]
+        fail = np.flatnonzero(~res.feasible)
+        for idx in fail[np.argsort(C[fail], kind="stable")]:
+            s, a = int(S[idx]), int(A[idx])
             if bad[s, a]:
                 reason[s, a] = inf.REASONS[int(res.reason[idx])]
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import highspy
@@ -30,6 +31,8 @@ from polyfleet.errors import UserError
 _BASIC = int(highspy.HighsBasisStatus.kBasic)
 _LOWER = int(highspy.HighsBasisStatus.kLower)
 _MAXIMIZE = int(highspy.ObjSense.kMaximize)
+SIMPLEX_MAX_CELLS = 5_000
+CELLS_PER_PARTITION = 12_500  # POP: above this many (job, type) cells, split (IPM time grows ~J^1.5)
 _local = threading.local()
 _banner_lock = threading.Lock()
 _banner_done = False
@@ -177,44 +180,81 @@ def _merge_identical(mats: list[np.ndarray], scale: np.ndarray) -> tuple[np.ndar
 def solve_lp(mask: np.ndarray, scale: np.ndarray, capacity: np.ndarray, *,
              fair: np.ndarray | None = None, gain: np.ndarray | None = None,
              floor: np.ndarray | None = None, floor_rhs: np.ndarray | None = None,
-             method: str = "ipm", partitions: int = 1, merge: bool = False,
-             ids: np.ndarray | None = None, warm: list[WarmStart] | None = None) -> LPSolution:
+             method: str = "auto", partitions: int = 0, merge: bool = False,
+             ids: np.ndarray | None = None, warm: list[WarmStart] | None = None,
+             workers: int = 1) -> LPSolution:
     """Solve the allocation LP above; returns X[jobs, types] clipped to the constraints.
 
-    method: "ipm" (interior point, no crossover: a central optimal point, as Gavel's ECOS gives),
-    "simplex" (a vertex; warm-startable) or "choose". partitions > 1 splits the jobs POP-style
-    by id into that many sub-problems, each with capacity / partitions.
+    method: "simplex" (a vertex), "ipm" (interior point without crossover: fastest on big LPs,
+    a central optimal point) or "auto" (simplex below SIMPLEX_MAX_CELLS). partitions: POP's k (0 = one per ~12,500 cells): jobs
+    are dealt into k sub-problems with capacity / k each, stratified by gang size and best
+    normalised throughput so every part sees the same mix. warm: one WarmStart per partition;
+    jobs keep their partition and simplex restarts from the last basis.
     """
     mask = np.asarray(mask, dtype=bool)
     n_jobs, n_types = mask.shape
     scale = np.asarray(scale, dtype=float)
-    if ids is None:
-        ids = np.arange(n_jobs)
-    k = max(1, min(int(partitions), n_jobs))
+    capacity = np.asarray(capacity, dtype=float)
+    ids = np.arange(n_jobs) if ids is None else np.asarray(ids)
+    k = int(partitions) if partitions > 0 else -(-mask.sum() // CELLS_PER_PARTITION)
+    k = max(1, min(k, n_jobs))
+    if warm is not None and len(warm) != k:
+        warm[:] = [WarmStart() for _ in range(k)]
     if k == 1:
-        return _solve_one(mask, scale, capacity, fair, gain, floor, floor_rhs, method, merge, ids,
-                          warm[0] if warm else None)
-    # Stable split by id (a multiplicative hash) so a job stays in its partition between rounds.
-    part = (ids.astype(np.uint64) * np.uint64(2654435761) % np.uint64(2**32)) % np.uint64(k)
-    x = np.zeros((n_jobs, n_types))
-    objs, status, build, solve = [], "optimal", 0.0, 0.0
-    for p in range(k):
-        rows = np.flatnonzero(part == p)
+        sol = _solve_one(mask, scale, capacity, fair, gain, floor, floor_rhs, method, merge, ids,
+                         warm[0] if warm else None)
+        return sol
+    part = _partition(mask, scale, fair if fair is not None else gain, ids, k, warm)
+    pieces = [np.flatnonzero(part == p) for p in range(k)]
+
+    def one(p: int) -> LPSolution | None:
+        rows = pieces[p]
         if rows.size == 0:
-            continue
-        sub = _solve_one(mask[rows], scale[rows], np.asarray(capacity, float) / k,
-                         None if fair is None else fair[rows], None if gain is None else gain[rows],
-                         None if floor is None else floor[rows],
-                         None if floor_rhs is None else floor_rhs[rows], method, merge, ids[rows],
-                         warm[p] if warm else None)
-        x[rows] = sub.x
-        objs.append(sub.objective)
-        build += sub.build_seconds
-        solve += sub.solve_seconds
-        if sub.status != "optimal":
-            status = sub.status
-    objective = (min(objs) if gain is None else float(np.sum(objs))) if objs else 0.0
-    return LPSolution(x, status, objective, build, solve, sub.solver, k)
+            return None
+        pick = (lambda m: None if m is None else m[rows])
+        return _solve_one(mask[rows], scale[rows], capacity / k, pick(fair), pick(gain), pick(floor),
+                          pick(floor_rhs), method, merge, ids[rows], warm[p] if warm else None)
+
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            subs = list(pool.map(one, range(k)))
+    else:
+        subs = [one(p) for p in range(k)]
+    x = np.zeros((n_jobs, n_types))
+    done = [(p, sub) for p, sub in enumerate(subs) if sub is not None]
+    for p, sub in done:
+        x[pieces[p]] = sub.x
+    objs = [sub.objective for _, sub in done]
+    bad = [sub.status for _, sub in done if sub.status != "optimal"]
+    objective = (min(objs) if fair is not None else float(np.sum(objs))) if objs else 0.0
+    return LPSolution(x, bad[0] if bad else "optimal", objective,
+                      sum(sub.build_seconds for _, sub in done), sum(sub.solve_seconds for _, sub in done),
+                      done[0][1].solver if done else "", k)
+
+
+def _partition(mask, scale, value, ids, k: int, warm: list[WarmStart] | None) -> np.ndarray:
+    """POP's split: deal jobs sorted by (gang size, best value) round-robin into k parts.
+
+    With warm starts, known jobs stay where they were and new ones go to the part with the
+    fewest chips demanded, so the stored bases still fit.
+    """
+    n = len(scale)
+    part = np.full(n, -1, dtype=np.int64)
+    if warm:
+        for p, state in enumerate(warm):
+            if state.ids.size:
+                part[np.isin(ids, state.ids)] = p
+    if (part < 0).all():
+        best = np.where(mask, value if value is not None else 1.0, 0.0).max(axis=1)
+        order = np.lexsort((ids, best, scale))
+        part[order] = np.arange(n) % k
+        return part
+    load = np.bincount(part[part >= 0], weights=scale[part >= 0], minlength=k)
+    for j in np.flatnonzero(part < 0)[np.argsort(-scale[part < 0], kind="stable")].tolist():
+        p = int(np.argmin(load))
+        part[j] = p
+        load[p] += scale[j]
+    return part
 
 
 def _solve_one(mask, scale, capacity, fair, gain, floor, floor_rhs, method, merge, ids,
@@ -287,10 +327,13 @@ def _solve_one(mask, scale, capacity, fair, gain, floor, floor_rhs, method, merg
     h.passModel(n_cols, n_rows, a.nnz, 1, _MAXIMIZE, 0.0, cost, col_lo, col_hi,
                 np.concatenate(lo), np.concatenate(hi), a.indptr, a.indices, a.data,
                 np.zeros(n_cols, np.int32))
-    use_warm = warm is not None and warm.ids.size > 0 and method == "simplex"
+    if method == "auto":
+        method = "simplex" if nv <= SIMPLEX_MAX_CELLS else "ipm"
+    # Warm start: simplex from the stored basis; the first solve runs crossover to get one.
+    use_warm = warm is not None and warm.ids.size > 0
     h.setOptionValue("solver", "simplex" if use_warm else method)
-    h.setOptionValue("presolve", "off" if n_cols < 5000 else "choose")  # presolve costs more than it saves on tiny LPs
-    h.setOptionValue("run_crossover", "off" if method == "ipm" else "on")
+    h.setOptionValue("presolve", "off" if n_cols < 5000 else "choose")  # costs more than it saves on tiny LPs
+    h.setOptionValue("run_crossover", "off" if method == "ipm" and warm is None else "on")
     if use_warm:
         _set_warm_basis(h, warm, ids, jj, ww, n_types, has_t, floor is not None, n_cols, n_rows)
     t1 = time.perf_counter()
@@ -304,13 +347,14 @@ def _solve_one(mask, scale, capacity, fair, gain, floor, floor_rhs, method, merg
     if h.getInfo().primal_solution_status >= 1:
         values = np.asarray(h.getSolution().col_value)
         x[jj, ww] = values[:nv]
-        objective = float(h.getInfo().objective_function_value)
+        objective = float(values[nv]) if has_t else float(h.getInfo().objective_function_value)
     if warm is not None:
         _save_basis(h, warm, ids, jj, ww, n, n_types, has_t, floor is not None, nv)
     if members is not None:
         x = x[members]
     x = _project(x, full_mask, scale if members is None else scale[members], capacity)
-    return LPSolution(x, status, objective, t1 - t0, t2 - t1, f"highs-{method}", 1)
+    solver = "highs-simplex-warm" if use_warm else f"highs-{method}"
+    return LPSolution(x, status, objective, t1 - t0, t2 - t1, solver, 1)
 
 
 def _project(x: np.ndarray, mask: np.ndarray, scale: np.ndarray, capacity: np.ndarray) -> np.ndarray:

@@ -21,11 +21,12 @@ from polyfleet.place.allocation import Allocation, AllocationProblem, WarmStart,
 class SolveOptions:
     """How to solve: LP method, POP partitions, merging identical jobs, warm start, seed."""
 
-    method: str = "simplex"
-    partitions: int = 1
-    merge: bool = True
-    warm: list[WarmStart] | None = None
+    method: str = "auto"  # "simplex", "ipm" or "auto" (simplex on small LPs, IPM on big ones)
+    partitions: int = 0  # POP's k; 0 = automatic (1 up to 12,500 job-type cells)
+    merge: bool = True  # solve identical jobs as one class (exact; Gavel traces have 26-83 classes)
+    warm: list[WarmStart] | None = None  # pass [] and keep it between calls to warm-start simplex
     seed: int = 0
+    workers: int = 1  # threads for POP partitions
     tiebreak: float = 1e-6  # max-min LPs: also reward total normalised throughput, this much
 
 
@@ -111,8 +112,8 @@ def _lp(problem: AllocationProblem, opts: SolveOptions, **terms) -> tuple[np.nda
     if "fair" in terms and "gain" not in terms and opts.tiebreak > 0:
         terms["gain"] = opts.tiebreak * terms["fair"]
     sol = solve_lp(problem.throughput > 0, problem.scale_factor, problem.capacity,
-                   method=opts.method, partitions=opts.partitions,
-                   merge=opts.merge and opts.warm is None, ids=problem.ids(), warm=opts.warm, **terms)
+                   method=opts.method, partitions=opts.partitions, merge=opts.merge and opts.warm is None,
+                   ids=problem.ids(), warm=opts.warm, workers=opts.workers, **terms)
     return sol.x, sol
 
 

@@ -1,0 +1,31 @@
+"""Shared fixtures: the built-in catalog and models, and a CLI runner that goes through main()."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from polyfleet.perf import Context
+
+
+@pytest.fixture(scope="session")
+def ctx() -> Context:
+    return Context()
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch):
+    """Run `polyfleet ARGS...` through the real entry point; returns (exit code, stdout, stderr)."""
+    from polyfleet.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["polyfleet", *args])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return run

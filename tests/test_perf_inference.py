@@ -1,0 +1,94 @@
+"""The inference roofline: hand-derived cases, SLO and memory invariants, infeasibility with a way out."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from polyfleet.perf import Context, default_efficiency, estimate_inference
+
+
+@pytest.fixture(scope="module")
+def ideal() -> Context:
+    """Every efficiency 1, no overheads: the pure roofline."""
+    data = default_efficiency().model_dump()
+    for plat in data["platforms"].values():
+        inf = plat["inference"]
+        inf.update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0, collective_us=0.0)
+        inf["compute"] = {k: 1.0 for k in inf["compute"]}
+    from polyfleet.perf.efficiency import Efficiency
+    return Context(efficiency=Efficiency.model_validate(data))
+
+
+def test_batch_one_decode_is_weight_bandwidth_bound(ideal):
+    """Llama-2-7B BF16 on one H100, batch 1: each token reads all 13.477 GB of weights over
+    3.35 TB/s = 4.0229 ms; the KV cache (1.5 tokens x 512 KiB) adds 0.23 us and compute is
+    ~100x smaller, so TPOT = 4.023 ms and throughput = 248.6 tokens/s."""
+    e = estimate_inference("llama-2-7b", "h100", chips=1, batch=1, input_tokens=1, output_tokens=1, ctx=ideal)
+    assert e.feasible and e.limit == "fixed batch"
+    assert e.tpot_s == pytest.approx(4.0232e-3, rel=1e-3)
+    assert e.output_tokens_per_s == pytest.approx(248.56, rel=1e-3)
+
+
+def test_largest_batch_is_kv_capacity_bound(ideal):
+    """Llama-3.1-8B FP8 on one H100, 1,000 tokens in and out, no SLO. Memory: 0.9 x 80 GB less
+    8.03 GB of weights leaves 63.97 GB; a sequence holds 64 KiB x 1,500 tokens (mean context)
+    = 98.3 MB, so at most 650 sequences; the batch grid's largest point below is 616. A step then
+    reads 8.03 GB + 616 x 98.3 MB = 68.6 GB at 3.35 TB/s = 20.48 ms, more than its 9.7 ms of
+    compute: 616 / 20.48 ms = 30,088 tokens/s, limited by KV capacity."""
+    e = estimate_inference("llama-3.1-8b", "h100", chips=1, dtype="fp8", ctx=ideal)
+    assert e.feasible and e.batch == 616 and e.limit == "KV capacity"
+    assert e.tpot_s == pytest.approx(20.47e-3, rel=2e-3)
+    assert e.output_tokens_per_s == pytest.approx(30_088, rel=2e-3)
+
+
+def test_model_that_does_not_fit_says_what_would(ctx):
+    """Llama-3.1-405B BF16 (812 GB) cannot fit one H100; the answer says how many chips would."""
+    e = estimate_inference("llama-3.1-405b", "h100", chips=1, ctx=ctx)
+    assert not e.feasible and "do not fit" in e.reason
+    assert e.min_chips is not None and e.min_chips > 8          # more than one HGX box: no single-replica fit
+    e8 = estimate_inference("llama-3.1-405b", "h100", chips=8, dtype="fp8", ctx=ctx)
+    assert e8.feasible                                          # in FP8 it fits 8 GPUs
+
+
+def test_unreachable_slo_is_infeasible_with_reason(ctx):
+    e = estimate_inference("llama-3.1-70b", "tpu-v5e", chips=16, tpot_s=0.001, ctx=ctx)
+    assert not e.feasible and "TPOT" in e.reason
+
+
+def test_runtime_portability_blocks_other_platforms(ctx):
+    e = estimate_inference("llama-3.1-8b", "tpu-v6e", runtimes=("trt-llm",), ctx=ctx)
+    assert not e.feasible and "no runtime" in e.reason
+    assert estimate_inference("llama-3.1-8b", "h100", runtimes=("trt-llm",), ctx=ctx).feasible
+
+
+def test_cost_and_energy_follow_from_throughput(ctx):
+    e = estimate_inference("llama-3.1-70b", "h100", chips=4, offering="aws/p5.48xlarge/us-east-1", ctx=ctx)
+    per_hour = e.output_tokens_per_s * 3600
+    assert e.usd_per_million_output_tokens == pytest.approx(6.88 * 4 / per_hour * 1e6)
+    assert e.joules_per_output_token == pytest.approx(1275 * 4 / e.output_tokens_per_s)
+
+
+@settings(max_examples=25, deadline=None)
+@given(tpot_ms=st.floats(10, 200), extra_ms=st.floats(0, 200), ttft_ms=st.floats(200, 5000),
+       inp=st.integers(16, 8000), out=st.integers(16, 2000),
+       acc=st.sampled_from(["h100", "b200", "tpu-v6e", "trn2", "mi300x"]))
+def test_slo_invariants(ctx, tpot_ms, extra_ms, ttft_ms, inp, out, acc):
+    """The chosen batch meets both SLOs and fits memory; relaxing the TPOT SLO never lowers throughput."""
+    tight = estimate_inference("llama-3.1-8b", acc, chips=1, input_tokens=inp, output_tokens=out,
+                               tpot_s=tpot_ms / 1e3, ttft_s=ttft_ms / 1e3, ctx=ctx)
+    loose = estimate_inference("llama-3.1-8b", acc, chips=1, input_tokens=inp, output_tokens=out,
+                               tpot_s=(tpot_ms + extra_ms) / 1e3, ttft_s=ttft_ms / 1e3, ctx=ctx)
+    if tight.feasible:
+        assert tight.tpot_s <= tpot_ms / 1e3 + 1e-12
+        assert tight.ttft_s <= ttft_ms / 1e3 + 1e-12
+        assert loose.feasible
+    assert loose.output_tokens_per_s >= tight.output_tokens_per_s - 1e-6
+
+
+def test_best_size_is_at_least_as_cheap_as_any_fixed_size(ctx):
+    best = estimate_inference("llama-3.1-70b", "h200", ctx=ctx)
+    for c in (1, 2, 4, 8):
+        fixed = estimate_inference("llama-3.1-70b", "h200", chips=c, ctx=ctx)
+        assert best.output_tokens_per_s_per_chip >= fixed.output_tokens_per_s_per_chip - 1e-9

@@ -1,0 +1,53 @@
+"""The training model: hand-derived throughput, memory minimum, run cost and energy."""
+
+from __future__ import annotations
+
+import pytest
+
+from polyfleet.perf import Context, default_efficiency, estimate_training
+from polyfleet.perf.efficiency import Efficiency
+
+
+@pytest.fixture(scope="module")
+def flat() -> Context:
+    """MFU 0.5 on every platform with no intensity, scale-out or memory-pressure effects."""
+    data = default_efficiency().model_dump()
+    data["intensity_scale"] = 1e15
+    for plat in data["platforms"].values():
+        plat["training"].update(mfu={"bf16": 0.5, "fp8": 0.5}, scaleout_exponent=0.0, memory_pressure=0.0)
+    return Context(efficiency=Efficiency.model_validate(data))
+
+
+def test_tokens_per_second_hand_derived(flat):
+    """Llama-3.1-8B at seq 8,192 costs 51,471,998,976 FLOPs per token (see test_models);
+    an H100 at 989.4 TFLOP/s x 0.5 MFU trains 989.4e12 x 0.5 / 51.472e9 = 9,611.05 tokens/s."""
+    e = estimate_training("llama-3.1-8b", "h100", 8, seq_len=8192, ctx=flat)
+    assert e.feasible
+    assert e.tokens_per_s_per_chip == pytest.approx(9611.05, rel=1e-5)
+
+
+def test_run_time_cost_energy(flat):
+    e = estimate_training("llama-3.1-8b", "h100", 64, tokens=1e12, offering="aws/p5.48xlarge/us-east-1", ctx=flat)
+    hours = 1e12 / (e.tokens_per_s_per_chip * 64) / 3600
+    assert e.days == pytest.approx(hours / 24)
+    assert e.usd == pytest.approx(6.88 * 64 * hours)
+    assert e.megawatt_hours == pytest.approx(1275 * 64 * hours / 1e6)
+
+
+def test_minimum_chips_for_model_state(ctx):
+    """405B parameters x 14 bytes of state = 5.7 TB: far more than 8 H100s hold."""
+    e = estimate_training("llama-3.1-405b", "h100", 8, ctx=ctx)
+    assert not e.feasible and "needs at least" in e.reason
+    assert estimate_training("llama-3.1-405b", "h100", e.min_chips, ctx=ctx).feasible
+    assert not estimate_training("llama-3.1-405b", "h100", e.min_chips - 8, ctx=ctx).feasible
+
+
+def test_mfu_falls_beyond_a_slice_on_tpu(ctx):
+    small = estimate_training("llama-3.1-70b", "tpu-v5e", 256, ctx=ctx)
+    large = estimate_training("llama-3.1-70b", "tpu-v5e", 8192, ctx=ctx)
+    assert large.mfu < small.mfu
+
+
+def test_inferentia_is_not_for_training(ctx):
+    e = estimate_training("llama-3.1-8b", "inf2", 64, ctx=ctx)
+    assert not e.feasible and "not used for training" in e.reason

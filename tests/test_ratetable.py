@@ -1,0 +1,81 @@
+"""The rate table: shapes, feasibility with reasons, portability, mixes, measured overrides."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from polyfleet.perf import build_rate_table, estimate_inference
+from polyfleet.workloads import Bucket, InferenceService, RequestMix, TrainingRun
+
+
+@pytest.fixture(scope="module")
+def table(ctx):
+    svcs = [InferenceService(id="chat", model="llama-3.1-70b", tpot_s=0.05, ttft_s=2.0),
+            InferenceService(id="cuda-only", model="llama-3.1-8b", runtimes=("trt-llm",))]
+    runs = [TrainingRun(id="pretrain", model="llama-3.1-70b", tokens=1e12, deadline_days=30)]
+    return build_rate_table(svcs, runs, ctx=ctx)
+
+
+def test_shapes_and_labels(table, ctx):
+    nw, no = len(table.workloads), len(table.offerings)
+    assert table.rate.shape == table.feasible.shape == table.chips_per_unit.shape == (nw, no)
+    assert table.usd_per_chip_hour.shape == (no, 4)
+    assert no == len(ctx.catalog.offerings)
+    assert table.kinds == ("inference", "inference", "training")
+
+
+def test_feasible_iff_positive_rate_and_reasons_given(table):
+    assert np.array_equal(table.feasible, table.rate > 0)
+    assert all(r for r in table.reason[~table.feasible])
+    assert not any(r for r in table.reason[table.feasible])
+
+
+def test_portability(table):
+    w = table.w("cuda-only")
+    for j, fam in enumerate(table.family):
+        platform_cuda = table.vendor[j] == "nvidia"
+        assert table.feasible[w, j] == platform_cuda
+
+
+def test_training_never_on_inferentia(table):
+    w = table.w("pretrain")
+    for j, acc in enumerate(table.accelerator):
+        if acc == "inf2":
+            assert not table.feasible[w, j] and "not used for training" in table.reason[w, j]
+
+
+def test_cell_matches_single_estimate(table, ctx):
+    """The bulk table and the one-off estimate are the same model."""
+    j = table.o("aws/p5.48xlarge/us-east-1")
+    e = estimate_inference("llama-3.1-70b", "h100", tpot_s=0.05, ttft_s=2.0, ctx=ctx)
+    assert table.rate[table.w("chat"), j] == pytest.approx(e.output_tokens_per_s_per_chip * 3600)
+    assert table.chips_per_unit[table.w("chat"), j] == e.chips
+
+
+def test_mix_rate_is_the_token_weighted_harmonic_mean(ctx):
+    """A replica serving two buckets spends 1/rate chip-hours per token of each: the mix rate is
+    1 / sum(share_b / rate_b) with shares of output tokens, at the replica size best for the mix."""
+    a, b = Bucket(input_tokens=200, output_tokens=100, weight=3), Bucket(input_tokens=4000, output_tokens=400)
+    mixed = InferenceService(id="mix", model="llama-3.1-8b", mix=RequestMix(buckets=(a, b)))
+    t = build_rate_table([mixed], ctx=ctx, offerings=["aws/p5.48xlarge/us-east-1"])
+    c = int(t.chips_per_unit[0, 0])
+    ra = estimate_inference("llama-3.1-8b", "h100", chips=c, input_tokens=200, output_tokens=100, ctx=ctx)
+    rb = estimate_inference("llama-3.1-8b", "h100", chips=c, input_tokens=4000, output_tokens=400, ctx=ctx)
+    share_a = 3 * 100 / (3 * 100 + 400)
+    expected = 1 / (share_a / ra.output_tokens_per_s_per_chip + (1 - share_a) / rb.output_tokens_per_s_per_chip)
+    assert t.rate[0, 0] == pytest.approx(expected * 3600)
+
+
+def test_measured_cell_replaces_model(table):
+    t2 = table.with_measured("chat", 1.0e6, accelerator="trn2")
+    cols = [j for j, a in enumerate(table.accelerator) if a == "trn2"]
+    assert all(t2.rate[0, j] == 1.0e6 and t2.measured[0, j] for j in cols)
+    assert t2.measured.sum() == len(cols)
+    assert not table.measured.any()
+
+
+def test_usd_per_million_tokens(table):
+    j = table.o("aws/p5.48xlarge/us-east-1")
+    w = table.w("chat")
+    assert table.usd_per_million_tokens()[w, j] == pytest.approx(6.88 / table.rate[w, j] * 1e6)
