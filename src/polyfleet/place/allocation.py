@@ -31,8 +31,8 @@ from polyfleet.errors import UserError
 _BASIC = int(highspy.HighsBasisStatus.kBasic)
 _LOWER = int(highspy.HighsBasisStatus.kLower)
 _MAXIMIZE = int(highspy.ObjSense.kMaximize)
-SIMPLEX_MAX_CELLS = 5_000
-CELLS_PER_PARTITION = 12_500  # POP: above this many (job, type) cells, split (IPM time grows ~J^1.5)
+SIMPLEX_MAX_CELLS = 1_500  # "auto": simplex below (HiGHS IPM has ~1 ms of overhead), IPM above
+CELLS_PER_PARTITION = 5_000  # POP: one part per this many (job, type) cells; small parts suit simplex
 _local = threading.local()
 _banner_lock = threading.Lock()
 _banner_done = False
@@ -131,35 +131,23 @@ class WarmStart:
     t_status: int = _BASIC
 
 
-@dataclass(frozen=True)
-class LPSolution:
-    x: np.ndarray
-    status: str
-    objective: float
-    build_seconds: float
-    solve_seconds: float
-    solver: str
-    partitions: int
-
-
 def _highs() -> highspy.Highs:
-    """A per-thread HiGHS instance, created silently (HiGHS prints a banner on stdout once)."""
+    """A per-thread HiGHS instance; the first is created with stdout muted (HiGHS prints a banner)."""
     global _banner_done
     h = getattr(_local, "highs", None)
     if h is None:
         with _banner_lock:
-            if not _banner_done:
-                saved = os.dup(1)
-                try:
+            saved = None if _banner_done else os.dup(1)
+            try:
+                if saved is not None:
                     with open(os.devnull, "w") as null:
                         os.dup2(null.fileno(), 1)
-                        h = highspy.Highs()
-                finally:
+                h = highspy.Highs()
+            finally:
+                if saved is not None:
                     os.dup2(saved, 1)
                     os.close(saved)
-                _banner_done = True
-            else:
-                h = highspy.Highs()
+            _banner_done = True
         h.setOptionValue("output_flag", False)
         _local.highs = h
     return h
@@ -182,54 +170,63 @@ def solve_lp(mask: np.ndarray, scale: np.ndarray, capacity: np.ndarray, *,
              floor: np.ndarray | None = None, floor_rhs: np.ndarray | None = None,
              method: str = "auto", partitions: int = 0, merge: bool = False,
              ids: np.ndarray | None = None, warm: list[WarmStart] | None = None,
-             workers: int = 1) -> LPSolution:
+             workers: int = 1) -> Allocation:
     """Solve the allocation LP above; returns X[jobs, types] clipped to the constraints.
 
-    method: "simplex" (a vertex), "ipm" (interior point without crossover: fastest on big LPs,
-    a central optimal point) or "auto" (simplex below SIMPLEX_MAX_CELLS). partitions: POP's k (0 = one per ~12,500 cells): jobs
-    are dealt into k sub-problems with capacity / k each, stratified by gang size and best
-    normalised throughput so every part sees the same mix. warm: one WarmStart per partition;
-    jobs keep their partition and simplex restarts from the last basis.
+    method: "simplex" (a vertex), "ipm" (interior point, no crossover: a central optimal point)
+    or "auto" (simplex up to SIMPLEX_MAX_CELLS cells). partitions: POP's k (0 = one part per
+    CELLS_PER_PARTITION cells); parts get capacity / k and a stratified share of the jobs.
+    warm: one WarmStart per part, kept by the caller; jobs keep their part between calls and
+    simplex restarts from the stored basis. workers: threads solving parts in parallel.
     """
     mask = np.asarray(mask, dtype=bool)
     n_jobs, n_types = mask.shape
     scale = np.asarray(scale, dtype=float)
     capacity = np.asarray(capacity, dtype=float)
     ids = np.arange(n_jobs) if ids is None else np.asarray(ids)
+    if fair is not None:
+        mask = mask & (fair > 0)  # a job with nothing to gain anywhere would pin t at 0
+    count = np.ones(n_jobs)
+    members = None
+    if merge and warm is None and n_jobs > 1:
+        members, first = _merge_identical(
+            [m for m in (mask, fair, gain, floor, floor_rhs) if m is not None], scale)
+        count = np.bincount(members, minlength=len(first)).astype(float)
+        pick0 = (lambda m: None if m is None else m[first])
+        mask, scale, ids = mask[first], scale[first], ids[first]
+        fair, gain, floor, floor_rhs = pick0(fair), pick0(gain), pick0(floor), pick0(floor_rhs)
     k = int(partitions) if partitions > 0 else -(-mask.sum() // CELLS_PER_PARTITION)
-    k = max(1, min(k, n_jobs))
+    k = max(1, min(k, len(scale)))
     if warm is not None and len(warm) != k:
         warm[:] = [WarmStart() for _ in range(k)]
-    if k == 1:
-        sol = _solve_one(mask, scale, capacity, fair, gain, floor, floor_rhs, method, merge, ids,
-                         warm[0] if warm else None)
-        return sol
-    part = _partition(mask, scale, fair if fair is not None else gain, ids, k, warm)
+    part = _partition(mask, scale * count, fair if fair is not None else gain, ids, k, warm)
     pieces = [np.flatnonzero(part == p) for p in range(k)]
 
-    def one(p: int) -> LPSolution | None:
+    def one(p: int) -> Allocation | None:
         rows = pieces[p]
         if rows.size == 0:
             return None
         pick = (lambda m: None if m is None else m[rows])
-        return _solve_one(mask[rows], scale[rows], capacity / k, pick(fair), pick(gain), pick(floor),
-                          pick(floor_rhs), method, merge, ids[rows], warm[p] if warm else None)
+        return _solve_one(mask[rows], scale[rows], count[rows], capacity / k, pick(fair), pick(gain),
+                          pick(floor), pick(floor_rhs), method, ids[rows], warm[p] if warm else None)
 
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             subs = list(pool.map(one, range(k)))
     else:
         subs = [one(p) for p in range(k)]
-    x = np.zeros((n_jobs, n_types))
+    x = np.zeros((len(scale), n_types))
     done = [(p, sub) for p, sub in enumerate(subs) if sub is not None]
     for p, sub in done:
         x[pieces[p]] = sub.x
+    if members is not None:
+        x = x[members]
     objs = [sub.objective for _, sub in done]
     bad = [sub.status for _, sub in done if sub.status != "optimal"]
     objective = (min(objs) if fair is not None else float(np.sum(objs))) if objs else 0.0
-    return LPSolution(x, bad[0] if bad else "optimal", objective,
+    return Allocation(x, "", bad[0] if bad else "optimal", objective,
                       sum(sub.build_seconds for _, sub in done), sum(sub.solve_seconds for _, sub in done),
-                      done[0][1].solver if done else "", k)
+                      done[0][1].solver if done else "", k, sum(sub.lp_solves for _, sub in done))
 
 
 def _partition(mask, scale, value, ids, k: int, warm: list[WarmStart] | None) -> np.ndarray:
@@ -239,6 +236,8 @@ def _partition(mask, scale, value, ids, k: int, warm: list[WarmStart] | None) ->
     fewest chips demanded, so the stored bases still fit.
     """
     n = len(scale)
+    if k == 1:
+        return np.zeros(n, dtype=np.int64)
     part = np.full(n, -1, dtype=np.int64)
     if warm:
         for p, state in enumerate(warm):
@@ -257,28 +256,16 @@ def _partition(mask, scale, value, ids, k: int, warm: list[WarmStart] | None) ->
     return part
 
 
-def _solve_one(mask, scale, capacity, fair, gain, floor, floor_rhs, method, merge, ids,
-               warm: WarmStart | None) -> LPSolution:
+def _solve_one(mask, scale, count, capacity, fair, gain, floor, floor_rhs, method, ids,
+               warm: WarmStart | None) -> Allocation:
+    """One LP over `mask`'s cells; `count[j]` identical jobs stand behind row j."""
     t0 = time.perf_counter()
-    n_jobs, n_types = mask.shape
-    capacity = np.asarray(capacity, dtype=float)
-    full_mask = mask
-    if fair is not None:
-        # A job that gets nothing from any type cannot be in the max-min (it would pin t at 0).
-        mask = mask & (fair > 0)
-    count = np.ones(n_jobs)
-    members = None
-    if merge and warm is None:
-        inverse, first = _merge_identical(
-            [m for m in (mask, fair, gain, floor, floor_rhs) if m is not None], scale)
-        count = np.bincount(inverse, minlength=len(first)).astype(float)
-        members, mask, scale = inverse, mask[first], scale[first]
-        fair, gain = (None if fair is None else fair[first]), (None if gain is None else gain[first])
-        floor = None if floor is None else floor[first]
-        floor_rhs = None if floor_rhs is None else floor_rhs[first]
+    n_types = mask.shape[1]
     n = mask.shape[0]
     jj, ww = np.nonzero(mask)
     nv = len(jj)
+    if nv == 0:
+        return Allocation(np.zeros(mask.shape), "", "optimal", 0.0, time.perf_counter() - t0, 0.0, "none")
     has_t = fair is not None
     if has_t:
         fair_jobs = np.flatnonzero(mask.any(axis=1))
@@ -344,17 +331,15 @@ def _solve_one(mask, scale, capacity, fair, gain, floor, floor_rhs, method, merg
         h.modelStatusToString(model_status).lower()
     x = np.zeros((n, n_types))
     objective = 0.0
-    if h.getInfo().primal_solution_status >= 1:
+    if h.getInfo().primal_solution_status >= 1:  # a primal point exists (feasible or not)
         values = np.asarray(h.getSolution().col_value)
         x[jj, ww] = values[:nv]
         objective = float(values[nv]) if has_t else float(h.getInfo().objective_function_value)
     if warm is not None:
         _save_basis(h, warm, ids, jj, ww, n, n_types, has_t, floor is not None, nv)
-    if members is not None:
-        x = x[members]
-    x = _project(x, full_mask, scale if members is None else scale[members], capacity)
+    x = _project(x, mask, scale * count, capacity)
     solver = "highs-simplex-warm" if use_warm else f"highs-{method}"
-    return LPSolution(x, status, objective, t1 - t0, t2 - t1, solver, 1)
+    return Allocation(x, "", status, objective, t1 - t0, t2 - t1, solver, 1, 1)
 
 
 def _project(x: np.ndarray, mask: np.ndarray, scale: np.ndarray, capacity: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ class SolveOptions:
     """How to solve: LP method, POP partitions, merging identical jobs, warm start, seed."""
 
     method: str = "auto"  # "simplex", "ipm" or "auto" (simplex on small LPs, IPM on big ones)
-    partitions: int = 0  # POP's k; 0 = automatic (1 up to 12,500 job-type cells)
+    partitions: int = 0  # POP's k; 0 = automatic (one per 5,000 job-type cells)
     merge: bool = True  # solve identical jobs as one class (exact; Gavel traces have 26-83 classes)
     warm: list[WarmStart] | None = None  # pass [] and keep it between calls to warm-start simplex
     seed: int = 0
@@ -99,14 +99,15 @@ def equal_share(problem: AllocationProblem) -> np.ndarray:
     runnable = (problem.throughput > 0).any(axis=1)
     n = max(int(runnable.sum()), 1)
     share = np.minimum(1.0, total / n / problem.scale_factor) * runnable
-    return share[:, None] * (cap / max(total, 1e-12))[None, :]
+    # Time on a type the job cannot use is lost, not moved: that is what equal splitting gives.
+    return np.where(problem.throughput > 0, share[:, None] * (cap / max(total, 1e-12))[None, :], 0.0)
 
 
 def _weights(problem: AllocationProblem) -> np.ndarray:
     return problem.weight if problem.weight is not None else np.ones(problem.num_jobs)
 
 
-def _lp(problem: AllocationProblem, opts: SolveOptions, **terms) -> tuple[np.ndarray, object]:
+def _lp(problem: AllocationProblem, opts: SolveOptions, **terms) -> tuple[np.ndarray, Allocation]:
     """Solve; a max-min LP's optimum is a whole face, so a tiny reward for the sum of the fair
     rows picks, among max-min optimal allocations, one that puts spare capacity to use."""
     if "fair" in terms and "gain" not in terms and opts.tiebreak > 0:
@@ -117,16 +118,21 @@ def _lp(problem: AllocationProblem, opts: SolveOptions, **terms) -> tuple[np.nda
     return sol.x, sol
 
 
-def _result(x: np.ndarray, sol, objective: float, solves: int = 1, build: float | None = None,
-            solve: float | None = None) -> Allocation:
-    return Allocation(x, "", sol.status, float(objective),
-                      sol.build_seconds if build is None else build,
-                      sol.solve_seconds if solve is None else solve, sol.solver, sol.partitions, solves)
+def _result(x: np.ndarray, sol: Allocation, objective: float, solves: int | None = None,
+            build: float | None = None, solve: float | None = None) -> Allocation:
+    return replace(sol, x=x, objective=float(objective), lp_solves=sol.lp_solves if solves is None else solves,
+                   build_seconds=sol.build_seconds if build is None else build,
+                   solve_seconds=sol.solve_seconds if solve is None else solve)
 
 
 # ---------------------------------------------------------------- max-min fairness (LAS)
 
 def _max_min(problem: AllocationProblem, opts: SolveOptions, aware: bool) -> Allocation:
+    """max t s.t. sum_w T[j, w] X[j, w] / (weight_j T_eq[j]) >= t for every job (Gavel's LP).
+
+    T_eq is the job's throughput under the equal share. Gavel's code also multiplies row j by
+    s_j (and normalises by its agnostic LP's solution); for single-chip jobs both agree.
+    """
     thr = _view(problem, aware)
     fair_thr = (thr * equal_share(problem)).sum(axis=1)
     fair = thr / (np.maximum(fair_thr, 1e-300) * _weights(problem))[:, None]
@@ -168,19 +174,20 @@ def _finish_time_fairness(problem: AllocationProblem, opts: SolveOptions, aware:
 
     rho_j <= r is linear in X for fixed r: sum_w T X >= rem_j / (r E_j - age_j), where E_j is the
     finish time under the equal share. Start from the equal share (rho = 1 for all), solve the
-    max-min LP at r, re-measure r = max rho(X); r falls monotonically (Dinkelbach-style).
+    max-min LP at r, re-measure r = max rho(X); r falls monotonically (Dinkelbach-style). The
+    first LP already reaches rho <= 1 for every job, as the equal share itself does.
     """
     thr = _view(problem, aware)
     rem = np.maximum(problem.remaining_work, 1e-12)
     age = problem.age_s if problem.age_s is not None else np.zeros(problem.num_jobs)
     iso = (thr * equal_share(problem)).sum(axis=1)
     runnable = iso > 0
-    finish_iso = np.where(runnable, age + rem / np.maximum(iso, 1e-300), np.inf)
-    best_x, r = equal_share(problem), 1.0
+    finish_iso = np.where(runnable, age + rem / np.maximum(iso, 1e-300), 1.0)
+    best_x, r = None, np.inf
     sol, build, solve, solves = None, 0.0, 0.0, 0
     for _ in range(iterations):
-        need = rem / np.maximum(r * finish_iso - age, 1e-9)
-        x, sol = _lp(problem, opts, fair=thr / need[:, None])
+        rate_needed = rem / np.maximum(min(r, 1.0) * finish_iso - age, 1e-9)
+        x, sol = _lp(problem, opts, fair=np.where(runnable[:, None], thr / rate_needed[:, None], 0.0))
         solves += 1
         build, solve = build + sol.build_seconds, solve + sol.solve_seconds
         got = (thr * x).sum(axis=1)
@@ -193,8 +200,6 @@ def _finish_time_fairness(problem: AllocationProblem, opts: SolveOptions, aware:
                 break
         else:
             break
-    if sol is None:
-        raise AssertionError("unreachable: at least one LP runs")
     return _result(best_x, sol, r, solves, build, solve)
 
 

@@ -14,7 +14,7 @@ import json
 import math
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +90,6 @@ class SimResult:
     restarts: int = 0
     events: int = 0
     wall_seconds: float = 0.0
-    stats: dict[str, float] = field(default_factory=dict)
 
     @property
     def jct_s(self) -> np.ndarray:

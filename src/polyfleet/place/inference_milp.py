@@ -1,0 +1,190 @@
+"""Exact path: the replica-placement MILP, built in bulk (scipy.sparse) and solved with HiGHS.
+
+Variables, one column each (only for usable cells: feasible and at least one replica fits):
+    new[s, p]    integer replicas started on p                 cost: cost[s, p] + start penalty
+    keep[s, p]   integer replicas kept from `prev`, <= prev      cost: cost[s, p]
+    served[s, k] continuous tokens/s of tier k, <= demand[s, k]
+Rows:
+    pool p:     sum_s chips[s, p] (new + keep) <= chips available on p
+    service s:  sum_k served[s, k] - sum_p cap[s, p] (new + keep) <= 0
+
+This is Mélange's ILP (slices of traffic to accelerator types, minimise price x count) with the
+rate table's per-offering rates in place of per-GPU profiles, so TPUs and Trainium enter like
+any GPU and portability enters through `feasible`; plus tiers, pool capacity and moves.
+
+Lexicographic objective: (tier 1 served, tier 2 served, ..., cost + start penalties).
+- If the fleet can serve everything (the greedy start already does), served is fixed at the
+  demand and one MILP minimises cost + start penalties: plain Mélange, no weights.
+- Otherwise a service stage comes first, then the cost stage holds every served[s, k] at the
+  service stage's value. The service stage is either one MILP maximising sum W[s, k] served
+  ("weighted") or one MILP per tier ("sequential", exact for any amount).
+
+Why the weights are lexicographic. Let v[s] = min_p cost[s, p] / cap[s, p] (USD/h per token/s
+at the service's cheapest pool), rho = max over usable cells of cost / cap / v[s] (the spread in
+price-performance), gamma = max over pools of (largest / smallest replica there, in chips), and
+W[s, k] = M[k] v[s] with M[K-1] = 1, M[k] = 2 rho (1 + gamma) M[k+1]. Within a service tiers
+share replicas, so serving tier k+1 while tier k is short is a free swap with gain
+(M[k] - M[k+1]) v > 0. Across services, per chip of pool p: a lower tier j > k of service B
+earns M[j] v[B] cap[B, p] / chips[B, p] <= M[k+1] price[p] (as v[B] <= cost/cap on p), while a
+tier-k replica of A earns at least M[k] price[p] / rho per chip. If A's tier k is short by a
+replica's capacity on p and p could free a replica of A from idle chips or replicas serving only
+tiers below k, the minimal eviction frees F < chips[A, p] (1 + gamma) chips, and the swap gains at
+least price[p] chips[A, p] (M[k] / rho - M[k+1] (1 + gamma)) > 0: no optimum leaves it. When
+M[0] would exceed MAX_WEIGHT the weighted stage is replaced by the sequential one (numerics).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from .inference_model import Instance, PlaceOptions
+from .inference_tiers import tier_fill
+
+MAX_WEIGHT = 1e8
+_banner_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class MilpResult:
+    replicas: np.ndarray       # integers; for relax=True the LP values (floats)
+    status: str
+    gap: float
+    solve_s: float
+    priority: str
+
+
+def tier_weights(inst: Instance) -> tuple[np.ndarray, np.ndarray]:
+    """M[k] per tier (highest first) and v[s] (USD/h per token/s at the service's cheapest pool)."""
+    usable = inst.ok & (inst.fits() >= 1)
+    K = len(inst.tiers)
+    if not usable.any():
+        return np.ones(K), np.ones(len(inst.services))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit = np.where(usable, inst.cost / inst.cap, np.inf)
+    v = unit.min(axis=1)
+    v = np.where(np.isfinite(v) & (v > 0), v, 1.0)
+    rho = max(float(np.max(np.where(usable, unit / v[:, None], 1.0))), 1.0)
+    big = np.where(usable, inst.chips, 0).max(axis=0)
+    small = np.where(usable, inst.chips, np.iinfo(np.int64).max).min(axis=0)
+    has = usable.any(axis=0)
+    gamma = float(np.max(big[has] / small[has]))
+    return (2 * rho * (1 + gamma)) ** np.arange(K - 1, -1, -1, dtype=float), v
+
+
+def solve_milp(inst: Instance, options: PlaceOptions, start: np.ndarray | None = None, *,
+               relax: bool = False) -> MilpResult:
+    """Solve the placement MILP (its LP relaxation with `relax`); `start` (replicas [s, p]) seeds it."""
+    t0 = time.perf_counter()
+    S, P = inst.ok.shape
+    K = len(inst.tiers)
+    fits = inst.fits()
+    cs, cp = np.nonzero(inst.ok & (fits >= 1))
+    kept = inst.prev[cs, cp] > 0
+    ks, kp = cs[kept], cp[kept]
+    d = inst.demand
+    ss, sk = np.nonzero(d > 0)
+    n_new, n_keep, n_srv = len(cs), len(ks), len(ss)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        need_ub = np.ceil(d.sum(axis=1)[cs] / inst.cap[cs, cp])
+    rs, rp = np.concatenate([cs, ks]), np.concatenate([cp, kp])
+    n_rep = n_new + n_keep
+    n_col = n_rep + n_srv
+    # CSC: each replica column hits its pool row and its service row; each served column its service row
+    rows = np.concatenate([np.column_stack([rp, P + rs]).ravel(), P + ss])
+    vals = np.concatenate([np.column_stack([inst.chips[rs, rp], -inst.cap[rs, rp]]).ravel(), np.ones(n_srv)])
+    indptr = np.concatenate([np.arange(0, 2 * n_rep + 1, 2), 2 * n_rep + np.arange(1, n_srv + 1)])
+    a = sp.csc_matrix((vals.astype(float), rows.astype(np.int32), indptr.astype(np.int32)), shape=(P + S, n_col))
+    m, v = tier_weights(inst)
+    rep_cost = np.concatenate([inst.cost[cs, cp] + inst.start_penalty[cs, cp], inst.cost[ks, kp]])
+    dem = d[ss, sk]
+    x = _start_vector(inst, start, cs, cp, ks, kp, ss, sk) if start is not None else None
+    all_served = x is not None and bool(np.all(x[n_rep:] >= dem * (1 - 1e-9)))
+    col_lo = np.concatenate([np.zeros(n_rep), dem if all_served else np.zeros(n_srv)])
+    col_hi = np.concatenate([np.minimum(fits[cs, cp], need_ub), np.minimum(inst.prev[ks, kp], fits[ks, kp]), dem])
+    h = _highs()
+    h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
+    h.setOptionValue("time_limit", float(options.time_limit_s))
+    h.passModel(n_col, P + S, a.nnz, 1, int(highspy.ObjSense.kMinimize), 0.0, np.zeros(n_col), col_lo,
+                col_hi.astype(float), np.full(P + S, -np.inf),
+                np.concatenate([inst.pool_chips.astype(float), np.zeros(S)]), a.indptr, a.indices, a.data,
+                np.full(n_col, 0, np.int32) if relax else
+                np.concatenate([np.ones(n_rep), np.zeros(n_srv)]).astype(np.int32))
+    priority = "none needed" if all_served else ("sequential" if options.priority == "sequential"
+                                                 or m[0] > MAX_WEIGHT else "weighted")
+    stages: list[tuple[np.ndarray, int | None]] = []
+    if priority == "weighted":
+        stages.append((np.concatenate([np.zeros(n_rep), -m[sk] * v[ss]]), -1))
+    elif priority == "sequential":
+        stages += [(np.concatenate([np.zeros(n_rep), np.where(sk == k, -v[ss], 0.0)]), k)
+                   for k in range(K) if np.any(sk == k)]
+    stages.append((np.concatenate([rep_cost, np.zeros(n_srv)]), None))
+    cols = np.arange(n_col, dtype=np.int32)
+    status, gap = "optimal", 0.0
+    for cost, tier in stages:
+        h.changeColsCost(n_col, cols, cost)
+        if x is not None and not relax:
+            sol = highspy.HighsSolution()
+            sol.col_value = list(x)
+            h.setSolution(sol)
+        h.run()
+        st, g, x_new = _result(h, relax)
+        if x_new is None:
+            return MilpResult(np.zeros((S, P)), st, np.inf, time.perf_counter() - t0, priority)
+        x = x_new
+        status = st if st != "optimal" else status
+        gap = max(gap, g)
+        if tier == -1:  # hold every served cell at the weighted stage's value
+            srv = x[n_rep:]
+            h.changeColsBounds(n_srv, cols[n_rep:], np.maximum(srv - 1e-7 * dem - 1e-9, 0.0), dem)
+        elif tier is not None:  # hold this tier's value-weighted service just under its optimum
+            sel = np.flatnonzero(sk == tier)
+            got = float(v[ss[sel]] @ x[n_rep + sel])
+            h.addRow(got - 1e-7 * float(v[ss[sel]] @ dem[sel]) - 1e-9, np.inf, len(sel),
+                     (n_rep + sel).astype(np.int32), v[ss[sel]])
+    reps = np.zeros((S, P))
+    np.add.at(reps, (rs, rp), x[:n_rep] if relax else np.rint(x[:n_rep]))
+    return MilpResult(reps if relax else reps.astype(np.int64), status, gap, time.perf_counter() - t0, priority)
+
+
+def _start_vector(inst: Instance, start: np.ndarray, cs, cp, ks, kp, ss, sk) -> np.ndarray:
+    """Split a replica matrix into (new, keep, served) column values, served filled in tier order."""
+    keep = np.minimum(start[ks, kp], inst.prev[ks, kp])
+    left = start.copy()
+    left[ks, kp] -= keep
+    served = tier_fill((start * inst.cap).sum(axis=1), inst.demand)
+    return np.concatenate([left[cs, cp], keep, served[ss, sk]]).astype(float)
+
+
+def _result(h: highspy.Highs, relax: bool) -> tuple[str, float, np.ndarray | None]:
+    ms = h.getModelStatus()
+    status = {highspy.HighsModelStatus.kOptimal: "optimal",
+              highspy.HighsModelStatus.kTimeLimit: "time_limit"}.get(ms, h.modelStatusToString(ms).lower())
+    info = h.getInfo()
+    if info.primal_solution_status < 2:
+        return status, np.inf, None
+    gap = 0.0 if relax else (float(info.mip_gap) if np.isfinite(info.mip_gap) else np.inf)
+    return status, gap, np.asarray(h.getSolution().col_value)
+
+
+def _highs() -> highspy.Highs:
+    """A fresh, silent HiGHS instance per solve (a reused one carries its clock and state over;
+    the constructor prints a banner on stdout, hence the redirect)."""
+    with _banner_lock:
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("random_seed", 0)
+    return h

@@ -1,0 +1,169 @@
+"""Why a scenario is infeasible, in plain words: never a bare "infeasible".
+
+The model is re-solved with a penalised slack on every demand, deadline, survivability, supply,
+ramp, power, cap and budget row, each slack measured as a share of its row's size, and without
+the cost objective: the solver finds the smallest relative violations that make the plan
+possible. Each non-zero slack is one named conflict (which constraint, which months, by how much),
+and the limits at their bound in those months are listed as what stands in the way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .binding import KIND_WORDS, month_ranges, tight_rows
+from .inputs import PlanInputs
+from .milp import Milp
+from .solve import Solution, SolveOptions, solve
+
+GE_KINDS = ("demand", "window", "survive")
+LE_KINDS = ("supply", "ramp", "power", "cap", "budget")
+UNIT_WORDS = {"tokens/h": "tokens/s", "chips": "chips", "MW": "MW", "USD": "USD", "power": "MW", "chips_share": ""}
+
+
+@dataclass(frozen=True)
+class Conflict:
+    kind: str
+    entity: str
+    group: str
+    months: tuple[int, ...]
+    worst_share: float                  # largest violation as a share of the row's size
+    worst_amount: float                 # in natural units
+    unit: str
+    text: str
+
+    def to_dict(self, labels: tuple[str, ...]) -> dict:
+        return {"kind": self.kind, "constraint": self.entity, "failure_set": self.group or None,
+                "months": [labels[m] for m in self.months if m >= 0], "worst_share": self.worst_share,
+                "worst_amount": self.worst_amount, "unit": self.unit, "text": self.text}
+
+
+@dataclass
+class Diagnosis:
+    conflicts: list[Conflict] = field(default_factory=list)
+    limits: list[str] = field(default_factory=list)        # limits at their bound where conflicts are
+    unservable: list[str] = field(default_factory=list)    # workloads no offering can run
+    status: str = ""
+
+    def lines(self) -> list[str]:
+        out = list(self.unservable) + [c.text for c in self.conflicts]
+        if self.limits:
+            out.append("limits at their bound there: " + "; ".join(self.limits))
+        return out or [f"the relaxed model found no violation (solver status: {self.status})"]
+
+
+def unservable_workloads(inp: PlanInputs) -> list[str]:
+    """Workloads with demand that no offering in the plan can run, with the reasons per chip."""
+    out = []
+    has_demand = (inp.demand > 0).any(axis=1) | inp.windowed
+    for w in np.flatnonzero(has_demand & ~(inp.rate > 0).any(axis=1)):
+        why: dict[str, set[str]] = {}
+        for o in range(inp.O):
+            why.setdefault(str(inp.reasons[w, o]) or "rate 0", set()).add(inp.facts.accelerator[o])
+        detail = "; ".join(f"{', '.join(sorted(a))}: {r}" for r, a in why.items())
+        out.append(f"no offering in the plan can run {inp.workloads[w]} ({detail})")
+    return out
+
+
+def _elastic(model: Milp) -> tuple[Milp, np.ndarray, np.ndarray]:
+    """The model with one slack column per elastic row; costs = 1 / row size; no other cost."""
+    rows, signs, weights = [], [], []
+    for b in model.row_blocks:
+        if not b.elastic:
+            continue
+        r = b.rows
+        bound = model.row_lo[r] if b.kind in GE_KINDS else model.row_hi[r]
+        size = np.where(np.abs(bound) > 1e-9, np.abs(bound), 1.0)
+        rows.append(r)
+        signs.append(np.full(len(r), 1.0 if b.kind in GE_KINDS else -1.0))
+        weights.append(1.0 / size)
+    r = np.concatenate(rows) if rows else np.zeros(0, int)
+    sg = np.concatenate(signs) if signs else np.zeros(0)
+    wt = np.concatenate(weights) if weights else np.zeros(0)
+    S = sp.csc_matrix((sg, (r, np.arange(len(r)))), shape=(model.num_rows, len(r)))
+    el = Milp(A=sp.hstack([model.A, S], format="csc"), cost=np.concatenate([np.zeros(model.num_cols), wt]),
+              col_lo=np.concatenate([model.col_lo, np.zeros(len(r))]),
+              col_hi=np.concatenate([model.col_hi, np.full(len(r), np.inf)]), row_lo=model.row_lo,
+              row_hi=model.row_hi, integer=np.concatenate([model.integer, np.zeros(len(r), bool)]), offset=0.0,
+              cols=model.cols, row_blocks=model.row_blocks)
+    return el, r, wt
+
+
+def diagnose(inp: PlanInputs, model: Milp, options: SolveOptions = SolveOptions(),
+             failure_labels: dict[str, str] | None = None) -> Diagnosis:
+    """Name the constraints that cannot hold together."""
+    diag = Diagnosis(unservable=unservable_workloads(inp))
+    el, rows, wt = _elastic(model)
+    sol = solve(el, options, relax=True)
+    if sol.x is not None and sol.objective is not None and sol.objective < 1e-7 and model.integer.any():
+        sol = solve(el, SolveOptions(mip_rel_gap=1e-3, time_limit=options.time_limit))   # integrality is the cause
+    diag.status = sol.status
+    if sol.x is None:
+        return diag
+    slack = sol.x[model.num_cols:]
+    rel = slack * wt
+    hot = rel > 1e-6
+    labels = failure_labels or {}
+    row_kind = np.empty(model.num_rows, dtype=object)
+    for b in model.row_blocks:
+        row_kind[b.rows] = b.kind
+    conflicts_months: set[int] = set()
+    for b in model.row_blocks:
+        if not b.elastic:
+            continue
+        pos = np.searchsorted(rows, b.rows)
+        h = hot[pos]
+        if not h.any():
+            continue
+        key = b.entity[h] if b.kind != "survive" else np.array([f"{b.group}|{e}" for e in b.entity[h]], dtype=object)
+        for ent in dict.fromkeys(key.tolist()):
+            sel = key == ent
+            idx = pos[h][sel]
+            months = tuple(sorted(set(b.month[h][sel].tolist())))
+            conflicts_months.update(months)
+            share = float(rel[idx].max())
+            amount = float((slack[idx] * b.scale[h][sel]).max())
+            diag.conflicts.append(_conflict(b.kind, str(ent), b.group, months, share, amount, b.unit, inp,
+                                            labels))
+    # the limits sitting at their bound in the conflicting months
+    fake = Solution("", False, True, 0.0, None, None, 0.0, sol.x[: model.num_cols], sol.row_activity)
+    tight = tight_rows(model, fake)
+    for b in model.row_blocks:
+        if b.kind not in LE_KINDS:
+            continue
+        pos = np.searchsorted(rows, b.rows)
+        at = tight[b.rows] & ~hot[pos] & np.isin(b.month, list(conflicts_months))
+        for ent in dict.fromkeys(b.entity[at].tolist()):
+            ms = b.month[at][b.entity[at] == ent]
+            diag.limits.append(f"{KIND_WORDS[b.kind]} '{ent}' ({month_ranges(ms, inp.months)})")
+    return diag
+
+
+def _conflict(kind: str, ent: str, group: str, months: tuple[int, ...], share: float, amount: float, unit: str,
+              inp: PlanInputs, labels: dict[str, str]) -> Conflict:
+    when = month_ranges(months, inp.months)
+    if kind == "demand":
+        text = (f"demand of {ent} cannot be met in {when}: short by up to {share:.1%} "
+                f"({amount / 3600:,.0f} output tokens/s)")
+    elif kind == "window":
+        text = f"training run {ent} cannot finish by its deadline: short by {share:.1%} of its tokens"
+    elif kind == "survive":
+        fid, wl = ent.split("|", 1)
+        text = (f"survivability of {wl} under '{labels.get(fid, fid)}' cannot be met in {when}: "
+                f"short by up to {share:.1%} of the required share")
+    elif kind == "power":
+        text = f"power limit '{ent}' would have to rise by up to {amount:,.1f} MW ({share:.1%}) in {when}"
+    elif kind == "supply":
+        text = f"supply limit '{ent}' would have to rise by up to {amount:,.0f} chips ({share:.1%}) in {when}"
+    elif kind == "ramp":
+        text = f"ramp limit '{ent}' would have to allow {amount:,.0f} more chips a month in {when}"
+    elif kind == "cap":
+        text = f"concentration cap '{ent}' cannot hold in {when}: exceeded by up to {share:.1%} of capacity"
+    elif kind == "budget":
+        text = f"the budget would have to rise by up to ${amount:,.0f} ({share:.1%}) in {when}"
+    else:
+        text = f"{kind} '{ent}' violated in {when}"
+    return Conflict(kind, ent.split("|", 1)[-1], group, months, share, amount, unit, text)

@@ -1,0 +1,216 @@
+"""The capacity-portfolio MILP, built in bulk from `PlanInputs`.
+
+Columns (O offerings, K terms, T months, W workloads, P pools):
+  n[o,k,t]   integer units: held that month (on-demand, spot) or started that month (1y/3y commitments,
+             then held and paid for 12/36 months)
+  H[o,t]     units held (all terms, fleet commitments included)         -> power, supply, caps
+  F[o,t]     firm chips (spot counted at its availability)               -> what serves demand
+  x[w,p,t]   chips of pool p serving workload w in month t
+
+A *pool* is a set of offerings whose rate-table columns are identical (same chip, same family): how
+a workload's chips split among the members does not matter, so allocating to pools instead of
+offerings is exact and shrinks every allocation block (the survivability blocks most of all).
+
+Rows: held/firm definitions, demand met every month (or a run's tokens inside its window),
+pool capacity, supply (held chips and ramp per rule; lead time and availability as bounds), power
+(IT watts x PUE) per limit, budget, concentration caps, and, per failure set, a separate
+re-allocation of the surviving capacity that must serve each workload's required share
+(`security.py`). Objective: total cost over the horizon (+ lambda x CVaR of loss over explicit
+scenarios). Commitments are paid every month of their term; with `commitment_tail: prorated` only
+the months inside the horizon enter the objective (the rest is reported as an obligation).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .inputs import C1, C3, OD, SPOT, TERM_MONTHS, TERMS, PlanInputs
+from .milp import INF, Assembler, Milp, band
+
+BUDGET_SCALE = 1e6          # budget rows in USD millions
+
+
+@dataclass(frozen=True)
+class Pools:
+    of: np.ndarray              # [O] pool of each offering, -1 = serves no workload
+    members: list[np.ndarray]   # per pool
+    rate: np.ndarray            # [W, P] tokens per chip-hour
+    scale: np.ndarray           # [W] best rate of each workload (demand rows are divided by it)
+
+    @property
+    def P(self) -> int:  # noqa: N802
+        return len(self.members)
+
+    def sum_matrix(self, O: int) -> np.ndarray:
+        """[P, O] 0/1 membership."""
+        m = np.zeros((self.P, O))
+        ok = self.of >= 0
+        m[self.of[ok], np.flatnonzero(ok)] = 1.0
+        return m
+
+
+def make_pools(inp: PlanInputs) -> Pools:
+    """Group offerings with identical rate columns and family (exact aggregation)."""
+    useful = (inp.rate > 0).any(axis=0)
+    key = np.vstack([inp.rate, inp.family_index[None, :]]).T        # [O, W+1]
+    of = np.full(inp.O, -1, dtype=np.int64)
+    if useful.any():
+        _, inverse = np.unique(key[useful], axis=0, return_inverse=True)
+        of[useful] = inverse.ravel()
+    P = int(of.max()) + 1 if useful.any() else 0
+    members = [np.flatnonzero(of == p) for p in range(P)]
+    rate = np.stack([inp.rate[:, m[0]] for m in members], axis=1) if P else np.zeros((inp.W, 0))
+    scale = np.where(rate.max(axis=1, initial=0) > 0, rate.max(axis=1, initial=0), 1.0)
+    return Pools(of, members, rate, scale)
+
+
+def months_paid(inp: PlanInputs) -> np.ndarray:
+    """[K, T] months of cost a unit bought (held or started) in month t puts in the objective."""
+    T = inp.T
+    out = np.ones((len(TERMS), T))
+    for k in (C1, C3):
+        L = TERM_MONTHS[k]
+        out[k] = np.minimum(L, T - np.arange(T)) if inp.commitment_tail == "prorated" else L
+    return out
+
+
+def build(inp: PlanInputs) -> Milp:
+    """Assemble the whole MILP (core + security blocks) in bulk."""
+    from .security import add_contingencies, add_cvar, add_porting
+    t0 = time.perf_counter()
+    inp.check()
+    O, K, T, W = inp.O, len(TERMS), inp.T, inp.W
+    pools = make_pools(inp)
+    P = pools.P
+    a = Assembler()
+    chips = inp.unit_chips.astype(float)
+    cpu = np.nan_to_num(inp.cost_per_unit_month(), nan=0.0)                 # [O, K]
+    paid = months_paid(inp)
+
+    # ---- unit columns ------------------------------------------------------------------------
+    ub = inp.unit_ub.copy()
+    ub[pools.of < 0] = 0.0                                                 # nothing to serve: buy nothing
+    present = ub > 0
+    n = a.add_cols("n", present, cost=cpu[:, :, None] * paid[None, :, :], hi=ub, integer=True)
+    H = a.add_cols("H", np.ones((O, T), bool))
+    F = a.add_cols("F", np.ones((O, T), bool))
+
+    # ---- held and firm definitions ----------------------------------------------------------------
+    fleet_units = inp.fleet_commit.sum(axis=1)                               # [O, T] constants
+    avail = np.ones((O, K))
+    avail[:, SPOT] = inp.spot_avail
+    fleet_firm = chips[:, None] * (inp.fleet_commit * avail[:, :, None]).sum(axis=1)
+    o_idx = np.arange(O)[:, None]
+    rH = a.add_rows("held", np.ones((O, T), bool), lo=fleet_units, hi=fleet_units, unit="units")
+    rF = a.add_rows("firm", np.ones((O, T), bool), lo=fleet_firm, hi=fleet_firm, unit="chips")
+    a.coef(rH, H, 1.0)
+    a.coef(rF, F, 1.0)
+    for k in range(K):
+        tt, ss = band(T, TERM_MONTHS[k])
+        a.coef(rH[:, tt], n[:, k, ss], -1.0)
+        a.coef(rF[:, tt], n[:, k, ss], -(chips * avail[:, k])[:, None])
+
+    # ---- allocation and demand ---------------------------------------------------------------------
+    fixed = ~inp.windowed
+    feas = pools.rate > 0                                                   # [W, P]
+    rate_s = pools.rate / pools.scale[:, None]
+    need = np.where(fixed[:, None], inp.demand, 0.0) / pools.scale[:, None]     # [W, T] chips at best rate
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_hi_fixed = np.where(feas[:, :, None], inp.demand[:, None, :] / pools.rate[:, :, None], 0.0)
+        win_total = np.where(inp.windowed, inp.window_tokens, 0.0)
+        x_hi_win = np.where(feas, win_total[:, None] / np.where(feas, pools.rate, 1.0), 0.0)
+    x_hi = np.where(fixed[:, None, None], x_hi_fixed, x_hi_win[:, :, None] * inp.window[:, None, :])
+    x = a.add_cols("x", feas[:, :, None] & (x_hi > 0), hi=x_hi)
+    w_ids = np.array(inp.workloads, dtype=object)
+    rD = a.add_rows("demand", fixed[:, None] & (inp.demand > 0), lo=need, entity=w_ids[:, None],
+                    month=np.arange(T)[None, :], scale=pools.scale[:, None], unit="tokens/h", elastic=True)
+    a.coef(rD[:, None, :], x, rate_s[:, :, None])
+    if inp.windowed.any():
+        wt = np.where(inp.windowed, inp.window_tokens / pools.scale, 0.0)
+        rW = a.add_rows("window", inp.windowed, lo=wt, entity=w_ids, scale=pools.scale, unit="tokens/h-months",
+                        elastic=True)
+        a.coef(rW[:, None, None], x, rate_s[:, :, None] * inp.window[:, None, :])
+    member = pools.sum_matrix(O)
+    rC = a.add_rows("capacity", np.ones((P, T), bool), hi=0.0, unit="chips")
+    a.coef(rC[None, :, :], x, 1.0)
+    po, oo = np.nonzero(member)
+    a.coef(rC[po][:, :], F[oo], -1.0)
+
+    # ---- supply ---------------------------------------------------------------------------------------
+    for s in inp.supply:
+        all_terms = bool(s.terms.all())
+        fleet_const = chips[s.mask] @ (inp.fleet_commit[s.mask][:, s.terms, :].sum(axis=1)) \
+            if s.mask.any() else np.zeros(T)
+        init = float(chips[s.mask] @ inp.fleet_initial[s.mask][:, s.terms].sum(axis=1)) if s.mask.any() else 0.0
+        for kind, limit in (("supply", s.max_chips), ("ramp", s.ramp)):
+            if limit is None:
+                continue
+            if kind == "supply":
+                r = a.add_rows("supply", np.ones(T, bool), hi=limit - (0 if all_terms else fleet_const),
+                               entity=s.name, month=np.arange(T), unit="chips", elastic=True)
+            else:
+                hi = limit.copy()
+                hi[0] += init
+                hi = hi - (0 if all_terms else np.diff(np.concatenate([[0.0], fleet_const])))
+                r = a.add_rows("ramp", np.ones(T, bool), hi=hi, entity=s.name, month=np.arange(T), unit="chips",
+                               elastic=True)
+            sel = np.flatnonzero(s.mask)
+            lag = (kind == "ramp")
+            if all_terms:
+                a.coef(r[None, :], H[sel], chips[sel, None])
+                if lag:
+                    a.coef(r[None, 1:], H[sel, :-1], -chips[sel, None])
+            else:
+                for k in np.flatnonzero(s.terms):
+                    tt, ss = band(T, TERM_MONTHS[k])
+                    a.coef(r[None, tt], n[sel][:, k, ss], chips[sel, None])
+                    if lag:
+                        keep = tt + 1 < T
+                        a.coef(r[None, tt[keep] + 1], n[sel][:, k, ss[keep]], -chips[sel, None])
+
+    # ---- power, caps, budget ----------------------------------------------------------------------------
+    mw_unit = np.nan_to_num(inp.mw_per_chip, nan=0.0) * chips                 # [O] facility MW per unit
+    for p in inp.power:
+        r = a.add_rows("power", np.ones(T, bool), hi=p.mw, entity=p.name, month=np.arange(T), unit="MW",
+                       elastic=True)
+        sel = np.flatnonzero(p.mask)
+        a.coef(r[None, :], H[sel], mw_unit[sel, None])
+    if inp.caps:
+        # rows in units of (an estimate of) total capacity, so a slack reads as a share of it
+        per_chip = np.nan_to_num(inp.share_coef if inp.share_coef is not None else np.ones(O), nan=0.0)
+        typical = float(np.median(per_chip[per_chip > 0])) if (per_chip > 0).any() else 1.0
+        total = np.maximum((np.where(fixed[:, None], need, 0.0)).sum(axis=0) * typical, 1.0)   # [T]
+        for c in inp.caps:
+            months = np.arange(T) >= c.first
+            r = a.add_rows("cap", months, hi=0.0, entity=f"{c.dimension} {c.group} <= {c.share:.0%}",
+                           month=np.arange(T), scale=total, unit=inp.share_measure, elastic=True)
+            a.coef(r[None, :], H, ((c.mask.astype(float) - c.share) * per_chip * chips)[:, None] / total[None, :])
+    if inp.budget is not None:
+        r = a.add_rows("budget", np.ones(T, bool), hi=(inp.budget - inp.fleet_cost.sum(axis=0)) / BUDGET_SCALE,
+                       entity="budget", month=np.arange(T), scale=BUDGET_SCALE, unit="USD", elastic=True)
+        for k in range(K):
+            tt, ss = band(T, TERM_MONTHS[k])
+            a.coef(r[None, tt], n[:, k, ss], cpu[:, k, None] / BUDGET_SCALE)
+
+    ctx = {"pools": pools, "n": n, "H": H, "F": F, "x": x, "rD": rD, "chips": chips, "avail": avail,
+           "rate_s": rate_s, "need": need, "x_hi": x_hi, "member": member}
+    add_porting(a, inp, ctx)
+    add_contingencies(a, inp, ctx)
+    add_cvar(a, inp, ctx)
+    model = a.finish(offset=float(inp.fleet_cost.sum()))
+    model.extra.update(ctx)
+    model.build_seconds = time.perf_counter() - t0
+    return model
+
+
+def initial_firm_chips(inp: PlanInputs) -> np.ndarray:
+    """[O] firm chips held just before the horizon."""
+    avail = np.ones((inp.O, len(TERMS)))
+    avail[:, SPOT] = inp.spot_avail
+    return inp.unit_chips * (inp.fleet_initial * avail).sum(axis=1)
+
+
+__all__ = ["Pools", "build", "initial_firm_chips", "make_pools", "months_paid", "INF", "OD"]

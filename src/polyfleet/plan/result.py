@@ -1,0 +1,228 @@
+"""The typed result of a plan: what to hold, month by month, what it costs, what limits it, what survives.
+
+Arrays keep the model's axes (O offerings, K terms, T months, W workloads); `month_rows()`,
+`offering_rows()` and `to_dict()` turn them into the tables and JSON the faces print.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..catalog import FAMILIES
+from .binding import Binding
+from .diagnose import Diagnosis
+from .evaluate import Survivability
+from .inputs import C1, C3, TERM_MONTHS, TERMS, PlanInputs
+from .milp import Milp, band
+from .solve import Solution
+
+
+@dataclass
+class PlanResult:
+    inputs: PlanInputs
+    solution: Solution
+    build_seconds: float
+    size: dict
+    units: np.ndarray | None = None            # [O, K, T] units held by term (commitments: active)
+    starts: np.ndarray | None = None           # [O, K, T] units bought / commitments started that month
+    cost: np.ndarray | None = None             # [O, K, T] USD paid that month
+    served: np.ndarray | None = None           # [W, T] tokens/h served
+    by_family: np.ndarray | None = None        # [W, families, T] chips allocated
+    porting_usd: float = 0.0
+    obligation_after_usd: float = 0.0          # commitment payments falling after the horizon
+    survivability: Survivability | None = None
+    binding: list[Binding] = field(default_factory=list)
+    diagnosis: Diagnosis | None = None
+    relaxation_status: str | None = None
+
+    # ---- status ---------------------------------------------------------------------------
+    @property
+    def feasible(self) -> bool:
+        return self.units is not None
+
+    @property
+    def status_line(self) -> str:
+        s = self.solution
+        if not self.feasible:
+            return f"HiGHS status: {s.status} - no plan" + (" (see the conflicts below)" if self.diagnosis else "")
+        gap = f"{s.mip_gap:.3%}" if s.mip_gap is not None else "-"
+        word = "optimal within the gap" if s.optimal else "NOT proven optimal"
+        return (f"HiGHS status: {s.status} ({word}); MIP gap {gap}; objective ${s.objective:,.0f}; "
+                f"build {self.build_seconds:.2f} s, solve {s.solve_seconds:.2f} s")
+
+    # ---- derived arrays ---------------------------------------------------------------------------
+    @property
+    def chips(self) -> np.ndarray:
+        """[O, T] chips held (all terms)."""
+        return (self.units.sum(axis=1) * self.inputs.unit_chips[:, None]) if self.feasible else np.zeros(0)
+
+    @property
+    def firm_chips(self) -> np.ndarray:
+        inp = self.inputs
+        avail = np.ones(len(TERMS))[None, :].repeat(inp.O, 0)
+        avail[:, 1] = inp.spot_avail
+        return (self.units * avail[:, :, None]).sum(axis=1) * inp.unit_chips[:, None]
+
+    @property
+    def mw(self) -> np.ndarray:
+        """[O, T] facility MW (NaN where the chip's power is unknown)."""
+        return self.chips * self.inputs.mw_per_chip[:, None]
+
+    @property
+    def month_cost(self) -> np.ndarray:
+        return self.cost.sum(axis=(0, 1))
+
+    @property
+    def total_cost(self) -> float:
+        """Everything paid inside the horizon, porting included."""
+        return float(self.cost.sum() + self.porting_usd)
+
+    def group_totals(self, dim: str, what: str = "chips") -> tuple[list[str], np.ndarray]:
+        """Groups of a dimension (vendor, provider, family, region, accelerator) and their [G, T] totals."""
+        vals = self.inputs.facts.values(dim)
+        groups = sorted(set(vals))
+        src = {"chips": self.chips, "mw": np.nan_to_num(self.mw), "cost": self.cost.sum(axis=1)}[what]
+        out = np.stack([src[[v == g for v in vals]].sum(axis=0) for g in groups])
+        return groups, out
+
+    def shares(self, dim: str) -> tuple[list[str], np.ndarray]:
+        """[G, T] share of capacity per group, in the scenario's share measure (MW or chips)."""
+        groups, tot = self.group_totals(dim, "mw" if self.inputs.share_measure == "power" else "chips")
+        denom = tot.sum(axis=0)
+        return groups, np.divide(tot, denom, out=np.zeros_like(tot), where=denom > 0)
+
+    # ---- tables ------------------------------------------------------------------------------------
+    def month_rows(self) -> list[dict]:
+        """One row per month: chips per family, MW, cost, largest vendor/provider share."""
+        if not self.feasible:
+            return []
+        inp = self.inputs
+        fams, fam_chips = self.group_totals("family")
+        vend, vshare = self.shares("vendor")
+        prov, pshare = self.shares("provider")
+        mw = np.nansum(self.mw, axis=0)
+        rows = []
+        for t, m in enumerate(inp.months):
+            row = {"month": m}
+            for f in FAMILIES:
+                row[f"{f}_chips"] = float(fam_chips[fams.index(f), t]) if f in fams else 0.0
+            row["chips"] = float(self.chips[:, t].sum())
+            row["mw"] = float(mw[t])
+            row["cost_usd"] = float(self.month_cost[t])
+            for g, s in zip(vend, vshare[:, t]):
+                row[f"share_vendor_{g}"] = float(s)
+            for g, s in zip(prov, pshare[:, t]):
+                row[f"share_provider_{g}"] = float(s)
+            row["top_vendor"] = f"{vend[int(vshare[:, t].argmax())]} {vshare[:, t].max():.0%}"
+            row["top_provider"] = f"{prov[int(pshare[:, t].argmax())]} {pshare[:, t].max():.0%}"
+            rows.append(row)
+        return rows
+
+    def offering_rows(self, nonzero: bool = True) -> list[dict]:
+        """Month x offering: units by term, chips, MW, cost (the plan itself)."""
+        if not self.feasible:
+            return []
+        inp, f = self.inputs, self.inputs.facts
+        chips, mw, cost = self.chips, self.mw, self.cost.sum(axis=1)
+        rows = []
+        for o, t in zip(*np.nonzero(chips > 0 if nonzero else np.ones_like(chips, bool))):
+            row = {"month": inp.months[t], "offering": f.ids[o], "accelerator": f.accelerator[o],
+                   "vendor": f.vendor[o], "family": f.family[o], "provider": f.provider[o], "region": f.region[o]}
+            for k, term in enumerate(TERMS):
+                row[f"{term}_units"] = int(round(self.units[o, k, t]))
+            row["new_commit_1y_units"] = int(round(self.starts[o, C1, t]))
+            row["new_commit_3y_units"] = int(round(self.starts[o, C3, t]))
+            row["chips"] = int(round(chips[o, t]))
+            row["mw"] = None if np.isnan(mw[o, t]) else float(mw[o, t])
+            row["cost_usd"] = float(cost[o, t])
+            rows.append(row)
+        return rows
+
+    def mix_by_family(self, month: int = -1) -> dict[str, dict]:
+        """Chips, MW and share of capacity per family in one month (default: the last)."""
+        fams, chips = self.group_totals("family")
+        _, mw = self.group_totals("family", "mw")
+        tot_c, tot_m = chips[:, month].sum(), mw[:, month].sum()
+        return {f: {"chips": float(chips[i, month]), "mw": float(mw[i, month]),
+                    "chip_share": float(chips[i, month] / tot_c) if tot_c else 0.0,
+                    "mw_share": float(mw[i, month] / tot_m) if tot_m else 0.0} for i, f in enumerate(fams)}
+
+    def to_dict(self) -> dict:
+        inp = self.inputs
+        doc: dict = {"scenario": inp.name, "months": list(inp.months), "solver": self.solution.summary(),
+                     "build_seconds": self.build_seconds, "model_size": self.size,
+                     "status_line": self.status_line, "feasible": self.feasible,
+                     "assumptions": list(inp.assumptions), "notes": list(inp.notes)}
+        if self.diagnosis is not None:
+            doc["infeasibility"] = {"conflicts": [c.to_dict(inp.months) for c in self.diagnosis.conflicts],
+                                    "limits_at_bound": self.diagnosis.limits,
+                                    "unservable": self.diagnosis.unservable, "explanation": self.diagnosis.lines()}
+        if not self.feasible:
+            return doc
+        doc["totals"] = {"cost_usd": self.total_cost, "porting_usd": self.porting_usd,
+                         "commitments_after_horizon_usd": self.obligation_after_usd,
+                         "peak_chips": float(self.chips.sum(axis=0).max()),
+                         "peak_mw": float(np.nansum(self.mw, axis=0).max()),
+                         "mix_by_family_last_month": self.mix_by_family()}
+        doc["months_summary"] = self.month_rows()
+        doc["plan"] = self.offering_rows()
+        doc["demand"] = [{"workload": w, "kind": inp.kinds[i], "month": m,
+                          "demand_tokens_per_s": float(inp.demand[i, t] / 3600),
+                          "served_tokens_per_s": float(self.served[i, t] / 3600)}
+                         for i, w in enumerate(inp.workloads) for t, m in enumerate(inp.months)]
+        doc["policy"] = {
+            "caps": [{"dimension": c.dimension, "group": c.group, "max_share": c.share,
+                      "from": inp.months[c.first] if c.first < inp.T else None} for c in inp.caps],
+            "power_limits": [{"name": p.name, "offerings": [inp.offerings[i] for i in np.flatnonzero(p.mask)],
+                              "mw": p.mw.tolist()} for p in inp.power],
+            "supply_limits": [{"name": s.name, "offerings": [inp.offerings[i] for i in np.flatnonzero(s.mask)],
+                               "terms": [t for t, on in zip(TERMS, s.terms) if on],
+                               "max_chips": None if s.max_chips is None else s.max_chips.tolist(),
+                               "max_new_chips_per_month": None if s.ramp is None else s.ramp.tolist()}
+                              for s in inp.supply],
+            "budget_usd": None if inp.budget is None else inp.budget.tolist(),
+            "classes": {c: float(r) for c, r in zip(inp.classes, inp.required)},
+            "share_measure": inp.share_measure}
+        doc["binding_constraints"] = [b.to_dict(inp.months) for b in self.binding]
+        if self.survivability is not None:
+            doc["survivability"] = {"classes": list(self.survivability.classes),
+                                    "required": self.survivability.required.tolist(),
+                                    "rows": self.survivability.rows(), "lp_status": self.survivability.status}
+        return doc
+
+
+def extract(inp: PlanInputs, model: Milp, sol: Solution) -> dict:
+    """Units, costs and allocation from a solved model (rounded to whole units)."""
+    O, K, T = inp.O, len(TERMS), inp.T
+    n = np.round(model.value("n", sol.x))                                  # [O, K, T]
+    units = np.zeros((O, K, T))
+    for k in range(K):
+        tt, ss = band(T, TERM_MONTHS[k])
+        np.add.at(units[:, k, :], (slice(None), tt), n[:, k, ss])
+    units += inp.fleet_commit
+    cpu = np.nan_to_num(inp.cost_per_unit_month(), nan=0.0)
+    cost = (units - inp.fleet_commit) * cpu[:, :, None]
+    fleet_share = inp.fleet_commit.sum(axis=1)
+    fleet_cost = np.where(fleet_share > 0, inp.fleet_cost, 0.0)
+    # fleet commitment payments, attributed to their term
+    for k in (C1, C3):
+        part = np.divide(inp.fleet_commit[:, k], fleet_share, out=np.zeros((O, T)), where=fleet_share > 0)
+        cost[:, k] += fleet_cost * part
+    after = 0.0
+    for k in (C1, C3):
+        L = TERM_MONTHS[k]
+        tail = np.maximum(np.arange(T) + L - T, 0)                          # months past the horizon
+        after += float((n[:, k, :] * cpu[:, k, None] * tail[None, :]).sum())
+    pools = model.extra["pools"]
+    x = model.value("x", sol.x)                                              # [W, P, T]
+    served = (x * pools.rate[:, :, None]).sum(axis=1)
+    fam_p = model.extra["pool_family"]
+    by_family = np.stack([x[:, fam_p == f, :].sum(axis=1) for f in range(len(FAMILIES))], axis=1)
+    porting = 0.0
+    if "b" in model.cols:
+        b = model.value("b", sol.x)
+        porting = float((np.round(b) * inp.port_cost).sum())
+    return {"units": units, "starts": n, "cost": cost, "served": served, "by_family": by_family,
+            "porting_usd": porting, "obligation_after_usd": after}

@@ -1,0 +1,105 @@
+"""Running HiGHS on an assembled `Milp`: status, objective, gap and time, as HiGHS reports them.
+
+A plan is called optimal only when HiGHS's model status is Optimal (within the requested MIP gap);
+any other status is passed on verbatim with the gap and the best bound.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from .milp import Milp
+
+_banner_lock = threading.Lock()
+_banner_done = False
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    mip_rel_gap: float = 0.005
+    time_limit: float = 120.0
+    threads: int | None = None
+    seed: int = 0
+    verbose: bool = False
+
+
+@dataclass
+class Solution:
+    """What HiGHS returned. `x` and `row_activity` are None when it found no feasible point."""
+
+    status: str
+    optimal: bool
+    has_solution: bool
+    objective: float | None
+    mip_gap: float | None
+    dual_bound: float | None
+    solve_seconds: float
+    x: np.ndarray | None
+    row_activity: np.ndarray | None
+    row_dual: np.ndarray | None = None
+    nodes: int = 0
+    relaxed: bool = False
+
+    def summary(self) -> dict:
+        return {"status": self.status, "optimal": self.optimal, "objective_usd": self.objective,
+                "mip_gap": self.mip_gap, "dual_bound_usd": self.dual_bound, "solve_seconds": self.solve_seconds,
+                "nodes": self.nodes, "lp_relaxation": self.relaxed}
+
+
+def new_highs(verbose: bool = False) -> highspy.Highs:
+    """A HiGHS instance that does not print its banner on stdout (JSON output stays clean)."""
+    global _banner_done
+    with _banner_lock:
+        if not _banner_done and not verbose:
+            saved = os.dup(1)
+            try:
+                with open(os.devnull, "w") as null:
+                    os.dup2(null.fileno(), 1)
+                    h = highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+            _banner_done = True
+        else:
+            h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(verbose))
+    return h
+
+
+def solve(model: Milp, options: SolveOptions = SolveOptions(), *, relax: bool = False) -> Solution:
+    """Solve the MILP (or its LP relaxation, which also gives row duals)."""
+    h = new_highs(options.verbose)
+    A = model.A
+    integrality = model.integer.astype(np.int32) if not relax else np.zeros(model.num_cols, np.int32)
+    h.passModel(model.num_cols, model.num_rows, A.nnz, 1, int(highspy.ObjSense.kMinimize), model.offset,
+                model.cost, model.col_lo, model.col_hi, model.row_lo, model.row_hi,
+                A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data, integrality)
+    h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
+    h.setOptionValue("time_limit", float(options.time_limit))
+    h.setOptionValue("random_seed", int(options.seed))
+    if options.threads:
+        h.setOptionValue("threads", int(options.threads))
+    t0 = time.perf_counter()
+    h.run()
+    seconds = time.perf_counter() - t0
+    status_code = h.getModelStatus()
+    status = h.modelStatusToString(status_code)
+    info = h.getInfo()
+    has = info.primal_solution_status >= 2          # kSolutionStatusFeasible
+    sol = h.getSolution()
+    is_mip = model.integer.any() and not relax
+    x = np.asarray(sol.col_value) if has else None
+    act = np.asarray(sol.row_value) if has else None
+    duals = np.asarray(sol.row_dual) if has and not is_mip and sol.dual_valid else None
+    gap = float(info.mip_gap) if is_mip and has else (0.0 if has and not is_mip else None)
+    bound = float(info.mip_dual_bound) if is_mip else None
+    return Solution(status=status, optimal=status_code == highspy.HighsModelStatus.kOptimal, has_solution=has,
+                    objective=float(info.objective_function_value) if has else None, mip_gap=gap,
+                    dual_bound=bound, solve_seconds=seconds, x=x, row_activity=act, row_dual=duals,
+                    nodes=int(info.mip_node_count) if is_mip else 0, relaxed=relax)

@@ -1,0 +1,17 @@
+"""Scenarios: one YAML file ties a run together (workloads and demand, tenants, fleet, supply, power,
+money, risk policy). `load_scenario(path_or_builtin_name) -> Scenario`."""
+
+from .load import builtin_scenarios, load_scenario, scenario_from_doc, select_offerings
+from .model import Scenario
+from .policy import (COMMIT_MONTHS, TERMS_ALL, Cvar, CvarScenario, FailureSpec, Money, Power, PowerLimit, Risk,
+                     Supply, SupplyRule)
+from .resolve import OfferingFacts, selector_mask
+from .sections import (FleetEntry, Horizon, OfferingFilter, RateOverride, RunWindow, Selector, ServiceSpec, Tenant,
+                       TrainingSpec, Workloads)
+from .series import Series, month_labels, month_offset, parse_month
+
+__all__ = ["COMMIT_MONTHS", "Cvar", "CvarScenario", "FailureSpec", "FleetEntry", "Horizon", "Money",
+           "OfferingFacts", "OfferingFilter", "Power", "PowerLimit", "RateOverride", "Risk", "RunWindow", "Scenario",
+           "Selector", "Series", "ServiceSpec", "Supply", "SupplyRule", "TERMS_ALL", "Tenant", "TrainingSpec",
+           "Workloads", "builtin_scenarios", "load_scenario", "month_labels", "month_offset", "parse_month",
+           "scenario_from_doc", "select_offerings", "selector_mask"]

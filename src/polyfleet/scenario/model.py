@@ -1,0 +1,150 @@
+"""The scenario: one YAML file that ties a run together (see `load.py` to read one).
+
+Every section is optional except `workloads`. Later engines extend it with their own
+sections (`fleet:` is read by placement; the simulator adds `faults:`): add a class
+per section and a field here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import Field, PrivateAttr, field_validator
+
+from ..datafile import DataFile
+from .policy import Money, Power, Risk, Supply
+from .sections import FleetEntry, Horizon, OfferingFilter, RateOverride, Section, Tenant, Workloads
+from .series import month_labels
+
+CATALOG_SECTIONS = ("files", "sources", "accelerators", "runtimes", "providers", "regions", "offerings")
+
+
+class Scenario(Section):
+    """A planning scenario. Build with `load_scenario(path_or_name)` (or `Scenario.model_validate(dict)`)."""
+
+    name: str = ""
+    description: str = ""
+    horizon: Horizon = Horizon()
+    catalog: dict[str, Any] = Field(default_factory=dict, description="catalog overrides: `files:` (paths "
+                                    "relative to the scenario) and/or inline sections as in a catalog override "
+                                    "file (sources, accelerators, providers, regions, offerings)")
+    models: tuple[dict[str, Any], ...] = Field(default=(), description="extra model definitions (as models.yaml)")
+    model_files: tuple[str, ...] = ()
+    offerings: OfferingFilter = OfferingFilter()
+    workloads: Workloads
+    tenants: tuple[Tenant, ...] = ()
+    fleet: tuple[FleetEntry, ...] = ()
+    supply: Supply = Supply()
+    power: Power = Power()
+    money: Money = Money()
+    risk: Risk = Risk()
+    rates: tuple[RateOverride, ...] = ()
+
+    _doc: DataFile | None = PrivateAttr(default=None)
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _ctx: Any = PrivateAttr(default=None)
+
+    @field_validator("catalog")
+    @classmethod
+    def _catalog_keys(cls, v: dict[str, Any]) -> dict[str, Any]:
+        bad = sorted(set(v) - set(CATALOG_SECTIONS))
+        if bad:
+            raise ValueError(f"unknown catalog section '{bad[0]}' (allowed: {', '.join(CATALOG_SECTIONS)})")
+        return v
+
+    # ---- where things came from -------------------------------------------------------
+    @property
+    def source_name(self) -> str:
+        return self._doc.name if self._doc is not None else (self.name or "scenario")
+
+    def where(self, loc: tuple = ()) -> str:
+        """`file:line` of the value at `loc`, for error messages."""
+        return self._doc.where(loc) if self._doc is not None else self.source_name
+
+    @property
+    def base_dir(self) -> Path:
+        return self._base_dir
+
+    # ---- time ---------------------------------------------------------------------------
+    @property
+    def months(self) -> tuple[str, ...]:
+        return month_labels(self.horizon.start, self.horizon.months)
+
+    def expand(self, series, loc: tuple) -> np.ndarray:
+        """A Series over the horizon; a wrong length is a UserError at its file:line."""
+        from ..datafile import field_path
+        from ..errors import UserError
+        try:
+            return series.expand(self.horizon.start, self.horizon.months)
+        except ValueError as exc:
+            raise UserError(str(exc), where=self.where(loc), field=field_path(loc)) from None
+
+    # ---- classes ----------------------------------------------------------------------
+    def priority_classes(self) -> dict[str, float]:
+        """Every priority class -> required survivability share: risk classes, then tenant tiers."""
+        out = self.risk.required()
+        for t in self.tenants:
+            out[t.id] = t.survive
+        return out
+
+    def class_shares(self) -> tuple[list[str], np.ndarray]:
+        """Classes and the share of each workload's demand in each class, [workloads, classes]."""
+        classes = list(self.priority_classes())
+        wls = self.workloads.all()
+        share = np.zeros((len(wls), len(classes)))
+        for i, w in enumerate(wls):
+            rest = 1.0
+            if i < len(self.workloads.services):
+                for t in self.tenants:
+                    s = t.share_of(w.id)
+                    share[i, classes.index(t.id)] += s
+                    rest -= s
+            share[i, classes.index(w.priority)] += max(rest, 0.0)
+        return classes, share
+
+    # ---- the perf layer -----------------------------------------------------------------
+    def context(self):
+        """The perf `Context`: catalog with this scenario's overrides, models with its extras."""
+        if self._ctx is None:
+            from .load import build_context
+            self._ctx = build_context(self)
+        return self._ctx
+
+    def offering_ids(self) -> list[str]:
+        """Offerings the planner may use: included, not excluded, with a price for an allowed term."""
+        from .load import select_offerings
+        return select_offerings(self)[0]
+
+    def rate_table(self, ctx=None):
+        """The rate table for this scenario's workloads over its offerings, measured rates applied."""
+        from ..perf.ratetable import build_rate_table
+        ctx = ctx or self.context()
+        table = build_rate_table([s.service() for s in self.workloads.services],
+                                 [t.training() for t in self.workloads.training], ctx,
+                                 offerings=self.offering_ids())
+        for r in self.rates:
+            table = table.with_measured(r.workload, r.tokens_per_chip_hour, offering=r.offering,
+                                        accelerator=ctx.catalog.accelerator_id(r.accelerator)
+                                        if r.accelerator else None)
+        return table
+
+    def summary(self) -> dict[str, Any]:
+        """A short description for `polyfleet scenario`."""
+        ctx = self.context()
+        offs = self.offering_ids()
+        fams: dict[str, int] = {}
+        for o in offs:
+            fam = ctx.catalog.accelerators[ctx.catalog.offerings[o].accelerator].family
+            fams[fam] = fams.get(fam, 0) + 1
+        return {"name": self.name, "source": self.source_name, "description": self.description,
+                "horizon": f"{self.months[0]} .. {self.months[-1]} ({self.horizon.months} months)",
+                "services": [s.id for s in self.workloads.services],
+                "training": [t.id for t in self.workloads.training],
+                "tenants": [t.id for t in self.tenants], "offerings": len(offs), "offerings_by_family": fams,
+                "fleet_entries": len(self.fleet), "supply_rules": len(self.supply.rules),
+                "power_limits": len(self.power.limits) + (1 if self.power.total_mw else 0),
+                "caps": {k: v for k, v in self.risk.max_share.items()},
+                "protected_classes": {c: r for c, r in self.priority_classes().items() if r > 0},
+                "cvar_scenarios": len(self.risk.scenarios)}

@@ -1,0 +1,1 @@
+"""Built-in scenario files (package data): `polyfleet plan NAME` reads NAME.yaml from here."""

@@ -1,0 +1,262 @@
+"""Fault models, their samplers, and fixed what-if events.
+
+Each model holds its parameters (from the scenario's `faults:` section, with defaults that
+are labelled assumptions) and samples a timeline of `FaultEvent`s. A timeline is sampled
+over the whole universe of providers, regions and vendors, not one strategy's fleet, so
+that every strategy meets the same faults (common random numbers).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import UnknownNameError, UserError
+
+HOUR = 3600.0
+DAY = 86400.0
+MONTH = 30.4375 * DAY
+YEAR = 365.25 * DAY
+
+Kind = Literal["outage", "supply_cut", "delivery_slip", "preemption", "price_shock", "obsolescence"]
+TargetKind = Literal["provider", "region", "vendor", "offering", "family", "accelerator"]
+
+
+@dataclass(frozen=True)
+class FaultEvent:
+    """Something that happens to part of the fleet from `start_s` for `duration_s`.
+
+    `magnitude`: share of capacity lost (outage, preemption), price multiplier (price shock),
+    share of value lost (obsolescence), months of delay (delivery slip); 1 for a supply cut.
+    """
+
+    kind: Kind
+    target_kind: TargetKind
+    target: str
+    start_s: float
+    duration_s: float
+    magnitude: float = 1.0
+    sampled: bool = True
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.duration_s
+
+    def label(self) -> str:
+        what = {"outage": "outage", "supply_cut": "supply cut", "delivery_slip": "delivery slip",
+                "preemption": "spot preemption", "price_shock": "price shock", "obsolescence": "new generation"}
+        day = self.start_s / DAY
+        span = f"{self.duration_s / HOUR:.0f} h" if self.duration_s < 3 * DAY else f"{self.duration_s / DAY:.0f} d"
+        return f"{what[self.kind]} {self.target_kind} {self.target} day {day:.0f} for {span}"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RegionOutages(_Model):
+    """Outages of one region; a share of them take down every region of the provider at once."""
+    rate_per_region_year: float = Field(0.5, ge=0, description="assumption: a few public multi-hour region incidents per provider-year")
+    median_hours: float = Field(4.0, gt=0)
+    sigma: float = Field(1.0, ge=0, description="lognormal spread of durations")
+    provider_wide_share: float = Field(0.1, ge=0, le=1, description="share of outages correlated across all the provider's regions")
+
+
+class SupplyCuts(_Model):
+    """A vendor's new deliveries stop (export controls, a fab or packaging shortage)."""
+    rate_per_vendor_year: float = Field(0.1, ge=0)
+    median_months: float = Field(4.0, gt=0)
+    sigma: float = Field(0.5, ge=0)
+
+
+class DeliverySlips(_Model):
+    """Each month's new capacity arrives late with this probability."""
+    probability: float = Field(0.15, ge=0, le=1)
+    mean_months: float = Field(1.0, gt=0)
+
+
+class ChipFailures(_Model):
+    """Chip and host failures: capacity in repair, and training progress lost to the last checkpoint."""
+    annual_failure_rate: float = Field(0.05, ge=0, le=5, description="failures per chip-year (hosts included)")
+    repair_hours: float = Field(48.0, gt=0)
+    checkpoint_interval_minutes: float = Field(30.0, gt=0)
+    restart_minutes: float = Field(10.0, ge=0)
+
+
+class SpotPreemptions(_Model):
+    """Spot capacity reclaimed by the provider."""
+    events_per_month: float = Field(2.0, ge=0)
+    share_lost: float = Field(0.3, ge=0, le=1)
+    median_hours: float = Field(3.0, gt=0)
+
+
+class PriceShocks(_Model):
+    """On-demand and spot prices jump for a while."""
+    rate_per_offering_year: float = Field(0.1, ge=0)
+    median_factor: float = Field(1.3, gt=1)
+    months: float = Field(3.0, gt=0)
+
+
+class NewGeneration(_Model):
+    """A new chip generation arrives and lowers the value of committed older chips."""
+    accelerator: str
+    arrival_month: float = Field(ge=0)
+    value_drop: float = Field(0.4, gt=0, le=1)
+
+
+class FixedEvent(_Model):
+    """A what-if: one event at a given time."""
+    kind: Kind
+    target: str = Field(description="provider:NAME, region:PROVIDER/REGION, vendor:NAME, offering:ID, family:NAME")
+    day: float = Field(0.0, ge=0)
+    hours: float = Field(24.0, gt=0)
+    magnitude: float = Field(1.0, gt=0)
+
+
+class Faults(_Model):
+    """The scenario's `faults:` section. Every default is an assumption and says so in `--help` of risk."""
+    region_outages: RegionOutages = RegionOutages()
+    supply_cuts: SupplyCuts = SupplyCuts()
+    delivery_slips: DeliverySlips = DeliverySlips()
+    chip_failures: ChipFailures = ChipFailures()
+    spot_preemptions: SpotPreemptions = SpotPreemptions()
+    price_shocks: PriceShocks = PriceShocks()
+    new_generations: tuple[NewGeneration, ...] = ()
+    events: tuple[FixedEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class Universe:
+    """Everything a fault can name: providers and their regions, vendors, offerings, families."""
+    regions: tuple[tuple[str, str], ...]          # (provider, region)
+    vendors: tuple[str, ...]
+    offerings: tuple[str, ...]
+    families: tuple[str, ...] = ("tpu", "trainium", "gpu")
+    accelerators: tuple[str, ...] = ()
+
+    @property
+    def providers(self) -> tuple[str, ...]:
+        return tuple(sorted({p for p, _ in self.regions}))
+
+    def check(self, target_kind: str, target: str, where: str = "event") -> None:
+        valid = {"provider": self.providers, "region": tuple(f"{p}/{r}" for p, r in self.regions),
+                 "vendor": self.vendors, "offering": self.offerings, "family": self.families,
+                 "accelerator": self.accelerators}.get(target_kind)
+        if valid is None:
+            raise UserError(f"unknown target kind '{target_kind}'", where=where,
+                            allowed="provider, region, vendor, offering, family, accelerator")
+        if target not in valid:
+            raise UnknownNameError(target_kind, target, valid, where=where)
+
+
+def _lognormal(rng: np.random.Generator, median: float, sigma: float, n: int) -> np.ndarray:
+    return median * np.exp(sigma * rng.standard_normal(n))
+
+
+def sample_timeline(faults: Faults, universe: Universe, horizon_s: float,
+                    rng: np.random.Generator) -> list[FaultEvent]:
+    """A random timeline of faults over [0, horizon_s), in start order.
+
+    Draws are made in a fixed order over the sorted universe, so the same seed gives the
+    same timeline whatever fleet is later run through it.
+    """
+    years = horizon_s / YEAR
+    out: list[FaultEvent] = []
+    ro = faults.region_outages
+    n_reg = rng.poisson(ro.rate_per_region_year * years, size=len(universe.regions))
+    for (prov, reg), k in zip(universe.regions, n_reg):
+        starts = rng.uniform(0, horizon_s, k)
+        durs = _lognormal(rng, ro.median_hours * HOUR, ro.sigma, k)
+        wide = rng.random(k) < ro.provider_wide_share
+        for s, d, w in zip(starts, durs, wide):
+            out.append(FaultEvent("outage", "provider" if w else "region", prov if w else f"{prov}/{reg}", s, d))
+    sc = faults.supply_cuts
+    n_cut = rng.poisson(sc.rate_per_vendor_year * years, size=len(universe.vendors))
+    for vendor, k in zip(universe.vendors, n_cut):
+        for s, d in zip(rng.uniform(0, horizon_s, k), _lognormal(rng, sc.median_months * MONTH, sc.sigma, k)):
+            out.append(FaultEvent("supply_cut", "vendor", vendor, s, d))
+    sp = faults.spot_preemptions
+    months = horizon_s / MONTH
+    n_spot = rng.poisson(sp.events_per_month * months, size=len(universe.regions))
+    for (prov, reg), k in zip(universe.regions, n_spot):
+        for s, d in zip(rng.uniform(0, horizon_s, k), _lognormal(rng, sp.median_hours * HOUR, 0.7, k)):
+            out.append(FaultEvent("preemption", "region", f"{prov}/{reg}", s, d, sp.share_lost))
+    ps = faults.price_shocks
+    n_ps = rng.poisson(ps.rate_per_offering_year * years, size=len(universe.offerings))
+    for off, k in zip(universe.offerings, n_ps):
+        for s, f in zip(rng.uniform(0, horizon_s, k), _lognormal(rng, ps.median_factor - 1.0, 0.5, k)):
+            out.append(FaultEvent("price_shock", "offering", off, s, ps.months * MONTH, 1.0 + f))
+    ds = faults.delivery_slips
+    n_months = int(np.ceil(months))
+    slips = rng.random((n_months, len(universe.vendors))) < ds.probability
+    lengths = rng.exponential(ds.mean_months, size=slips.shape)
+    for m, v in zip(*np.nonzero(slips)):
+        out.append(FaultEvent("delivery_slip", "vendor", universe.vendors[v], m * MONTH, lengths[m, v] * MONTH,
+                              float(lengths[m, v])))
+    for g in faults.new_generations:
+        out.append(FaultEvent("obsolescence", "accelerator", g.accelerator, g.arrival_month * MONTH,
+                              max(horizon_s - g.arrival_month * MONTH, 0.0), g.value_drop, sampled=False))
+    out.extend(fixed_events(faults.events, universe))
+    out.sort(key=lambda e: (e.start_s, e.kind, e.target))
+    return out
+
+
+def fixed_events(events: Sequence[FixedEvent], universe: Universe, where: str = "faults.events") -> list[FaultEvent]:
+    out = []
+    for i, ev in enumerate(events):
+        kind, _, name = ev.target.partition(":")
+        universe.check(kind, name, where=f"{where}[{i}].target")
+        out.append(FaultEvent(ev.kind, kind, name, ev.day * DAY, ev.hours * HOUR, ev.magnitude, sampled=False))  # type: ignore[arg-type]
+    return out
+
+
+_WHAT_IF = re.compile(r"^(?P<kind>[a-z_-]+):(?P<args>.+)$")
+
+
+def parse_what_if(text: str, universe: Universe) -> FaultEvent:
+    """`outage:provider=gcp,day=30,hours=48` -> a fixed event (names checked against the universe).
+
+    Keys: one target (provider, region, vendor, offering, family), `day` (start), `hours` or
+    `days` (length), `magnitude` (share lost, price factor, ...).
+    """
+    m = _WHAT_IF.match(text.strip())
+    kinds = ("outage", "supply_cut", "delivery_slip", "preemption", "price_shock")
+    allowed = "KIND:TARGET=NAME,day=D,hours=H (KIND: " + ", ".join(kinds) + ")"
+    if not m:
+        raise UserError(f"cannot read what-if '{text}'", field="--what-if", allowed=allowed)
+    kind = m["kind"].replace("-", "_")
+    if kind not in kinds:
+        raise UserError(f"unknown event kind '{m['kind']}'", field="--what-if", allowed=", ".join(kinds))
+    fields: dict[str, str] = {}
+    for part in m["args"].split(","):
+        key, eq, val = part.partition("=")
+        if not eq:
+            raise UserError(f"'{part}' is not KEY=VALUE", field="--what-if", allowed=allowed)
+        fields[key.strip()] = val.strip()
+    targets = [k for k in fields if k in ("provider", "region", "vendor", "offering", "family", "accelerator")]
+    if len(targets) != 1:
+        raise UserError("a what-if names exactly one target", field="--what-if",
+                        allowed="provider=, region=, vendor=, offering=, family=")
+    tk = targets[0]
+    universe.check(tk, fields[tk], where="--what-if")
+    nums = {}
+    for key in ("day", "hours", "days", "magnitude"):
+        if key in fields:
+            try:
+                nums[key] = float(fields[key])
+            except ValueError:
+                raise UserError(f"{key} must be a number, not '{fields[key]}'", field="--what-if") from None
+            if nums[key] < 0 or (key != "day" and nums[key] == 0):
+                raise UserError(f"{key} must be positive", field="--what-if")
+    unknown = set(fields) - {tk, "day", "hours", "days", "magnitude"}
+    if unknown:
+        raise UserError(f"unknown key(s) {', '.join(sorted(unknown))}", field="--what-if",
+                        allowed="day, hours, days, magnitude")
+    duration = nums.get("hours", 0) * HOUR + nums.get("days", 0) * DAY or 24 * HOUR
+    return FaultEvent(kind, tk, fields[tk], nums.get("day", 0.0) * DAY, duration,  # type: ignore[arg-type]
+                      nums.get("magnitude", 1.0), sampled=False)

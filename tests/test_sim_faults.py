@@ -1,0 +1,84 @@
+"""Fault sampling, what-ifs and traffic shapes: rates, determinism and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from polyfleet.errors import UnknownNameError, UserError
+from polyfleet.sim.demand import TrafficShape, cycle, noise, traffic
+from polyfleet.sim.faults import (DAY, HOUR, YEAR, Faults, FixedEvent, RegionOutages, Universe, parse_what_if,
+                                  sample_timeline)
+
+U = Universe(regions=(("aws", "us-east-1"), ("aws", "us-east-2"), ("gcp", "us-central1")),
+             vendors=("google", "nvidia"), offerings=("aws/p5.48xlarge/us-east-1",))
+
+
+def test_same_seed_same_timeline():
+    a = sample_timeline(Faults(), U, YEAR, np.random.default_rng(7))
+    b = sample_timeline(Faults(), U, YEAR, np.random.default_rng(7))
+    assert a == b and a
+    assert [e.start_s for e in a] == sorted(e.start_s for e in a)
+
+
+def test_outage_rate_matches_parameter():
+    """Poisson outages at 2 per region-year over 3 regions and 200 sampled years: mean 6 per year."""
+    faults = Faults(region_outages=RegionOutages(rate_per_region_year=2.0, provider_wide_share=0.0))
+    rng = np.random.default_rng(1)
+    counts = [sum(e.kind == "outage" for e in sample_timeline(faults, U, YEAR, rng)) for _ in range(200)]
+    assert np.mean(counts) == pytest.approx(6.0, rel=0.1)
+
+
+def test_what_if_parsing():
+    ev = parse_what_if("outage:provider=gcp,day=30,hours=48", U)
+    assert (ev.kind, ev.target_kind, ev.target) == ("outage", "provider", "gcp")
+    assert ev.start_s == 30 * DAY and ev.duration_s == 48 * HOUR and not ev.sampled
+    cut = parse_what_if("supply-cut:vendor=nvidia,day=60,days=90", U)
+    assert cut.kind == "supply_cut" and cut.duration_s == 90 * DAY
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("outage:provider=azure,day=3", "azure"),
+    ("meltdown:provider=gcp", "outage"),
+    ("outage:day=3", "exactly one target"),
+    ("outage:provider=gcp,hours=-5", "positive"),
+    ("outage:provider=gcp,hours=lots", "number"),
+])
+def test_bad_what_if(text, needle):
+    with pytest.raises(UserError, match=needle):
+        parse_what_if(text, U)
+
+
+def test_fixed_event_with_unknown_region():
+    faults = Faults(events=(FixedEvent(kind="outage", target="region:aws/eu-west-9"),))
+    with pytest.raises(UnknownNameError, match="aws/us-east-1"):
+        sample_timeline(faults, U, YEAR, np.random.default_rng(0))
+
+
+def test_negative_rate_rejected():
+    with pytest.raises(ValueError):
+        RegionOutages(rate_per_region_year=-1)
+
+
+def test_cycle_mean_one_over_weeks_and_peaks_at_peak_hour():
+    shape = TrafficShape(daily_peak_to_mean=1.5, peak_hour_utc=12, weekend_factor=0.5)
+    c = cycle(3600, 24 * 7 * 4, shape)
+    assert c.mean() == pytest.approx(1.0)
+    monday = c[:24]
+    assert np.argmax(monday) in (11, 12)
+    assert c[5 * 24 + 12] == pytest.approx(0.5 * c[12])     # Saturday noon = half of Monday noon
+
+
+def test_noise_is_stationary_with_the_set_spread():
+    shape = TrafficShape(noise_sigma=0.1, noise_hours=1.0)
+    x = np.log(noise(300, 50_000, 1, shape, np.random.default_rng(3))[:, 0])
+    assert x.std() == pytest.approx(0.1, rel=0.05)
+    assert np.corrcoef(x[:-1], x[1:])[0, 1] == pytest.approx(np.exp(-300 / 3600), abs=0.02)
+
+
+def test_traffic_follows_the_monthly_forecast():
+    monthly = np.array([[100.0], [200.0], [300.0]])
+    shape = TrafficShape(noise_sigma=0.0)
+    steps = int(3 * 30.4375 * 24)
+    x = traffic(monthly, 3600, steps, shape, np.random.default_rng(0))
+    assert x.mean() == pytest.approx(200.0, rel=0.03)
