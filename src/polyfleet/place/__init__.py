@@ -1,11 +1,24 @@
-"""Place: where each workload runs. Training jobs: Gavel-style allocation LPs and rounds."""
+"""Place: where each workload runs on the fleet we have.
+
+Training jobs: Gavel-style allocation LPs (time fractions per accelerator type) and a round
+mechanism. Inference services: Mélange-style replica placement over pools with tiers,
+failover with few moves, and routing weights.
+"""
 
 from polyfleet.place.allocation import Allocation, AllocationProblem, WarmStart, solve_lp
+from polyfleet.place.failover import failover, replace, replicas_lost
+from polyfleet.place.inference import Placement, Shortfall, place
+from polyfleet.place.inference_buckets import split_buckets, split_demand, split_services
+from polyfleet.place.inference_checks import check_capacity, tier_violations
+from polyfleet.place.inference_model import Demand, Fleet, PlaceOptions, Pool
 from polyfleet.place.rounds import RoundConfig, RoundMechanism
+from polyfleet.place.routing import Move, routing_table
 from polyfleet.place.training import (POLICIES, SolveOptions, allocate, equal_share, get_policy,
                                       register_policy)
 
 __all__ = [
-    "Allocation", "AllocationProblem", "POLICIES", "RoundConfig", "RoundMechanism", "SolveOptions",
-    "WarmStart", "allocate", "equal_share", "get_policy", "register_policy", "solve_lp",
+    "Allocation", "AllocationProblem", "Demand", "Fleet", "Move", "POLICIES", "PlaceOptions", "Placement", "Pool",
+    "RoundConfig", "RoundMechanism", "Shortfall", "SolveOptions", "WarmStart", "allocate", "check_capacity",
+    "equal_share", "failover", "get_policy", "place", "register_policy", "replace", "replicas_lost",
+    "routing_table", "solve_lp", "split_buckets", "split_demand", "split_services", "tier_violations",
 ]

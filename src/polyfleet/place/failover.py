@@ -4,9 +4,13 @@ A lost pool is kept in the fleet with 0 chips, so every array keeps its columns 
 say which pool replicas left. Re-placement is an ordinary `place` with the running placement
 as `previous`: kept replicas cost their price, every started one also pays its cold start
 (chips x price x cold_start_s, plus usd_per_start, spread over horizon_hours), so nothing moves
-unless it must (its pool is gone or too small) or the saving outweighs the cold start. Tier
-order still comes first: a lower tier's replica is moved or stopped to make room for a higher
-tier that lost its pool.
+unless it must (its pool is gone or too small) or the saving outweighs the cold start. Besides
+the global solve, `place` tries an incremental candidate (keep every surviving replica, place
+only what is missing, evict lower tiers where a higher one needs room) and keeps whichever is
+better. Tier order still comes first: a lower tier's replica is moved or stopped to make room
+for a higher tier that lost its pool. Under deep shortage the best service per tier can need a
+different mix of services than the one running, hence many moves; `PlaceOptions.tier_slack`
+(e.g. 0.01) lets the re-placement give up that share of a tier's value to move far less.
 """
 
 from __future__ import annotations

@@ -2,12 +2,16 @@
 
 Pure: a fleet (pools), a demand (output tokens/s per service x tier), the rate table and,
 optionally, the placement now running go in; a `Placement` comes out. Nothing is mutated and
-the same inputs give the same result (the greedy path always; the MILP path unless it hits its
-time limit, which its status says).
+the same inputs give the same result (the "lp" and "greedy" paths always; the "milp" path
+unless it stops at its time limit, which its status then says).
 
     placement = place(rates, fleet, demand)                      # fresh
     placement = place(rates, fleet, demand, previous=placement)  # re-place, moves penalised
-    after = failover(placement, lost=["aws/p5/us-east-1"])       # see failover.py
+    after = failover(placement, lost=["pool-a"])                 # polyfleet.place.failover
+
+Order of concerns, lexicographic: each tier's service (highest first), then replica cost plus
+cold-start penalties. Every path ends with `inference_tiers.repair_tiers`, so no result ever has
+a higher tier short by a replica's worth while capacity it could use holds a lower tier.
 
 Request-size buckets: the rate table folds a service's request mix into one rate per offering
 (harmonic mean weighted by output-token share), which is exact when every replica serves the
@@ -25,8 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..perf.ratetable import RateTable
-from .inference_greedy import greedy_replicas
-from .inference_milp import solve_milp
+from .inference_greedy import greedy_replicas, lp_roundings, surviving
+from .inference_milp import solve_milp, tier_weights
 from .inference_model import Demand, Fleet, Instance, PlaceOptions, build_instance
 from .inference_tiers import repair_tiers, tier_fill
 from .routing import Move, moves_between, routing_weights
@@ -51,8 +55,12 @@ class Placement:
     routing[s, p]: share of service s's traffic the load balancer sends to p (capacity share,
     each row sums to 1 for a service with any replica); usd_per_hour: replica cost;
     moves: against the previous placement (empty without one); start_usd: their cold-start
-    cost; objective: what the solver minimised (USD/h incl. penalties); status/gap/solve_s:
-    the solver's word on it; method/priority: the path taken.
+    cost; objective: usd_per_hour + start penalties (what the cost stage minimised).
+    status: "optimal" / "time_limit" (milp), "rounded" (lp), "heuristic" (greedy, or a solver
+    that failed, with its status). gap: relative optimality gap of the cost stage where known
+    (milp: HiGHS's; lp: certified by the LP bound when everything is served), else NaN.
+    method: "lp" / "milp" / "greedy"; priority: how tiers were ranked ("none needed" when all
+    is served, "weighted", "sequential", "tier-ordered" for the greedy). solve_s: wall seconds.
     """
 
     rates: RateTable
@@ -127,18 +135,24 @@ def place(rates: RateTable, fleet: Fleet, demand: Demand, *,
     prev = previous.replica_map() if isinstance(previous, Placement) else previous
     inst = build_instance(rates, fleet, demand, options, prev)
     method = options.method
-    if method == "auto":
-        method = "milp" if int((inst.ok & (inst.fits() >= 1)).sum()) <= options.exact_max_cells else "lp"
-    start = greedy_replicas(inst)
+    cands = [greedy_replicas(inst)]
+    if inst.has_prev:  # incremental: keep what survives, fill the gaps, repair tier order
+        cands.append(greedy_replicas(inst, surviving(inst)))
+    start = _best(inst, cands, options.tier_slack)
     status, gap, priority, reps = "heuristic", np.nan, "tier-ordered", start
+    if not np.any(inst.demand > 0) or not np.any(inst.ok & (inst.fits() >= 1)):
+        method = "greedy"  # nothing to decide: no demand, or no pool can hold a replica of anyone
     if method in ("milp", "lp"):
         res = solve_milp(inst, options, start=start, relax=method == "lp")
         if res.status not in ("optimal", "time_limit"):
-            status = f"greedy (the {method} ended {res.status})"
-        elif method == "lp":  # round the LP down, complete greedily, keep whichever costs less
-            rounded = greedy_replicas(inst, np.floor(res.replicas + 1e-6).astype(np.int64))
-            better = _lexi_key(inst, rounded) < _lexi_key(inst, start)
-            reps, status, priority = (rounded, "lp-rounded", res.priority) if better else (start, "heuristic", priority)
+            method, status = "greedy", f"heuristic (the {method} ended {res.status})"
+        elif method == "lp":  # round the LP, complete greedily, keep the best; the LP bounds the gap
+            rounded = lp_roundings(inst, res.replicas)
+            reps = _best(inst, [start] + rounded, options.tier_slack)
+            status, priority = "rounded", res.priority
+            if res.priority == "none needed":  # the LP relaxes exactly this cost problem
+                obj = _lexi_key(inst, reps)[-1]
+                gap = max(obj - res.bound, 0.0) / max(obj, 1e-12)
         else:
             reps, status, gap, priority = repair_tiers(inst, res.replicas), res.status, res.gap, res.priority
     return assemble(rates, fleet, demand, options, inst, reps, status=status, gap=gap, method=method,
@@ -157,11 +171,12 @@ def assemble(rates: RateTable, fleet: Fleet, demand: Demand, options: PlaceOptio
     usd = float((replicas * inst.cost).sum())
     objective = usd + float((started * inst.start_penalty).sum())
     moves = moves_between(inst, replicas) if inst.has_prev else ()
-    for arr in (replicas, capacity, served, unserved):
+    chips_used = (replicas * inst.chips).sum(axis=0)
+    for arr in (replicas, capacity, served, unserved, chips_used):
         arr.setflags(write=False)
     return Placement(rates=rates, fleet=fleet, demand=demand, options=options, replicas=replicas,
                      capacity_tokens_per_s=capacity, served_tokens_per_s=served, unserved_tokens_per_s=unserved,
-                     chips_used=(replicas * inst.chips).sum(axis=0), routing=routing_weights(capacity),
+                     chips_used=chips_used, routing=routing_weights(capacity),
                      usd_per_hour=usd, moves=moves,
                      start_usd=float((started * inst.start_usd).sum()) if inst.has_prev else 0.0,
                      objective=objective, status=status, gap=gap, solve_s=solve_s, method=method,
@@ -169,8 +184,24 @@ def assemble(rates: RateTable, fleet: Fleet, demand: Demand, options: PlaceOptio
 
 
 def _lexi_key(inst: Instance, r: np.ndarray) -> tuple[float, ...]:
-    """Unserved tokens/s per tier (highest first), then cost + start penalties: smaller is better."""
+    """Value-weighted unserved share per tier (highest first), then cost + start penalties."""
     served = tier_fill((r * inst.cap).sum(axis=1), inst.demand)
-    short = (inst.demand - served).sum(axis=0)
+    _, v = tier_weights(inst)
+    short = v @ (inst.demand - served) / np.maximum(v @ inst.demand, 1e-300)
     started = np.maximum(r - inst.prev, 0)
-    return (*np.round(short, 6), float((r * inst.cost).sum() + (started * inst.start_penalty).sum()))
+    return (*np.round(short, 9), float((r * inst.cost).sum() + (started * inst.start_penalty).sum()))
+
+
+def _best(inst: Instance, cands: list[np.ndarray], slack: float) -> np.ndarray:
+    """The candidate serving the most per tier (ties within `slack`), then costing the least."""
+    keys = [_lexi_key(inst, r) for r in cands]
+    best = 0
+    for i in range(1, len(cands)):
+        a, b = keys[i], keys[best]
+        for k in range(len(a) - 1):
+            if abs(a[k] - b[k]) > slack + 1e-9:
+                best = i if a[k] < b[k] else best
+                break
+        else:
+            best = i if a[-1] < b[-1] else best
+    return cands[best]

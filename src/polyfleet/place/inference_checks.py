@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .inference import Placement
+from .inference_tiers import violations
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def check_capacity(placement: Placement) -> list[str]:
     return out
 
 
-def tier_violations(placement: Placement, rel_tol: float = 1e-7) -> list[TierViolation]:
+def tier_violations(placement: Placement) -> list[TierViolation]:
     """Places where a higher tier goes short while capacity that could serve it sits elsewhere.
 
     For tier k of service A short by at least one replica's capacity on a usable pool p, the
@@ -45,22 +46,6 @@ def tier_violations(placement: Placement, rel_tol: float = 1e-7) -> list[TierVio
     tiers <= k, in whole replicas of p). If that reaches one replica of A, it is a violation.
     """
     inst = placement.instance
-    r = placement.replicas
-    served = placement.served_tokens_per_s
-    capacity = placement.capacity_tokens_per_s.sum(axis=1)
-    usable = inst.ok & (inst.fits() >= 1)
-    idle = inst.pool_chips - placement.chips_used
-    out = []
-    for k, tier in enumerate(inst.tiers):
-        short = placement.unserved_tokens_per_s[:, k]
-        if not np.any(short > 0):
-            continue
-        slack = capacity - served[:, : k + 1].sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            removable = np.where(r > 0, np.minimum(r, np.floor(slack[:, None] / inst.cap * (1 + rel_tol))), 0)
-        freeable = idle + (removable * inst.chips).sum(axis=0)
-        for s in np.flatnonzero(short > 0):
-            hit = usable[s] & (short[s] >= inst.cap[s] * (1 + rel_tol)) & (freeable >= inst.chips[s])
-            out += [TierViolation(inst.services[s], tier, inst.pools[p], float(short[s]), int(freeable[p]),
-                                  int(inst.chips[s, p])) for p in np.flatnonzero(hit)]
-    return out
+    return [TierViolation(inst.services[s], inst.tiers[k], inst.pools[p],
+                          float(placement.unserved_tokens_per_s[s, k]), free, int(inst.chips[s, p]))
+            for s, k, p, free in violations(inst, np.asarray(placement.replicas))]

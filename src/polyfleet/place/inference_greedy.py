@@ -1,14 +1,18 @@
-"""Fast path: tier-ordered greedy replica placement by cost per token.
+"""Fast paths: tier-ordered greedy replica placement by cost per token, and LP rounding.
 
-Two passes at most:
+`greedy_replicas(inst, base)` completes `base` (nothing, the surviving previous replicas, or a
+rounded LP) in at most two passes:
 
 1. All tiers merged. Each service in turn (scarcest first: fewest usable pools, then largest
    demand) covers its total demand. If that serves everything, no tier is short and tier order
    cannot matter, so this is the answer.
 2. Otherwise tiers in priority order: every service's tier 1, then every service's tier 2, ...
-   A replica's spare capacity carries over to the same service's next tier. Tier order holds by
-   construction: when tier k of a service is placed, every chip that tiers below k will ever
-   use is still free, so tier k can take it.
+   A replica's spare capacity carries over to the same service's next tier, so when tier k is
+   placed every chip that a lower tier will take is still free.
+
+Then replicas a service does not need are trimmed (the last replica of a plan can leave more
+spare than a whole replica elsewhere), the freed chips offered again in tier order, and
+`repair_tiers` makes the tier-order property exact (a `base` may hold lower-tier replicas).
 
 A service covers a need with one of two plans, whichever is cheaper in total: (A) enough
 replicas on the single pool that covers the whole need at least cost, or (B) whole replicas on
@@ -16,6 +20,8 @@ the pool with the least cost per token, then (A) for the remainder. A replica ke
 previous placement costs its hourly price; a new one adds the start penalty. Chips that
 previous replicas of other services still claim are only taken when no unclaimed chips are
 left (fewer moves), and a service's claims lapse once its last tier is placed.
+
+`lp_roundings` turns the fractional LP optimum into integer candidates (floor, half-up).
 """
 
 from __future__ import annotations
@@ -40,6 +46,37 @@ def greedy_replicas(inst: Instance, base: np.ndarray | None = None) -> np.ndarra
             break
         r = again
     return repair_tiers(inst, r)
+
+
+def surviving(inst: Instance) -> np.ndarray:
+    """The previous replicas that still fit where they are: all of them on intact pools; on a
+    shrunk pool, services in order, each keeping what still fits. The base of an incremental
+    re-placement (and the same rule as failover.replicas_lost)."""
+    keep = np.where(inst.ok, inst.prev, 0)
+    over = (keep * inst.chips).sum(axis=0) > inst.pool_chips
+    for p in np.flatnonzero(over):
+        left = int(inst.pool_chips[p])
+        for s in np.flatnonzero(keep[:, p]):
+            stay = min(int(keep[s, p]), max(left, 0) // int(inst.chips[s, p]))
+            keep[s, p] = stay
+            left -= stay * int(inst.chips[s, p])
+    return keep
+
+
+def lp_roundings(inst: Instance, x: np.ndarray) -> list[np.ndarray]:
+    """Integer placements from fractional LP replicas `x`: rounded down, and rounded half up
+    (dropping the smallest fractions where a pool would overflow), each completed greedily."""
+    base = np.floor(x + 1e-6).astype(np.int64)
+    frac = x - base
+    up = base + (frac >= 0.5)
+    over = (up * inst.chips).sum(axis=0) - inst.pool_chips
+    for p in np.flatnonzero(over > 0):
+        for s in np.argsort(np.where(up[:, p] > base[:, p], frac[:, p], np.inf), kind="stable"):
+            if over[p] <= 0 or up[s, p] == base[s, p]:
+                break
+            up[s, p] -= 1
+            over[p] -= inst.chips[s, p]
+    return [greedy_replicas(inst, base), greedy_replicas(inst, _trim(inst, up))]
 
 
 def _covers(inst: Instance, r: np.ndarray, need: np.ndarray) -> bool:
@@ -138,10 +175,10 @@ def _step(need: float, cap: np.ndarray, keep_n: np.ndarray, keep_cost: np.ndarra
     if np.isfinite(per_token[b]):
         nb = int(min(room[b], np.floor(need / c[b])))
         rem = need - nb * c[b]
+        n, j = len(cap), b % len(cap)  # kept and new replicas on one pool share its chips
         room_after = room.copy()
-        room_after[b] -= nb
-        if b < len(cap):  # a kept replica and a new one on the same pool share the pool's room
-            room_after[b + len(cap)] = max(room_after[b + len(cap)] - nb, 0)
+        room_after[n + j] = max(room[n + j] - nb, 0)
+        room_after[j] = min(room[j] - (nb if b < n else 0), room_after[n + j])
         if rem <= need * _REL_TOL:
             plan_b = nb * unit[b]
         else:

@@ -15,9 +15,11 @@ any GPU and portability enters through `feasible`; plus tiers, pool capacity and
 Lexicographic objective: (tier 1 served, tier 2 served, ..., cost + start penalties).
 - If the fleet can serve everything (the greedy start already does), served is fixed at the
   demand and one MILP minimises cost + start penalties: plain Mélange, no weights.
-- Otherwise a service stage comes first, then the cost stage holds every served[s, k] at the
-  service stage's value. The service stage is either one MILP maximising sum W[s, k] served
-  ("weighted") or one MILP per tier ("sequential", exact for any amount).
+- Otherwise a service stage comes first, then the cost stage holds each tier's value-weighted
+  service sum_s v[s] served[s, k] at what the service stage reached (so it may serve the same
+  value with a different, cheaper or less disruptive, mix of services). The service stage is
+  one MILP maximising sum W[s, k] served ("weighted") or one MILP per tier ("sequential",
+  exact for any amount).
 
 Why the weights are lexicographic. Let v[s] = min_p cost[s, p] / cap[s, p] (USD/h per token/s
 at the service's cheapest pool), rho = max over usable cells of cost / cap / v[s] (the spread in
@@ -58,6 +60,7 @@ class MilpResult:
     gap: float
     solve_s: float
     priority: str
+    bound: float               # lower bound on the last stage's objective (cost + start penalties)
 
 
 def tier_weights(inst: Instance) -> tuple[np.ndarray, np.ndarray]:
@@ -96,6 +99,9 @@ def solve_milp(inst: Instance, options: PlaceOptions, start: np.ndarray | None =
     rs, rp = np.concatenate([cs, ks]), np.concatenate([cp, kp])
     n_rep = n_new + n_keep
     n_col = n_rep + n_srv
+    if n_rep == 0 or n_srv == 0:  # nothing can run or nothing is asked: the empty placement is optimal
+        return MilpResult(np.zeros((S, P), dtype=float if relax else np.int64), "optimal", 0.0,
+                          time.perf_counter() - t0, "none needed", 0.0)
     # CSC: each replica column hits its pool row and its service row; each served column its service row
     rows = np.concatenate([np.column_stack([rp, P + rs]).ravel(), P + ss])
     vals = np.concatenate([np.column_stack([inst.chips[rs, rp], -inst.cap[rs, rp]]).ravel(), np.ones(n_srv)])
@@ -107,13 +113,14 @@ def solve_milp(inst: Instance, options: PlaceOptions, start: np.ndarray | None =
     x = _start_vector(inst, start, cs, cp, ks, kp, ss, sk) if start is not None else None
     all_served = x is not None and bool(np.all(x[n_rep:] >= dem * (1 - 1e-9)))
     col_lo = np.concatenate([np.zeros(n_rep), dem if all_served else np.zeros(n_srv)])
-    col_hi = np.concatenate([np.minimum(fits[cs, cp], need_ub), np.minimum(inst.prev[ks, kp], fits[ks, kp]), dem])
+    col_hi = np.concatenate([np.minimum(fits[cs, cp], need_ub), np.minimum(inst.prev[ks, kp], fits[ks, kp]),
+                             dem]).astype(float)
+    row_hi = np.concatenate([inst.pool_chips.astype(float), np.zeros(S)])
     h = _highs()
     h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
     h.setOptionValue("time_limit", float(options.time_limit_s))
     h.passModel(n_col, P + S, a.nnz, 1, int(highspy.ObjSense.kMinimize), 0.0, np.zeros(n_col), col_lo,
-                col_hi.astype(float), np.full(P + S, -np.inf),
-                np.concatenate([inst.pool_chips.astype(float), np.zeros(S)]), a.indptr, a.indices, a.data,
+                col_hi, np.full(P + S, -np.inf), row_hi, a.indptr, a.indices, a.data,
                 np.full(n_col, 0, np.int32) if relax else
                 np.concatenate([np.ones(n_rep), np.zeros(n_srv)]).astype(np.int32))
     priority = "none needed" if all_served else ("sequential" if options.priority == "sequential"
@@ -126,7 +133,7 @@ def solve_milp(inst: Instance, options: PlaceOptions, start: np.ndarray | None =
                    for k in range(K) if np.any(sk == k)]
     stages.append((np.concatenate([rep_cost, np.zeros(n_srv)]), None))
     cols = np.arange(n_col, dtype=np.int32)
-    status, gap = "optimal", 0.0
+    status, gap, holds = "optimal", 0.0, []
     for cost, tier in stages:
         h.changeColsCost(n_col, cols, cost)
         if x is not None and not relax:
@@ -135,22 +142,33 @@ def solve_milp(inst: Instance, options: PlaceOptions, start: np.ndarray | None =
             h.setSolution(sol)
         h.run()
         st, g, x_new = _result(h, relax)
+        if x_new is not None and not _consistent(h, cost, x_new, a, row_hi, col_lo, col_hi, holds):
+            # HiGHS presolve has returned points whose objective is not c.x (seen in 1.16 with a
+            # MIP start; cf. ERGO-Code/HiGHS#3094, #2900): solve this stage again without it
+            h.setOptionValue("presolve", "off")
+            h.run()
+            h.setOptionValue("presolve", "choose")
+            st, g, x_new = _result(h, relax)
         if x_new is None:
-            return MilpResult(np.zeros((S, P)), st, np.inf, time.perf_counter() - t0, priority)
+            return MilpResult(np.zeros((S, P)), st, np.inf, time.perf_counter() - t0, priority, -np.inf)
         x = x_new
         status = st if st != "optimal" else status
         gap = max(gap, g)
-        if tier == -1:  # hold every served cell at the weighted stage's value
-            srv = x[n_rep:]
-            h.changeColsBounds(n_srv, cols[n_rep:], np.maximum(srv - 1e-7 * dem - 1e-9, 0.0), dem)
-        elif tier is not None:  # hold this tier's value-weighted service just under its optimum
-            sel = np.flatnonzero(sk == tier)
-            got = float(v[ss[sel]] @ x[n_rep + sel])
-            h.addRow(got - 1e-7 * float(v[ss[sel]] @ dem[sel]) - 1e-9, np.inf, len(sel),
-                     (n_rep + sel).astype(np.int32), v[ss[sel]])
+        # hold each tier's value-weighted service just under what this stage reached; the
+        # cost stage may then pick any placement that serves as much, e.g. the one that moves least
+        for k in range(K) if tier == -1 else ([tier] if tier is not None else []):
+            sel = np.flatnonzero(sk == k)
+            if sel.size:
+                got = float(v[ss[sel]] @ x[n_rep + sel])
+                floor = got - (options.tier_slack + 1e-7) * float(v[ss[sel]] @ dem[sel]) - 1e-9
+                h.addRow(floor, np.inf, len(sel), (n_rep + sel).astype(np.int32), v[ss[sel]])
+                holds.append((n_rep + sel, v[ss[sel]], floor))
     reps = np.zeros((S, P))
     np.add.at(reps, (rs, rp), x[:n_rep] if relax else np.rint(x[:n_rep]))
-    return MilpResult(reps if relax else reps.astype(np.int64), status, gap, time.perf_counter() - t0, priority)
+    info = h.getInfo()
+    bound = float(info.objective_function_value if relax else info.mip_dual_bound)
+    return MilpResult(reps if relax else reps.astype(np.int64), status, gap, time.perf_counter() - t0, priority,
+                      bound)
 
 
 def _start_vector(inst: Instance, start: np.ndarray, cs, cp, ks, kp, ss, sk) -> np.ndarray:
@@ -160,6 +178,21 @@ def _start_vector(inst: Instance, start: np.ndarray, cs, cp, ks, kp, ss, sk) -> 
     left[ks, kp] -= keep
     served = tier_fill((start * inst.cap).sum(axis=1), inst.demand)
     return np.concatenate([left[cs, cp], keep, served[ss, sk]]).astype(float)
+
+
+def _consistent(h: highspy.Highs, cost: np.ndarray, x: np.ndarray, a: sp.csc_matrix, row_hi: np.ndarray,
+                col_lo: np.ndarray, col_hi: np.ndarray, holds: list) -> bool:
+    """The reported objective is c.x and x keeps its bounds, rows and holds (to solver tolerance)."""
+    obj = float(h.getInfo().objective_function_value)
+    tol = 1e-6
+    if abs(obj - float(cost @ x)) > tol * max(1.0, abs(obj)):
+        return False
+    if np.any(x < col_lo - tol) or np.any(x > col_hi + tol):
+        return False
+    act = a @ x
+    if np.any(act > row_hi + tol * (1 + np.abs(act))):
+        return False
+    return all(float(vals @ x[cols]) >= lo - tol * (1 + abs(lo)) for cols, vals, lo in holds)
 
 
 def _result(h: highspy.Highs, relax: bool) -> tuple[str, float, np.ndarray | None]:

@@ -40,9 +40,8 @@ def freeable(inst: Instance, r: np.ndarray, k: int) -> tuple[np.ndarray, np.ndar
     return removable, idle + (removable * inst.chips).sum(axis=0)
 
 
-def violations(inst: Instance, r: np.ndarray, first: bool = False) -> list[tuple[int, int, int]]:
-    """(service, tier, pool) cells that break tier order; with `first`, only the most urgent:
-    the highest tier, the service shortest there, its cheapest pool per token."""
+def violations(inst: Instance, r: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """(service, tier, pool, freeable chips on that pool) for every cell that breaks tier order."""
     served = tier_fill((r * inst.cap).sum(axis=1), inst.demand)
     short = inst.demand - served
     usable = inst.ok & (inst.fits() >= 1)
@@ -52,40 +51,55 @@ def violations(inst: Instance, r: np.ndarray, first: bool = False) -> list[tuple
             continue
         _, free = freeable(inst, r, k)
         hit = usable & (short[:, k:k + 1] >= inst.cap * (1 + REL_TOL)) & (free[None, :] >= inst.chips)
-        if not hit.any():
-            continue
-        if first:
-            s = int(np.argmax(np.where(hit.any(axis=1), short[:, k], -1.0)))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                unit = np.where(hit[s], inst.cost[s] / inst.cap[s], np.inf)
-            return [(s, k, int(np.argmin(unit)))]
-        out += [(int(s), k, int(p)) for s, p in zip(*np.nonzero(hit))]
+        out += [(int(s), k, int(p), int(free[p])) for s, p in zip(*np.nonzero(hit))]
     return out
 
 
-def repair_tiers(inst: Instance, r: np.ndarray, max_exchanges: int = 100_000) -> np.ndarray:
-    """Exchange lower-tier replicas for short higher tiers until `violations` is empty."""
+def repair_tiers(inst: Instance, r: np.ndarray) -> np.ndarray:
+    """Exchange lower-tier replicas for short higher tiers until `violations` is empty.
+
+    Tiers in order. An exchange at tier k only takes chips that tiers <= k do not need, so the
+    tiers above k stay as they were and cannot gain a violation; each tier is repaired until no
+    exchange is left, most-short service first, on its cheapest pool per token.
+    """
     r = r.copy()
-    for _ in range(max_exchanges):
-        found = violations(inst, r, first=True)
-        if not found:
-            return r
-        s, k, p = found[0]
-        idle = int(inst.pool_chips[p] - (r[:, p] * inst.chips[:, p]).sum())
-        while idle < inst.chips[s, p]:
-            removable, _ = freeable(inst, r, k)
-            cand = np.flatnonzero(removable[:, p] > 0)
-            # evict where the loss falls on the lowest tier; then the largest replica (fewest evictions)
-            b = cand[np.lexsort((-inst.chips[cand, p], -_cut_tier(inst, r, cand, p)))[0]]
-            r[b, p] -= 1
-            idle += int(inst.chips[b, p])
-        r[s, p] += 1
-    raise RuntimeError("tier repair did not converge")  # cannot happen: each exchange is a strict gain
+    chips, cap = inst.chips, inst.cap
+    usable = inst.ok & (inst.fits() >= 1)
+    total = (r * cap).sum(axis=1)
+    idle = inst.pool_chips - (r * chips).sum(axis=0)
+    cum = np.cumsum(inst.demand, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit = np.where(usable, inst.cost / cap, np.inf)
+    for k in range(len(inst.tiers)):
+        while True:
+            short = np.clip(cum[:, k] - total, 0.0, inst.demand[:, k])
+            if not np.any(short > 0):
+                break
+            slack = total - np.minimum(total, cum[:, k])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                removable = np.where(r > 0, np.minimum(r, np.floor(slack[:, None] / cap * (1 + REL_TOL))), 0)
+            free = idle + (removable * chips).sum(axis=0)
+            hit = usable & (short[:, None] >= cap * (1 + REL_TOL)) & (free[None, :] >= chips)
+            if not hit.any():
+                break
+            s = int(np.argmax(np.where(hit.any(axis=1), short, -1.0)))
+            p = int(np.argmin(np.where(hit[s], unit[s], np.inf)))
+            rem = removable[:, p].astype(np.int64)
+            while idle[p] < chips[s, p]:
+                cand = np.flatnonzero(rem > 0)
+                # evict where the loss falls on the lowest tier; then the largest replica
+                b = cand[np.lexsort((-chips[cand, p], -_cut_tier(total[cand] - cap[cand, p], cum[cand])))[0]]
+                r[b, p] -= 1
+                rem[b] -= 1
+                total[b] -= cap[b, p]
+                idle[p] += chips[b, p]
+            r[s, p] += 1
+            total[s] += cap[s, p]
+            idle[p] -= chips[s, p]
+    return r
 
 
-def _cut_tier(inst: Instance, r: np.ndarray, services: np.ndarray, p: int) -> np.ndarray:
-    """For each service, the first tier whose service drops if one replica on p is removed."""
-    capacity = (r[services] * inst.cap[services]).sum(axis=1) - inst.cap[services, p]
-    cum = np.cumsum(inst.demand[services], axis=1)
-    return np.argmax(cum > capacity[:, None] * (1 + REL_TOL), axis=1) + np.where(
-        (cum > capacity[:, None] * (1 + REL_TOL)).any(axis=1), 0, len(inst.tiers))
+def _cut_tier(capacity: np.ndarray, cum: np.ndarray) -> np.ndarray:
+    """For each service, the first tier its capacity no longer covers (K if it covers all)."""
+    cut = cum > capacity[:, None] * (1 + REL_TOL)
+    return np.where(cut.any(axis=1), np.argmax(cut, axis=1), cum.shape[1])

@@ -11,6 +11,7 @@ from ..scenario import Scenario, load_scenario
 from .binding import binding_constraints
 from .diagnose import diagnose
 from .evaluate import evaluate
+from .heuristic import solve_plan
 from .from_scenario import inputs_from_scenario
 from .inputs import PlanInputs
 from .model import build
@@ -49,7 +50,7 @@ def plan(source: Scenario | PlanInputs | str, options: PlanOptions = PlanOptions
             "integer_columns": int(model.integer.sum()), "failure_sets": len(inp.contingencies),
             "offerings": inp.O, "months": inp.T, "workloads": inp.W, "pools": model.extra["pools"].P}
     say(f"solving ({size['columns']:,} columns, {size['rows']:,} rows)")
-    sol = solve(model, options.solve)
+    sol, lp = solve_plan(inp, model, options.solve)
     result = PlanResult(inputs=inp, solution=sol, build_seconds=model.build_seconds, size=size)
     labels = {c.id: c.label for c in inp.contingencies}
     if not sol.has_solution:
@@ -61,7 +62,7 @@ def plan(source: Scenario | PlanInputs | str, options: PlanOptions = PlanOptions
         setattr(result, key, val)
     if options.binding:
         say("finding the binding limits")
-        relax = solve(model, options.solve, relax=True)
+        relax = lp if lp is not None else solve(model, options.solve, relax=True)
         result.relaxation_status = relax.status
         result.binding = binding_constraints(model, sol, inp.months, relax if relax.row_dual is not None else None,
                                              labels)

@@ -15,7 +15,7 @@ import numpy as np
 from .milp import Milp
 from .solve import Solution
 
-LIMIT_KINDS = ("power", "supply", "ramp", "cap", "budget", "survive", "window")
+LIMIT_KINDS = ("power", "supply", "ramp", "cap", "budget", "survive")
 KIND_WORDS = {"power": "power limit", "supply": "supply limit", "ramp": "ramp limit", "cap": "concentration cap",
               "budget": "budget", "survive": "survivability", "window": "training deadline"}
 PRICE_UNIT = {"power": "USD per MW-month", "supply": "USD per chip-month", "ramp": "USD per chip",

@@ -78,7 +78,11 @@ def evaluate(inp: PlanInputs, firm: np.ndarray, served_plan: np.ndarray | None =
         demand = np.where(inp.windowed[:, None], served_plan, demand)
     need = demand / pools.scale[:, None]                                        # [W, T]
     cls_need = inp.class_share[:, :, None] * need[:, None, :]                   # [W, C, T]
-    weight = 1.0 + 1e3 * inp.required                                           # protected classes first
+    # served demand in two layers per class: up to its required share (weight 1e3: every class's
+    # requirement first), then the rest (weight 1 + its requirement: higher classes before lower)
+    req_need = inp.required[None, :, None] * cls_need
+    extra_need = cls_need - req_need
+    weight_req, weight_extra = 1e3, 1.0 + inp.required
     a = Assembler()
     cases: list[Contingency | None] = [None, *conts]
     handles = []
@@ -88,14 +92,16 @@ def evaluate(inp: PlanInputs, firm: np.ndarray, served_plan: np.ndarray | None =
     for i, c in enumerate(cases):
         cap = surviving_pool_chips(inp, firm, c, member)                         # [P, T]
         y = a.add_cols(f"y{i}", feas[:, :, None] & (y_hi > 0) & (cap[None, :, :] > 1e-9), hi=y_hi)
-        v = a.add_cols(f"v{i}", cls_need > 0, hi=cls_need, cost=-np.broadcast_to(weight[None, :, None],
-                                                                                   cls_need.shape))
+        v = a.add_cols(f"v{i}", req_need > 0, hi=req_need, cost=-weight_req)
+        e = a.add_cols(f"e{i}", extra_need > 0, hi=extra_need,
+                       cost=-np.broadcast_to(weight_extra[None, :, None], cls_need.shape))
         rc = a.add_rows("capacity", np.ones(cap.shape, bool), hi=cap)
         a.coef(rc[None, :, :], y, 1.0)
         rs = a.add_rows("served", need > 0, lo=0.0)
         a.coef(rs[:, None, :], y, rate_s[:, :, None])
         a.coef(rs[:, None, :], v, -1.0)
-        handles.append(v)
+        a.coef(rs[:, None, :], e, -1.0)
+        handles.append(i)
     model = a.finish()
     sol = solve(model, SolveOptions(time_limit=60.0), relax=True)
     Fn, C = len(cases), len(inp.classes)
@@ -104,8 +110,8 @@ def evaluate(inp: PlanInputs, firm: np.ndarray, served_plan: np.ndarray | None =
     worst = np.zeros((Fn, C), dtype=int)
     if sol.x is not None:
         tot_c = cls_need.sum(axis=0)                                             # [C, T]
-        for i, v in enumerate(handles):
-            got = model.value(f"v{i}", sol.x)                                     # [W, C, T]
+        for i in handles:
+            got = model.value(f"v{i}", sol.x) + model.value(f"e{i}", sol.x)      # [W, C, T]
             got_c = got.sum(axis=0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.where(tot_c > 0, np.minimum(got_c / tot_c, 1.0), np.nan)   # [C, T]
@@ -116,7 +122,9 @@ def evaluate(inp: PlanInputs, firm: np.ndarray, served_plan: np.ndarray | None =
                     served[i, c] = float(np.nanmin(share[c]))
             if np.isfinite(all_share).any():
                 served_all[i] = float(np.nanmin(np.minimum(all_share, 1.0)))
+    keep = cls_need.sum(axis=(0, 2)) > 0                                        # classes with demand
     return Survivability(failures=("none", *[c.id for c in conts]),
-                         labels=("nothing fails", *[c.label for c in conts]), classes=inp.classes,
-                         required=inp.required.copy(), served=served, served_all=served_all, worst_month=worst,
+                         labels=("nothing fails", *[c.label for c in conts]),
+                         classes=tuple(c for c, k in zip(inp.classes, keep) if k), required=inp.required[keep],
+                         served=served[:, keep], served_all=served_all, worst_month=worst[:, keep],
                          status=sol.status)

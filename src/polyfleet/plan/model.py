@@ -97,21 +97,21 @@ def build(inp: PlanInputs) -> Milp:
     n = a.add_cols("n", present, cost=cpu[:, :, None] * paid[None, :, :], hi=ub, integer=True)
     H = a.add_cols("H", np.ones((O, T), bool))
     F = a.add_cols("F", np.ones((O, T), bool))
-
     # ---- held and firm definitions ----------------------------------------------------------------
     fleet_units = inp.fleet_commit.sum(axis=1)                               # [O, T] constants
     avail = np.ones((O, K))
     avail[:, SPOT] = inp.spot_avail
-    fleet_firm = chips[:, None] * (inp.fleet_commit * avail[:, :, None]).sum(axis=1)
-    o_idx = np.arange(O)[:, None]
     rH = a.add_rows("held", np.ones((O, T), bool), lo=fleet_units, hi=fleet_units, unit="units")
-    rF = a.add_rows("firm", np.ones((O, T), bool), lo=fleet_firm, hi=fleet_firm, unit="chips")
+    rF = a.add_rows("firm", np.ones((O, T), bool), lo=0.0, hi=0.0, unit="chips")
     a.coef(rH, H, 1.0)
     a.coef(rF, F, 1.0)
+    # held by term = starts in the last L months (a band; measured faster for HiGHS than a recurrence)
     for k in range(K):
         tt, ss = band(T, TERM_MONTHS[k])
         a.coef(rH[:, tt], n[:, k, ss], -1.0)
-        a.coef(rF[:, tt], n[:, k, ss], -(chips * avail[:, k])[:, None])
+    # firm chips = chips x (held - the share of spot that is not firm)
+    a.coef(rF, H, -chips[:, None])
+    a.coef(rF, n[:, SPOT, :], (chips * (1.0 - inp.spot_avail))[:, None])
 
     # ---- allocation and demand ---------------------------------------------------------------------
     fixed = ~inp.windowed

@@ -41,11 +41,14 @@ class Strategy:
     def feasible(self) -> bool:
         return self.cost_usd is not None
 
-    def protected_worst(self, required: np.ndarray) -> float | None:
+    def protected_worst(self, protected: Sequence[str]) -> float | None:
         """Worst served share over failure sets and protected classes (None: nothing protected)."""
-        if self.survivability is None or not (required > 0).any():
+        if self.survivability is None:
             return None
-        s = self.survivability.served[1:, required > 0]
+        cols = [i for i, c in enumerate(self.survivability.classes) if c in protected]
+        if not cols:
+            return None
+        s = self.survivability.served[1:, cols]
         return float(np.nanmin(s)) if s.size and np.isfinite(s).any() else None
 
 
@@ -58,22 +61,26 @@ class CompareResult:
     required: np.ndarray
     baseline: str = "least cost (no risk policy)"
 
+    @property
+    def protected(self) -> list[str]:
+        return [c for c, r in zip(self.classes, self.required) if r > 0]
+
     def rows(self) -> list[dict]:
         base = next((s.cost_usd for s in self.strategies if s.name == self.baseline), None)
-        prot = [c for c, r in zip(self.classes, self.required) if r > 0]
+        prot = self.protected
         out = []
         for s in self.strategies:
             row = {"strategy": s.name, "kind": s.kind, "status": s.status, "cost_usd": s.cost_usd,
                    "premium_vs_least_cost": (s.cost_usd / base - 1) if s.cost_usd and base else None,
-                   "worst_protected_share": s.protected_worst(self.required),
+                   "worst_protected_share": s.protected_worst(prot),
                    "failures_passed": None, "mix": ", ".join(f"{k} {v:.0%}" for k, v in s.mix.items() if v > 0.005),
                    "reason": "; ".join(s.reason[:2])}
             if s.survivability is not None:
                 ok = s.survivability.meets()[1:]
                 row["failures_passed"] = f"{int(ok.all(axis=1).sum())}/{len(ok)}"
+                cols = [i for i, c in enumerate(s.survivability.classes) if c in prot]
                 for f, fid in enumerate(self.failures[1:], start=1):
-                    vals = s.survivability.served[f, [self.classes.index(c) for c in prot]] if prot else \
-                        np.array([s.survivability.served_all[f]])
+                    vals = s.survivability.served[f, cols] if cols else np.array([s.survivability.served_all[f]])
                     row[f"served:{fid}"] = float(np.nanmin(vals)) if np.isfinite(vals).any() else None
             out.append(row)
         return out
@@ -166,7 +173,8 @@ def frontier(inp: PlanInputs, levels: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 0
         worst = None
         if res.feasible:
             surv = evaluate(variant, res.firm_chips, res.served)
-            s = surv.served[1:, protected]
+            names = {c for c, p in zip(inp.classes, protected) if p}
+            s = surv.served[1:, [i for i, c in enumerate(surv.classes) if c in names]]
             worst = float(np.nanmin(s)) if s.size and np.isfinite(s).any() else None
         points.append(FrontierPoint(float(lv), res.solution.status, res.solution.optimal,
                                     res.total_cost if res.feasible else None, res.solution.mip_gap, worst, _mix(res)))

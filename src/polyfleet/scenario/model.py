@@ -101,7 +101,7 @@ class Scenario(Section):
                     s = t.share_of(w.id)
                     share[i, classes.index(t.id)] += s
                     rest -= s
-            share[i, classes.index(w.priority)] += max(rest, 0.0)
+            share[i, classes.index(w.priority)] += rest if rest > 1e-9 else 0.0
         return classes, share
 
     # ---- the perf layer -----------------------------------------------------------------
@@ -129,6 +129,17 @@ class Scenario(Section):
                                         accelerator=ctx.catalog.accelerator_id(r.accelerator)
                                         if r.accelerator else None)
         return table
+
+    def with_extra_files(self, catalog_files=(), model_files=()) -> "Scenario":
+        """A copy that also reads these catalog override and model files (e.g. the CLI's --catalog/--models)."""
+        from .load import check_scenario
+        cat = dict(self.catalog)
+        cat["files"] = [*(cat.get("files") or []), *[str(Path(f).resolve()) for f in catalog_files]]
+        new = self.model_copy(update={"catalog": cat, "model_files": (*self.model_files,
+                                                                     *[str(Path(f).resolve()) for f in model_files])})
+        new._doc, new._base_dir, new._ctx = self._doc, self._base_dir, None
+        check_scenario(new)
+        return new
 
     def summary(self) -> dict[str, Any]:
         """A short description for `polyfleet scenario`."""

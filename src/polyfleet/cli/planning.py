@@ -1,0 +1,305 @@
+"""`polyfleet plan` and `polyfleet scenario`: the capacity portfolio planner's face."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from ..errors import UserError
+from ..report.tables import Column, check_format, emit, jsonable, num, sig
+from . import app
+
+MANIFEST = ".polyfleet-outputs.json"
+FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv (printed); --out always writes all.")
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{v:.1%}"
+
+
+def _money(v) -> str:
+    return "-" if v is None else f"${v / 1e9:,.2f}B" if abs(v) >= 1e9 else f"${v / 1e6:,.1f}M"
+
+
+@contextmanager
+def progress(quiet: bool) -> Iterator:
+    """A spinner on stderr for solves longer than a second; yields a callback taking a message."""
+    console = Console(stderr=True)
+    state = {"msg": "working", "status": None}
+    lock = threading.Lock()
+
+    def start() -> None:
+        with lock:
+            if state["status"] is None and not quiet:
+                state["status"] = console.status(state["msg"])
+                state["status"].start()
+
+    timer = threading.Timer(1.0, start)
+    timer.daemon = True
+    timer.start()
+
+    def say(msg: str) -> None:
+        with lock:
+            state["msg"] = msg
+            if state["status"] is not None:
+                state["status"].update(msg)
+    try:
+        yield say
+    finally:
+        timer.cancel()
+        with lock:
+            if state["status"] is not None:
+                state["status"].stop()
+
+
+def _load(ctx: typer.Context, name: str):
+    from ..scenario import load_scenario
+    scn = load_scenario(name)
+    state = ctx.obj
+    if state is not None and (state.catalog_files or state.model_files):
+        scn = scn.with_extra_files(state.catalog_files, state.model_files)
+    return scn
+
+
+def write_outputs(out: Path, files: dict[str, str], overwrite: bool = False) -> list[Path]:
+    """Write `files` into `out`. A file already there is replaced only if polyfleet wrote it (it is in the
+    directory's manifest) or `overwrite` is set; otherwise nothing is written and the user is told why."""
+    if out.exists() and not out.is_dir():
+        raise UserError("exists and is not a directory", where=str(out), field="--out")
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / MANIFEST
+    ours: set[str] = set()
+    if manifest_path.exists():
+        try:
+            ours = set(json.loads(manifest_path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError):
+            ours = set()
+    clash = [n for n in files if (out / n).exists() and n not in ours]
+    if clash and not overwrite:
+        raise UserError(f"{', '.join(clash)} already exist(s) and polyfleet did not write them; nothing was written",
+                        where=str(out), field="--out", allowed="another directory, or --overwrite")
+    written = []
+    for name, text in files.items():
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    manifest_path.write_text(json.dumps(sorted(ours | set(files)), indent=1), encoding="utf-8")
+    return written
+
+
+def _csv(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: _cell(r.get(k)) for k in keys})
+    return buf.getvalue()
+
+
+def _cell(v) -> object:
+    if v is None:
+        return ""
+    if isinstance(v, (list, tuple)):
+        return "; ".join(str(x) for x in v)
+    return jsonable(v)
+
+
+def _levels(text: str) -> list[float]:
+    try:
+        vals = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise UserError(f"'{text}' is not a list of numbers", field="--levels", allowed="e.g. 0,0.5,0.9,1") from None
+    if not vals or any(v < 0 or v > 1 for v in vals):
+        raise UserError("levels are shares between 0 and 1", field="--levels", allowed="e.g. 0,0.5,0.9,1")
+    return vals
+
+
+@app.command("plan", epilog="Examples:\n\n"
+             "  polyfleet plan                                  (the built-in frontier-2026 scenario)\n\n"
+             "  polyfleet plan examples/midsize-gpu-tpu.yaml --out plan-out\n\n"
+             "  polyfleet plan frontier-2026 --compare --frontier --out report\n\n"
+             "  polyfleet plan my.yaml --format json > plan.json\n\n"
+             "--out DIR writes plan.json, plan.csv (month x offering), months.csv, survivability.csv, binding.csv, "
+             "report.html (self-contained) and, with --compare/--frontier, compare.csv and frontier.csv. Files "
+             "polyfleet did not write are never replaced unless --overwrite is given.")
+def plan_cmd(
+    ctx: typer.Context,
+    scenario: str = typer.Argument("frontier-2026", help="Scenario YAML file or built-in name."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Directory for the report and JSON/CSV files."),
+    fmt: str = FORMAT,
+    compare: bool = typer.Option(False, "--compare", help="Also solve single-vendor, single-cloud and least-cost "
+                                 "plans and compare cost and survivability."),
+    frontier: bool = typer.Option(False, "--frontier", help="Sweep the survivability requirement: cost vs "
+                                  "resilience."),
+    levels: str = typer.Option("0,0.25,0.5,0.75,0.9,1", "--levels", help="Survivability levels for --frontier."),
+    gap: float = typer.Option(0.005, "--gap", help="Relative MIP gap at which HiGHS may stop."),
+    time_limit: float = typer.Option(120.0, "--time-limit", help="Seconds per solve."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace files in --out that polyfleet did not write."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress indicator."),
+) -> None:
+    """What capacity to hold - which chips, from whom, where, bought how - month by month, at least cost
+    within power, supply, budget and risk limits (a MILP solved with HiGHS)."""
+    from ..plan import PlanOptions, SolveOptions, compare as do_compare, frontier as do_frontier, plan
+    from ..plan.from_scenario import inputs_from_scenario
+    from ..report import html
+
+    check_format(fmt)
+    if not 0 <= gap < 1:
+        raise UserError("must be in [0, 1)", field="--gap")
+    if time_limit <= 0:
+        raise UserError("must be positive", field="--time-limit")
+    lv = _levels(levels) if frontier else []
+    if out is not None and out.exists() and not out.is_dir():
+        raise UserError("exists and is not a directory", where=str(out), field="--out")
+    scn = _load(ctx, scenario)
+    opts = PlanOptions(solve=SolveOptions(mip_rel_gap=gap, time_limit=time_limit))
+    with progress(quiet or not sys.stderr.isatty()) as say:
+        say("reading the scenario and building the rate table")
+        inp = inputs_from_scenario(scn)
+        result = plan(inp, opts, progress=say)
+        cmp = do_compare(inp, opts, policy=None, progress=say) if compare else None
+        fr = do_frontier(inp, lv, opts, progress=say) if frontier else None
+    doc = result.to_dict()
+    if cmp is not None:
+        doc["compare"] = cmp.rows()
+    if fr is not None:
+        doc["frontier"] = fr.rows()
+    if out is not None:
+        sections = html.plan_sections(result)
+        if cmp is not None:
+            sections.append(html.compare_section(cmp))
+        if fr is not None:
+            sections.append(html.frontier_section(fr))
+        files = {"plan.json": json.dumps(jsonable(doc), indent=1), "plan.csv": _csv(result.offering_rows()),
+                 "months.csv": _csv(result.month_rows()),
+                 "survivability.csv": _csv(result.survivability.rows() if result.survivability else []),
+                 "binding.csv": _csv(doc.get("binding_constraints", [])),
+                 "report.html": html.render(f"polyfleet plan: {inp.name}", sections, scn.description.strip())}
+        if cmp is not None:
+            files["compare.csv"] = _csv(cmp.rows())
+        if fr is not None:
+            files["frontier.csv"] = _csv(fr.rows())
+        written = write_outputs(out, files, overwrite)
+    if fmt == "json":
+        print(json.dumps(jsonable(doc), indent=2))
+    elif fmt == "csv":
+        sys.stdout.write(_csv(result.offering_rows()))
+    else:
+        _print_tables(result, cmp, fr)
+    if out is not None:
+        Console(stderr=True).print(f"[dim]wrote {len(written)} files to {out} (open {out / 'report.html'})[/dim]")
+    if not result.feasible:
+        raise typer.Exit(code=2)
+
+
+def _print_tables(result, cmp, fr) -> None:
+    from ..catalog import FAMILIES
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    inp = result.inputs
+    console.print(f"[bold]{inp.name}[/bold]: {inp.months[0]} .. {inp.months[-1]}, {inp.O} offerings, "
+                  f"{inp.W} workloads, {len(inp.contingencies)} failure sets")
+    style = "green" if result.feasible and result.solution.optimal else "yellow"
+    console.print(f"[{style}]{result.status_line}[/{style}]")
+    if not result.feasible:
+        console.print("[bold red]No plan satisfies every constraint. What cannot hold together:[/bold red]")
+        for line in (result.diagnosis.lines() if result.diagnosis else []):
+            console.print(f"  - {line}")
+        return
+    rows = result.month_rows()
+    cols = [Column("month", "month", justify="left")] + [Column(f"{f}_chips", f"{f} chips") for f in FAMILIES] + [
+        Column("chips", "chips"), Column("mw", "MW", num(0)), Column("cost_usd", "cost", _money),
+        Column("top_vendor", "top vendor", justify="left"), Column("top_provider", "top cloud", justify="left")]
+    emit(rows, "table", cols, title="Capacity, power and cost by month", console=console)
+    step = max(1, inp.T // 6)
+    picked = list(range(0, inp.T, step)) + ([inp.T - 1] if (inp.T - 1) % step else [])
+    chips = result.chips
+    prow = []
+    for o in range(inp.O):
+        if chips[o].max() <= 0:
+            continue
+        r = {"offering": inp.offerings[o]}
+        for t in picked:
+            r[inp.months[t]] = float(chips[o, t])
+        r["cost_usd"] = float(result.cost[o].sum())
+        prow.append(r)
+    emit(prow, "table", [Column("offering", "offering (chips held)", justify="left")] +
+         [Column(inp.months[t], inp.months[t]) for t in picked] + [Column("cost_usd", "cost", _money)],
+         title="Plan: chips per offering (selected months; every month in --out plan.csv)", console=console)
+    srows = []
+    for dim in ("vendor", "provider", "family"):
+        groups, sh = result.shares(dim)
+        for g, s in zip(groups, sh):
+            srows.append({"group": f"{dim} {g}", **{inp.months[t]: float(s[t]) for t in picked}})
+    emit(srows, "table", [Column("group", f"share of {inp.share_measure}", justify="left")] +
+         [Column(inp.months[t], inp.months[t], _pct) for t in picked], title="Shares of capacity", console=console)
+    console.print("[bold]What limits the plan[/bold]")
+    for b in result.binding or []:
+        console.print(f"  - {b.text}")
+    if not result.binding:
+        console.print("  - nothing but demand: no power, supply, budget, cap or survivability limit binds")
+    if result.survivability is not None:
+        surv = result.survivability
+        cols = [Column("label", "failure set", justify="left"), Column("all_demand", "all demand", _pct)] + [
+            Column(c, f"{c} (>= {r:.0%})", _pct) for c, r in zip(surv.classes, surv.required)] + [
+            Column("meets_policy", "ok", sig)]
+        emit(surv.rows(), "table", cols, title="Survivability: share still served in the worst month",
+             console=console)
+    console.print(f"Total cost ${result.total_cost / 1e9:,.2f}B over {inp.T} months; commitments running past the "
+                  f"horizon: ${result.obligation_after_usd / 1e9:,.2f}B.")
+    mix = result.mix_by_family()
+    console.print("Mix in " + inp.months[-1] + ": " + ", ".join(
+        f"{f} {v['chips']:,.0f} chips / {v['mw']:,.0f} MW ({v['mw_share']:.0%})" for f, v in mix.items()))
+    if inp.assumptions:
+        console.print(f"[dim]{len(inp.assumptions)} assumptions (listed in --out report.html and plan.json):[/dim]")
+        for a in inp.assumptions[:8]:
+            console.print(f"[dim]  - {a}[/dim]")
+        if len(inp.assumptions) > 8:
+            console.print(f"[dim]  ... and {len(inp.assumptions) - 8} more[/dim]")
+    if cmp is not None:
+        cols = [Column("strategy", "strategy", justify="left"), Column("status", "status", justify="left"),
+                Column("cost_usd", "cost", _money), Column("premium_vs_least_cost", "premium", _pct),
+                Column("worst_protected_share", "worst protected served", _pct),
+                Column("failures_passed", "failure sets passed", justify="left"),
+                Column("mix", "mix (MW)", justify="left")]
+        emit(cmp.rows(), "table", cols, title="Diversification: cost premium vs what survives", console=console)
+        for r in cmp.rows():
+            if r["reason"]:
+                console.print(f"[dim]  {r['strategy']}: {r['reason']}[/dim]")
+    if fr is not None:
+        cols = [Column("required_share", "required", _pct), Column("status", "status", justify="left"),
+                Column("cost_usd", "cost", _money), Column("premium_vs_first", "premium", _pct),
+                Column("worst_protected_share", "worst served", _pct), Column("mix", "mix (MW)", justify="left")]
+        emit(fr.rows(), "table", cols, title="Cost vs resilience (frontier)", console=console)
+
+
+@app.command("scenario", epilog="Examples:\n\n  polyfleet scenario\n\n  polyfleet scenario examples/midsize-gpu-tpu.yaml"
+             "\n\n  polyfleet scenario --list")
+def scenario_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument("frontier-2026", help="Scenario YAML file or built-in name."),
+    list_: bool = typer.Option(False, "--list", help="List the built-in scenarios."),
+    fmt: str = FORMAT,
+) -> None:
+    """Validate a scenario file and summarise it (errors name file:line, field and allowed values)."""
+    from ..scenario import builtin_scenarios
+    check_format(fmt)
+    if list_:
+        emit([{"name": n} for n in builtin_scenarios()], fmt, [Column("name", "built-in scenario", justify="left")])
+        return
+    scn = _load(ctx, name)
+    summary = scn.summary()
+    rows = [{"field": k, "value": v if isinstance(v, str) else json.dumps(jsonable(v))} for k, v in summary.items()]
+    emit(rows, fmt, [Column("field", "field", justify="left"), Column("value", "value", justify="left")],
+         title=f"Scenario {scn.name or name}: valid", document=summary)
