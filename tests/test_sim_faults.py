@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from polyfleet.errors import UnknownNameError, UserError
-from polyfleet.sim.demand import TrafficShape, cycle, noise, traffic
-from polyfleet.sim.faults import (DAY, HOUR, YEAR, Faults, FixedEvent, RegionOutages, Universe, parse_what_if,
-                                  sample_timeline)
+from polyfleet.scenario.faults import Faults, FixedEvent, RegionOutages
+from polyfleet.scenario.simulation import TrafficShape
+from polyfleet.sim.demand import cycle, noise, traffic
+from polyfleet.sim.faults import DAY, HOUR, YEAR, Universe, parse_what_if, sample_timeline
 
 U = Universe(regions=(("aws", "us-east-1"), ("aws", "us-east-2"), ("gcp", "us-central1")),
              vendors=("google", "nvidia"), offerings=("aws/p5.48xlarge/us-east-1",))

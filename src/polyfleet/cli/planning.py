@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import UserError
 from ..report.tables import Column, check_format, emit, jsonable, num, sig
@@ -127,7 +128,7 @@ def _levels(text: str) -> list[float]:
 
 
 @app.command("plan", epilog="Examples:\n\n"
-             "  polyfleet plan                                  (the built-in frontier-2026 scenario)\n\n"
+             "  polyfleet plan            (the built-in frontier-2026 scenario)\n\n"
              "  polyfleet plan examples/midsize-gpu-tpu.yaml --out plan-out\n\n"
              "  polyfleet plan frontier-2026 --compare --frontier --out report\n\n"
              "  polyfleet plan my.yaml --format json > plan.json\n\n"
@@ -208,14 +209,18 @@ def _print_tables(result, cmp, fr) -> None:
     from ..catalog import FAMILIES
     console = Console(width=None if sys.stdout.isatty() else 160)
     inp = result.inputs
-    console.print(f"[bold]{inp.name}[/bold]: {inp.months[0]} .. {inp.months[-1]}, {inp.O} offerings, "
+    console.print(f"[bold]{escape(inp.name)}[/bold]: {inp.months[0]} .. {inp.months[-1]}, {inp.O} offerings, "
                   f"{inp.W} workloads, {len(inp.contingencies)} failure sets")
     style = "green" if result.feasible and result.solution.optimal else "yellow"
-    console.print(f"[{style}]{result.status_line}[/{style}]")
+    console.print(f"[{style}]{escape(result.status_line)}[/{style}]")
     if not result.feasible:
+        if result.diagnosis is None:
+            console.print(f"[bold red]HiGHS found no plan ({escape(result.solution.status)}); that does not prove none "
+                          "exists: raise --time-limit or --gap.[/bold red]")
+            return
         console.print("[bold red]No plan satisfies every constraint. What cannot hold together:[/bold red]")
-        for line in (result.diagnosis.lines() if result.diagnosis else []):
-            console.print(f"  - {line}")
+        for line in result.diagnosis.lines():
+            console.print(f"  - {escape(line)}")
         return
     rows = result.month_rows()
     cols = [Column("month", "month", justify="left")] + [Column(f"{f}_chips", f"{f} chips") for f in FAMILIES] + [
@@ -246,7 +251,7 @@ def _print_tables(result, cmp, fr) -> None:
          [Column(inp.months[t], inp.months[t], _pct) for t in picked], title="Shares of capacity", console=console)
     console.print("[bold]What limits the plan[/bold]")
     for b in result.binding or []:
-        console.print(f"  - {b.text}")
+        console.print(f"  - {escape(b.text)}")
     if not result.binding:
         console.print("  - nothing but demand: no power, supply, budget, cap or survivability limit binds")
     if result.survivability is not None:
@@ -264,7 +269,7 @@ def _print_tables(result, cmp, fr) -> None:
     if inp.assumptions:
         console.print(f"[dim]{len(inp.assumptions)} assumptions (listed in --out report.html and plan.json):[/dim]")
         for a in inp.assumptions[:8]:
-            console.print(f"[dim]  - {a}[/dim]")
+            console.print(f"[dim]  - {escape(a)}[/dim]")
         if len(inp.assumptions) > 8:
             console.print(f"[dim]  ... and {len(inp.assumptions) - 8} more[/dim]")
     if cmp is not None:
@@ -276,7 +281,7 @@ def _print_tables(result, cmp, fr) -> None:
         emit(cmp.rows(), "table", cols, title="Diversification: cost premium vs what survives", console=console)
         for r in cmp.rows():
             if r["reason"]:
-                console.print(f"[dim]  {r['strategy']}: {r['reason']}[/dim]")
+                console.print(f"[dim]  {escape(r['strategy'])}: {escape(r['reason'])}[/dim]")
     if fr is not None:
         cols = [Column("required_share", "required", _pct), Column("status", "status", justify="left"),
                 Column("cost_usd", "cost", _money), Column("premium_vs_first", "premium", _pct),

@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from ..scenario import Scenario, load_scenario
 from .binding import binding_constraints
 from .diagnose import diagnose
 from .evaluate import evaluate
-from .heuristic import solve_plan
 from .from_scenario import inputs_from_scenario
+from .heuristic import solve_plan
 from .inputs import PlanInputs
 from .model import build
 from .result import PlanResult, extract
@@ -124,4 +122,4 @@ def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:
     return problems
 
 
-__all__ = ["PlanOptions", "as_inputs", "check_invariants", "plan", "np"]
+__all__ = ["PlanOptions", "as_inputs", "check_invariants", "plan"]

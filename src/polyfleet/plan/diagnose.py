@@ -21,7 +21,6 @@ from .solve import Solution, SolveOptions, solve
 
 GE_KINDS = ("demand", "window", "survive")
 LE_KINDS = ("supply", "ramp", "power", "cap", "budget")
-UNIT_WORDS = {"tokens/h": "tokens/s", "chips": "chips", "MW": "MW", "USD": "USD", "power": "MW", "chips_share": ""}
 
 
 @dataclass(frozen=True)
@@ -147,7 +146,7 @@ def _conflict(kind: str, ent: str, group: str, months: tuple[int, ...], share: f
     when = month_ranges(months, inp.months)
     if kind == "demand":
         text = (f"demand of {ent} cannot be met in {when}: short by up to {share:.1%} "
-                f"({amount / 3600:,.0f} output tokens/s)")
+                f"({_num(amount / 3600)} tokens/s)")
     elif kind == "window":
         text = f"training run {ent} cannot finish by its deadline: short by {share:.1%} of its tokens"
     elif kind == "survive":
@@ -155,15 +154,19 @@ def _conflict(kind: str, ent: str, group: str, months: tuple[int, ...], share: f
         text = (f"survivability of {wl} under '{labels.get(fid, fid)}' cannot be met in {when}: "
                 f"short by up to {share:.1%} of the required share")
     elif kind == "power":
-        text = f"power limit '{ent}' would have to rise by up to {amount:,.1f} MW ({share:.1%}) in {when}"
+        text = f"power limit '{ent}' would have to rise by up to {_num(amount)} MW ({share:.1%}) in {when}"
     elif kind == "supply":
-        text = f"supply limit '{ent}' would have to rise by up to {amount:,.0f} chips ({share:.1%}) in {when}"
+        text = f"supply limit '{ent}' would have to rise by up to {_num(amount)} chips ({share:.1%}) in {when}"
     elif kind == "ramp":
-        text = f"ramp limit '{ent}' would have to allow {amount:,.0f} more chips a month in {when}"
+        text = f"ramp limit '{ent}' would have to allow {_num(amount)} more chips a month in {when}"
     elif kind == "cap":
         text = f"concentration cap '{ent}' cannot hold in {when}: exceeded by up to {share:.1%} of capacity"
     elif kind == "budget":
-        text = f"the budget would have to rise by up to ${amount:,.0f} ({share:.1%}) in {when}"
+        text = f"the budget would have to rise by up to ${_num(amount)} ({share:.1%}) in {when}"
     else:
         text = f"{kind} '{ent}' violated in {when}"
     return Conflict(kind, ent.split("|", 1)[-1], group, months, share, amount, unit, text)
+
+
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"

@@ -16,12 +16,12 @@ starts with a gap near the rounding cost instead of searching for any plan at al
 
 from __future__ import annotations
 
-import numpy as np
-
 import time
 from dataclasses import replace
 
-from .inputs import C1, C3, OD, SPOT, TERM_MONTHS, TERMS, PlanInputs
+import numpy as np
+
+from .inputs import C1, C3, OD, SPOT, TERM_MONTHS, PlanInputs
 from .milp import Milp
 from .solve import Solution, SolveOptions, load, read, solve
 
@@ -41,7 +41,12 @@ def _held(n: np.ndarray) -> np.ndarray:
 
 
 def round_up(inp: PlanInputs, model: Milp, x: np.ndarray) -> np.ndarray | None:
-    """The LP point with whole units whose firm capacity is never below the LP's."""
+    """The LP point with whole units whose firm capacity is never below the LP's.
+
+    Commitments are rounded on their cumulative starts, floor(cumulative + theta), with theta chosen per
+    offering and term among a few values: rounding up commits a unit from the month the cumulative
+    crosses a whole number to the end of its term; rounding down leaves a fraction to cover with
+    on-demand units for the months it is short. Whichever costs less wins."""
     out = x.copy()
     idx = model.cols["n"]
     ok = idx >= 0
@@ -49,15 +54,34 @@ def round_up(inp: PlanInputs, model: Milp, x: np.ndarray) -> np.ndarray | None:
     n[ok] = x[idx[ok]]
     n = np.maximum(n, 0.0)
     hi = np.where(ok, model.col_hi[np.maximum(idx, 0)], 0.0)
-    r = np.zeros_like(n)
+    cost = np.where(ok, model.cost[np.maximum(idx, 0)], 0.0)               # objective per unit [O, K, T]
     eps = 1e-6
-    r[:, OD] = np.ceil(n[:, OD] - eps)
-    r[:, SPOT] = np.ceil(n[:, SPOT] - eps)
+    held_lp = _held(n)
+    od_base = np.ceil(n[:, OD] - eps)
+    r = np.zeros_like(n)
+    short_total = np.zeros(n[:, OD].shape)
     for k in (C1, C3):
-        cum = np.ceil(np.cumsum(n[:, k, :], axis=1) - eps)
-        r[:, k] = np.diff(np.concatenate([np.zeros((n.shape[0], 1)), cum], axis=1), axis=1)
-    short = np.clip(_held(n)[:, [C1, C3]] - _held(r)[:, [C1, C3]], 0.0, None).sum(axis=1)   # [O, T] < 2 units
-    r[:, OD] += np.ceil(short - eps)
+        cum = np.cumsum(n[:, k, :], axis=1)
+        best_cost = np.full(n.shape[0], np.inf)
+        best_starts = np.zeros_like(cum)
+        best_short = np.zeros_like(cum)
+        for theta in (1.0 - eps, 0.75, 0.5, 0.25, 0.0):
+            c = np.floor(cum + theta)
+            starts = np.diff(np.concatenate([np.zeros((n.shape[0], 1)), c], axis=1), axis=1)
+            trial = np.zeros_like(n)
+            trial[:, k] = starts
+            short = np.clip(held_lp[:, k] - _held(trial)[:, k], 0.0, None)
+            fill = np.ceil(n[:, OD] + short_total + short - eps) - np.ceil(n[:, OD] + short_total - eps)
+            fill_cost = np.where(fill > 0, np.where(hi[:, OD] > 0, fill * cost[:, OD], np.inf), 0.0).sum(axis=1)
+            total = (starts * cost[:, k]).sum(axis=1) + fill_cost
+            better = total < best_cost - 1e-9
+            best_cost = np.where(better, total, best_cost)
+            best_starts[better] = starts[better]
+            best_short[better] = short[better]
+        r[:, k] = best_starts
+        short_total += best_short
+    r[:, OD] = np.maximum(np.ceil(n[:, OD] + short_total - eps), od_base)
+    r[:, SPOT] = np.ceil(n[:, SPOT] - eps)
     if (r > hi + eps).any():
         return None                                 # a unit bound (lead time, spot cap) is in the way
     out[idx[ok]] = r[ok]
@@ -83,7 +107,7 @@ def violations(model: Milp, x: np.ndarray, tol: float = 1e-7) -> np.ndarray:
     return np.maximum(np.maximum(over, under), 0.0)
 
 
-def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: int = 4) -> np.ndarray | None:
+def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: int = 10) -> np.ndarray | None:
     """A feasible integral point near the LP optimum, or None. `highs` holds the LP (it is re-solved warm
     with tightened limit rows; its row bounds are restored before returning)."""
     limit_rows = np.concatenate([b.rows for b in model.row_blocks if b.kind in LIMIT_KINDS] or [np.zeros(0, int)])
@@ -93,7 +117,7 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
     tightened = hi0.copy()
     x = x_lp
     found = None
-    for _ in range(rounds):
+    for it in range(rounds):
         cand = round_up(inp, model, x)
         if cand is None:
             break
@@ -104,7 +128,8 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
         rows = np.flatnonzero(viol > 0)
         if not np.isin(rows, limit_rows).all():
             break                                       # a row the tightening cannot fix
-        tightened[rows] -= viol[rows] * 1.5 + 1e-6 * np.maximum(1.0, np.abs(hi0[rows]))
+        # cut each overshooting limit by more than its overshoot (growing with the rounds) plus a sliver
+        tightened[rows] -= viol[rows] * 2.0 ** (it + 1) + 1e-4 * np.maximum(1.0, np.abs(hi0[rows]))
         highs.changeRowsBounds(len(rows), rows.astype(np.int32), model.row_lo[rows], tightened[rows])
         highs.run()
         sol = highs.getSolution()
@@ -126,7 +151,7 @@ def _integral_cols(model: Milp) -> np.ndarray:
     return known
 
 
-__all__ = ["round_up", "start_point", "violations", "TERMS"]
+__all__ = ["round_up", "solve_plan", "start_point", "violations"]
 
 
 def solve_plan(inp: PlanInputs, model: Milp, options: SolveOptions) -> tuple[Solution, Solution | None]:
@@ -134,7 +159,7 @@ def solve_plan(inp: PlanInputs, model: Milp, options: SolveOptions) -> tuple[Sol
     first, rounded and repaired into a first plan for HiGHS; its duals serve the binding-limit report.
     The MIP's solve_seconds include the LP and the rounding."""
     if not options.start_heuristic or not model.integer.any():
-        return solve(model, options), None
+        return _checked(model, solve(model, options)), None
     t0 = time.perf_counter()
     h_lp = load(model, options, relax=True)
     h_lp.run()
@@ -148,7 +173,31 @@ def solve_plan(inp: PlanInputs, model: Milp, options: SolveOptions) -> tuple[Sol
     t1 = time.perf_counter()
     left = max(1.0, options.time_limit - (t1 - t0))
     mip = solve(model, replace(options, time_limit=left), start=start)
+    label = "rounded LP" if start is not None else "none (rounding failed)"
+    if start is not None and mip.x is not None and not consistent(model, mip):
+        # HiGHS 1.16 can return, after presolve, a point whose values for presolved-away columns come from
+        # the start while the objective reported is the reduced problem's: trust neither, solve again cold
+        t2 = time.perf_counter()
+        mip = solve(model, replace(options, time_limit=max(1.0, options.time_limit - (t2 - t0))))
+        label = "none (HiGHS returned an inconsistent point from the start; solved again without it)"
     mip.solve_seconds += t1 - t0
     mip.lp_seconds = t1 - t0
-    mip.start = "rounded LP" if start is not None else "none (rounding failed)"
-    return mip, lp
+    mip.start = label
+    return _checked(model, mip), lp
+
+
+def _checked(model: Milp, sol: Solution) -> Solution:
+    """Never call a point optimal that does not satisfy the rows or does not cost what HiGHS reports."""
+    if sol.x is not None and model.integer.any() and not consistent(model, sol):
+        sol.optimal = False
+        sol.status += " (but the returned point does not match it: not proven optimal)"
+        sol.objective = float(model.cost @ sol.x + model.offset)
+    return sol
+
+
+def consistent(model: Milp, sol: Solution, tol: float = 1e-7) -> bool:
+    """The returned point satisfies the rows and its cost is the objective HiGHS reports."""
+    cost = float(model.cost @ sol.x + model.offset)
+    if sol.objective is None or abs(cost - sol.objective) > tol * max(1.0, abs(sol.objective)) + 1e-6:
+        return False
+    return not (violations(model, sol.x, 1e-6) > 1e-6).any()

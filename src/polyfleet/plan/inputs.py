@@ -110,6 +110,7 @@ class PlanInputs:
     cvar_cases: tuple[CvarCase, ...] = ()
     cvar_alpha: float = 0.9
     cvar_weight: float = 0.0
+    sunk_cost: np.ndarray | None = None    # [T] USD paid regardless (commitments on offerings left out)
     assumptions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
@@ -144,6 +145,11 @@ class PlanInputs:
     def windowed(self) -> np.ndarray:
         return np.isfinite(self.window_tokens)
 
+    @property
+    def sunk(self) -> np.ndarray:
+        """[T] payments that no decision changes: commitments held on offerings outside this problem."""
+        return self.sunk_cost if self.sunk_cost is not None else np.zeros(self.T)
+
     def cost_per_unit_month(self) -> np.ndarray:
         """[O, K] USD for one unit held one month (NaN where the term is not offered)."""
         return self.price * self.unit_chips[:, None] * self.hours
@@ -152,6 +158,8 @@ class PlanInputs:
     def restrict(self, mask: np.ndarray, label: str) -> "PlanInputs":
         """The same problem over a subset of offerings (masks, contingencies and caps follow)."""
         idx = np.flatnonzero(mask)
+        dropped = self.fleet_cost[~np.asarray(mask, bool)].sum(axis=0)
+        sunk = dropped + (self.sunk_cost if self.sunk_cost is not None else 0.0)
         f = self.facts
         pick = lambda t: tuple(t[i] for i in idx)  # noqa: E731
         facts = OfferingFacts(ids=pick(f.ids), accelerator=pick(f.accelerator), vendor=pick(f.vendor),
@@ -170,7 +178,7 @@ class PlanInputs:
                        fleet_cost=self.fleet_cost[idx],
                        supply=sup, power=pw, caps=caps,
                        share_coef=None if self.share_coef is None else self.share_coef[idx],
-                       contingencies=cont, cvar_cases=cv)
+                       contingencies=cont, cvar_cases=cv, sunk_cost=sunk if sunk.any() else None)
 
     def with_required(self, required: np.ndarray) -> "PlanInputs":
         return replace(self, required=np.asarray(required, dtype=float))

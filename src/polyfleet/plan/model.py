@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .inputs import C1, C3, OD, SPOT, TERM_MONTHS, TERMS, PlanInputs
-from .milp import INF, Assembler, Milp, band
+from .inputs import C1, C3, SPOT, TERM_MONTHS, TERMS, PlanInputs
+from .milp import Assembler, Milp, band
 
 BUDGET_SCALE = 1e6          # budget rows in USD millions
 
@@ -189,7 +189,7 @@ def build(inp: PlanInputs) -> Milp:
                            month=np.arange(T), scale=total, unit=inp.share_measure, elastic=True)
             a.coef(r[None, :], H, ((c.mask.astype(float) - c.share) * per_chip * chips)[:, None] / total[None, :])
     if inp.budget is not None:
-        r = a.add_rows("budget", np.ones(T, bool), hi=(inp.budget - inp.fleet_cost.sum(axis=0)) / BUDGET_SCALE,
+        r = a.add_rows("budget", np.ones(T, bool), hi=(inp.budget - inp.fleet_cost.sum(axis=0) - inp.sunk) / BUDGET_SCALE,
                        entity="budget", month=np.arange(T), scale=BUDGET_SCALE, unit="USD", elastic=True)
         for k in range(K):
             tt, ss = band(T, TERM_MONTHS[k])
@@ -200,7 +200,7 @@ def build(inp: PlanInputs) -> Milp:
     add_porting(a, inp, ctx)
     add_contingencies(a, inp, ctx)
     add_cvar(a, inp, ctx)
-    model = a.finish(offset=float(inp.fleet_cost.sum()))
+    model = a.finish(offset=float(inp.fleet_cost.sum() + inp.sunk.sum()))
     model.extra.update(ctx)
     model.build_seconds = time.perf_counter() - t0
     return model
@@ -213,4 +213,4 @@ def initial_firm_chips(inp: PlanInputs) -> np.ndarray:
     return inp.unit_chips * (inp.fleet_initial * avail).sum(axis=1)
 
 
-__all__ = ["Pools", "build", "initial_firm_chips", "make_pools", "months_paid", "INF", "OD"]
+__all__ = ["Pools", "build", "initial_firm_chips", "make_pools", "months_paid"]

@@ -72,12 +72,13 @@ class PlanResult:
 
     @property
     def month_cost(self) -> np.ndarray:
-        return self.cost.sum(axis=(0, 1))
+        """[T] USD paid each month, sunk commitments outside the planned offerings included."""
+        return self.cost.sum(axis=(0, 1)) + self.inputs.sunk
 
     @property
     def total_cost(self) -> float:
         """Everything paid inside the horizon, porting included."""
-        return float(self.cost.sum() + self.porting_usd)
+        return float(self.month_cost.sum() + self.porting_usd)
 
     def group_totals(self, dim: str, what: str = "chips") -> tuple[list[str], np.ndarray]:
         """Groups of a dimension (vendor, provider, family, region, accelerator) and their [G, T] totals."""

@@ -128,7 +128,13 @@ def compare(inp: PlanInputs, options: PlanOptions = PlanOptions(), policy: PlanR
                 out.append(Strategy(name, kind, "not run", False, None, None, None, missing))
                 continue
             say(f"solving: {name}")
-            out.append(_strategy(name, kind, plan(sub, quick), inp, mask))
+            res = plan(sub, quick)
+            out.append(_strategy(name, kind, res, inp, mask))
+            if not res.feasible and sub.supply:
+                # what the strategy would cost and survive if the vendor or cloud could supply everything
+                say(f"solving: {name} (supply limits lifted)")
+                lifted = plan(replace(sub, supply=()), quick)
+                out.append(_strategy(f"{name} (supply limits lifted)", kind + "-lifted", lifted, inp, mask))
     return CompareResult(out, ("none", *[c.id for c in inp.contingencies]),
                          ("nothing fails", *[c.label for c in inp.contingencies]), inp.classes, inp.required.copy())
 

@@ -112,12 +112,15 @@ def frontier_curve(levels: Sequence[float], cost: Sequence[float | None], achiev
 
 def compare_scatter(names: Sequence[str], premium: Sequence[float | None], served: Sequence[float | None],
                     title: str = "What diversification costs and buys") -> str:
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    for n, p, s in zip(names, premium, served):
+    fig, ax = plt.subplots(figsize=(8.5, 3.6))
+    cmap = plt.get_cmap("tab20")
+    markers = "osD^v<>ph*"
+    for i, (n, p, s) in enumerate(zip(names, premium, served)):
         if p is None or s is None:
             continue
-        ax.scatter(p * 100, s * 100, s=30)
-        ax.annotate(n, (p * 100, s * 100), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.scatter(p * 100, s * 100, s=36, color=cmap(i % 20), marker=markers[i % len(markers)], label=n)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=7)
     ax.set_xlabel("cost premium over the least-cost plan (%)")
     ax.set_ylabel("worst served share of protected demand (%)")
     ax.set_title(title, loc="left")

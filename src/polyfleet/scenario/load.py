@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..datafile import DataFile, field_path, user_error_from_validation
@@ -28,8 +29,12 @@ def builtin_scenarios() -> list[str]:
     return sorted(p.name[:-5] for p in pkg.iterdir() if p.name.endswith(".yaml"))
 
 
-def load_scenario(path_or_name: str | Path) -> Scenario:
-    """Read and check a scenario file, or a built-in scenario by name (see `builtin_scenarios()`)."""
+def load_scenario(path_or_name: str | Path | dict) -> Scenario:
+    """Read and check a scenario file, a built-in scenario by name (see `builtin_scenarios()`), or a
+    mapping with the file's structure (checked the same way; errors point into its YAML rendering)."""
+    if isinstance(path_or_name, dict):
+        text = yaml.safe_dump(path_or_name, sort_keys=False)
+        return scenario_from_doc(DataFile(text, str(path_or_name.get("name") or "scenario")), Path.cwd())
     path = Path(path_or_name)
     if path.exists() or path.suffix in (".yaml", ".yml") or "/" in str(path_or_name):
         doc = DataFile.read(path)

@@ -71,6 +71,11 @@ class Series(BaseModel):
     def _shorthand(cls, raw: Any) -> Any:
         if isinstance(raw, bool):
             raise ValueError("a series is a number, a list, or a mapping (start/growth or points)")
+        if isinstance(raw, str):                # YAML 1.1 reads 2.0e10 (no sign in the exponent) as text
+            try:
+                raw = float(raw)
+            except ValueError:
+                raise ValueError(f"'{raw}' is not a number, a list, or a mapping (start/growth or points)") from None
         if isinstance(raw, (int, float)):
             return {"value": raw}
         if isinstance(raw, (list, tuple)):

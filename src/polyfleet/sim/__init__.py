@@ -1,4 +1,4 @@
-"""Time: the event engine and the simulators built on it."""
+"""Time: the event engine, the job-level simulator, and the fleet simulator with faults and risk."""
 
 from polyfleet.sim.engine import Engine
 from polyfleet.sim.jobs import JobTrace, SimConfig, SimResult, load_gavel_trace, simulate_jobs

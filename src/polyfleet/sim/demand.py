@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
-
+from ..scenario.simulation import TrafficShape
 from .faults import DAY, MONTH
-
-
-class TrafficShape(BaseModel):
-    """How traffic moves around its monthly mean. Defaults are assumptions (business traffic)."""
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    daily_peak_to_mean: float = Field(1.35, ge=1, description="peak hour / daily mean")
-    peak_hour_utc: float = Field(17.0, ge=0, lt=24, description="US business afternoon")
-    weekend_factor: float = Field(0.7, gt=0, le=1.5, description="Saturday/Sunday traffic / weekday traffic")
-    noise_sigma: float = Field(0.05, ge=0, description="lognormal step-to-step noise")
-    noise_hours: float = Field(2.0, gt=0, description="correlation time of the noise (AR(1))")
 
 
 def cycle(step_s: float, steps: int, shape: TrafficShape) -> np.ndarray:

@@ -1,7 +1,7 @@
-"""Fault models, their samplers, and fixed what-if events.
+"""Fault timelines: sampling the scenario's fault models, and reading fixed what-if events.
 
-Each model holds its parameters (from the scenario's `faults:` section, with defaults that
-are labelled assumptions) and samples a timeline of `FaultEvent`s. A timeline is sampled
+The models and their parameters are the scenario's `faults:` section (`scenario/faults.py`,
+defaults labelled as assumptions); this module turns them into a timeline of `FaultEvent`s. A timeline is sampled
 over the whole universe of providers, regions and vendors, not one strategy's fleet, so
 that every strategy meets the same faults (common random numbers).
 """
@@ -14,16 +14,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import UnknownNameError, UserError
+from ..scenario.faults import Faults, FixedEvent, Kind
 
 HOUR = 3600.0
 DAY = 86400.0
 MONTH = 30.4375 * DAY
 YEAR = 365.25 * DAY
 
-Kind = Literal["outage", "supply_cut", "delivery_slip", "preemption", "price_shock", "obsolescence"]
 TargetKind = Literal["provider", "region", "vendor", "offering", "family", "accelerator"]
 
 
@@ -53,81 +52,6 @@ class FaultEvent:
         day = self.start_s / DAY
         span = f"{self.duration_s / HOUR:.0f} h" if self.duration_s < 3 * DAY else f"{self.duration_s / DAY:.0f} d"
         return f"{what[self.kind]} {self.target_kind} {self.target} day {day:.0f} for {span}"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RegionOutages(_Model):
-    """Outages of one region; a share of them take down every region of the provider at once."""
-    rate_per_region_year: float = Field(0.5, ge=0, description="assumption: a few public multi-hour region incidents per provider-year")
-    median_hours: float = Field(4.0, gt=0)
-    sigma: float = Field(1.0, ge=0, description="lognormal spread of durations")
-    provider_wide_share: float = Field(0.1, ge=0, le=1, description="share of outages correlated across all the provider's regions")
-
-
-class SupplyCuts(_Model):
-    """A vendor's new deliveries stop (export controls, a fab or packaging shortage)."""
-    rate_per_vendor_year: float = Field(0.1, ge=0)
-    median_months: float = Field(4.0, gt=0)
-    sigma: float = Field(0.5, ge=0)
-
-
-class DeliverySlips(_Model):
-    """Each month's new capacity arrives late with this probability."""
-    probability: float = Field(0.15, ge=0, le=1)
-    mean_months: float = Field(1.0, gt=0)
-
-
-class ChipFailures(_Model):
-    """Chip and host failures: capacity in repair, and training progress lost to the last checkpoint."""
-    annual_failure_rate: float = Field(0.05, ge=0, le=5, description="failures per chip-year (hosts included)")
-    repair_hours: float = Field(48.0, gt=0)
-    checkpoint_interval_minutes: float = Field(30.0, gt=0)
-    restart_minutes: float = Field(10.0, ge=0)
-
-
-class SpotPreemptions(_Model):
-    """Spot capacity reclaimed by the provider."""
-    events_per_month: float = Field(2.0, ge=0)
-    share_lost: float = Field(0.3, ge=0, le=1)
-    median_hours: float = Field(3.0, gt=0)
-
-
-class PriceShocks(_Model):
-    """On-demand and spot prices jump for a while."""
-    rate_per_offering_year: float = Field(0.1, ge=0)
-    median_factor: float = Field(1.3, gt=1)
-    months: float = Field(3.0, gt=0)
-
-
-class NewGeneration(_Model):
-    """A new chip generation arrives and lowers the value of committed older chips."""
-    accelerator: str
-    arrival_month: float = Field(ge=0)
-    value_drop: float = Field(0.4, gt=0, le=1)
-
-
-class FixedEvent(_Model):
-    """A what-if: one event at a given time."""
-    kind: Kind
-    target: str = Field(description="provider:NAME, region:PROVIDER/REGION, vendor:NAME, offering:ID, family:NAME")
-    day: float = Field(0.0, ge=0)
-    hours: float = Field(24.0, gt=0)
-    magnitude: float = Field(1.0, gt=0)
-
-
-class Faults(_Model):
-    """The scenario's `faults:` section. Every default is an assumption and says so in `--help` of risk."""
-    region_outages: RegionOutages = RegionOutages()
-    supply_cuts: SupplyCuts = SupplyCuts()
-    delivery_slips: DeliverySlips = DeliverySlips()
-    chip_failures: ChipFailures = ChipFailures()
-    spot_preemptions: SpotPreemptions = SpotPreemptions()
-    price_shocks: PriceShocks = PriceShocks()
-    new_generations: tuple[NewGeneration, ...] = ()
-    events: tuple[FixedEvent, ...] = ()
 
 
 @dataclass(frozen=True)

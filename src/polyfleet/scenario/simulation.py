@@ -1,0 +1,41 @@
+"""The scenario's `simulation:` section: how a run is simulated (length, step, traffic, customers)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TrafficShape(BaseModel):
+    """How traffic moves around its monthly mean. Defaults are assumptions (business traffic)."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    daily_peak_to_mean: float = Field(1.35, ge=1, description="peak hour / daily mean")
+    peak_hour_utc: float = Field(17.0, ge=0, lt=24, description="US business afternoon")
+    weekend_factor: float = Field(0.7, gt=0, le=1.5, description="Saturday/Sunday traffic / weekday traffic")
+    noise_sigma: float = Field(0.05, ge=0, description="lognormal step-to-step noise")
+    noise_hours: float = Field(2.0, gt=0, description="correlation time of the noise (AR(1))")
+
+
+class CustomerModel(BaseModel):
+    """How customers are drawn. Defaults are assumptions."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    pareto_alpha: float = Field(1.16, gt=1.0, description="1.16: the '80/20' tail")
+    affected_threshold: float = Field(0.01, ge=0, lt=1, description="a customer counts as affected in a step "
+                                      "when this share of its demand goes unserved")
+
+
+class SimOptions(BaseModel):
+    """The scenario's `simulation:` section."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    months: int | None = Field(default=12, ge=1, description="months simulated from the horizon's start "
+                               "(default 12; at most the horizon)")
+    step_minutes: float = Field(5.0, gt=0, le=1440, description="inference traffic step")
+    traffic: TrafficShape = TrafficShape()
+    customers: CustomerModel = CustomerModel()
+    placement: Literal["lp", "greedy", "milp"] = Field("lp", description="placement method on each "
+                                                         "capacity change (place/)")
+    slo_tolerance: float = Field(0.001, ge=0, lt=1, description="a step meets a tier's SLO when at most "
+                                 "this share of its demand goes unserved")
+    daily_loss_threshold: float = Field(0.01, ge=0, lt=1, description="'loses more than X% in a day' for "
+                                        "the risk summary")

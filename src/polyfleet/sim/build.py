@@ -1,0 +1,81 @@
+"""Turn a scenario and a solved plan into what the simulator runs (`SimSetup`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..catalog import FAMILIES
+from ..scenario import Scenario
+from ..scenario.faults import Faults
+from ..scenario.simulation import SimOptions
+from .faults import Universe
+from .schedule import FleetSchedule
+from .setup import SimSetup
+
+LAST_CLASSES = ("standard", "batch")   # default classes rank after tenants of the same requirement
+
+
+def universe_of(scenario: Scenario) -> Universe:
+    """Everything a fault can name in this scenario: the offerings it may use, their regions and vendors."""
+    cat = scenario.context().catalog
+    ids = scenario.offering_ids()
+    offs = [cat.offerings[i] for i in ids]
+    regions = tuple(sorted({(o.provider, o.region) for o in offs}))
+    vendors = tuple(sorted({cat.accelerators[o.accelerator].vendor for o in offs}))
+    accs = tuple(sorted({o.accelerator for o in offs}))
+    return Universe(regions=regions, vendors=vendors, offerings=tuple(sorted(ids)), families=FAMILIES,
+                    accelerators=accs)
+
+
+def class_order(classes: tuple[str, ...], required: np.ndarray, tenants: tuple[str, ...]) -> list[int]:
+    """Indices of classes, highest priority first: by required survivability, tenants before the
+    default classes at the same level, batch last."""
+    def key(i: int) -> tuple:
+        c = classes[i]
+        rank = tenants.index(c) if c in tenants else len(tenants) + (LAST_CLASSES.index(c) if c in LAST_CLASSES else 0)
+        return (c == "batch", -float(required[i]), rank, i)
+    return sorted(range(len(classes)), key=key)
+
+
+def mean_demand(scenario: Scenario, inputs) -> np.ndarray:
+    """[W, T] tokens/s: services' monthly means (not the peak-sized plan figure), training flows and
+    runs spread evenly over their window."""
+    months = scenario.months
+    hours = scenario.horizon.hours_per_month
+    out = np.zeros((inputs.W, inputs.T))
+    for i, svc in enumerate(scenario.workloads.services):
+        out[i] = scenario.expand(svc.tokens_per_s, ("workloads", "services", i, "tokens_per_s"))
+    base = len(scenario.workloads.services)
+    for j, tr in enumerate(scenario.workloads.training):
+        w = base + j
+        if tr.tokens_per_month is not None:
+            out[w] = scenario.expand(tr.tokens_per_month, ("workloads", "training", j, "tokens_per_month")) \
+                / (hours * 3600.0)
+        else:
+            window = np.array([tr.run.start <= m <= tr.run.deadline for m in months])
+            if window.any():
+                out[w, window] = tr.run.tokens / (window.sum() * hours * 3600.0)
+    return out
+
+
+def setup_from_plan(scenario: Scenario, result, name: str = "plan", table=None,
+                    faults: Faults | None = None, options: SimOptions | None = None) -> SimSetup:
+    """The simulator's view of one plan: its fleet, the scenario's demand, classes and customers."""
+    inp = result.inputs
+    sched = FleetSchedule.from_plan(result)
+    full = table if table is not None else scenario.rate_table()
+    sub = full.subset(workloads=list(inp.workloads), offerings=list(sched.pools))
+    tenants = tuple(t.id for t in scenario.tenants)
+    order = [i for i in class_order(inp.classes, inp.required, tenants) if inp.class_share[:, i].sum() > 0]
+    classes = tuple(inp.classes[i] for i in order)
+    customers = np.array([next((t.customers or 0 for t in scenario.tenants if t.id == c), 0) for c in classes])
+    train = np.array([k == "training" for k in inp.kinds])
+    gang = np.where(train, sub.chips_per_unit.max(axis=1) if sub.chips_per_unit.size else 0, 0)
+    for j, tr in enumerate(scenario.workloads.training):
+        if tr.chips:
+            gang[len(scenario.workloads.services) + j] = tr.chips
+    return SimSetup(name=name, schedule=sched, table=sub, kinds=tuple(inp.kinds), demand=mean_demand(scenario, inp),
+                    classes=classes, share=inp.class_share[:, order], customers=customers,
+                    loss_usd_per_mtok=inp.loss_usd_per_mtok[order], training_chips=gang.astype(float),
+                    faults=faults or getattr(scenario, "faults", None) or Faults(), universe=universe_of(scenario),
+                    options=options or getattr(scenario, "simulation", None) or SimOptions())

@@ -1,0 +1,64 @@
+"""--compare and --frontier: variants of one scenario, evaluated under the same failure sets."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from polyfleet.plan import (Contingency, PlanOptions, SolveOptions, SupplyLimit, compare, evaluate, frontier,
+                            simple_inputs)
+
+EXACT = PlanOptions(solve=SolveOptions(mip_rel_gap=1e-9, time_limit=30))
+
+
+@pytest.fixture(scope="module")
+def inp():
+    offs = [dict(id="a", vendor="va", provider="pa", family="gpu", on_demand=1.0),
+            dict(id="b", vendor="vb", provider="pb", family="tpu", on_demand=1.5)]
+    wls = [dict(id="w", demand=100.0, rates={"a": 1.0, "b": 1.0}, classes={"gold": 0.4, "bronze": 0.6})]
+    base = simple_inputs(offerings=offs, workloads=wls, hours=1.0, classes={"gold": 1.0, "bronze": 0.0})
+    keep_a, keep_b = np.array([0.0, 1.0]), np.array([1.0, 0.0])
+    conts = (Contingency("lose-a", "loss of a", "vendor", keep_a, np.zeros(2, bool)),
+             Contingency("lose-b", "loss of b", "vendor", keep_b, np.zeros(2, bool)))
+    return replace(base, contingencies=conts)
+
+
+def test_compare_shows_premium_and_what_it_buys(inp):
+    cmp = compare(inp, EXACT)
+    rows = {r["strategy"]: r for r in cmp.rows()}
+    policy, cheap = rows["policy (diversified)"], rows["least cost (no risk policy)"]
+    # gold (40% of demand) must survive either loss: a = b = 40 would not serve 100; a = 60, b = 40
+    assert policy["cost_usd"] == pytest.approx(60 + 60) and cheap["cost_usd"] == pytest.approx(100)
+    assert policy["premium_vs_least_cost"] == pytest.approx(0.2)
+    assert policy["worst_protected_share"] == pytest.approx(1.0) and policy["failures_passed"] == "2/2"
+    assert cheap["worst_protected_share"] == pytest.approx(0.0) and cheap["failures_passed"] == "1/2"
+    only_a = rows["only vendor va"]
+    assert only_a["cost_usd"] == pytest.approx(100) and only_a["served:lose-a"] == pytest.approx(0.0)
+    assert rows["only vendor vb"]["cost_usd"] == pytest.approx(150)
+
+
+def test_compare_lifts_supply_limits_when_a_single_vendor_cannot_supply(inp):
+    sup = SupplyLimit("a-supply", np.array([True, False]), np.ones(4, bool), np.array([50.0]))
+    cmp = compare(replace(inp, supply=(sup,)), EXACT)
+    rows = {r["strategy"]: r for r in cmp.rows()}
+    assert rows["only vendor va"]["status"] == "Infeasible" and "demand of w" in rows["only vendor va"]["reason"]
+    assert rows["only vendor va (supply limits lifted)"]["cost_usd"] == pytest.approx(100)
+
+
+def test_frontier_cost_rises_with_the_requirement(inp):
+    fr = frontier(inp, [0.0, 0.5, 1.0], EXACT)
+    costs = [p.cost_usd for p in fr.points]
+    assert costs == pytest.approx([100.0, 110.0, 120.0])  # b must hold 20 then 40 chips at +0.5 each
+    assert [p.worst_protected_share for p in fr.points] == pytest.approx([0.0, 0.5, 1.0])
+    assert fr.classes == ("gold",)
+
+
+def test_evaluate_serves_protected_classes_first(inp):
+    firm = np.array([[60.0], [40.0]])
+    surv = evaluate(inp, firm)
+    assert surv.classes == ("gold", "bronze")
+    assert surv.served[1].tolist() == pytest.approx([1.0, 0.0])        # lose a: 40 left, all to gold
+    assert surv.served[2].tolist() == pytest.approx([1.0, 20 / 60])    # lose b: 60 left: 40 gold + 20 bronze
+    assert surv.meets().all()
