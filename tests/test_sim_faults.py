@@ -77,9 +77,16 @@ def test_noise_is_stationary_with_the_set_spread():
     assert np.corrcoef(x[:-1], x[1:])[0, 1] == pytest.approx(np.exp(-300 / 3600), abs=0.02)
 
 
+def test_weekday_peak_matches_the_sized_peak_factor():
+    """With no daily peak given, a service sized for 1.4x its mean peaks at 1.4x on weekdays."""
+    shape = TrafficShape(noise_sigma=0.0)
+    smooth, _ = traffic(np.array([[100.0]] * 2), 300, 2016, shape, np.random.default_rng(0), np.array([1.4]))
+    assert smooth.max() == pytest.approx(140.0, rel=1e-3)
+
+
 def test_traffic_follows_the_monthly_forecast():
     monthly = np.array([[100.0], [200.0], [300.0]])
     shape = TrafficShape(noise_sigma=0.0)
     steps = int(3 * 30.4375 * 24)
-    x = traffic(monthly, 3600, steps, shape, np.random.default_rng(0))
+    _, x = traffic(monthly, 3600, steps, shape, np.random.default_rng(0))
     assert x.mean() == pytest.approx(200.0, rel=0.03)

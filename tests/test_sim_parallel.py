@@ -41,3 +41,30 @@ def test_ray_matches_pool():
 def test_zero_runs_rejected():
     with pytest.raises(UserError, match="at least 1"):
         run_many(draw, 0.0, 0, seed=1)
+
+
+def test_risk_same_numbers_on_pool_and_ray():
+    """The whole Monte Carlo risk run: one process, a pool of two and Ray give identical distributions."""
+    ray = pytest.importorskip("ray")
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    from test_sim_fleet import make_setup
+
+    from polyfleet.scenario.faults import Faults, RegionOutages
+    from polyfleet.sim.risk import run_risk
+    setup = make_setup([[100, 100], [60, 60]], [[120, 120]], share=[[0.5, 0.5]])
+    from dataclasses import replace
+    setup = replace(setup, faults=Faults(region_outages=RegionOutages(rate_per_region_year=20.0)))
+    one = run_risk([setup], 4, seed=9, workers=1)
+    two = run_risk([setup], 4, seed=9, workers=2)
+    here = os.path.dirname(__file__)
+    ray.init(include_dashboard=False, log_to_driver=False, num_cpus=2,
+             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])}})
+    try:
+        on_ray = run_risk([setup], 4, seed=9, ray_address="local")
+    finally:
+        ray.shutdown()
+    assert one.rows() == two.rows() == on_ray.rows()
+    assert one.strategies[0].unserved_share.sum() > 0          # the faults did cost something

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,19 +18,37 @@ from pydantic import BaseModel, ValidationError
 from .errors import UserError
 
 
+class Loader(yaml.SafeLoader):
+    """YAML 1.1 safe loading, plus the float forms YAML 1.2 (and people) write: `2.0e10`, `1e6`."""
+
+
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+
+
 class DataFile:
     """A parsed YAML file that remembers where each value stood, for error messages."""
 
     def __init__(self, text: str, name: str) -> None:
         self.name = name
         try:
-            self.root_node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data = yaml.safe_load(text)
+            self.root_node = yaml.compose(text, Loader=Loader)
+            self.data = yaml.load(text, Loader=Loader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{name}:{mark.line + 1}" if mark is not None else name
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise UserError(f"not valid YAML: {problem}", where=where) from None
+
+    @classmethod
+    def of(cls, data: Any, name: str, root_node: yaml.Node | None = None) -> "DataFile":
+        """Already-parsed data (a section of a larger file, rows of a CSV) under a name; `root_node`
+        is the YAML node the data came from, for line numbers."""
+        doc = cls.__new__(cls)
+        doc.name, doc.data, doc.root_node = name, data, root_node
+        return doc
 
     @classmethod
     def read(cls, path: str | Path) -> "DataFile":

@@ -181,14 +181,22 @@ def _freeze(cat: dict[str, dict]) -> Catalog:
     return Catalog(cat["accelerators"], cat["runtimes"], providers, cat["regions"], cat["offerings"])
 
 
-def load_catalog(*overrides: str | Path) -> Catalog:
-    """The built-in catalog with each override file (YAML, or CSV of offering prices) merged over it, in order."""
+def load_catalog(*overrides: str | Path | DataFile) -> Catalog:
+    """The built-in catalog with each override merged over it, in order.
+
+    An override is a file (YAML; a CSV of offering prices; a SkyPilot vms.csv) or an already
+    parsed `DataFile` (an inline section of a larger file, whose errors point into that file).
+    """
     base = _builtin()
     if not overrides:
         return base
     cat = {"accelerators": dict(base.accelerators), "runtimes": dict(base.runtimes),
            "providers": dict(base.providers), "regions": dict(base.regions), "offerings": dict(base.offerings)}
     for path in overrides:
+        if isinstance(path, DataFile):
+            _merge(cat, path, user=True)
+            _check_references(cat, path.name)
+            continue
         path = Path(path)
         if path.suffix.lower() == ".csv":
             from .skypilot import is_skypilot_csv, read_skypilot_csv
@@ -197,20 +205,15 @@ def load_catalog(*overrides: str | Path) -> Catalog:
                 doc_data.pop("skipped")
             else:
                 doc_data = read_price_csv(path)
-            _merge(cat, _InlineDoc(doc_data, str(path)), user=True)
+            _merge(cat, _CsvDoc.of(doc_data, str(path)), user=True)
         else:
             _merge(cat, DataFile.read(path), user=True)
         _check_references(cat, str(path))
     return _freeze(cat)
 
 
-class _InlineDoc(DataFile):
-    """Entries built from a CSV file, presented as a DataFile (row numbers in the names)."""
-
-    def __init__(self, data: dict, name: str) -> None:  # noqa: D107 - no YAML to parse
-        self.name = name
-        self.root_node = None
-        self.data = data
+class _CsvDoc(DataFile):
+    """Offerings built from CSV rows, presented as a DataFile whose locations are row numbers."""
 
     def where(self, loc=()) -> str:  # type: ignore[override]
         if len(loc) >= 2 and loc[0] == "offerings" and isinstance(loc[1], int):

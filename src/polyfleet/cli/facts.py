@@ -6,7 +6,7 @@ import typer
 
 from ..catalog import FAMILIES, TERMS
 from ..errors import UserError
-from ..report.tables import Column, emit, num, sig
+from ..report.tables import Column, emit, num
 from . import app
 from .state import State
 

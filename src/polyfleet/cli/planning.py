@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -18,103 +13,9 @@ from rich.markup import escape
 from ..errors import UserError
 from ..report.tables import Column, check_format, emit, jsonable, num, sig
 from . import app
+from .common import load, money, pct, progress, to_csv, write_outputs
 
-MANIFEST = ".polyfleet-outputs.json"
 FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv (printed); --out always writes all.")
-
-
-def _pct(v) -> str:
-    return "-" if v is None else f"{v:.1%}"
-
-
-def _money(v) -> str:
-    return "-" if v is None else f"${v / 1e9:,.2f}B" if abs(v) >= 1e9 else f"${v / 1e6:,.1f}M"
-
-
-@contextmanager
-def progress(quiet: bool) -> Iterator:
-    """A spinner on stderr for solves longer than a second; yields a callback taking a message."""
-    console = Console(stderr=True)
-    state = {"msg": "working", "status": None}
-    lock = threading.Lock()
-
-    def start() -> None:
-        with lock:
-            if state["status"] is None and not quiet:
-                state["status"] = console.status(state["msg"])
-                state["status"].start()
-
-    timer = threading.Timer(1.0, start)
-    timer.daemon = True
-    timer.start()
-
-    def say(msg: str) -> None:
-        with lock:
-            state["msg"] = msg
-            if state["status"] is not None:
-                state["status"].update(msg)
-    try:
-        yield say
-    finally:
-        timer.cancel()
-        with lock:
-            if state["status"] is not None:
-                state["status"].stop()
-
-
-def _load(ctx: typer.Context, name: str):
-    from ..scenario import load_scenario
-    scn = load_scenario(name)
-    state = ctx.obj
-    if state is not None and (state.catalog_files or state.model_files):
-        scn = scn.with_extra_files(state.catalog_files, state.model_files)
-    return scn
-
-
-def write_outputs(out: Path, files: dict[str, str], overwrite: bool = False) -> list[Path]:
-    """Write `files` into `out`. A file already there is replaced only if polyfleet wrote it (it is in the
-    directory's manifest) or `overwrite` is set; otherwise nothing is written and the user is told why."""
-    if out.exists() and not out.is_dir():
-        raise UserError("exists and is not a directory", where=str(out), field="--out")
-    out.mkdir(parents=True, exist_ok=True)
-    manifest_path = out / MANIFEST
-    ours: set[str] = set()
-    if manifest_path.exists():
-        try:
-            ours = set(json.loads(manifest_path.read_text(encoding="utf-8")))
-        except (ValueError, TypeError):
-            ours = set()
-    clash = [n for n in files if (out / n).exists() and n not in ours]
-    if clash and not overwrite:
-        raise UserError(f"{', '.join(clash)} already exist(s) and polyfleet did not write them; nothing was written",
-                        where=str(out), field="--out", allowed="another directory, or --overwrite")
-    written = []
-    for name, text in files.items():
-        path = out / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    manifest_path.write_text(json.dumps(sorted(ours | set(files)), indent=1), encoding="utf-8")
-    return written
-
-
-def _csv(rows: list[dict]) -> str:
-    if not rows:
-        return ""
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: _cell(r.get(k)) for k in keys})
-    return buf.getvalue()
-
-
-def _cell(v) -> object:
-    if v is None:
-        return ""
-    if isinstance(v, (list, tuple)):
-        return "; ".join(str(x) for x in v)
-    return jsonable(v)
 
 
 def _levels(text: str) -> list[float]:
@@ -164,7 +65,7 @@ def plan_cmd(
     lv = _levels(levels) if frontier else []
     if out is not None and out.exists() and not out.is_dir():
         raise UserError("exists and is not a directory", where=str(out), field="--out")
-    scn = _load(ctx, scenario)
+    scn = load(ctx, scenario)
     opts = PlanOptions(solve=SolveOptions(mip_rel_gap=gap, time_limit=time_limit))
     with progress(quiet or not sys.stderr.isatty()) as say:
         say("reading the scenario and building the rate table")
@@ -183,20 +84,20 @@ def plan_cmd(
             sections.append(html.compare_section(cmp))
         if fr is not None:
             sections.append(html.frontier_section(fr))
-        files = {"plan.json": json.dumps(jsonable(doc), indent=1), "plan.csv": _csv(result.offering_rows()),
-                 "months.csv": _csv(result.month_rows()),
-                 "survivability.csv": _csv(result.survivability.rows() if result.survivability else []),
-                 "binding.csv": _csv(doc.get("binding_constraints", [])),
+        files = {"plan.json": json.dumps(jsonable(doc), indent=1), "plan.csv": to_csv(result.offering_rows()),
+                 "months.csv": to_csv(result.month_rows()),
+                 "survivability.csv": to_csv(result.survivability.rows() if result.survivability else []),
+                 "binding.csv": to_csv(doc.get("binding_constraints", [])),
                  "report.html": html.render(f"polyfleet plan: {inp.name}", sections, scn.description.strip())}
         if cmp is not None:
-            files["compare.csv"] = _csv(cmp.rows())
+            files["compare.csv"] = to_csv(cmp.rows())
         if fr is not None:
-            files["frontier.csv"] = _csv(fr.rows())
+            files["frontier.csv"] = to_csv(fr.rows())
         written = write_outputs(out, files, overwrite)
     if fmt == "json":
         print(json.dumps(jsonable(doc), indent=2))
     elif fmt == "csv":
-        sys.stdout.write(_csv(result.offering_rows()))
+        sys.stdout.write(to_csv(result.offering_rows()))
     else:
         _print_tables(result, cmp, fr)
     if out is not None:
@@ -224,7 +125,7 @@ def _print_tables(result, cmp, fr) -> None:
         return
     rows = result.month_rows()
     cols = [Column("month", "month", justify="left")] + [Column(f"{f}_chips", f"{f} chips") for f in FAMILIES] + [
-        Column("chips", "chips"), Column("mw", "MW", num(0)), Column("cost_usd", "cost", _money),
+        Column("chips", "chips"), Column("mw", "MW", num(0)), Column("cost_usd", "cost", money),
         Column("top_vendor", "top vendor", justify="left"), Column("top_provider", "top cloud", justify="left")]
     emit(rows, "table", cols, title="Capacity, power and cost by month", console=console)
     step = max(1, inp.T // 6)
@@ -240,7 +141,7 @@ def _print_tables(result, cmp, fr) -> None:
         r["cost_usd"] = float(result.cost[o].sum())
         prow.append(r)
     emit(prow, "table", [Column("offering", "offering (chips held)", justify="left")] +
-         [Column(inp.months[t], inp.months[t]) for t in picked] + [Column("cost_usd", "cost", _money)],
+         [Column(inp.months[t], inp.months[t]) for t in picked] + [Column("cost_usd", "cost", money)],
          title="Plan: chips per offering (selected months; every month in --out plan.csv)", console=console)
     srows = []
     for dim in ("vendor", "provider", "family"):
@@ -248,7 +149,7 @@ def _print_tables(result, cmp, fr) -> None:
         for g, s in zip(groups, sh):
             srows.append({"group": f"{dim} {g}", **{inp.months[t]: float(s[t]) for t in picked}})
     emit(srows, "table", [Column("group", f"share of {inp.share_measure}", justify="left")] +
-         [Column(inp.months[t], inp.months[t], _pct) for t in picked], title="Shares of capacity", console=console)
+         [Column(inp.months[t], inp.months[t], pct) for t in picked], title="Shares of capacity", console=console)
     console.print("[bold]What limits the plan[/bold]")
     for b in result.binding or []:
         console.print(f"  - {escape(b.text)}")
@@ -256,8 +157,8 @@ def _print_tables(result, cmp, fr) -> None:
         console.print("  - nothing but demand: no power, supply, budget, cap or survivability limit binds")
     if result.survivability is not None:
         surv = result.survivability
-        cols = [Column("label", "failure set", justify="left"), Column("all_demand", "all demand", _pct)] + [
-            Column(c, f"{c} (>= {r:.0%})", _pct) for c, r in zip(surv.classes, surv.required)] + [
+        cols = [Column("label", "failure set", justify="left"), Column("all_demand", "all demand", pct)] + [
+            Column(c, f"{c} (>= {r:.0%})", pct) for c, r in zip(surv.classes, surv.required)] + [
             Column("meets_policy", "ok", sig)]
         emit(surv.rows(), "table", cols, title="Survivability: share still served in the worst month",
              console=console)
@@ -274,8 +175,8 @@ def _print_tables(result, cmp, fr) -> None:
             console.print(f"[dim]  ... and {len(inp.assumptions) - 8} more[/dim]")
     if cmp is not None:
         cols = [Column("strategy", "strategy", justify="left"), Column("status", "status", justify="left"),
-                Column("cost_usd", "cost", _money), Column("premium_vs_least_cost", "premium", _pct),
-                Column("worst_protected_share", "worst protected served", _pct),
+                Column("cost_usd", "cost", money), Column("premium_vs_least_cost", "premium", pct),
+                Column("worst_protected_share", "worst protected served", pct),
                 Column("failures_passed", "failure sets passed", justify="left"),
                 Column("mix", "mix (MW)", justify="left")]
         emit(cmp.rows(), "table", cols, title="Diversification: cost premium vs what survives", console=console)
@@ -283,9 +184,9 @@ def _print_tables(result, cmp, fr) -> None:
             if r["reason"]:
                 console.print(f"[dim]  {escape(r['strategy'])}: {escape(r['reason'])}[/dim]")
     if fr is not None:
-        cols = [Column("required_share", "required", _pct), Column("status", "status", justify="left"),
-                Column("cost_usd", "cost", _money), Column("premium_vs_first", "premium", _pct),
-                Column("worst_protected_share", "worst served", _pct), Column("mix", "mix (MW)", justify="left")]
+        cols = [Column("required_share", "required", pct), Column("status", "status", justify="left"),
+                Column("cost_usd", "cost", money), Column("premium_vs_first", "premium", pct),
+                Column("worst_protected_share", "worst served", pct), Column("mix", "mix (MW)", justify="left")]
         emit(fr.rows(), "table", cols, title="Cost vs resilience (frontier)", console=console)
 
 
@@ -303,7 +204,7 @@ def scenario_cmd(
     if list_:
         emit([{"name": n} for n in builtin_scenarios()], fmt, [Column("name", "built-in scenario", justify="left")])
         return
-    scn = _load(ctx, name)
+    scn = load(ctx, name)
     summary = scn.summary()
     rows = [{"field": k, "value": v if isinstance(v, str) else json.dumps(jsonable(v))} for k, v in summary.items()]
     emit(rows, fmt, [Column("field", "field", justify="left"), Column("value", "value", justify="left")],

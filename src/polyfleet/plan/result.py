@@ -30,6 +30,7 @@ class PlanResult:
     cost: np.ndarray | None = None             # [O, K, T] USD paid that month
     served: np.ndarray | None = None           # [W, T] tokens/h served
     by_family: np.ndarray | None = None        # [W, families, T] chips allocated
+    allocation: np.ndarray | None = None       # [W, O, T] chips allocated per offering
     porting_usd: float = 0.0
     obligation_after_usd: float = 0.0          # commitment payments falling after the horizon
     survivability: Survivability | None = None
@@ -225,5 +226,17 @@ def extract(inp: PlanInputs, model: Milp, sol: Solution) -> dict:
     if "b" in model.cols:
         b = model.value("b", sol.x)
         porting = float((np.round(b) * inp.port_cost).sum())
+    # the model allocates to pools of identical offerings: split each pool's chips over its
+    # members in proportion to the chips each holds
+    held = units.sum(axis=1) * inp.unit_chips[:, None]                     # [O, T]
+    pool_held = np.zeros((pools.P, T))
+    ok = pools.of >= 0
+    np.add.at(pool_held, pools.of[ok], held[ok])
+    frac = np.zeros((O, T))
+    frac[ok] = np.divide(held[ok], pool_held[pools.of[ok]], out=np.zeros_like(held[ok]),
+                         where=pool_held[pools.of[ok]] > 0)
+    allocation = np.zeros((inp.W, O, T))
+    allocation[:, ok, :] = x[:, pools.of[ok], :] * frac[None, ok, :]
     return {"units": units, "starts": n, "cost": cost, "served": served, "by_family": by_family,
+            "allocation": allocation,
             "porting_usd": porting, "obligation_after_usd": after}

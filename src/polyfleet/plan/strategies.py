@@ -36,6 +36,7 @@ class Strategy:
     reason: list[str] = field(default_factory=list)
     mix: dict[str, float] = field(default_factory=dict)     # family -> share of capacity, last month
     solve_seconds: float = 0.0
+    result: PlanResult | None = field(default=None, repr=False)   # the plan itself (None if not run)
 
     @property
     def feasible(self) -> bool:
@@ -101,7 +102,7 @@ def _strategy(name: str, kind: str, res: PlanResult, full: PlanInputs, mask: np.
         surv = evaluate(full, firm, res.served)
     reason = res.diagnosis.lines() if res.diagnosis is not None else ([] if res.feasible else [res.status_line])
     return Strategy(name, kind, res.solution.status, res.solution.optimal, res.total_cost if res.feasible else None,
-                    res.solution.mip_gap, surv, reason, _mix(res), res.solution.solve_seconds)
+                    res.solution.mip_gap, surv, reason, _mix(res), res.solution.solve_seconds, res)
 
 
 def compare(inp: PlanInputs, options: PlanOptions = PlanOptions(), policy: PlanResult | None = None,

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import UserError
 
@@ -85,12 +87,14 @@ def emit(rows: Sequence[dict], fmt: str, columns: Sequence[Column], *, title: st
             writer.writerow(["" if r.get(c.key) is None else jsonable(r.get(c.key)) for c in columns])
         return
     console = console or Console(width=None if sys.stdout.isatty() else 200)
-    table = Table(title=title, title_justify="left", header_style="bold cyan", show_lines=False)
+    table = Table(title=escape(title) if title else None, title_justify="left", header_style="bold cyan",
+                  show_lines=False)
     for c in columns:
-        table.add_column(c.header, justify=c.justify)  # type: ignore[arg-type]
+        table.add_column(escape(c.header), justify=c.justify)  # type: ignore[arg-type]
     for r in rows:
-        table.add_row(*[(c.fmt or sig)(r.get(c.key)) if c.fmt or not isinstance(r.get(c.key), str)
-                        else (r.get(c.key) or "") for c in columns])
+        # cells are Text, never markup: names from user files may hold brackets
+        table.add_row(*[Text((c.fmt or sig)(r.get(c.key)) if c.fmt or not isinstance(r.get(c.key), str)
+                             else (r.get(c.key) or "")) for c in columns])
     console.print(table)
     for n in notes:
-        console.print(f"[dim]{n}[/dim]")
+        console.print(Text(n, style="dim"))

@@ -38,10 +38,15 @@ class DeliverySlips(_Model):
 
 
 class ChipFailures(_Model):
-    """Chip and host failures: capacity in repair, and training progress lost to the last checkpoint."""
-    annual_failure_rate: float = Field(0.05, ge=0, le=5, description="failures per chip-year (hosts included)")
+    """Chip and host failures: capacity in repair, and training progress lost to the last checkpoint.
+
+    Default rate: Llama 3 (Dubey et al., 2024) reports 419 unexpected job interruptions in 54 days
+    on 16,384 H100s, about 0.17 per GPU-year from all causes, and >90% effective training time;
+    10-minute checkpoints and a 10-minute restart reproduce that (assumption)."""
+    annual_failure_rate: float = Field(0.17, ge=0, le=5, description="interruptions per chip-year (hosts, "
+                                       "network and software included)")
     repair_hours: float = Field(48.0, gt=0)
-    checkpoint_interval_minutes: float = Field(30.0, gt=0)
+    checkpoint_interval_minutes: float = Field(10.0, gt=0)
     restart_minutes: float = Field(10.0, ge=0)
 
 

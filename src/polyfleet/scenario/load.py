@@ -106,49 +106,32 @@ def _inner_model(tp: Any) -> Any:
 
 def _subdoc(scn: Scenario, key: str, data: dict) -> DataFile:
     """A DataFile view of one section of the scenario file, so catalog/model errors keep file:line."""
-    doc = object.__new__(DataFile)
     parent = scn._doc
-    doc.name = scn.source_name
-    doc.data = data
     node = None
     if parent is not None and parent.root_node is not None:
         node = next((v for k, v in parent.root_node.value if k.value == key), None) if key else parent.root_node
-    doc.root_node = node
-    return doc
+    return DataFile.of(data, scn.source_name, node)
 
 
 def build_context(scn: Scenario):
     """Catalog (built-in, then `catalog.files`, then inline overrides) and models for this scenario.
 
-    Uses the catalog and model loaders' merge functions so an inline override behaves exactly
-    like an override file, with errors pointing into the scenario file.
+    Inline overrides go through the same loaders as override files, as parsed documents whose
+    errors point into the scenario file.
     """
-    from ..catalog import load as catload
+    from ..catalog import load_catalog
     from ..perf.estimate import Context
-    from ..workloads import models as wmodels
+    from ..workloads import load_models
 
-    files = [str(_resolve_path(scn, f, ("catalog", "files", i))) for i, f in
-             enumerate(scn.catalog.get("files") or [])]
-    base = catload.load_catalog(*files)
+    sources: list = [str(_resolve_path(scn, f, ("catalog", "files", i))) for i, f in
+                     enumerate(scn.catalog.get("files") or [])]
     inline = {k: v for k, v in scn.catalog.items() if k != "files"}
     if inline:
-        cat = {"accelerators": dict(base.accelerators), "runtimes": dict(base.runtimes),
-               "providers": dict(base.providers), "regions": dict(base.regions),
-               "offerings": dict(base.offerings)}
-        doc = _subdoc(scn, "catalog", inline)
-        catload._merge(cat, doc, user=True)
-        catload._check_references(cat, scn.source_name)
-        catalog = catload._freeze(cat)
-    else:
-        catalog = base
-    model_files = [str(_resolve_path(scn, f, ("model_files", i))) for i, f in enumerate(scn.model_files)]
-    models = wmodels.load_models(*model_files)
+        sources.append(_subdoc(scn, "catalog", inline))
+    models: list = [str(_resolve_path(scn, f, ("model_files", i))) for i, f in enumerate(scn.model_files)]
     if scn.models:
-        extra = dict(models.models)
-        doc = _subdoc(scn, "", {"models": list(scn.models)})
-        wmodels._read(doc, extra)
-        models = wmodels.ModelLibrary(extra)
-    return Context(catalog=catalog, models=models)
+        models.append(_subdoc(scn, "", {"models": list(scn.models)}))
+    return Context(catalog=load_catalog(*sources), models=load_models(*models))
 
 
 def _resolve_path(scn: Scenario, name: str, loc: tuple) -> Path:
@@ -203,7 +186,7 @@ def check_scenario(scn: Scenario) -> None:
             try:
                 ctx.models.get(item.model)
             except UnknownNameError as exc:
-                raise UnknownNameError("model", item.model, ctx.models._names,
+                raise UnknownNameError("model", item.model, ctx.models.names,
                                        where=w(("workloads", kind, i, "model"))) from exc
             for j, rt in enumerate(item.runtimes):
                 if rt.lower() not in cat.runtimes:

@@ -1,8 +1,8 @@
 """The scenario: one YAML file that ties a run together (see `load.py` to read one).
 
-Every section is optional except `workloads`. Later engines extend it with their own
-sections (`fleet:` is read by placement; the simulator adds `faults:`): add a class
-per section and a field here.
+Every section is optional except `workloads`. Engines read their own sections (`fleet:`
+for placement, `faults:` and `simulation:` for the simulator): a class per section and a
+field here.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ import numpy as np
 from pydantic import Field, PrivateAttr, field_validator
 
 from ..datafile import DataFile
+from .faults import Faults
 from .policy import Money, Power, Risk, Supply
 from .sections import FleetEntry, Horizon, OfferingFilter, RateOverride, Section, Tenant, Workloads
 from .series import month_labels
+from .simulation import SimOptions
 
 CATALOG_SECTIONS = ("files", "sources", "accelerators", "runtimes", "providers", "regions", "offerings")
 
@@ -41,6 +43,8 @@ class Scenario(Section):
     money: Money = Money()
     risk: Risk = Risk()
     rates: tuple[RateOverride, ...] = ()
+    faults: Faults = Faults()
+    simulation: SimOptions = SimOptions()
 
     _doc: DataFile | None = PrivateAttr(default=None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 from ..catalog import FAMILIES
 from ..scenario import Scenario
 from ..scenario.faults import Faults
 from ..scenario.simulation import SimOptions
+from .customers import Customers, draw_customers
 from .faults import Universe
 from .schedule import FleetSchedule
 from .setup import SimSetup
@@ -37,25 +40,29 @@ def class_order(classes: tuple[str, ...], required: np.ndarray, tenants: tuple[s
     return sorted(range(len(classes)), key=key)
 
 
-def mean_demand(scenario: Scenario, inputs) -> np.ndarray:
-    """[W, T] tokens/s: services' monthly means (not the peak-sized plan figure), training flows and
-    runs spread evenly over their window."""
-    months = scenario.months
-    hours = scenario.horizon.hours_per_month
-    out = np.zeros((inputs.W, inputs.T))
+def mean_demand(scenario: Scenario, result) -> np.ndarray:
+    """[W, T] tokens/s: services' monthly means (the plan sizes for the peak; the simulator makes
+    its own peaks), and training at the pace the plan scheduled it (a run with a deadline is
+    spread over its window as the plan chose)."""
+    inp = result.inputs
+    out = np.zeros((inp.W, inp.T))
     for i, svc in enumerate(scenario.workloads.services):
         out[i] = scenario.expand(svc.tokens_per_s, ("workloads", "services", i, "tokens_per_s"))
-    base = len(scenario.workloads.services)
-    for j, tr in enumerate(scenario.workloads.training):
-        w = base + j
-        if tr.tokens_per_month is not None:
-            out[w] = scenario.expand(tr.tokens_per_month, ("workloads", "training", j, "tokens_per_month")) \
-                / (hours * 3600.0)
-        else:
-            window = np.array([tr.run.start <= m <= tr.run.deadline for m in months])
-            if window.any():
-                out[w, window] = tr.run.tokens / (window.sum() * hours * 3600.0)
+    train = np.array([k == "training" for k in inp.kinds])
+    out[train] = result.served[train] / 3600.0
     return out
+
+
+def customers_of(scenario: Scenario, inputs, classes: tuple[str, ...], order: list[int]) -> Customers | None:
+    """Each tenant's customers, drawn from a seed fixed by the scenario, so every strategy and run
+    serves the same customer base."""
+    counts = np.array([next((t.customers or 0 for t in scenario.tenants if t.id == c), 0) for c in classes])
+    if counts.sum() == 0:
+        return None
+    inf = np.array([k == "inference" for k in inputs.kinds])
+    traffic = inputs.class_share[inf][:, order] * inputs.demand[inf].mean(axis=1)[:, None]
+    seed = zlib.crc32((scenario.name or scenario.source_name).encode())
+    return draw_customers(counts, traffic, scenario.simulation.customers, np.random.default_rng(seed))
 
 
 def setup_from_plan(scenario: Scenario, result, name: str = "plan", table=None,
@@ -68,13 +75,14 @@ def setup_from_plan(scenario: Scenario, result, name: str = "plan", table=None,
     tenants = tuple(t.id for t in scenario.tenants)
     order = [i for i in class_order(inp.classes, inp.required, tenants) if inp.class_share[:, i].sum() > 0]
     classes = tuple(inp.classes[i] for i in order)
-    customers = np.array([next((t.customers or 0 for t in scenario.tenants if t.id == c), 0) for c in classes])
+    customers = customers_of(scenario, inp, classes, order)
     train = np.array([k == "training" for k in inp.kinds])
     gang = np.where(train, sub.chips_per_unit.max(axis=1) if sub.chips_per_unit.size else 0, 0)
     for j, tr in enumerate(scenario.workloads.training):
         if tr.chips:
             gang[len(scenario.workloads.services) + j] = tr.chips
-    return SimSetup(name=name, schedule=sched, table=sub, kinds=tuple(inp.kinds), demand=mean_demand(scenario, inp),
+    return SimSetup(name=name, schedule=sched, table=sub, kinds=tuple(inp.kinds), demand=mean_demand(scenario, result),
+                    peak_factor=np.array([getattr(w, "peak_factor", 1.0) for w in scenario.workloads.all()]),
                     classes=classes, share=inp.class_share[:, order], customers=customers,
                     loss_usd_per_mtok=inp.loss_usd_per_mtok[order], training_chips=gang.astype(float),
                     faults=faults or getattr(scenario, "faults", None) or Faults(), universe=universe_of(scenario),

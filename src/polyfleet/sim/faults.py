@@ -83,14 +83,17 @@ def _lognormal(rng: np.random.Generator, median: float, sigma: float, n: int) ->
 
 
 def sample_timeline(faults: Faults, universe: Universe, horizon_s: float,
-                    rng: np.random.Generator) -> list[FaultEvent]:
-    """A random timeline of faults over [0, horizon_s), in start order.
+                    rng: np.random.Generator, sampled: bool = True) -> list[FaultEvent]:
+    """A random timeline of faults over [0, horizon_s), in start order, plus the scenario's
+    scheduled events (new generations, fixed `events`); `sampled=False` gives those alone.
 
     Draws are made in a fixed order over the sorted universe, so the same seed gives the
     same timeline whatever fleet is later run through it.
     """
+    out: list[FaultEvent] = [] if sampled else _scheduled(faults, universe, horizon_s)
+    if not sampled:
+        return out
     years = horizon_s / YEAR
-    out: list[FaultEvent] = []
     ro = faults.region_outages
     n_reg = rng.poisson(ro.rate_per_region_year * years, size=len(universe.regions))
     for (prov, reg), k in zip(universe.regions, n_reg):
@@ -122,12 +125,17 @@ def sample_timeline(faults: Faults, universe: Universe, horizon_s: float,
     for m, v in zip(*np.nonzero(slips)):
         out.append(FaultEvent("delivery_slip", "vendor", universe.vendors[v], m * MONTH, lengths[m, v] * MONTH,
                               float(lengths[m, v])))
-    for g in faults.new_generations:
-        out.append(FaultEvent("obsolescence", "accelerator", g.accelerator, g.arrival_month * MONTH,
-                              max(horizon_s - g.arrival_month * MONTH, 0.0), g.value_drop, sampled=False))
-    out.extend(fixed_events(faults.events, universe))
+    out.extend(_scheduled(faults, universe, horizon_s))
     out.sort(key=lambda e: (e.start_s, e.kind, e.target))
     return out
+
+
+def _scheduled(faults: Faults, universe: Universe, horizon_s: float) -> list[FaultEvent]:
+    """Events the scenario fixes in time: new chip generations and its `events:` list."""
+    out = [FaultEvent("obsolescence", "accelerator", g.accelerator, g.arrival_month * MONTH,
+                      max(horizon_s - g.arrival_month * MONTH, 0.0), g.value_drop, sampled=False)
+           for g in faults.new_generations]
+    return out + fixed_events(faults.events, universe)
 
 
 def fixed_events(events: Sequence[FixedEvent], universe: Universe, where: str = "faults.events") -> list[FaultEvent]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..place import AllocationProblem, Demand, Fleet, PlaceOptions, Pool, allocate, place
-from .customers import affected, draw_customers, loss_per_customer
+from .customers import affected, loss_per_customer
 from .demand import traffic
 from .faults import DAY, HOUR, MONTH, FaultEvent
 from .result import Incident, RunResult
@@ -41,15 +41,13 @@ def _segments(setup: SimSetup, events: list[FaultEvent], horizon_s: float, step_
     return steps, touching
 
 
-def _capacity(setup: SimSetup, month: int, t_s: float, touching) -> np.ndarray:
-    """[P] chips usable at time t_s (whole chips)."""
+def _capacity(setup: SimSetup, month: int, active) -> np.ndarray:
+    """[P] chips usable in `month` under the `active` (event, pool mask) pairs (whole chips)."""
     sched = setup.schedule
-    firm, spot = sched.firm[:, month].copy(), sched.spot[:, month].copy()
+    firm, spot = sched.firm[:, month], sched.spot[:, month]
     mult = np.ones(sched.P)
     spot_mult = np.ones(sched.P)
-    for ev, mask in touching:
-        if not (ev.start_s <= t_s < ev.end_s):
-            continue
+    for ev, mask in active:
         if ev.kind in ("supply_cut", "delivery_slip"):
             held = max(int(ev.start_s // MONTH) - 1, 0)
             firm = np.where(mask, np.minimum(firm, sched.firm[:, held]), firm)
@@ -84,46 +82,55 @@ def simulate(setup: SimSetup, events: list[FaultEvent], rng: np.random.Generator
     inf_mask = setup.inference
     # traffic: inference follows the cycle and noise; training is a steady flow per month
     base = np.zeros((n_steps, W))
-    month_of_step = np.minimum((np.arange(n_steps) * step_s // MONTH).astype(np.int64), months - 1)
+    smooth = np.zeros((n_steps, W))
+    month_of_step = np.minimum(((np.arange(n_steps) + 0.5) * step_s // MONTH).astype(np.int64), months - 1)
     if inf_mask.any():
-        base[:, inf_mask] = traffic(setup.demand[inf_mask, :months].T, step_s, n_steps, opt.traffic, rng)
+        smooth[:, inf_mask], base[:, inf_mask] = traffic(setup.demand[inf_mask, :months].T, step_s, n_steps,
+                                                         opt.traffic, rng, setup.peak_factor[inf_mask])
     if (~inf_mask).any():
-        base[:, ~inf_mask] = setup.demand[~inf_mask][:, month_of_step].T
+        base[:, ~inf_mask] = smooth[:, ~inf_mask] = setup.demand[~inf_mask][:, month_of_step].T
     groups = np.argwhere(setup.share > 0)                       # (w, c) pairs that carry demand
     g_share = setup.share[groups[:, 0], groups[:, 1]]
+    # placement follows the daily cycle (as an autoscaler would), not each noise spike
     peak = np.zeros((months, W))
-    np.maximum.at(peak, month_of_step, base)
+    np.maximum.at(peak, month_of_step, smooth)
+    del smooth
 
     goodput = np.where(inf_mask, 1.0, _training_goodput(setup))
     steps, touching = _segments(setup, events, horizon_s, step_s)
     sched = setup.schedule
     cache: dict[tuple, np.ndarray] = {}
     previous = None
-    served = np.zeros((n_steps, len(groups)))
     cap_series = np.zeros((months, W))
     chips_month = np.zeros((months, sched.P))
-    placements = 0
-    for a, b in zip(steps[:-1], steps[1:]):
-        if b <= a:
+    starts = np.array([ev.start_s for ev, _ in touching])
+    ends = np.array([ev.end_s for ev, _ in touching])
+    lengths = np.diff(steps)
+    seg_cap = np.zeros((len(lengths), W))
+    for i, (a, n) in enumerate(zip(steps[:-1], lengths)):
+        if n <= 0:
             continue
         m = int(month_of_step[a])
-        chips = _capacity(setup, m, a * step_s, touching)
+        t = a * step_s
+        active = [touching[j] for j in np.flatnonzero((starts <= t) & (t < ends))] if len(touching) else []
+        chips = _capacity(setup, m, active)
         key = (m, chips.tobytes())
         cap = cache.get(key)
         if cap is None:
             cap, previous = _place(setup, m, chips, peak[m], previous)
             cache[key] = cap
-            placements += 1
-        cap = cap * goodput
+        seg_cap[i] = cap * goodput
         chips_month[m] = np.maximum(chips_month[m], chips)
-        cap_series[m] = np.maximum(cap_series[m], cap)
-        seg = base[a:b]                                          # [n, W]
-        left = np.repeat(cap[None, :], b - a, axis=0)
-        for gi, (w, c) in enumerate(groups):                     # classes in priority order
-            want = seg[:, w] * g_share[gi]
-            got = np.minimum(want, left[:, w])
-            served[a:b, gi] = got
-            left[:, w] -= got
+        cap_series[m] = np.maximum(cap_series[m], seg_cap[i])
+    # each workload's capacity serves its classes in priority order, every step at once
+    left = np.repeat(seg_cap, lengths, axis=0)                           # [n_steps, W]
+    served = np.zeros((n_steps, len(groups)))
+    for gi, (w, c) in enumerate(groups):                                 # classes in priority order
+        got = np.minimum(base[:, w] * g_share[gi], left[:, w])
+        served[:, gi] = got
+        left[:, w] -= got
+    del left
+    placements = len(cache)
     demand_g = base[:, groups[:, 0]] * g_share[None, :]
     return _result(setup, events, touching, groups, demand_g, served, step_s, n_steps, months, cap_series,
                    chips_month, placements, rng, keep_series)
@@ -145,14 +152,20 @@ def _place(setup: SimSetup, month: int, chips: np.ndarray, peak: np.ndarray, pre
         price = sched.cost[:, :, month].sum(axis=1) / np.maximum(sched.chips[:, month] * sched.hours_per_month, 1.0)
         od = np.nan_to_num(sched.price[:, 0], nan=0.0)
         price = np.where(price > 0, price, od)
-        pools = tuple(Pool(id=p, offering=p, chips=int(c), usd_per_chip_hour=float(pr))
-                      for p, c, pr in zip(sched.pools, chips, price))
+        # the chips the plan gave training form their own pools, priced so that inference
+        # takes them only to serve demand it could not serve otherwise
+        reserved = np.minimum(sched.training[:, month], chips) if (~inf).any() else np.zeros_like(chips)
+        pools = tuple(Pool(id=p, offering=p, chips=int(c - r), usd_per_chip_hour=float(pr))
+                      for p, c, r, pr in zip(sched.pools, chips, reserved, price))
+        pools += tuple(Pool(id=f"{p}#training", offering=p, chips=int(r), usd_per_chip_hour=float(pr) * 50 + 1.0)
+                       for p, r, pr in zip(sched.pools, reserved, price))
         dem = Demand(services=setup.inference_table.workloads, tiers=setup.classes,
                      tokens_per_s=peak[inf, None] * setup.share[inf])
         pl = place(setup.inference_table, Fleet(pools), dem, previous=previous,
                    options=PlaceOptions(method=setup.options.placement))
         cap[inf] = pl.capacity_tokens_per_s.sum(axis=1)
-        left = np.maximum(left - pl.chips_used, 0.0)
+        used = pl.chips_used[:sched.P] + pl.chips_used[sched.P:]
+        left = np.maximum(left - used, 0.0)
     train = np.flatnonzero(~inf)
     if train.size and left.sum() > 0:
         cap[train] = _train(setup, train, left, peak[train])
@@ -162,13 +175,14 @@ def _place(setup: SimSetup, month: int, chips: np.ndarray, peak: np.ndarray, pre
 def _train(setup: SimSetup, train: np.ndarray, chips: np.ndarray, demand: np.ndarray) -> np.ndarray:
     """Tokens/s each training workload gets from `chips`.
 
-    Each workload runs as gangs of its chip count, enough of them to absorb its demand even on
-    the slowest usable pool (capped by the chips there are); the gangs share the pools under
-    Gavel's makespan policy with each gang's work in proportion to its workload's demand, which
-    serves the largest equal share of every workload's demand the chips allow.
+    Each workload runs as gangs (data-parallel shards of `training_shard_chips`), enough of them
+    to absorb its demand even on the slowest usable pool (capped by the chips there are); the
+    gangs share the pools under Gavel's makespan policy with each gang's work in proportion to
+    its workload's demand, which serves the largest equal share of every workload's demand the
+    chips allow.
     """
     rate = setup.table.rate[train] / 3600.0                              # tokens/s per chip
-    gang = np.maximum(setup.training_chips[train], 1.0)
+    gang = np.clip(setup.training_chips[train], 1.0, setup.options.training_shard_chips)
     per_gang = rate * gang[:, None]                                      # tokens/s of one gang per pool
     usable = per_gang * (chips[None, :] >= gang[:, None])
     slow = np.where(usable > 0, usable, np.inf).min(axis=1)
@@ -217,33 +231,25 @@ def _result(setup, events, touching, groups, demand_g, served, step_s, n_steps, 
     uns_share = np.divide(cls_uns, cls_dem, out=np.zeros_like(cls_uns), where=cls_dem > 0)
     slo = (uns_share <= setup.options.slo_tolerance).mean(axis=0)
 
-    # customers: draw, then count who is hit and for how long
-    counts = setup.customers.astype(np.int64)
+    # customers: who is hit, and for how long
+    cust = setup.customers
     incidents: list[Incident] = []
     cust_loss_top: list[float] = []
-    if counts.sum() > 0:
+    hit = np.zeros(n_steps)
+    if cust is not None:
         inf_w = np.flatnonzero(setup.inference)
-        traffic_wc = setup.share[inf_w] * setup.demand[inf_w, :months].mean(axis=1)[:, None]
-        cust = draw_customers(counts, traffic_wc, setup.options.customers, rng)
-        # unserved share per (inference service, class) at each step
         g_idx = {(int(w), int(c)): i for i, (w, c) in enumerate(groups)}
         us = np.zeros((n_steps, len(inf_w), C))
+        tot_uns = np.zeros((len(inf_w), C))
         for si, w in enumerate(inf_w):
             for c in range(C):
                 i = g_idx.get((int(w), c))
                 if i is not None:
                     d = demand_g[:, i]
                     us[:, si, c] = np.divide(unserved[:, i], d, out=np.zeros(n_steps), where=d > 0)
-        hit = affected(cust, us, setup.options.customers.affected_threshold)
-        tot_uns = np.zeros((len(inf_w), C))
-        for si, w in enumerate(inf_w):
-            for c in range(C):
-                i = g_idx.get((int(w), c))
-                if i is not None:
                     tot_uns[si, c] = unserved[:, i].sum() * step_s
+        hit = affected(cust, us, setup.options.customers.affected_threshold)
         cust_loss_top = sorted(loss_per_customer(cust, tot_uns), reverse=True)[:10]
-    else:
-        hit = np.zeros(n_steps)
     for ev, _mask in touching:
         a = int(ev.start_s // step_s)
         b = min(int(np.ceil(ev.end_s / step_s)), n_steps)
@@ -262,7 +268,9 @@ def _result(setup, events, touching, groups, demand_g, served, step_s, n_steps, 
     train = ~setup.inference
     delay = np.zeros(W)
     if train.any():
-        rate = np.maximum(tokens_dem[train].sum(axis=1) / (months * MONTH), 1e-9)
+        # days behind = tokens not trained / the workload's pace while it runs
+        active_s = (setup.demand[train, :months] > 0).sum(axis=1) * MONTH
+        rate = np.maximum(tokens_dem[train].sum(axis=1) / np.maximum(active_s, 1.0), 1e-9)
         delay[train] = (tokens_dem[train].sum(axis=1) - tokens_srv[train].sum(axis=1)) / rate / DAY
     series = None
     if keep_series:
@@ -278,12 +286,13 @@ def _result(setup, events, touching, groups, demand_g, served, step_s, n_steps, 
         max_daily_loss=daily.max(axis=0) if len(daily) else np.zeros(C), slo_attainment=slo,
         training_delay_days=delay, cost_planned_usd=cost_planned, cost_actual_usd=cost_actual,
         stranded_usd=stranded, energy_mwh=energy, incidents=tuple(incidents), placements=placements,
-        customers=int(counts.sum()), top_customer_loss_tokens=tuple(cust_loss_top), series=series)
+        customers=cust.count if cust is not None else 0, top_customer_loss_tokens=tuple(cust_loss_top), series=series)
 
 
 def _costs(setup: SimSetup, events: list[FaultEvent], months: int) -> tuple[float, float, float]:
     """Planned cost of the simulated months; actual cost with price shocks on on-demand and spot;
-    commitment value stranded by new generations (value drop x committed chip-hours left)."""
+    commitment value stranded by new generations (value drop x commitment payments from the
+    arrival to the end of the simulated months)."""
     sched = setup.schedule
     planned = sched.cost[:, :, :months]
     actual = planned.copy()
@@ -299,7 +308,6 @@ def _costs(setup: SimSetup, events: list[FaultEvent], months: int) -> tuple[floa
         elif ev.kind == "obsolescence":
             mask = sched.mask(ev.target_kind, ev.target)
             m0 = int(ev.start_s // MONTH)
-            if mask.any() and m0 < sched.T:
-                committed_cost = sched.cost[mask, 2:, m0:].sum()
-                stranded += float(ev.magnitude * committed_cost)
+            if mask.any() and m0 < months:
+                stranded += float(ev.magnitude * sched.cost[mask, 2:, m0:months].sum())
     return float(planned.sum()), float(actual.sum()), stranded

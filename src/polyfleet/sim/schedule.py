@@ -25,6 +25,7 @@ class FleetSchedule:
     price: np.ndarray            # [P, K] USD per chip-hour by term (NaN: not offered)
     cost: np.ndarray             # [P, K, T] planned USD per month by term
     facility_watts: np.ndarray   # [P] watts per chip at the facility (IT x PUE), NaN = unknown
+    training: np.ndarray         # [P, T] chips the plan allocates to training (kept for it unless needed)
     months: tuple[str, ...]
     hours_per_month: float
 
@@ -59,7 +60,10 @@ class FleetSchedule:
         facts = OfferingFacts(ids=pick(f.ids), accelerator=pick(f.accelerator), vendor=pick(f.vendor),
                               family=pick(f.family), provider=pick(f.provider), region=pick(f.region))
         ck = chips_k[idx]
-        return cls(facts=facts, firm=ck[:, [ON_DEMAND, COMMIT_1Y, COMMIT_3Y]].sum(axis=1), spot=ck[:, SPOT],
+        train = np.array([k == "training" for k in inp.kinds])
+        alloc = result.allocation[train][:, idx].sum(axis=0) if result.allocation is not None and train.any() \
+            else np.zeros((len(idx), inp.T))
+        return cls(training=np.floor(alloc), facts=facts, firm=ck[:, [ON_DEMAND, COMMIT_1Y, COMMIT_3Y]].sum(axis=1), spot=ck[:, SPOT],
                    committed=ck[:, [COMMIT_1Y, COMMIT_3Y]].sum(axis=1), price=inp.price[idx],
                    cost=result.cost[idx], facility_watts=inp.mw_per_chip[idx] * 1e6, months=inp.months,
                    hours_per_month=inp.hours)

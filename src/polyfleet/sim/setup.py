@@ -9,6 +9,7 @@ import numpy as np
 from ..perf.ratetable import RateTable
 from ..scenario.faults import Faults
 from ..scenario.simulation import SimOptions
+from .customers import Customers
 from .faults import Universe
 from .schedule import FleetSchedule
 
@@ -22,9 +23,10 @@ class SimSetup:
     table: RateTable                 # [W, P]: rates over the schedule's pools
     kinds: tuple[str, ...]           # "inference" | "training" per workload
     demand: np.ndarray               # [W, T] tokens/s, monthly mean
+    peak_factor: np.ndarray          # [W] what each service's capacity is sized for (1 for training)
     classes: tuple[str, ...]         # priority order, highest first
     share: np.ndarray                # [W, C] share of each workload's demand in each class
-    customers: np.ndarray            # [C] customers per class (0 = not modelled per customer)
+    customers: Customers | None      # each tier's accounts (drawn once per scenario: the same for every strategy)
     loss_usd_per_mtok: np.ndarray    # [C] value of unserved demand
     training_chips: np.ndarray       # [W] gang size of a training workload (0 for inference)
     faults: Faults

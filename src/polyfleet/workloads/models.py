@@ -178,6 +178,11 @@ class ModelLibrary:
             raise UnknownNameError("model", name, self._names)
         return self.models[key]
 
+    @property
+    def names(self) -> list[str]:
+        """Every id and alias (lower case)."""
+        return list(self._names)
+
     def __iter__(self):
         return iter(self.models.values())
 
@@ -205,9 +210,10 @@ def _builtin() -> dict[str, ModelSpec]:
     return out
 
 
-def load_models(*paths: str | Path) -> ModelLibrary:
-    """The built-in model library with user model files (YAML, `models:` list) added over it."""
+def load_models(*sources: str | Path | DataFile) -> ModelLibrary:
+    """The built-in model library with user models (YAML files or parsed `DataFile`s with a
+    `models:` list) added over it."""
     models = dict(_builtin())
-    for path in paths:
-        _read(DataFile.read(path), models)
+    for src in sources:
+        _read(src if isinstance(src, DataFile) else DataFile.read(src), models)
     return ModelLibrary(models)
