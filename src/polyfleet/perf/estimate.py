@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..catalog import Catalog, Offering, load_catalog
+from ..catalog import Catalog, load_catalog
 from ..catalog.model import Accelerator, Term
 from ..errors import UserError
 from ..workloads.models import BYTES, ModelLibrary, ModelSpec, load_models

@@ -19,7 +19,6 @@ from ..workloads.workload import InferenceService, TrainingRun
 from . import inference as inf
 from . import training as tr
 from .arrays import ChipArrays, ModelArrays
-from .efficiency import Efficiency
 from .estimate import Context, chip_candidates
 from .portability import runtime_efficiency
 from .power import it_watts_per_chip

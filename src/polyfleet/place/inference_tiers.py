@@ -84,18 +84,22 @@ def repair_tiers(inst: Instance, r: np.ndarray) -> np.ndarray:
                 break
             s = int(np.argmax(np.where(hit.any(axis=1), short, -1.0)))
             p = int(np.argmin(np.where(hit[s], unit[s], np.inf)))
+            # as many replicas at once as the shortfall wants and the pool can free (>= 1 by `hit`)
+            n_add = int(max(1, min(short[s] // (cap[s, p] * (1 + REL_TOL)), free[p] // chips[s, p])))
+            need = n_add * chips[s, p]
             rem = removable[:, p].astype(np.int64)
-            while idle[p] < chips[s, p]:
+            while idle[p] < need:
                 cand = np.flatnonzero(rem > 0)
                 # evict where the loss falls on the lowest tier; then the largest replica
                 b = cand[np.lexsort((-chips[cand, p], -_cut_tier(total[cand] - cap[cand, p], cum[cand])))[0]]
-                r[b, p] -= 1
-                rem[b] -= 1
-                total[b] -= cap[b, p]
-                idle[p] += chips[b, p]
-            r[s, p] += 1
-            total[s] += cap[s, p]
-            idle[p] -= chips[s, p]
+                m = int(min(rem[b], np.ceil((need - idle[p]) / chips[b, p])))
+                r[b, p] -= m
+                rem[b] -= m
+                total[b] -= m * cap[b, p]
+                idle[p] += m * chips[b, p]
+            r[s, p] += n_add
+            total[s] += n_add * cap[s, p]
+            idle[p] -= need
     return r
 
 

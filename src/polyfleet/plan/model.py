@@ -82,7 +82,7 @@ def build(inp: PlanInputs) -> Milp:
     from .security import add_contingencies, add_cvar, add_porting
     t0 = time.perf_counter()
     inp.check()
-    O, K, T, W = inp.O, len(TERMS), inp.T, inp.W
+    O, K, T = inp.O, len(TERMS), inp.T
     pools = make_pools(inp)
     P = pools.P
     a = Assembler()

@@ -117,7 +117,6 @@ def add_cvar(a: Assembler, inp: PlanInputs, ctx: dict) -> None:
     feas = pools.rate > 0
     x_hi, rate_s, need = ctx["x_hi"], ctx["rate_s"], ctx["need"]
     fixed = ~inp.windowed
-    W, C, T = inp.W, len(inp.classes), inp.T
     lam, alpha = inp.cvar_weight, inp.cvar_alpha
     eta = a.add_cols("eta", np.ones(1, bool), cost=lam * LOSS_SCALE)
     # $M per unit of u (chips at best rate for a month): tokens/h x hours x $/Mtok / 1e6 / LOSS_SCALE

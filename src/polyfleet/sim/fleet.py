@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..place import AllocationProblem, Demand, Fleet, PlaceOptions, Pool, allocate, place
+from ..place import Demand, PlaceOptions, place_fleet
 from .customers import affected, loss_per_customer
-from .demand import traffic
+from .demand import cycle, daily_peak_for, traffic
 from .faults import DAY, HOUR, MONTH, FaultEvent
 from .result import Incident, RunResult
 from .setup import SimSetup
@@ -82,25 +82,21 @@ def simulate(setup: SimSetup, events: list[FaultEvent], rng: np.random.Generator
     inf_mask = setup.inference
     # traffic: inference follows the cycle and noise; training is a steady flow per month
     base = np.zeros((n_steps, W))
-    smooth = np.zeros((n_steps, W))
     month_of_step = np.minimum(((np.arange(n_steps) + 0.5) * step_s // MONTH).astype(np.int64), months - 1)
     if inf_mask.any():
-        smooth[:, inf_mask], base[:, inf_mask] = traffic(setup.demand[inf_mask, :months].T, step_s, n_steps,
-                                                         opt.traffic, rng, setup.peak_factor[inf_mask])
+        _, base[:, inf_mask] = traffic(setup.demand[inf_mask, :months].T, step_s, n_steps, opt.traffic, rng,
+                                       setup.peak_factor[inf_mask])
     if (~inf_mask).any():
-        base[:, ~inf_mask] = smooth[:, ~inf_mask] = setup.demand[~inf_mask][:, month_of_step].T
+        base[:, ~inf_mask] = setup.demand[~inf_mask][:, month_of_step].T
     groups = np.argwhere(setup.share > 0)                       # (w, c) pairs that carry demand
     g_share = setup.share[groups[:, 0], groups[:, 1]]
     # placement follows the daily cycle (as an autoscaler would), not each noise spike
-    peak = np.zeros((months, W))
-    np.maximum.at(peak, month_of_step, smooth)
-    del smooth
+    peak = _peak(setup, months)
 
     goodput = np.where(inf_mask, 1.0, _training_goodput(setup))
     steps, touching = _segments(setup, events, horizon_s, step_s)
     sched = setup.schedule
-    cache: dict[tuple, np.ndarray] = {}
-    previous = None
+    used: set[tuple] = set()
     cap_series = np.zeros((months, W))
     chips_month = np.zeros((months, sched.P))
     starts = np.array([ev.start_s for ev, _ in touching])
@@ -114,11 +110,8 @@ def simulate(setup: SimSetup, events: list[FaultEvent], rng: np.random.Generator
         t = a * step_s
         active = [touching[j] for j in np.flatnonzero((starts <= t) & (t < ends))] if len(touching) else []
         chips = _capacity(setup, m, active)
-        key = (m, chips.tobytes())
-        cap = cache.get(key)
-        if cap is None:
-            cap, previous = _place(setup, m, chips, peak[m], previous)
-            cache[key] = cap
+        cap, _ = _placed(setup, m, chips, peak)
+        used.add((m, chips.tobytes()))
         seg_cap[i] = cap * goodput
         chips_month[m] = np.maximum(chips_month[m], chips)
         cap_series[m] = np.maximum(cap_series[m], seg_cap[i])
@@ -130,73 +123,77 @@ def simulate(setup: SimSetup, events: list[FaultEvent], rng: np.random.Generator
         served[:, gi] = got
         left[:, w] -= got
     del left
-    placements = len(cache)
+    placements = len(used)
     demand_g = base[:, groups[:, 0]] * g_share[None, :]
     return _result(setup, events, touching, groups, demand_g, served, step_s, n_steps, months, cap_series,
                    chips_month, placements, rng, keep_series)
 
 
-def _place(setup: SimSetup, month: int, chips: np.ndarray, peak: np.ndarray, previous):
-    """Capacity per workload (tokens/s) on `chips`, and the inference placement.
+def prewarm(setup: SimSetup) -> None:
+    """Place every month's normal (fault-free) fleet now, so that runs, and workers forked or
+    sent after this, start from them instead of each placing them again."""
+    months = min(setup.options.months or setup.schedule.T, setup.schedule.T)
+    peak = _peak(setup, months)
+    for m in range(months):
+        _placed(setup, m, _capacity(setup, m, []), peak)
 
-    Inference services are placed first, for the month's peak, with tiers in priority order
-    (`place.place`, keeping what it can of the previous placement); training gangs share the
-    chips left over under Gavel's heterogeneity-aware max-min fairness (`place.allocate`).
-    """
+
+def _peak(setup: SimSetup, months: int) -> np.ndarray:
+    """[months, W] the demand each month's placement serves: the daily cycle's peak (no noise)."""
+    step_s = setup.options.step_minutes * 60.0
+    n_steps = int(round(months * MONTH / step_s))
+    month_of_step = np.minimum(((np.arange(n_steps) + 0.5) * step_s // MONTH).astype(np.int64), months - 1)
+    inf = setup.inference
+    out = setup.demand[:, :months].T.copy()
+    if inf.any():
+        shape = setup.options.traffic
+        for j in np.flatnonzero(inf):
+            c = cycle(step_s, n_steps, shape, daily_peak_for(shape, float(setup.peak_factor[j])))
+            first = np.searchsorted(month_of_step, np.arange(months))
+            out[:, j] *= np.maximum.reduceat(c, first)
+    return out
+
+
+def _placed(setup: SimSetup, month: int, chips: np.ndarray, peak: np.ndarray):
+    """(capacity per workload, placement) for `chips` in `month`, remembered on the setup.
+
+    A fleet state is placed starting from the month's normal placement (and that one from the
+    previous month's), so the answer depends on the state alone, not on the run's history: runs
+    can share it, on any worker, and stay identical for the same seed."""
+    key = (month, chips.tobytes())
+    hit = setup.placements.get(key)
+    if hit is None:
+        normal = _capacity(setup, month, [])
+        if np.array_equal(chips, normal):
+            prev = _placed(setup, month - 1, _capacity(setup, month - 1, []), peak)[1] if month > 0 else None
+        else:
+            prev = _placed(setup, month, normal, peak)[1]
+        hit = setup.placements[key] = _place(setup, month, chips, peak[month], prev)
+    return hit
+
+
+def _place(setup: SimSetup, month: int, chips: np.ndarray, peak: np.ndarray, previous):
+    """Capacity per workload (tokens/s) on `chips`, and the inference placement (`place.place_fleet`:
+    inference for the month's peak, tiers in order, keeping what it can of the previous placement;
+    training gangs on the chips left, those the plan gave training kept for it if inference can do
+    without)."""
     sched = setup.schedule
     inf = setup.inference
-    cap = np.zeros(len(setup.kinds))
-    left = chips.astype(float)
-    pl = previous
-    if inf.any():
-        price = sched.cost[:, :, month].sum(axis=1) / np.maximum(sched.chips[:, month] * sched.hours_per_month, 1.0)
-        od = np.nan_to_num(sched.price[:, 0], nan=0.0)
-        price = np.where(price > 0, price, od)
-        # the chips the plan gave training form their own pools, priced so that inference
-        # takes them only to serve demand it could not serve otherwise
-        reserved = np.minimum(sched.training[:, month], chips) if (~inf).any() else np.zeros_like(chips)
-        pools = tuple(Pool(id=p, offering=p, chips=int(c - r), usd_per_chip_hour=float(pr))
-                      for p, c, r, pr in zip(sched.pools, chips, reserved, price))
-        pools += tuple(Pool(id=f"{p}#training", offering=p, chips=int(r), usd_per_chip_hour=float(pr) * 50 + 1.0)
-                       for p, r, pr in zip(sched.pools, reserved, price))
-        dem = Demand(services=setup.inference_table.workloads, tiers=setup.classes,
-                     tokens_per_s=peak[inf, None] * setup.share[inf])
-        pl = place(setup.inference_table, Fleet(pools), dem, previous=previous,
-                   options=PlaceOptions(method=setup.options.placement))
-        cap[inf] = pl.capacity_tokens_per_s.sum(axis=1)
-        used = pl.chips_used[:sched.P] + pl.chips_used[sched.P:]
-        left = np.maximum(left - used, 0.0)
+    price = sched.cost[:, :, month].sum(axis=1) / np.maximum(sched.chips[:, month] * sched.hours_per_month, 1.0)
+    price = np.where(price > 0, price, np.nan_to_num(sched.price[:, 0], nan=0.0))
     train = np.flatnonzero(~inf)
-    if train.size and left.sum() > 0:
-        cap[train] = _train(setup, train, left, peak[train])
-    return cap, pl
-
-
-def _train(setup: SimSetup, train: np.ndarray, chips: np.ndarray, demand: np.ndarray) -> np.ndarray:
-    """Tokens/s each training workload gets from `chips`.
-
-    Each workload runs as gangs (data-parallel shards of `training_shard_chips`), enough of them
-    to absorb its demand even on the slowest usable pool (capped by the chips there are); the
-    gangs share the pools under Gavel's makespan policy with each gang's work in proportion to
-    its workload's demand, which serves the largest equal share of every workload's demand the
-    chips allow.
-    """
-    rate = setup.table.rate[train] / 3600.0                              # tokens/s per chip
-    gang = np.clip(setup.training_chips[train], 1.0, setup.options.training_shard_chips)
-    per_gang = rate * gang[:, None]                                      # tokens/s of one gang per pool
-    usable = per_gang * (chips[None, :] >= gang[:, None])
-    slow = np.where(usable > 0, usable, np.inf).min(axis=1)
-    fits = np.floor(chips.sum() / gang)
-    need = np.where(np.isfinite(slow) & (demand > 0), np.ceil(demand / np.where(np.isfinite(slow), slow, 1.0)), 0)
-    n = np.minimum(np.minimum(need, fits), 256).astype(int)
-    jobs = np.repeat(np.arange(len(train)), n)
-    if jobs.size == 0:
-        return np.zeros(len(train))
-    problem = AllocationProblem(throughput=usable[jobs], scale_factor=gang[jobs], capacity=chips,
-                                types=setup.schedule.pools, remaining_work=demand[jobs] / n[jobs])
-    x = allocate(problem, "min_total_duration").x
-    got = np.bincount(jobs, weights=(x * usable[jobs]).sum(axis=1), minlength=len(train))
-    return np.minimum(got, demand)
+    demand = Demand(services=setup.inference_table.workloads, tiers=setup.classes,
+                    tokens_per_s=peak[inf, None] * setup.share[inf]) if inf.any() else None
+    fp = place_fleet(setup.table, sched.pools, chips, price=price, inference=demand,
+                     training=[setup.workloads[i] for i in train], training_demand=peak[train],
+                     gang_chips=np.minimum(setup.training_chips[train], setup.options.training_shard_chips),
+                     reserved=sched.training[:, month], previous=previous,
+                     options=PlaceOptions(method=setup.options.placement))
+    cap = np.zeros(len(setup.kinds))
+    if fp.inference is not None:
+        cap[inf] = fp.inference.capacity_tokens_per_s.sum(axis=1)
+    cap[train] = fp.training_tokens_per_s
+    return cap, fp.inference
 
 
 def _result(setup, events, touching, groups, demand_g, served, step_s, n_steps, months, cap_series, chips_month,
@@ -249,7 +246,9 @@ def _result(setup, events, touching, groups, demand_g, served, step_s, n_steps, 
                     us[:, si, c] = np.divide(unserved[:, i], d, out=np.zeros(n_steps), where=d > 0)
                     tot_uns[si, c] = unserved[:, i].sum() * step_s
         hit = affected(cust, us, setup.options.customers.affected_threshold)
-        cust_loss_top = sorted(loss_per_customer(cust, tot_uns), reverse=True)[:10]
+        losses = loss_per_customer(cust, tot_uns)
+        top = np.partition(losses, -10)[-10:] if len(losses) > 10 else losses
+        cust_loss_top = sorted(top.tolist(), reverse=True)
     for ev, _mask in touching:
         a = int(ev.start_s // step_s)
         b = min(int(np.ceil(ev.end_s / step_s)), n_steps)

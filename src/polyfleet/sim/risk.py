@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .faults import MONTH, FaultEvent, sample_timeline
-from .fleet import simulate
+from .fleet import prewarm, simulate
 from .parallel import run_many
 from .result import RunResult
 from .setup import SimSetup
@@ -144,6 +144,8 @@ def run_risk(setups: Sequence[SimSetup], runs: int, seed: int = 0, *, fixed: Seq
     """`runs` independent fault timelines through every strategy in `setups`."""
     import time
     t0 = time.perf_counter()
+    for s in setups:
+        prewarm(s)       # the normal month-by-month placements, once, before the workers start
     payload = RiskPayload(tuple(setups), tuple(fixed), sample_faults)
     per_run = run_many(one_run, payload, runs, seed, workers=workers, ray_address=ray_address, progress=progress)
     out = [aggregate(s, [pr[i] for pr in per_run]) for i, s in enumerate(setups)]

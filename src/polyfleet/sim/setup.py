@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 import numpy as np
 
@@ -32,6 +32,7 @@ class SimSetup:
     faults: Faults
     universe: Universe
     options: SimOptions
+    placements: dict = field(default_factory=dict, repr=False)   # fleet state -> placement (see fleet._placed)
 
     @property
     def workloads(self) -> tuple[str, ...]:
