@@ -257,7 +257,7 @@ def _print_risk(risk, rows) -> None:
     for s in risk.strategies[:1]:
         if s.tail_incidents:
             emit(s.tail_incidents[:5], "table", [Column("incident", "incident", justify="left"),
-                                                 Column("runs", "in worst-5% runs"),
+                                                 Column("occurrences", "times in worst 5% of runs"),
                                                  Column("loss_usd", "value lost per tail run", money)],
                  title=f"What drives the tail of '{s.name}'", console=console)
     console.print("[dim]All-in = money spent + commitments stranded + value of lost demand; CVaR95 = mean of the "

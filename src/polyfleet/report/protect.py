@@ -86,7 +86,7 @@ def risk_sections(risk) -> list[Section]:
         for d in s.tail_incidents[:5]:
             tails.append({"strategy": s.name, **d})
     out.append(Section("What drives the tail", table(
-        tails, [("strategy", "strategy"), ("incident", "incident"), ("runs", "in worst-5% runs"),
+        tails, [("strategy", "strategy"), ("incident", "incident"), ("occurrences", "times in the worst 5% of runs"),
                 ("loss_usd", "value lost per tail run"), ("customer_hours", "customer-hours per tail run")],
         {"loss_usd": _money}, left=("strategy", "incident"), scroll=True), "risk-tail"))
     return out

@@ -122,7 +122,7 @@ def aggregate(setup: SimSetup, results: Sequence[RunResult], tail: float = 0.95)
         max_customers=np.array([max((i.customers_affected for i in r.incidents), default=0) for r in results]),
         energy_mwh=np.array([r.energy_mwh for r in results]))
     cut = np.quantile(sr.total_usd, tail) if len(results) > 1 else -np.inf
-    drivers: dict[str, dict] = defaultdict(lambda: {"runs": 0, "loss_usd": 0.0, "customer_hours": 0.0})
+    drivers: dict[str, dict] = defaultdict(lambda: {"occurrences": 0, "loss_usd": 0.0, "customer_hours": 0.0})
     worst = [r for r, t in zip(results, sr.total_usd) if t >= cut]
     for r in worst:
         for inc in r.incidents:
@@ -130,7 +130,7 @@ def aggregate(setup: SimSetup, results: Sequence[RunResult], tail: float = 0.95)
             if value <= 0 and inc.customer_hours <= 0:
                 continue
             d = drivers[inc.label]
-            d["runs"] += 1
+            d["occurrences"] += 1
             d["loss_usd"] += value / len(worst)
             d["customer_hours"] += inc.customer_hours / len(worst)
     sr.tail_incidents = sorted(({"incident": k, **v} for k, v in drivers.items()),
