@@ -17,6 +17,12 @@ from . import app
 from .common import load, money, pct, progress, to_csv, write_outputs
 
 FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv (printed); --out always writes all.")
+SCENARIO = typer.Argument("frontier-2026", help="Scenario YAML file or built-in name.")
+MONTHS = typer.Option(None, "--months", help="Months to simulate (default: the scenario's, 12).")
+STEP = typer.Option(None, "--step-minutes", help="Traffic step (default 5).")
+OUT = typer.Option(None, "--out", "-o", help="Directory for report.html and JSON/CSV files.")
+OVERWRITE = typer.Option(False, "--overwrite", help="Replace files in --out that polyfleet did not write.")
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress indicator.")
 WHAT_IF = typer.Option([], "--what-if", metavar="EVENT", help="A fixed event, e.g. outage:provider=gcp,day=30,hours=48 "
                        "or supply-cut:vendor=nvidia,day=60,days=120 (repeatable).")
 
@@ -54,16 +60,16 @@ def _plan(scn, say):
              "placement policies re-placing on every capacity change.")
 def simulate_cmd(
     ctx: typer.Context,
-    scenario: str = typer.Argument("frontier-2026", help="Scenario YAML file or built-in name."),
+    scenario: str = SCENARIO,
     what_if: list[str] = WHAT_IF,
     no_faults: bool = typer.Option(False, "--no-faults", help="Only the --what-if events, no sampled faults."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampled faults and traffic."),
-    months: int | None = typer.Option(None, "--months", help="Months to simulate (default: the scenario's, 12)."),
-    step_minutes: float | None = typer.Option(None, "--step-minutes", help="Traffic step (default 5)."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Directory for report.html and JSON/CSV files."),
+    months: int | None = MONTHS,
+    step_minutes: float | None = STEP,
+    out: Path | None = OUT,
     fmt: str = FORMAT,
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace files in --out that polyfleet did not write."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress indicator."),
+    overwrite: bool = OVERWRITE,
+    quiet: bool = QUIET,
 ) -> None:
     """Run the scenario's plan through a year of demand and faults: what was served, lost, whom it hurt, what
     it cost."""
@@ -167,7 +173,7 @@ def _print_run(doc: dict, note: str) -> None:
              "seed, same numbers, on a process pool or on Ray.")
 def risk_cmd(
     ctx: typer.Context,
-    scenario: str = typer.Argument("frontier-2026", help="Scenario YAML file or built-in name."),
+    scenario: str = SCENARIO,
     runs: int = typer.Option(100, "--runs", "-n", help="Monte Carlo runs (independent fault timelines)."),
     seed: int = typer.Option(0, "--seed", help="Seed; run i uses the i-th child of it."),
     workers: int | None = typer.Option(None, "--workers", help="Local processes (default: all cores)."),
@@ -175,12 +181,12 @@ def risk_cmd(
     compare: bool = typer.Option(True, "--compare/--no-compare", help="Also stress the single-vendor, single-cloud "
                                  "and least-cost plans."),
     what_if: list[str] = WHAT_IF,
-    months: int | None = typer.Option(None, "--months", help="Months to simulate (default: the scenario's, 12)."),
-    step_minutes: float | None = typer.Option(None, "--step-minutes", help="Traffic step (default 5)."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Directory for report.html and JSON/CSV files."),
+    months: int | None = MONTHS,
+    step_minutes: float | None = STEP,
+    out: Path | None = OUT,
     fmt: str = FORMAT,
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace files in --out that polyfleet did not write."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress indicator."),
+    overwrite: bool = OVERWRITE,
+    quiet: bool = QUIET,
 ) -> None:
     """Monte Carlo risk: N fault timelines through the plan (and the alternatives), as distributions of lost
     demand, cost and delay - the table that says whether diversification is worth it."""

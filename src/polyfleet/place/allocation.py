@@ -16,7 +16,6 @@ sub-problems with 1/k of the capacity each, and can warm-start simplex from the 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from polyfleet.errors import UserError
+from polyfleet.solvers import quiet_highs
 
 _BASIC = int(highspy.HighsBasisStatus.kBasic)
 _LOWER = int(highspy.HighsBasisStatus.kLower)
@@ -34,8 +34,6 @@ _MAXIMIZE = int(highspy.ObjSense.kMaximize)
 SIMPLEX_MAX_CELLS = 1_500  # "auto": simplex below (HiGHS IPM has ~1 ms of overhead), IPM above
 CELLS_PER_PARTITION = 5_000  # POP: one part per this many (job, type) cells; small parts suit simplex
 _local = threading.local()
-_banner_lock = threading.Lock()
-_banner_done = False
 
 
 @dataclass(frozen=True)
@@ -132,24 +130,10 @@ class WarmStart:
 
 
 def _highs() -> highspy.Highs:
-    """A per-thread HiGHS instance; the first is created with stdout muted (HiGHS prints a banner)."""
-    global _banner_done
+    """A per-thread HiGHS instance, reused between solves (warm starts need the same instance)."""
     h = getattr(_local, "highs", None)
     if h is None:
-        with _banner_lock:
-            saved = None if _banner_done else os.dup(1)
-            try:
-                if saved is not None:
-                    with open(os.devnull, "w") as null:
-                        os.dup2(null.fileno(), 1)
-                h = highspy.Highs()
-            finally:
-                if saved is not None:
-                    os.dup2(saved, 1)
-                    os.close(saved)
-            _banner_done = True
-        h.setOptionValue("output_flag", False)
-        _local.highs = h
+        h = _local.highs = quiet_highs()
     return h
 
 

@@ -37,8 +37,6 @@ M[0] would exceed MAX_WEIGHT the weighted stage is replaced by the sequential on
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from dataclasses import dataclass
 
@@ -46,11 +44,11 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from ..solvers import quiet_highs
 from .inference_model import Instance, PlaceOptions
 from .inference_tiers import tier_fill
 
 MAX_WEIGHT = 1e8
-_banner_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -207,17 +205,9 @@ def _result(h: highspy.Highs, relax: bool) -> tuple[str, float, np.ndarray | Non
 
 
 def _highs() -> highspy.Highs:
-    """A fresh, silent HiGHS instance per solve (a reused one carries its clock and state over;
-    the constructor prints a banner on stdout, hence the redirect)."""
-    with _banner_lock:
-        saved = os.dup(1)
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), 1)
-                h = highspy.Highs()
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-    h.setOptionValue("output_flag", False)
+    """A fresh, silent HiGHS instance per solve (a reused one carries its clock and state over)."""
+    h = quiet_highs()
     h.setOptionValue("random_seed", 0)
     return h
+
+

@@ -6,18 +6,14 @@ any other status is passed on verbatim with the gap and the best bound.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 
+from ..solvers import quiet_highs
 from .milp import Milp
-
-_banner_lock = threading.Lock()
-_banner_done = False
 
 
 @dataclass(frozen=True)
@@ -58,22 +54,7 @@ class Solution:
 
 def new_highs(verbose: bool = False) -> highspy.Highs:
     """A HiGHS instance that does not print its banner on stdout (JSON output stays clean)."""
-    global _banner_done
-    with _banner_lock:
-        if not _banner_done and not verbose:
-            saved = os.dup(1)
-            try:
-                with open(os.devnull, "w") as null:
-                    os.dup2(null.fileno(), 1)
-                    h = highspy.Highs()
-            finally:
-                os.dup2(saved, 1)
-                os.close(saved)
-            _banner_done = True
-        else:
-            h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(verbose))
-    return h
+    return quiet_highs(verbose)
 
 
 def load(model: Milp, options: SolveOptions = SolveOptions(), *, relax: bool = False) -> highspy.Highs:
