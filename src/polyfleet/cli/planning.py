@@ -51,8 +51,7 @@ def plan_cmd(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace files in --out that polyfleet did not write."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress indicator."),
 ) -> None:
-    """What capacity to hold - which chips, from whom, where, bought how - month by month, at least cost
-    within power, supply, budget and risk limits (a MILP solved with HiGHS)."""
+    """What capacity to hold, from whom, where and bought how, month by month (a HiGHS MILP)."""
     from ..plan import PlanOptions, SolveOptions, compare as do_compare, frontier as do_frontier, plan
     from ..plan.from_scenario import inputs_from_scenario
     from ..report import html

@@ -71,8 +71,7 @@ def simulate_cmd(
     overwrite: bool = OVERWRITE,
     quiet: bool = QUIET,
 ) -> None:
-    """Run the scenario's plan through a year of demand and faults: what was served, lost, whom it hurt, what
-    it cost."""
+    """A plan through a year of demand and faults: what was served, lost, whom it hurt, what it cost."""
     from ..report import html, protect
     from ..sim.build import setup_from_plan
     from ..sim.faults import MONTH, parse_what_if, sample_timeline
@@ -188,8 +187,7 @@ def risk_cmd(
     overwrite: bool = OVERWRITE,
     quiet: bool = QUIET,
 ) -> None:
-    """Monte Carlo risk: N fault timelines through the plan (and the alternatives), as distributions of lost
-    demand, cost and delay - the table that says whether diversification is worth it."""
+    """Monte Carlo risk of the plan and its alternatives: is diversification worth it?"""
     from ..plan import compare as do_compare
     from ..report import html, protect
     from ..sim.build import setup_from_plan

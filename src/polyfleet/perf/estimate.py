@@ -130,7 +130,8 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
         batch=np.full(n, float(batch or 0)), runtime_eff=np.full(n, rt_eff or 1.0))
     res = inf.estimate(M, H, cases)
     per_chip = np.where(res.feasible, res.tokens_per_s_per_chip, -1.0)
-    i = int(np.argmax(per_chip)) if res.feasible.any() else _least_bad(res, sizes)
+    # the cheapest feasible size; when none works, the largest tried (its reason tells most)
+    i = int(np.argmax(per_chip)) if res.feasible.any() else len(sizes) - 1
     feasible = bool(res.feasible[i]) and rt_eff > 0
     reason = rt_reason if rt_eff == 0 else inf.REASONS[int(res.reason[i])]
     min_chips = res.min_chips[i]
@@ -165,11 +166,6 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
         offering=price.offering, usd_per_chip_hour=price.usd_per_chip_hour, usd_per_million_output_tokens=usd,
         watts_per_chip=watts.value, joules_per_output_token=joules,
         price_source=f"{price.source} [{price.status}]" if price.source else None, assumptions=assumptions)
-
-
-def _least_bad(res: inf.InferenceResult, sizes: list[int]) -> int:
-    """When no size works, report the largest (its reason is the most telling)."""
-    return len(sizes) - 1
 
 
 def _f(x) -> float | None:
