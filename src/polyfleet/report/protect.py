@@ -46,7 +46,8 @@ def simulation_sections(setup, run, events_note: str = "") -> list[Section]:
                 ("customer_hours", "customer-hours")], {"loss_usd": _money}, left=("incident",), scroll=True)
         + f"<p class='note'>{len(run.incidents)} capacity incidents touched this fleet; the table lists the 25 "
           "costliest. Customers share a shortfall in proportion to their size.</p>", "sim-incidents"))
-    train = [(w, d) for w, d, k in zip(run.workloads, run.training_delay_days, setup.kinds) if k == "training"]
+    train = [(w, run.training_delay_days[i]) for i, w in enumerate(run.workloads)
+             if setup.kinds[i] == "training" and run.demand_tokens[i].sum() > 0]
     money = [f"planned cost of the simulated months {_money(run.cost_planned_usd)}; actual with price shocks "
              f"{_money(run.cost_actual_usd)}",
              f"commitment value stranded by new generations: {_money(run.stranded_usd)}",
