@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from polyfleet.errors import UserError
 from polyfleet.perf import build_rate_table, estimate_inference
 from polyfleet.workloads import Bucket, InferenceService, RequestMix, TrainingRun
 
@@ -79,3 +80,20 @@ def test_usd_per_million_tokens(table):
     j = table.o("aws/p5.48xlarge/us-east-1")
     w = table.w("chat")
     assert table.usd_per_million_tokens()[w, j] == pytest.approx(6.88 / table.rate[w, j] * 1e6)
+
+
+def test_request_mix_from_an_azure_format_trace(tmp_path):
+    """Requests bucketed by prompt (edges 256/1024/4096) and output (64/256/1024) sizes; each bucket keeps
+    its mean sizes and its request count as weight."""
+    f = tmp_path / "trace.csv"
+    f.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                 "2023-11-16 18:15:46.6,100,10\n2023-11-16 18:15:47.0,200,30\n2023-11-16 18:15:48.0,3000,500\n")
+    mix = RequestMix.from_trace(f)
+    by_in = {b.input_tokens: b for b in mix.buckets}
+    assert set(by_in) == {150, 3000}
+    assert by_in[150].output_tokens == 20 and by_in[150].weight == 2
+    assert by_in[3000].output_tokens == 500 and by_in[3000].weight == 1
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,prompt\n1,2\n")
+    with pytest.raises(UserError, match="bad.csv:1"):
+        RequestMix.from_trace(bad)
