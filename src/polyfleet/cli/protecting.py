@@ -85,7 +85,7 @@ def simulate_cmd(
         _, result = _plan(scn, say)
         setup = setup_from_plan(scn, result, "plan", options=opts)
         fixed = [parse_what_if(w, setup.universe) for w in what_if]
-        n_months = min(opts.months or setup.schedule.T, setup.schedule.T)
+        n_months = setup.months
         ss_faults, ss_traffic = np.random.SeedSequence(seed).spawn(2)
         events = sample_timeline(setup.faults, setup.universe, n_months * MONTH, np.random.default_rng(ss_faults),
                                  sampled=not no_faults)

@@ -9,7 +9,6 @@ import numpy as np
 from ..scenario.simulation import TrafficShape
 from .faults import DAY, MONTH
 
-
 DEFAULT_DAILY_PEAK = 1.35
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..place import Demand, PlaceOptions, place_fleet
 from .customers import affected, loss_per_customer
-from .demand import cycle, daily_peak_for, traffic
+from .demand import traffic
 from .faults import DAY, HOUR, MONTH, FaultEvent
 from .result import Incident, RunResult
 from .setup import SimSetup
@@ -74,15 +74,13 @@ def simulate(setup: SimSetup, events: list[FaultEvent], rng: np.random.Generator
              keep_series: bool = False) -> RunResult:
     """Run the fleet through `events`; `rng` draws traffic noise and customers."""
     opt = setup.options
-    months = min(opt.months or setup.schedule.T, setup.schedule.T)
-    step_s = opt.step_minutes * 60.0
+    months, step_s, n_steps = setup.months, setup.step_s, setup.n_steps
     horizon_s = months * MONTH
-    n_steps = int(round(horizon_s / step_s))
     W, C = setup.share.shape
     inf_mask = setup.inference
     # traffic: inference follows the cycle and noise; training is a steady flow per month
     base = np.zeros((n_steps, W))
-    month_of_step = np.minimum(((np.arange(n_steps) + 0.5) * step_s // MONTH).astype(np.int64), months - 1)
+    month_of_step = setup.month_of_step
     if inf_mask.any():
         _, base[:, inf_mask] = traffic(setup.demand[inf_mask, :months].T, step_s, n_steps, opt.traffic, rng,
                                        setup.peak_factor[inf_mask])
@@ -90,8 +88,6 @@ def simulate(setup: SimSetup, events: list[FaultEvent], rng: np.random.Generator
         base[:, ~inf_mask] = setup.demand[~inf_mask][:, month_of_step].T
     groups = np.argwhere(setup.share > 0)                       # (w, c) pairs that carry demand
     g_share = setup.share[groups[:, 0], groups[:, 1]]
-    # placement follows the daily cycle (as an autoscaler would), not each noise spike
-    peak = _peak(setup, months)
 
     goodput = np.where(inf_mask, 1.0, _training_goodput(setup))
     steps, touching = _segments(setup, events, horizon_s, step_s)
@@ -110,7 +106,7 @@ def simulate(setup: SimSetup, events: list[FaultEvent], rng: np.random.Generator
         t = a * step_s
         active = [touching[j] for j in np.flatnonzero((starts <= t) & (t < ends))] if len(touching) else []
         chips = _capacity(setup, m, active)
-        cap, _ = _placed(setup, m, chips, peak)
+        cap, _ = _placed(setup, m, chips)
         used.add((m, chips.tobytes()))
         seg_cap[i] = cap * goodput
         chips_month[m] = np.maximum(chips_month[m], chips)
@@ -126,35 +122,17 @@ def simulate(setup: SimSetup, events: list[FaultEvent], rng: np.random.Generator
     placements = len(used)
     demand_g = base[:, groups[:, 0]] * g_share[None, :]
     return _result(setup, events, touching, groups, demand_g, served, step_s, n_steps, months, cap_series,
-                   chips_month, placements, rng, keep_series)
+                   chips_month, placements, keep_series)
 
 
 def prewarm(setup: SimSetup) -> None:
     """Place every month's normal (fault-free) fleet now, so that runs, and workers forked or
     sent after this, start from them instead of each placing them again."""
-    months = min(setup.options.months or setup.schedule.T, setup.schedule.T)
-    peak = _peak(setup, months)
-    for m in range(months):
-        _placed(setup, m, _capacity(setup, m, []), peak)
+    for m in range(setup.months):
+        _placed(setup, m, _capacity(setup, m, []))
 
 
-def _peak(setup: SimSetup, months: int) -> np.ndarray:
-    """[months, W] the demand each month's placement serves: the daily cycle's peak (no noise)."""
-    step_s = setup.options.step_minutes * 60.0
-    n_steps = int(round(months * MONTH / step_s))
-    month_of_step = np.minimum(((np.arange(n_steps) + 0.5) * step_s // MONTH).astype(np.int64), months - 1)
-    inf = setup.inference
-    out = setup.demand[:, :months].T.copy()
-    if inf.any():
-        shape = setup.options.traffic
-        for j in np.flatnonzero(inf):
-            c = cycle(step_s, n_steps, shape, daily_peak_for(shape, float(setup.peak_factor[j])))
-            first = np.searchsorted(month_of_step, np.arange(months))
-            out[:, j] *= np.maximum.reduceat(c, first)
-    return out
-
-
-def _placed(setup: SimSetup, month: int, chips: np.ndarray, peak: np.ndarray):
+def _placed(setup: SimSetup, month: int, chips: np.ndarray):
     """(capacity per workload, placement) for `chips` in `month`, remembered on the setup.
 
     A fleet state is placed starting from the month's normal placement (and that one from the
@@ -165,10 +143,10 @@ def _placed(setup: SimSetup, month: int, chips: np.ndarray, peak: np.ndarray):
     if hit is None:
         normal = _capacity(setup, month, [])
         if np.array_equal(chips, normal):
-            prev = _placed(setup, month - 1, _capacity(setup, month - 1, []), peak)[1] if month > 0 else None
+            prev = _placed(setup, month - 1, _capacity(setup, month - 1, []))[1] if month > 0 else None
         else:
-            prev = _placed(setup, month, normal, peak)[1]
-        hit = setup.placements[key] = _place(setup, month, chips, peak[month], prev)
+            prev = _placed(setup, month, normal)[1]
+        hit = setup.placements[key] = _place(setup, month, chips, setup.peak[month], prev)
     return hit
 
 
@@ -182,7 +160,7 @@ def _place(setup: SimSetup, month: int, chips: np.ndarray, peak: np.ndarray, pre
     price = sched.cost[:, :, month].sum(axis=1) / np.maximum(sched.chips[:, month] * sched.hours_per_month, 1.0)
     price = np.where(price > 0, price, np.nan_to_num(sched.price[:, 0], nan=0.0))
     train = np.flatnonzero(~inf)
-    demand = Demand(services=setup.inference_table.workloads, tiers=setup.classes,
+    demand = Demand(services=setup.inference_services, tiers=setup.classes,
                     tokens_per_s=peak[inf, None] * setup.share[inf]) if inf.any() else None
     fp = place_fleet(setup.table, sched.pools, chips, price=price, inference=demand,
                      training=[setup.workloads[i] for i in train], training_demand=peak[train],
@@ -197,7 +175,7 @@ def _place(setup: SimSetup, month: int, chips: np.ndarray, peak: np.ndarray, pre
 
 
 def _result(setup, events, touching, groups, demand_g, served, step_s, n_steps, months, cap_series, chips_month,
-            placements, rng, keep_series) -> RunResult:
+            placements, keep_series) -> RunResult:
     W, C = setup.share.shape
     unserved = demand_g - served
     tokens_dem = np.zeros((W, C))

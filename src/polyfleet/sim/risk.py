@@ -32,8 +32,7 @@ def one_run(payload: RiskPayload, index: int, ss: np.random.SeedSequence) -> lis
     """Run `index`: one fault timeline and one traffic draw, through every strategy."""
     faults_ss, traffic_ss = ss.spawn(2)
     first = payload.setups[0]
-    months = min(first.options.months or first.schedule.T, first.schedule.T)
-    events = list(payload.fixed) + sample_timeline(first.faults, first.universe, months * MONTH,
+    events = list(payload.fixed) + sample_timeline(first.faults, first.universe, first.months * MONTH,
                                                    np.random.default_rng(faults_ss), payload.sample_faults)
     events.sort(key=lambda e: (e.start_s, e.kind, e.target))
     return [simulate(s, events, np.random.default_rng(traffic_ss)) for s in payload.setups]
@@ -150,5 +149,4 @@ def run_risk(setups: Sequence[SimSetup], runs: int, seed: int = 0, *, fixed: Seq
     per_run = run_many(one_run, payload, runs, seed, workers=workers, ray_address=ray_address, progress=progress)
     out = [aggregate(s, [pr[i] for pr in per_run]) for i, s in enumerate(setups)]
     first = setups[0]
-    months = min(first.options.months or first.schedule.T, first.schedule.T)
-    return RiskResult(out, runs, seed, months, first.options.daily_loss_threshold, time.perf_counter() - t0)
+    return RiskResult(out, runs, seed, first.months, first.options.daily_loss_threshold, time.perf_counter() - t0)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+
 import numpy as np
 
 from ..perf.ratetable import RateTable
 from ..scenario.faults import Faults
 from ..scenario.simulation import SimOptions
 from .customers import Customers
-from .faults import Universe
+from .demand import cycle, daily_peak_for
+from .faults import MONTH, Universe
 from .schedule import FleetSchedule
 
 
@@ -42,7 +44,38 @@ class SimSetup:
     def inference(self) -> np.ndarray:
         return np.array([k == "inference" for k in self.kinds])
 
+    @property
+    def inference_services(self) -> tuple[str, ...]:
+        return tuple(w for w, k in zip(self.table.workloads, self.kinds) if k == "inference")
+
+    # ---- time: derived once per setup, shared by every run ----------------------------------
+    @property
+    def months(self) -> int:
+        """Months simulated: the options' (default 12), at most the schedule's."""
+        return min(self.options.months or self.schedule.T, self.schedule.T)
+
+    @property
+    def step_s(self) -> float:
+        return self.options.step_minutes * 60.0
+
+    @property
+    def n_steps(self) -> int:
+        return int(round(self.months * MONTH / self.step_s))
+
     @cached_property
-    def inference_table(self) -> RateTable:
-        """The rate table restricted to inference services (what `place` reads)."""
-        return self.table.subset(workloads=[w for w, k in zip(self.table.workloads, self.kinds) if k == "inference"])
+    def month_of_step(self) -> np.ndarray:
+        """[steps] month index of each step (by its midpoint)."""
+        mid = (np.arange(self.n_steps) + 0.5) * self.step_s
+        return np.minimum((mid // MONTH).astype(np.int64), self.months - 1)
+
+    @cached_property
+    def peak(self) -> np.ndarray:
+        """[months, W] the demand each month's placement serves: the daily cycle's peak, no noise
+        (placement follows the cycle, as an autoscaler would, not each noise spike)."""
+        out = self.demand[:, :self.months].T.copy()
+        shape = self.options.traffic
+        first = np.searchsorted(self.month_of_step, np.arange(self.months))
+        for j in np.flatnonzero(self.inference):
+            c = cycle(self.step_s, self.n_steps, shape, daily_peak_for(shape, float(self.peak_factor[j])))
+            out[:, j] *= np.maximum.reduceat(c, first)
+        return out
