@@ -153,9 +153,7 @@ def compare(
         ests = compare_inference(model, dtype=dtype, input_tokens=input_tokens, output_tokens=output_tokens,
                                  ttft_s=_ms(ttft_ms, "--ttft-ms"), tpot_s=_ms(tpot_ms, "--tpot-ms"), term=term, ctx=c)
         rows = [{"rank": i + 1, **e.to_dict(),
-                 "limit": e.limit if e.feasible else e.reason,
-                 "price_status": (e.price_source or "").rsplit("[", 1)[-1].rstrip("]") or "unknown"}
-                for i, e in enumerate(ests)]
+                 "limit": e.limit if e.feasible else e.reason} for i, e in enumerate(ests)]
         cols = [Column("rank", "#"), Column("accelerator", "chip", justify="left"), Column("chips", "chips"),
                 Column("batch", "batch"), Column("output_tokens_per_s_per_chip", "tok/s/chip", num(0)),
                 Column("usd_per_chip_hour", "$/chip-h", num(2)),
@@ -168,9 +166,7 @@ def compare(
         if dtype not in ("bf16", "fp8"):
             raise UserError(f"unknown training dtype '{dtype}'", field="--dtype", allowed="bf16, fp8")
         ests = compare_training(model, tokens=tokens, seq_len=seq_len, chips=chips, dtype=dtype, term=term, ctx=c)
-        rows = [{"rank": i + 1, **e.to_dict(), "limit": "" if e.feasible else e.reason,
-                 "price_status": (e.price_source or "").rsplit("[", 1)[-1].rstrip("]") or "unknown"}
-                for i, e in enumerate(ests)]
+        rows = [{"rank": i + 1, **e.to_dict(), "limit": "" if e.feasible else e.reason} for i, e in enumerate(ests)]
         cols = [Column("rank", "#"), Column("accelerator", "chip", justify="left"), Column("chips", "chips"),
                 Column("mfu", "MFU", num(2)), Column("tokens_per_s_per_chip", "tok/s/chip", num(0)),
                 Column("days", "days", num(1)), Column("usd", "$ run", sig), Column("megawatt_hours", "MWh", num(0)),

@@ -86,6 +86,7 @@ class InferenceEstimate:
     watts_per_chip: float | None
     joules_per_output_token: float | None
     price_source: str | None = None
+    price_status: str = "unknown"
     assumptions: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -165,7 +166,8 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
         min_chips=int(min_chips) if np.isfinite(min_chips) else None,
         offering=price.offering, usd_per_chip_hour=price.usd_per_chip_hour, usd_per_million_output_tokens=usd,
         watts_per_chip=watts.value, joules_per_output_token=joules,
-        price_source=f"{price.source} [{price.status}]" if price.source else None, assumptions=assumptions)
+        price_source=f"{price.source} [{price.status}]" if price.source else None,
+        price_status=price.status or "unknown", assumptions=assumptions)
 
 
 def _f(x) -> float | None:
@@ -194,6 +196,7 @@ class TrainingEstimate:
     watts_per_chip: float | None
     megawatt_hours: float | None
     price_source: str | None = None
+    price_status: str = "unknown"
     assumptions: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -237,4 +240,5 @@ def estimate_training(model: str | ModelSpec, accelerator: str | Accelerator, ch
         flops_per_token=float(res.flops_per_token[0]), tokens_per_s_per_chip=tps,
         days=seconds / 86400 if seconds else None, offering=price.offering,
         usd_per_chip_hour=price.usd_per_chip_hour, usd=usd, watts_per_chip=watts.value, megawatt_hours=mwh,
-        price_source=f"{price.source} [{price.status}]" if price.source else None, assumptions=assumptions)
+        price_source=f"{price.source} [{price.status}]" if price.source else None,
+        price_status=price.status or "unknown", assumptions=assumptions)
