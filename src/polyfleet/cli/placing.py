@@ -57,10 +57,10 @@ def place_cmd(
         missing = [p for p in lose if p not in pools]
         if missing:
             raise UnknownNameError("pool", missing[0], pools, where="--lose")
-        services = [s for s in scn.workloads.services]
+        services = scn.workloads.services
         classes, share = scn.class_shares()
         keep = [k for k in range(len(classes)) if share[: len(services), k].sum() > 0]
-        peak = np.array([scn.expand(s.tokens_per_s, ())[t] * s.peak_factor for s in services])
+        peak = scn.service_tokens_per_s(peak=True)[:, t]
         demand = Demand(services=tuple(s.id for s in services), tiers=tuple(classes[k] for k in keep),
                         tokens_per_s=peak[:, None] * share[: len(services)][:, keep]) if services else None
         training = [w.id for w in scn.workloads.training]

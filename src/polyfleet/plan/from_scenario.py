@@ -154,11 +154,12 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
     demand = np.zeros((W, T))
     window_tokens = np.full(W, np.nan)
     window = np.ones((W, T), dtype=bool)
+    S = len(scn.workloads.services)
+    demand[:S] = scn.service_tokens_per_s(peak=True) * 3600
     for w, wl in enumerate(wls):
-        if w < len(scn.workloads.services):
-            demand[w] = scn.expand(wl.tokens_per_s, ("workloads", "services", w, "tokens_per_s")) * 3600 \
-                * wl.peak_factor
-        elif wl.tokens_per_month is not None:
+        if w < S:
+            continue
+        if wl.tokens_per_month is not None:
             j = w - len(scn.workloads.services)
             demand[w] = scn.expand(wl.tokens_per_month, ("workloads", "training", j, "tokens_per_month")) / hours
         else:

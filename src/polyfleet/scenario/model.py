@@ -85,6 +85,17 @@ class Scenario(Section):
         except ValueError as exc:
             raise UserError(str(exc), where=self.where(loc), field=field_path(loc)) from None
 
+    def service_tokens_per_s(self, peak: bool = False) -> np.ndarray:
+        """[services, months] output tokens/s, monthly mean; with `peak`, times each service's
+        peak_factor (what capacity is sized for)."""
+        svcs = self.workloads.services
+        out = np.zeros((len(svcs), self.horizon.months))
+        for i, svc in enumerate(svcs):
+            out[i] = self.expand(svc.tokens_per_s, ("workloads", "services", i, "tokens_per_s"))
+            if peak:
+                out[i] *= svc.peak_factor
+        return out
+
     # ---- classes ----------------------------------------------------------------------
     def priority_classes(self) -> dict[str, float]:
         """Every priority class -> required survivability share: risk classes, then tenant tiers."""

@@ -46,8 +46,7 @@ def mean_demand(scenario: Scenario, result) -> np.ndarray:
     spread over its window as the plan chose)."""
     inp = result.inputs
     out = np.zeros((inp.W, inp.T))
-    for i, svc in enumerate(scenario.workloads.services):
-        out[i] = scenario.expand(svc.tokens_per_s, ("workloads", "services", i, "tokens_per_s"))
+    out[:len(scenario.workloads.services)] = scenario.service_tokens_per_s()
     train = np.array([k == "training" for k in inp.kinds])
     out[train] = result.served[train] / 3600.0
     return out
