@@ -7,8 +7,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..datafile import DataFile, read_csv_rows, validate
-from ..errors import UserError
+from ..datafile import DataFile, field_path, read_csv_rows, validate
+from ..errors import UnknownNameError, UserError
 from .figures import Figure, Source, parse_figure
 from .model import TERMS, Accelerator, Offering, Provider, Region, Runtime
 from .store import Catalog
@@ -40,7 +40,7 @@ class _Reader:
                 raw = {**raw, "status": self.default_status}
             return parse_figure(raw, self.sources, default_source)
         except (ValueError, TypeError) as exc:
-            raise UserError(str(exc), where=self.doc.where(loc), field=_path(loc)) from None
+            raise UserError(str(exc), where=self.doc.where(loc), field=field_path(loc)) from None
 
     def section(self, name: str) -> list[dict]:
         items = (self.doc.data or {}).get(name) or []
@@ -102,11 +102,6 @@ class _Reader:
         return out
 
 
-def _path(loc: tuple) -> str:
-    from ..datafile import field_path
-    return field_path(loc)
-
-
 def _merge(cat: dict[str, dict], doc: DataFile, user: bool) -> None:
     """Merge one file's entries into the growing catalog dictionaries."""
     reader = _Reader(doc, "user" if user else None)
@@ -136,7 +131,6 @@ def _merge(cat: dict[str, dict], doc: DataFile, user: bool) -> None:
     for i, raw in enumerate(reader.section("offerings")):
         acc_id = aliases.get(str(raw.get("accelerator", "")).lower())
         if acc_id is None:
-            from ..errors import UnknownNameError
             err = UnknownNameError("accelerator", str(raw.get("accelerator")), aliases)
             raise UserError(err.message, where=doc.where(("offerings", i, "accelerator")),
                             field=f"offerings[{i}].accelerator")
