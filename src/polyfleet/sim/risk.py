@@ -8,6 +8,7 @@ default, or to Ray (`ray_address`), with identical results.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -141,7 +142,6 @@ def run_risk(setups: Sequence[SimSetup], runs: int, seed: int = 0, *, fixed: Seq
              sample_faults: bool = True, workers: int | None = None, ray_address: str | None = None,
              progress: Callable[[int], None] | None = None) -> RiskResult:
     """`runs` independent fault timelines through every strategy in `setups`."""
-    import time
     t0 = time.perf_counter()
     for s in setups:
         prewarm(s)       # the normal month-by-month placements, once, before the workers start
