@@ -54,8 +54,9 @@ def place_fleet(table: RateTable, pools: Sequence[str], chips: np.ndarray, *, pr
     P = len(pools)
     price = np.asarray(price, dtype=float) if price is not None else np.nan_to_num(table.price()[[table.o(p)
                                                                                                  for p in pools]])
-    reserved = np.minimum(np.asarray(reserved, dtype=float), chips) if reserved is not None and len(training) \
-        else np.zeros(P)
+    # whole chips, never below 0: a plan's allocation can come back a hair under zero from the solver
+    reserved = np.clip(np.floor(np.asarray(reserved, dtype=float) + 1e-6), 0.0, chips) \
+        if reserved is not None and len(training) else np.zeros(P)
     pl, used = previous, np.zeros(P)
     if inference is not None and len(inference.services):
         fleet = Fleet(tuple(Pool(id=p, offering=p, chips=int(c - r), usd_per_chip_hour=float(pr))

@@ -63,7 +63,7 @@ class FleetSchedule:
         train = np.array([k == "training" for k in inp.kinds])
         alloc = result.allocation[train][:, idx].sum(axis=0) if result.allocation is not None and train.any() \
             else np.zeros((len(idx), inp.T))
-        return cls(training=np.floor(alloc), facts=facts, firm=ck[:, [ON_DEMAND, COMMIT_1Y, COMMIT_3Y]].sum(axis=1), spot=ck[:, SPOT],
+        return cls(training=np.maximum(np.floor(alloc + 1e-6), 0.0), facts=facts, firm=ck[:, [ON_DEMAND, COMMIT_1Y, COMMIT_3Y]].sum(axis=1), spot=ck[:, SPOT],
                    committed=ck[:, [COMMIT_1Y, COMMIT_3Y]].sum(axis=1), price=inp.price[idx],
                    cost=result.cost[idx], facility_watts=inp.mw_per_chip[idx] * 1e6, months=inp.months,
                    hours_per_month=inp.hours)
