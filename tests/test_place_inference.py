@@ -345,9 +345,11 @@ def test_real_rate_table_and_bucket_split(ctx):
     assert by_bucket.shortfalls() == [] and check_capacity(by_bucket) == []
 
 
-def test_place_fleet_takes_reserved_chips_a_hair_below_zero():
-    """A plan's training allocation can come back as -1e-9 chips from the solver; the fleet placement
-    must read it as 0 reserved chips (it once became a pool of -1 chips and stopped the simulator)."""
+@pytest.mark.parametrize("reserved", [-1e-9, -1.0])
+def test_place_fleet_reads_negative_reserved_chips_as_none(reserved):
+    """A plan's training allocation can come back as -1e-9 chips from the solver, and -1 once floored;
+    the fleet placement must read either as 0 reserved chips (it once became a pool of -1 chips and
+    stopped the simulator on the mid-size example)."""
     import dataclasses
 
     from polyfleet.place import place_fleet
@@ -356,7 +358,7 @@ def test_place_fleet_takes_reserved_chips_a_hair_below_zero():
     table = dataclasses.replace(base, kinds=("inference", "training"))
     fp = place_fleet(table, ["a/r1"], np.array([10.0]), inference=Demand(("chat",), ("t",), [[300.0]]),
                      training=["train"], training_demand=np.array([1.0]), gang_chips=np.array([1.0]),
-                     reserved=np.array([-1e-9]))
+                     reserved=np.array([reserved]))
     # 3 replicas of 1 chip serve 300 tokens/s; the other 7 chips train at 2 tokens/s each, capped at 1
     assert fp.inference_chips.tolist() == [3.0]
     assert fp.training_tokens_per_s.tolist() == pytest.approx([1.0])
