@@ -145,10 +145,10 @@ def node_machine(node: dict, provider: str | None = None) -> Machine | Unmapped 
     total = _chips(capacity.get(res)) if res else None
     if acc is None or total is None:
         return Unmapped(name, why or f"unreadable {res} capacity '{capacity.get(res)}'", total)
-    prov = provider or _provider(node, labels)
+    prov = _provider(node, labels) or provider
     region = _first(labels, names.REGION_LABELS)
     if prov is None or region is None:
-        missing = "provider (no spec.providerID or cloud labels; give --provider)" if prov is None else \
+        missing = "provider (no spec.providerID or cloud labels; give --provider for such nodes)" if prov is None else \
             "region (no topology.kubernetes.io/region label)"
         return Unmapped(name, f"{acc} node with unknown {missing}", total)
     health = _health(node)
