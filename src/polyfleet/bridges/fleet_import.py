@@ -10,8 +10,10 @@ not fill a unit, and degraded chips, are reported rather than rounded into the f
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 
@@ -159,3 +161,23 @@ def collect(machines: Iterable[Machine], catalog: Catalog, *, source: str, kind:
     pools = tuple(PoolImport(off, term, catalog.offerings[off].unit_chips, s["machines"], s["healthy"],
                              s["degraded"], tuple(s["why"])) for (off, term), s in sorted(sums.items()))
     return FleetImport(source, kind, pools, tuple(lost), without_accelerators, tuple(notes))
+
+
+def merge_fleet(scenario: Path, fleet: FleetImport) -> str:
+    """The scenario file's text with its top-level `fleet:` section replaced by the import (or appended),
+    every other line kept as written; checked as a scenario before it is returned."""
+    from ..datafile import DataFile
+    from ..scenario import scenario_from_doc
+    text = DataFile.read(scenario) and scenario.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, ln in enumerate(lines) if re.match(r"fleet\s*:", ln)), None)
+    block = fleet.to_yaml()
+    if start is None:
+        new = text + ("" if text.endswith("\n") else "\n") + "\n" + block
+    else:
+        end = next((i for i in range(start + 1, len(lines))
+                    if lines[i].strip() and not lines[i][0].isspace() and not lines[i].startswith(("#", "-"))),
+                   len(lines))
+        new = "".join(lines[:start]) + block + "".join(lines[end:])
+    scenario_from_doc(DataFile(new, f"{scenario} with the imported fleet"), scenario.resolve().parent)
+    return new

@@ -16,8 +16,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..catalog import Catalog
 from ..errors import UserError
+from ..place.routing import routing_table
 
 POOL_LABEL = "polyfleet.io/pool"
 ACCELERATOR_LABEL = "polyfleet.io/accelerator"
@@ -136,3 +139,30 @@ def gang_spec(workload: str, pool: str, chips: int, hw: Hardware) -> GangSpec:
                         f"nodes of pool {pool}", field="chips")
     return GangSpec(workload, pool, chips, tuple({hw.resource: float(hw.amount(per))} for _ in range(hosts)),
                     {POOL_LABEL: hw.labels[POOL_LABEL]}, "STRICT_SPREAD" if hosts > 1 else "PACK")
+
+
+def ray_spec(fleet, catalog: Catalog, gang_chips: Mapping[str, int]) -> dict:
+    """A whole fleet placement (`place.FleetPlacement`, pools = offering ids) as Ray would run it: the nodes,
+    replica actors per service and pool (with the routing weights), and training gangs."""
+    pools = {p: int(c) for p, c in zip(fleet.pools, fleet.chips) if c > 0}
+    hw = {p: hardware(p, p, catalog) for p in pools}
+    doc: dict = {"nodes": [n.__dict__ for n in node_specs(pools, {p: p for p in pools}, catalog)],
+                 "replicas": [], "gangs": [], "routing": {}}
+    pl = fleet.inference
+    if pl is not None:
+        for s, p in zip(*np.nonzero(pl.replicas)):
+            base = pl.pools[p].split("#")[0]
+            spec = replica_spec(pl.services[s], base, int(pl.instance.chips[s, p]), hw[base])
+            doc["replicas"].append({**spec.__dict__, "count": int(pl.replicas[s, p])})
+        for svc, weights in routing_table(pl.services, pl.pools, pl.routing).items():
+            folded: dict[str, float] = {}
+            for pool, w in weights.items():
+                folded[pool.split("#")[0]] = folded.get(pool.split("#")[0], 0.0) + w
+            doc["routing"][svc] = folded
+    for w, wl in enumerate(fleet.training_workloads):
+        for p, chips in zip(fleet.pools, fleet.training_chips[w]):
+            n = int(chips // gang_chips[wl]) if gang_chips.get(wl) else 0
+            if n and p in hw:
+                g = gang_spec(wl, p, int(gang_chips[wl]), hw[p])
+                doc["gangs"].append({**g.__dict__, "bundles": list(g.bundles), "count": n})
+    return doc
