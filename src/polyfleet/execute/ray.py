@@ -50,6 +50,12 @@ class ReplicaActor:
         return float(x.sum())
 
 
+def _actor_resources(resources: dict) -> dict:
+    """Actor options for a resource dict: Ray takes GPUs as `num_gpus`, the rest as custom resources."""
+    rest = {k: v for k, v in resources.items() if k != "GPU"}
+    return {**({"num_gpus": resources["GPU"]} if "GPU" in resources else {}), **({"resources": rest} if rest else {})}
+
+
 @dataclass
 class Replica:
     """A running replica: its actors (one per host), placement group if multi-host, and nodes."""
@@ -144,12 +150,13 @@ class RayExecutor:
 
     def _launch(self, service: str, pool: str) -> Replica:
         spec: ReplicaSpec = replica_spec(service, pool, int(self._chips_per_replica(service, pool)), self.hw[pool])
-        opts = {"resources": spec.resources, "label_selector": spec.label_selector}
+        need = _actor_resources(spec.resources)
+        opts = {**need, "label_selector": spec.label_selector}
         pg = None
         if spec.gang:
             pg = placement_group([dict(spec.resources)] * spec.hosts, strategy="STRICT_SPREAD",
                                  bundle_label_selector=[dict(spec.label_selector)] * spec.hosts)
-            opts = {"resources": spec.resources, "placement_group": pg}
+            opts = {**need, "placement_group": pg}
         actors = [ReplicaActor.options(**opts, **({"placement_group_bundle_index": i} if pg else {})).remote(
             service, pool, self.work_size) for i in range(spec.hosts)]
         return Replica(self._new_id(f"{service}@{pool}"), service, pool, actors, pg)
