@@ -168,7 +168,8 @@ def merge_fleet(scenario: Path, fleet: FleetImport) -> str:
     every other line kept as written; checked as a scenario before it is returned."""
     from ..datafile import DataFile
     from ..scenario import scenario_from_doc
-    text = DataFile.read(scenario) and scenario.read_text(encoding="utf-8")
+    DataFile.read(scenario)                     # a missing or unreadable file is the user's error, named
+    text = scenario.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
     start = next((i for i, ln in enumerate(lines) if re.match(r"fleet\s*:", ln)), None)
     block = fleet.to_yaml()

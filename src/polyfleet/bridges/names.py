@@ -25,10 +25,8 @@ import re
 from ..catalog import Accelerator
 
 REGION_LABELS = ("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region")
-ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 INSTANCE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
 TPU_ACCELERATOR_LABEL = "cloud.google.com/gke-tpu-accelerator"
-TPU_TOPOLOGY_LABEL = "cloud.google.com/gke-tpu-topology"
 GKE_GPU_LABEL = "cloud.google.com/gke-accelerator"
 NVIDIA_PRODUCT_LABEL = "nvidia.com/gpu.product"
 AMD_PRODUCT_LABEL = "amd.com/gpu.product-name"
@@ -56,13 +54,6 @@ SKYPILOT_NAME = {"h100": "H100", "h200": "H200", "b200": "B200", "gb200": "GB200
                  "mi300x": "MI300X", "mi325x": "MI325X", "trn1": "Trainium", "trn2": "Trainium2",
                  "trn3": "Trainium3", "inf2": "Inferentia2"}
 
-# Ray's accelerator resource per family, and NeuronCores per chip for Ray's `neuron_cores`
-RAY_RESOURCE = {"tpu": "TPU", "trainium": "neuron_cores", "gpu": "GPU"}
-# NeuronCores per chip: trn1 2 (trn1-arch.rst), inf2 2 (inferentia2.rst), trn2 8 and trn3 8 physical cores
-# (trainium2.rst, trainium3.rst; with the default logical-core setting LNC=2 the runtime shows half as many)
-NEURON_CORES_PER_CHIP = {"trn1": 2, "inf2": 2, "trn2": 8, "trn3": 8}
-
-
 def k8s_resource(acc: Accelerator) -> str:
     """The Kubernetes extended resource that counts this accelerator's chips on a node."""
     return RESOURCE_BY_VENDOR[acc.vendor]
@@ -86,13 +77,6 @@ def neuron_from_instance(instance_type: str) -> str | None:
     """Catalog id for an EC2 Trainium/Inferentia instance type (`trn2.48xlarge` -> trn2)."""
     family = instance_type.split(".")[0].lower()
     return NEURON_FAMILIES.get(family)
-
-
-def skypilot_accelerator(acc_id: str, instance: str) -> str:
-    """SkyPilot's accelerator name: a TPU slice name (`tpu-v6e-8`) or the GPU/Neuron name (`H100`)."""
-    if acc_id.startswith("tpu"):
-        return instance if instance.startswith("tpu") else f"tpu-{instance}"
-    return SKYPILOT_NAME[acc_id]
 
 
 def dns_label(text: str, limit: int = 63) -> str:
