@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -46,7 +46,7 @@ def _strict(schema: dict) -> dict:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def crd_schema(kind: str, version: str = "v1beta2") -> dict:
     doc = yaml.safe_load((KUEUE_DIR / f"kueue.x-k8s.io_{CRD_FILES[kind]}.yaml").read_text(encoding="utf-8"))
     ver = next(v for v in doc["spec"]["versions"] if v["name"] == version)

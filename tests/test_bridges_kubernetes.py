@@ -10,6 +10,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from schema_check import core_errors
 
 from polyfleet.bridges import fleet_from_nodes, read_node_list
 from polyfleet.bridges.fleet_import import merge_fleet
@@ -17,7 +18,6 @@ from polyfleet.bridges.kubernetes import node_machine, nodes_of
 from polyfleet.catalog import load_catalog
 from polyfleet.errors import UserError
 from polyfleet.scenario import load_scenario
-from schema_check import core_errors
 
 DATA = Path(__file__).parent / "data"
 NODES = DATA / "k8s" / "nodes.json"

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from schema_check import core_errors, kueue_dir, kueue_errors
 
 from polyfleet.bridges.kueue import export_kueue, flavors_of, relative_cost, whole_chips
 from polyfleet.bridges.placement import class_order, scenario_placement
 from polyfleet.scenario import load_scenario
-from schema_check import core_errors, kueue_dir, kueue_errors
 
 SMALL = Path(__file__).parent / "data" / "scenarios" / "small-fleet.yaml"
 needs_crds = pytest.mark.skipif(kueue_dir() is None, reason="Kueue CRDs not found at ../shared/data/kueue "

@@ -90,10 +90,11 @@ def test_every_file_passes_skypilots_task_resources_and_service_schemas(sky, exp
 
 
 def test_the_schema_check_can_fail(sky):
+    from sky.exceptions import InvalidSkyPilotConfigError
     from sky.utils import common_utils, schemas
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidSkyPilotConfigError):
         common_utils.validate_schema({"resources": {"ordered": []}, "num_nodes": "two"}, schemas.get_task_schema(), "")
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidSkyPilotConfigError):
         common_utils.validate_schema({"acceleratorz": {"H100": 1}}, schemas.get_resources_schema(), "")
 
 

@@ -12,11 +12,11 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is installed by the README's test command (.[test,ray])")
 
-from polyfleet.execute.cluster import start_local_cluster  # noqa: E402
-from polyfleet.execute.ray import RayExecutor  # noqa: E402
-from polyfleet.execute.spec import POOL_LABEL, label_value, node_specs  # noqa: E402
-from polyfleet.place import Demand, Fleet, Pool, place  # noqa: E402
-from polyfleet.scenario import load_scenario  # noqa: E402
+from polyfleet.execute.cluster import start_local_cluster
+from polyfleet.execute.ray import RayExecutor
+from polyfleet.execute.spec import POOL_LABEL, label_value, node_specs
+from polyfleet.place import Demand, Fleet, Pool, place
+from polyfleet.scenario import load_scenario
 
 TPU, GPU, TRN2 = "gcp/tpu-v6e-8/us-east5", "aws/p5.48xlarge/us-east-1", "aws/trn2.48xlarge/us-east-2"
 POOLS = {TPU: 16, GPU: 16, TRN2: 16}          # 2 TPU hosts, 2 GPU hosts, 1 trn2.48xlarge

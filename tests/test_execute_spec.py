@@ -6,8 +6,16 @@ import pytest
 
 from polyfleet.catalog import load_catalog
 from polyfleet.errors import UserError
-from polyfleet.execute.spec import (NEURON_CORES_PER_CHIP, POOL_LABEL, gang_spec, hardware, label_value, node_specs,
-                                    ray_spec, replica_spec)
+from polyfleet.execute.spec import (
+    NEURON_CORES_PER_CHIP,
+    POOL_LABEL,
+    gang_spec,
+    hardware,
+    label_value,
+    node_specs,
+    ray_spec,
+    replica_spec,
+)
 
 TPU, GPU, TRN2 = "gcp/tpu-v6e-8/us-east5", "aws/p5.48xlarge/us-east-1", "aws/trn2.48xlarge/us-east-2"
 

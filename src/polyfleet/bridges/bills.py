@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import math
 import io
 import json
 import re
@@ -116,7 +117,7 @@ def _number(cell: str | None, where: str, field: str) -> float:
         value = float(text) if text else 0.0
     except ValueError:
         raise UserError(f"'{text}' is not a number", where=where, field=field) from None
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise UserError(f"'{text}' is not a finite number", where=where, field=field)
     return value
 
@@ -204,9 +205,9 @@ def _gcp(reader: csv.DictReader, source: str, catalog: Catalog) -> BillImport:
         where = f"{source}:{n}"
         desc = row["sku.description"]
         usd = _number(row["cost"], where, "cost") + _credits(row.get("credits"), where)
-        acc = next((a for pat, a in GCP_TPU if re.search(pat, desc, re.I)), None)
+        acc = next((a for pat, a in GCP_TPU if re.search(pat, desc, re.IGNORECASE)), None)
         if acc is None:
-            if re.search(GCP_GPU, desc, re.I):
+            if re.search(GCP_GPU, desc, re.IGNORECASE):
                 lost.append(Unmapped(f"line {n} ({desc})", "GCP bills a GPU and its host VM as separate SKUs; "
                                                            "a chip-hour price needs both"))
             else:

@@ -21,6 +21,7 @@ so they add up to the fleet's chips exactly.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -177,7 +178,7 @@ def export_kueue(sp: ScenarioPlacement, catalog: Catalog, *, cohort: str | None 
 
 def _lend(nominal: int, survive: float) -> int | None:
     """Most chips a class may lend and still keep `survive` of them: floor((1 - s) x quota); None = no limit."""
-    return None if survive <= 0 else int(np.floor((1.0 - survive) * nominal + 1e-9))
+    return None if survive <= 0 else math.floor((1.0 - survive) * nominal + 1e-9)
 
 
 def _flavor_obj(fl: Flavor) -> dict:

@@ -119,16 +119,20 @@ class RayExecutor:
         self._known_dead: set[str] = set()
 
     # ---- reading the cluster ------------------------------------------------------------------
-    def pool_chips(self) -> dict[str, int]:
-        """Chips of each pool on the nodes alive now (read from the nodes' labels and resources)."""
+    def pool_nodes(self) -> dict[str, list[int]]:
+        """Chips of each alive node, per pool (read from the nodes' labels and resources)."""
         by_label = {hw.labels["polyfleet.io/pool"]: p for p, hw in self.hw.items()}
-        out = {p: 0 for p in self.hw}
+        out: dict[str, list[int]] = {p: [] for p in self.hw}
         for node in ray.nodes():
             pool = by_label.get((node.get("Labels") or {}).get("polyfleet.io/pool"))
             if node.get("Alive") and pool is not None:
                 hw = self.hw[pool]
-                out[pool] += int(node.get("Resources", {}).get(hw.resource, 0) // hw.per_chip)
+                out[pool].append(int(node.get("Resources", {}).get(hw.resource, 0) // hw.per_chip))
         return out
+
+    def pool_chips(self) -> dict[str, int]:
+        """Chips of each pool on the nodes alive now."""
+        return {p: sum(chips) for p, chips in self.pool_nodes().items()}
 
     @staticmethod
     def dead_nodes() -> set[str]:
@@ -264,7 +268,7 @@ class RayExecutor:
         starts = self._reconcile(new, rec)
         rec.replace_s = time.perf_counter() - t0
         self.placement = new
-        specs, nowhere = self._refit(broken, alive)
+        specs, nowhere = self._refit(broken, alive, {p: len(n) for p, n in self.pool_nodes().items()})
         gangs = [self._start_gang(spec) for spec in specs]
         ok, pending = self._wait(starts)
         for r in ok:
@@ -294,9 +298,11 @@ class RayExecutor:
         return [self._launch(svc, pool) for (svc, pool), n in want.items()
                 for _ in range(n - len(self.replicas.get((svc, pool), [])))]
 
-    def _refit(self, broken: list[Gang], alive: dict[str, int]) -> tuple[list[GangSpec], list[str]]:
+    def _refit(self, broken: list[Gang], alive: dict[str, int], nodes: dict[str, int]
+               ) -> tuple[list[GangSpec], list[str]]:
         """Specs for the broken gangs that fit the chips inference and surviving gangs leave free (their own
-        pool first, then any pool with the same accelerator resource), and the workloads that fit nowhere."""
+        pool first, then any pool with the same accelerator resource and enough nodes for one bundle each),
+        and the workloads that fit nowhere."""
         used = {p: int(self.placement.chips_used[i]) for i, p in enumerate(self.placement.pools)}
         free = {p: alive[p] - used.get(p, 0) - sum(g.spec.chips for g in self.gangs if g.spec.pool == p)
                 for p in alive}
@@ -304,7 +310,8 @@ class RayExecutor:
         for g in broken:
             home = g.spec.pool
             pool = next((p for p in [home] + sorted(set(free) - {home})
-                         if free[p] >= g.spec.chips and self.hw[p].resource == self.hw[home].resource), None)
+                         if free[p] >= g.spec.chips and self.hw[p].resource == self.hw[home].resource
+                         and nodes.get(p, 0) >= len(g.spec.bundles)), None)
             if pool is None:
                 nowhere.append(g.spec.workload)
                 continue
