@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import MissingFigureError
 
-Status = Literal["official", "catalog", "third-party", "derived", "estimate", "user"]
-STATUSES: tuple[str, ...] = ("official", "catalog", "third-party", "derived", "estimate", "user")
+# measured: read off what was actually paid or observed (a cloud bill, a benchmark run)
+Status = Literal["official", "catalog", "third-party", "derived", "estimate", "user", "measured"]
+STATUSES: tuple[str, ...] = ("official", "catalog", "third-party", "derived", "estimate", "user", "measured")
 
 
 class Source(BaseModel):
