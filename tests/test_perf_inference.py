@@ -11,11 +11,13 @@ from polyfleet.perf import Context, default_efficiency, estimate_inference
 
 @pytest.fixture(scope="module")
 def ideal() -> Context:
-    """Every efficiency 1, no overheads: the pure roofline."""
+    """Every efficiency 1, no overheads or interference, every stack at its platform's efficiency: the pure roofline."""
     data = default_efficiency().model_dump()
+    data["stacks"] = {}
     for plat in data["platforms"].values():
         inf = plat["inference"]
-        inf.update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0, collective_us=0.0)
+        inf.update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0, collective_us=0.0,
+                   attention_efficiency=1.0, interference=0.0)
         inf["compute"] = {k: 1.0 for k in inf["compute"]}
     from polyfleet.perf.efficiency import Efficiency
     return Context(efficiency=Efficiency.model_validate(data))
@@ -25,7 +27,8 @@ def test_batch_one_decode_is_weight_bandwidth_bound(ideal):
     """Llama-2-7B BF16 on one H100, batch 1: each token reads all 13.477 GB of weights over
     3.35 TB/s = 4.0229 ms; the KV cache (1.5 tokens x 512 KiB) adds 0.23 us and compute is
     ~100x smaller, so TPOT = 4.023 ms and throughput = 248.6 tokens/s."""
-    e = estimate_inference("llama-2-7b", "h100", chips=1, batch=1, input_tokens=1, output_tokens=1, ctx=ideal)
+    e = estimate_inference("llama-2-7b", "h100", chips=1, batch=1, input_tokens=1, output_tokens=1, runtime="trtllm",
+                           ctx=ideal)
     assert e.feasible and e.limit == "fixed batch"
     assert e.tpot_s == pytest.approx(4.0232e-3, rel=1e-3)
     assert e.output_tokens_per_s == pytest.approx(248.56, rel=1e-3)
@@ -37,7 +40,7 @@ def test_largest_batch_is_kv_capacity_bound(ideal):
     = 98.3 MB, so at most 650 sequences; the batch grid's largest point below is 616. A step then
     reads 8.03 GB + 616 x 98.3 MB = 68.6 GB at 3.35 TB/s = 20.48 ms, more than its 9.7 ms of
     compute: 616 / 20.48 ms = 30,088 tokens/s, limited by KV capacity."""
-    e = estimate_inference("llama-3.1-8b", "h100", chips=1, dtype="fp8", ctx=ideal)
+    e = estimate_inference("llama-3.1-8b", "h100", chips=1, dtype="fp8", runtime="trtllm", ctx=ideal)
     assert e.feasible and e.batch == 616 and e.limit == "KV capacity"
     assert e.tpot_s == pytest.approx(20.47e-3, rel=2e-3)
     assert e.output_tokens_per_s == pytest.approx(30_088, rel=2e-3)

@@ -4,8 +4,9 @@ A roofline model of continuous batching with chunked prefill, vectorised over ca
 and candidate batch sizes. Per engine step, B sequences each emit one token and, in
 steady state, B·I/O prompt tokens are prefilled, so
 
-    step(B) = max(compute, memory) + collectives + overhead + B · per-sequence cost
-    compute = (2·N_active·B·(1 + I/O) + attention FLOPs) / (C · peak · eff_compute)
+    step(B) = max(compute, memory) + interference · min(compute, memory) + collectives + overhead
+              + B · per-sequence cost
+    compute = 2·N_active·B·(1 + I/O) / (C · peak · eff_compute) + attention FLOPs / (that · eff_attention)
     memory  = weights read / (C · HBM BW · eff_bw) + B · KV bytes/token · (I + O/2) / (C · HBM BW · eff_kv)
     collectives = 2 · layers · (latency + ring all-reduce of the step's activations)
 
@@ -79,10 +80,15 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     kv_rate = C * H.hbm_bw[h] * H.eff_kv[h] * rt
     ctx = I + O / 2.0
     tokens = B * (1.0 + I / O)
-    flops = 2.0 * M.matmul_params[m] * tokens + M.att_coeff[m] * (B * ctx + (B / O) * I * I / 2.0)
+    att_rate = flops_rate * H.attention_eff[h]
+    att_flops = M.att_coeff[m] * (B * ctx + (B / O) * I * I / 2.0)
     expert_read = M.expert_bytes[m] * (1.0 - (1.0 - M.active_share[m]) ** tokens)
     weights_read = M.weight_bytes[m] - M.expert_bytes[m] + expert_read
-    t_compute = flops / flops_rate
+    # routed experts' matmuls run narrow GEMMs and wait for the busiest expert (as in training)
+    expert = M.expert_active_params[m]
+    ffn = np.maximum(M.expert_ffn[m], 1.0)
+    expert_cost = expert * H.expert_imbalance[h] * (ffn + H.expert_gemm_width[h]) / ffn
+    t_compute = 2.0 * (M.matmul_params[m] - expert + expert_cost) * tokens / flops_rate + att_flops / att_rate
     t_memory = weights_read / bw_rate + B * M.kv_bytes_per_token[m] * ctx / kv_rate
     multi = C > 1
     ring = 2.0 * (C - 1) / C
@@ -90,9 +96,12 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     lat = H.collective_s[h]
     t_coll = np.where(multi, 2.0 * M.layers[m] * (lat + ring * tokens * act_bytes / H.link_bw[h]), 0.0)
     t_coll = np.nan_to_num(t_coll, nan=np.inf)
-    step = np.maximum(t_compute, t_memory) + t_coll + H.overhead_s[h] + B * H.per_seq_s[h]
-    pre_flops = 2.0 * M.matmul_params[m] * I + M.att_coeff[m] * I * I / 2.0
-    t_pre = (np.maximum(pre_flops / flops_rate, M.weight_bytes[m] / bw_rate)
+    # compute and memory overlap in one step, except the share `interference` of the shorter
+    # (prefill chunks and decode tokens contend for the same step)
+    overlap = np.maximum(t_compute, t_memory) + H.interference[h] * np.minimum(t_compute, t_memory)
+    step = overlap + t_coll + H.overhead_s[h] + B * H.per_seq_s[h]
+    pre_compute = 2.0 * M.matmul_params[m] * I / flops_rate + M.att_coeff[m] * I * I / 2.0 / att_rate
+    t_pre = (np.maximum(pre_compute, M.weight_bytes[m] / bw_rate)
              + np.where(multi, 2.0 * M.layers[m] * (lat + ring * I * act_bytes / H.link_bw[h]), 0.0)
              + H.overhead_s[h])
     t_pre = np.nan_to_num(t_pre, nan=np.inf)
