@@ -110,11 +110,10 @@ def family_of(acc: Accelerator) -> str:
 def stack_note(acc: Accelerator, choice: StackChoice, use: str) -> list[str]:
     out = []
     if choice.default:
-        out.append(f"{acc.id}: assumed {choice.stack}, the most common {use} stack on {acc.platform} "
-                   "(choose another with --runtime)")
+        out.append(f"{choice.stack} assumed on {acc.platform}: its most common {use} stack (choose another with "
+                   "--runtime)")
     if choice.stack and not choice.fitted:
-        out.append(f"{acc.id}: {choice.stack}'s efficiency on {acc.platform} is an estimate (no published result "
-                   "pins it)")
+        out.append(f"{choice.stack} on {acc.platform}: efficiency is an estimate (no published result pins it)")
     return out
 
 

@@ -22,7 +22,7 @@ class StackChoice:
     stack: str | None          # the stack assumed (None when nothing runs)
     efficiency: float          # factor on the platform's calibrated efficiency; 0 = cannot run
     default: bool              # True when the platform's default stack was assumed
-    fitted: bool               # True when the factor was fitted to published results
+    fitted: bool               # True when published results pin the factor (fitted, or the reference stack)
     reason: str                # why nothing runs (empty otherwise)
 
     def label(self) -> str:
@@ -38,7 +38,10 @@ def stack_factor(catalog: Catalog, eff: Efficiency | None, stack: str, platform:
     if rt.kind != "stack" or use not in rt.uses or fig is None or not fig.known:
         return 0.0, False
     fitted = eff.stack_factor(platform, rt.id, use) if eff is not None else None
-    return (float(fitted), True) if fitted is not None else (float(fig.value), False)
+    if fitted is not None:
+        return float(fitted), True
+    # the platform's reference stack is what its calibrated factors were fitted on
+    return float(fig.value), fig.status == "derived"
 
 
 def choose_stack(catalog: Catalog, acc: Accelerator, use: str, runtimes: Sequence[str] = (),
