@@ -10,6 +10,7 @@ from ..catalog import TERMS
 from ..errors import UserError
 from ..perf import compare_inference, compare_training, estimate_inference, estimate_training
 from ..perf.calibration import load_calibration
+from ..catalog.freshness import DEFAULT_MAX_PRICE_AGE_DAYS, stale_note, stale_prices
 from ..perf.compare import INTERACTIVE_TPOT_S, INTERACTIVE_TTFT_S
 from ..report.tables import Column, emit
 from . import app
@@ -165,6 +166,8 @@ def compare(
     chips: int | None = typer.Option(None, "--chips", help="Training: run every chip type at this many chips."),
     runtime: str | None = RUNTIME,
     term: str = TERM,
+    max_price_age: int = typer.Option(DEFAULT_MAX_PRICE_AGE_DAYS, "--max-price-age", metavar="DAYS",
+                                      help="Warn when a price used is older than this many days."),
     fmt: str = FORMAT,
 ) -> None:
     """Every chip ranked by price/performance at a stated target, with its band, latency and energy."""
@@ -184,7 +187,8 @@ def compare(
         slo = ("no latency target (offline throughput)" if no_slo else
                f"{'interactive ' if ttft_ms is None and tpot_ms is None else ''}SLO TTFT <= {ttft * 1e3:g} ms, "
                f"TPOT <= {tpot * 1e3:g} ms")
-        compare_inference_view(ests, fmt, input_tokens, output_tokens, dtype, term, slo)
+        compare_inference_view(ests, fmt, input_tokens, output_tokens, dtype, term, slo,
+                               _stale(c, ests, term, max_price_age))
     else:
         if dtype not in ("bf16", "fp8"):
             raise UserError(f"unknown training dtype '{dtype}'", field="--dtype", allowed="bf16, fp8")
@@ -194,4 +198,14 @@ def compare(
             raise UserError("must be at least 1", field="--chips")
         ests, sizing = compare_training(model, tokens=tokens, seq_len=seq_len, chips=chips, days=days, dtype=dtype,
                                         term=term, runtime=runtime, ctx=c)
-        compare_training_view(ests, fmt, tokens, seq_len, dtype, term, sizing.describe())
+        compare_training_view(ests, fmt, tokens, seq_len, dtype, term, sizing.describe(),
+                              _stale(c, ests, term, max_price_age))
+
+
+def _stale(c, ests, term: str, max_age: int) -> list[str]:
+    """A warning when a price the ranking used is older than `max_age` days."""
+    if max_age < 0:
+        raise UserError("must be 0 or more", field="--max-price-age")
+    used = [e.offering for e in ests if e.offering and e.usd_per_chip_hour is not None]
+    note = stale_note([s for s in stale_prices(c.catalog, max_age, offerings=used) if s.term == term], max_age)
+    return [note] if note else []
