@@ -95,3 +95,54 @@ def test_best_size_is_at_least_as_cheap_as_any_fixed_size(ctx):
     for c in (1, 2, 4, 8):
         fixed = estimate_inference("llama-3.1-70b", "h200", chips=c, ctx=ctx)
         assert best.output_tokens_per_s_per_chip >= fixed.output_tokens_per_s_per_chip - 1e-9
+
+
+def _variant(**inference) -> Context:
+    """The pure roofline with some inference factors changed on every platform."""
+    data = default_efficiency().model_dump()
+    data["stacks"] = {}
+    for plat in data["platforms"].values():
+        inf = plat["inference"]
+        inf.update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0, collective_us=0.0,
+                   attention_efficiency=1.0, interference=0.0)
+        inf["compute"] = {k: 1.0 for k in inf["compute"]}
+        inf.update(inference)
+    from polyfleet.perf.efficiency import Efficiency
+    return Context(efficiency=Efficiency.model_validate(data))
+
+
+def test_long_prompt_attention_costs_what_its_efficiency_says():
+    """A 20,000-token prompt to Llama-3.1-8B (FP8, one H100) is compute-bound. Its attention is
+    att_coeff x I^2 / 2 FLOPs (att_coeff = 2 x 32 layers x 32 heads x 256 = 524,288 per token pair):
+    1.0486e14 FLOPs. At attention efficiency 0.4 instead of 1 it takes 1.0486e14 x (1/0.4 - 1) /
+    1,978.9e12 = 79.5 ms longer to the first token; the matmul part is unchanged."""
+    kw = dict(chips=1, dtype="fp8", batch=1, input_tokens=20000, output_tokens=100, runtime="trtllm")
+    full = estimate_inference("llama-3.1-8b", "h100", ctx=_variant(attention_efficiency=1.0), **kw)
+    slow = estimate_inference("llama-3.1-8b", "h100", ctx=_variant(attention_efficiency=0.4), **kw)
+    att = 2 * 32 * 32 * 256 * 20000 ** 2 / 2
+    extra_prefill = att * (1 / 0.4 - 1) / 1978.9e12
+    extra_step = slow.tpot_s - full.tpot_s
+    assert slow.ttft_s - full.ttft_s == pytest.approx(extra_prefill + extra_step, rel=1e-6)
+    assert extra_prefill == pytest.approx(0.0795, rel=2e-3)
+
+
+def test_interference_adds_the_shorter_of_compute_and_memory():
+    """With interference 1 a step costs compute + memory instead of the longer of the two."""
+    kw = dict(chips=1, dtype="fp8", batch=64, input_tokens=4000, output_tokens=400, runtime="trtllm")
+    overlap = estimate_inference("llama-3.1-8b", "h100", ctx=_variant(interference=0.0), **kw)
+    serial = estimate_inference("llama-3.1-8b", "h100", ctx=_variant(interference=1.0), **kw)
+    half = estimate_inference("llama-3.1-8b", "h100", ctx=_variant(interference=0.5), **kw)
+    assert serial.tpot_s > overlap.tpot_s
+    assert half.tpot_s == pytest.approx((serial.tpot_s + overlap.tpot_s) / 2, rel=1e-9)
+
+
+def test_a_box_serves_as_several_replicas(ctx):
+    """An 8-GPU H200 box serving Llama-3.1-70B in FP8: the replica size divides 8 and the box holds
+    8 / size replicas; a 3-chip box can only be one 3-chip replica or three 1-chip ones."""
+    e = estimate_inference("llama-3.1-70b", "h200", dtype="fp8", system_chips=8, ctx=ctx)
+    assert e.feasible and 8 % e.chips == 0 and e.replicas * e.chips == 8
+    best = max((estimate_inference("llama-3.1-70b", "h200", dtype="fp8", chips=c, ctx=ctx) for c in (1, 2, 4, 8)),
+               key=lambda x: x.output_tokens_per_s_per_chip)
+    assert e.output_tokens_per_s_per_chip == pytest.approx(best.output_tokens_per_s_per_chip)
+    odd = estimate_inference("llama-3.1-8b", "h200", dtype="fp8", system_chips=3, ctx=ctx)
+    assert odd.chips in (1, 3) and odd.replicas * odd.chips == 3
