@@ -83,3 +83,29 @@ def test_estimates_carry_a_band_around_the_estimate(ctx):
     i = estimate_inference("llama-3.1-70b", "h200", dtype="fp8", ctx=ctx)
     assert i.output_tokens_per_s_per_chip_low < i.output_tokens_per_s_per_chip < i.output_tokens_per_s_per_chip_high
     assert i.usd_per_million_output_tokens_low < i.usd_per_million_output_tokens < i.usd_per_million_output_tokens_high
+
+
+def _scenario_with(tmp_path, line: str):
+    from pathlib import Path
+
+    from polyfleet.scenario import load_scenario
+    text = (Path(__file__).resolve().parents[1] / "examples" / "second-vendor.yaml").read_text()
+    text = text.replace("      runtimes: [vllm, jax, neuron, trt-llm]\n", f"      runtimes: [vllm, jax, neuron, trt-llm]\n{line}")
+    f = tmp_path / "s.yaml"
+    f.write_text(text)
+    return load_scenario(f), text
+
+
+def test_scenario_runtime_reaches_the_rate_table(tmp_path):
+    scn, _ = _scenario_with(tmp_path, "      runtime: trtllm\n")
+    table = scn.rate_table()
+    gpu = [j for j, f in enumerate(table.family) if f == "gpu" and table.feasible[0, j]]
+    assert gpu and all(table.stack[0, j] == "trtllm" for j in gpu)
+    assert not any(table.feasible[0, j] for j, f in enumerate(table.family) if f != "gpu")
+
+
+def test_scenario_unknown_runtime_names_file_line_and_stacks(tmp_path):
+    with pytest.raises(UserError) as exc:
+        _scenario_with(tmp_path, "      runtime: trtlm\n")
+    msg = str(exc.value)
+    assert "s.yaml:" in msg and "trtllm" in msg and "inference stack" in msg
