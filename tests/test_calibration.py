@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-from polyfleet.perf import Context
 from polyfleet.perf import fit as fitmod
 from polyfleet.perf.calibration import FAMILIES, check_all, family_of, load_calibration
 from polyfleet.perf.cv_report import band_rows, by_family

@@ -8,7 +8,7 @@ from polyfleet.catalog import TERMS, load_catalog
 from polyfleet.catalog.load import ACCELERATOR_FIGURES
 from polyfleet.errors import UnknownNameError, UserError
 
-CANONICAL = "tpu-v5e tpu-v5p tpu-v6e tpu-v7 trn1 trn2 trn3 inf2 a100-80gb h100 h200 b200 gb200 mi300x".split()
+CANONICAL = ["tpu-v5e", "tpu-v5p", "tpu-v6e", "tpu-v7", "trn1", "trn2", "trn3", "inf2", "a100-80gb", "h100", "h200", "b200", "gb200", "mi300x"]
 
 
 def test_canonical_accelerators_present():

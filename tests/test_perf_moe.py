@@ -10,7 +10,7 @@ import pytest
 from polyfleet.catalog.figures import Figure
 from polyfleet.perf import Context, default_efficiency, estimate_training
 from polyfleet.perf.efficiency import Efficiency
-from polyfleet.workloads.models import MoE, ModelLibrary, ModelSpec
+from polyfleet.workloads.models import ModelLibrary, ModelSpec, MoE
 
 SEQ = 4096
 MOE = ModelSpec(id="moe-test", layers=10, d_model=1024, heads=8, kv_heads=8, ffn=4096, vocab=1000,

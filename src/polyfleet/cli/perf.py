@@ -7,10 +7,10 @@ import math
 import typer
 
 from ..catalog import TERMS
+from ..catalog.freshness import DEFAULT_MAX_PRICE_AGE_DAYS, stale_note, stale_prices
 from ..errors import UserError
 from ..perf import compare_inference, compare_training, estimate_inference, estimate_training
 from ..perf.calibration import load_calibration
-from ..catalog.freshness import DEFAULT_MAX_PRICE_AGE_DAYS, stale_note, stale_prices
 from ..perf.compare import INTERACTIVE_TPOT_S, INTERACTIVE_TTFT_S
 from ..report.tables import Column, emit
 from . import app

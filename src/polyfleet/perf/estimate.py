@@ -169,13 +169,8 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
     feasible = bool(res.feasible[i]) and rt_eff > 0
     reason = rt_reason if rt_eff == 0 else inf.REASONS[int(res.reason[i])]
     min_chips = res.min_chips[i]
-    domain = int(acc.scaleup_chips.value or 1)
-    if not feasible and rt_eff > 0 and np.isfinite(min_chips) and min_chips > sizes[i]:
-        if min_chips <= domain:
-            reason += f"; needs at least {int(min_chips)} chips"
-        else:
-            reason += (f"; needs at least {int(min_chips)} chips, more than one {domain}-chip scale-up domain "
-                       "(try a smaller dtype or a chip with more memory)")
+    if not feasible and rt_eff > 0:
+        reason += _needs_more_chips(acc, min_chips, sizes[i])
     price = pick_price(ctx, acc, offering, term)
     watts = it_watts_per_chip(acc)
     assumptions = [f"{acc.id} {k}: {v.value:g} ({v.note})" for k, v in acc.assumed.items()
@@ -209,6 +204,17 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
         usd_per_million_output_tokens_low=usd / band.high if usd is not None and hi else None,
         usd_per_million_output_tokens_high=usd / band.low if usd is not None and lo else None,
         band=f"P10-P90 from {band.basis}" if feasible else "")
+
+
+def _needs_more_chips(acc: Accelerator, min_chips: float, tried: int) -> str:
+    """The way out of a memory shortfall: how many chips would hold the model."""
+    if not np.isfinite(min_chips) or min_chips <= tried:
+        return ""
+    domain = int(acc.scaleup_chips.value or 1)
+    if min_chips <= domain:
+        return f"; needs at least {int(min_chips)} chips"
+    return (f"; needs at least {int(min_chips)} chips, more than one {domain}-chip scale-up domain "
+            "(try a smaller dtype or a chip with more memory)")
 
 
 def _f(x) -> float | None:
