@@ -71,3 +71,8 @@ def test_catalog_warns_about_old_prices(run_cli):
     assert code == 0 and "older than 30 days" in out and "age (days)" in out
     code, out, _ = run_cli("catalog", "--what", "offerings", "--provider", "gcp", "--max-price-age", "100000")
     assert "older than" not in out
+
+
+def test_system_chips_must_be_a_box(run_cli):
+    code, _, err = run_cli("perf", "inference", "-m", "llama-3.1-8b", "-a", "h100", "--system-chips", "0")
+    assert code == 2 and "--system-chips" in err

@@ -149,7 +149,7 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
     choice = choose_stack(ctx.catalog, acc, "inference", runtimes, runtime, ctx.efficiency)
     rt_eff, rt, rt_reason = choice.efficiency, choice.stack, choice.reason
     sizes = [chips] if chips else chip_candidates(acc)
-    if system_chips:
+    if system_chips is not None:
         if system_chips < 1:
             raise UserError("must be at least 1", field="--system-chips")
         sizes = [c for c in sizes if system_chips % c == 0] or [system_chips]
