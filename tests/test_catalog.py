@@ -8,7 +8,7 @@ from polyfleet.catalog import TERMS, load_catalog
 from polyfleet.catalog.load import ACCELERATOR_FIGURES
 from polyfleet.errors import UnknownNameError, UserError
 
-CANONICAL = "tpu-v5e tpu-v5p tpu-v6e tpu-v7 trn1 trn2 trn3 inf2 a100-80gb h100 h200 b200 gb200 mi300x".split()
+CANONICAL = ["tpu-v5e", "tpu-v5p", "tpu-v6e", "tpu-v7", "trn1", "trn2", "trn3", "inf2", "a100-80gb", "h100", "h200", "b200", "gb200", "mi300x"]
 
 
 def test_canonical_accelerators_present():
@@ -137,7 +137,54 @@ def test_price_csv_override(tmp_path):
                  "aws,trn2,trn2.48xlarge,us-east-2,16,4.00,,3.10,,negotiated,user,2026-09-01\n")
     off = load_catalog(f).offering("aws/trn2.48xlarge/us-east-2")
     assert off.on_demand.value == 4.0 and off.commit_1y.value == 3.10
-    assert off.spot.value == 1.44                     # not in the CSV: built-in kept
+    assert not off.spot.known                         # an empty cell means unknown, as documented
+    assert off.on_demand.as_of.isoformat() == "2026-09-01" and off.on_demand.status == "user"
+
+
+def test_price_csv_without_a_column_keeps_the_built_in_price(tmp_path):
+    f = tmp_path / "prices.csv"
+    f.write_text("provider,accelerator,instance,region,unit_chips,on_demand\n"
+                 "aws,trn2,trn2.48xlarge,us-east-2,16,4.00\n")
+    off = load_catalog(f).offering("aws/trn2.48xlarge/us-east-2")
+    assert off.on_demand.value == 4.0 and off.spot.value == 1.44
+
+
+def test_price_csv_adds_a_provider(tmp_path):
+    """A provider the catalog does not know comes in with provider_name/provider_kind columns."""
+    f = tmp_path / "prices.csv"
+    f.write_text("provider,provider_name,provider_kind,accelerator,instance,region,unit_chips,on_demand,spot,as_of\n"
+                 "CoreWeave,CoreWeave,neocloud,h100,gd-8xh100ib-i128,us-east-04,8,6.155,,2026-10-01\n")
+    cat = load_catalog(f)
+    assert cat.provider("coreweave").kind == "neocloud" and cat.provider("coreweave").name == "CoreWeave"
+    off = cat.offering("coreweave/gd-8xh100ib-i128/us-east-04")
+    assert off.on_demand.value == pytest.approx(6.155) and not off.spot.known
+    assert "coreweave/us-east-04" in cat.regions
+
+
+def test_price_csv_unknown_provider_says_how_to_add_it(tmp_path):
+    f = tmp_path / "prices.csv"
+    f.write_text("provider,accelerator,instance,region,unit_chips,on_demand\nhyperfab,h100,x,us-east-04,8,6\n")
+    with pytest.raises(UserError, match="unknown provider .hyperfab..*provider_name"):
+        load_catalog(f)
+
+
+@pytest.mark.parametrize("cell", ["-1", "0", "nan", "inf"])
+def test_price_csv_rejects_what_is_not_a_price(tmp_path, cell):
+    f = tmp_path / "prices.csv"
+    f.write_text(f"provider,accelerator,instance,region,unit_chips,on_demand\naws,trn2,x,us-east-2,16,{cell}\n")
+    with pytest.raises(UserError, match=r"prices.csv:2.*on_demand"):
+        load_catalog(f)
+
+
+def test_offering_ids_are_shell_safe(tmp_path):
+    """An instance name with a space or shell characters still gives an id a shell passes as one word."""
+    import re
+    f = tmp_path / "c.yaml"
+    f.write_text("offerings:\n  - {provider: aws, accelerator: trn3, instance: 'trn3 Gen2 $Ultra(server)', unit_chips: 64, "
+                 "regions: {us-east-2: {}}}\n")
+    cat = load_catalog(f)
+    assert "aws/trn3-Gen2-Ultra-server/us-east-2" in cat.offerings
+    assert all(re.fullmatch(r"[A-Za-z0-9._+/-]+", oid) for oid in cat.offerings)
 
 
 def test_price_csv_bad_number(tmp_path):

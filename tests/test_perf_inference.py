@@ -11,11 +11,13 @@ from polyfleet.perf import Context, default_efficiency, estimate_inference
 
 @pytest.fixture(scope="module")
 def ideal() -> Context:
-    """Every efficiency 1, no overheads: the pure roofline."""
+    """Every efficiency 1, no overheads or interference, every stack at its platform's efficiency: the pure roofline."""
     data = default_efficiency().model_dump()
+    data["stacks"] = {}
     for plat in data["platforms"].values():
         inf = plat["inference"]
-        inf.update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0, collective_us=0.0)
+        inf.update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0, collective_us=0.0,
+                   attention_efficiency=1.0, interference=0.0)
         inf["compute"] = {k: 1.0 for k in inf["compute"]}
     from polyfleet.perf.efficiency import Efficiency
     return Context(efficiency=Efficiency.model_validate(data))
@@ -25,7 +27,8 @@ def test_batch_one_decode_is_weight_bandwidth_bound(ideal):
     """Llama-2-7B BF16 on one H100, batch 1: each token reads all 13.477 GB of weights over
     3.35 TB/s = 4.0229 ms; the KV cache (1.5 tokens x 512 KiB) adds 0.23 us and compute is
     ~100x smaller, so TPOT = 4.023 ms and throughput = 248.6 tokens/s."""
-    e = estimate_inference("llama-2-7b", "h100", chips=1, batch=1, input_tokens=1, output_tokens=1, ctx=ideal)
+    e = estimate_inference("llama-2-7b", "h100", chips=1, batch=1, input_tokens=1, output_tokens=1, runtime="trtllm",
+                           ctx=ideal)
     assert e.feasible and e.limit == "fixed batch"
     assert e.tpot_s == pytest.approx(4.0232e-3, rel=1e-3)
     assert e.output_tokens_per_s == pytest.approx(248.56, rel=1e-3)
@@ -37,7 +40,7 @@ def test_largest_batch_is_kv_capacity_bound(ideal):
     = 98.3 MB, so at most 650 sequences; the batch grid's largest point below is 616. A step then
     reads 8.03 GB + 616 x 98.3 MB = 68.6 GB at 3.35 TB/s = 20.48 ms, more than its 9.7 ms of
     compute: 616 / 20.48 ms = 30,088 tokens/s, limited by KV capacity."""
-    e = estimate_inference("llama-3.1-8b", "h100", chips=1, dtype="fp8", ctx=ideal)
+    e = estimate_inference("llama-3.1-8b", "h100", chips=1, dtype="fp8", runtime="trtllm", ctx=ideal)
     assert e.feasible and e.batch == 616 and e.limit == "KV capacity"
     assert e.tpot_s == pytest.approx(20.47e-3, rel=2e-3)
     assert e.output_tokens_per_s == pytest.approx(30_088, rel=2e-3)
@@ -92,3 +95,54 @@ def test_best_size_is_at_least_as_cheap_as_any_fixed_size(ctx):
     for c in (1, 2, 4, 8):
         fixed = estimate_inference("llama-3.1-70b", "h200", chips=c, ctx=ctx)
         assert best.output_tokens_per_s_per_chip >= fixed.output_tokens_per_s_per_chip - 1e-9
+
+
+def _variant(**inference) -> Context:
+    """The pure roofline with some inference factors changed on every platform."""
+    data = default_efficiency().model_dump()
+    data["stacks"] = {}
+    for plat in data["platforms"].values():
+        inf = plat["inference"]
+        inf.update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0, collective_us=0.0,
+                   attention_efficiency=1.0, interference=0.0)
+        inf["compute"] = {k: 1.0 for k in inf["compute"]}
+        inf.update(inference)
+    from polyfleet.perf.efficiency import Efficiency
+    return Context(efficiency=Efficiency.model_validate(data))
+
+
+def test_long_prompt_attention_costs_what_its_efficiency_says():
+    """A 20,000-token prompt to Llama-3.1-8B (FP8, one H100) is compute-bound. Its attention is
+    att_coeff x I^2 / 2 FLOPs (att_coeff = 2 x 32 layers x 32 heads x 256 = 524,288 per token pair):
+    1.0486e14 FLOPs. At attention efficiency 0.4 instead of 1 it takes 1.0486e14 x (1/0.4 - 1) /
+    1,978.9e12 = 79.5 ms longer to the first token; the matmul part is unchanged."""
+    kw = dict(chips=1, dtype="fp8", batch=1, input_tokens=20000, output_tokens=100, runtime="trtllm")
+    full = estimate_inference("llama-3.1-8b", "h100", ctx=_variant(attention_efficiency=1.0), **kw)
+    slow = estimate_inference("llama-3.1-8b", "h100", ctx=_variant(attention_efficiency=0.4), **kw)
+    att = 2 * 32 * 32 * 256 * 20000 ** 2 / 2
+    extra_prefill = att * (1 / 0.4 - 1) / 1978.9e12
+    extra_step = slow.tpot_s - full.tpot_s
+    assert slow.ttft_s - full.ttft_s == pytest.approx(extra_prefill + extra_step, rel=1e-6)
+    assert extra_prefill == pytest.approx(0.0795, rel=2e-3)
+
+
+def test_interference_adds_the_shorter_of_compute_and_memory():
+    """With interference 1 a step costs compute + memory instead of the longer of the two."""
+    kw = dict(chips=1, dtype="fp8", batch=64, input_tokens=4000, output_tokens=400, runtime="trtllm")
+    overlap = estimate_inference("llama-3.1-8b", "h100", ctx=_variant(interference=0.0), **kw)
+    serial = estimate_inference("llama-3.1-8b", "h100", ctx=_variant(interference=1.0), **kw)
+    half = estimate_inference("llama-3.1-8b", "h100", ctx=_variant(interference=0.5), **kw)
+    assert serial.tpot_s > overlap.tpot_s
+    assert half.tpot_s == pytest.approx((serial.tpot_s + overlap.tpot_s) / 2, rel=1e-9)
+
+
+def test_a_box_serves_as_several_replicas(ctx):
+    """An 8-GPU H200 box serving Llama-3.1-70B in FP8: the replica size divides 8 and the box holds
+    8 / size replicas; a 3-chip box can only be one 3-chip replica or three 1-chip ones."""
+    e = estimate_inference("llama-3.1-70b", "h200", dtype="fp8", system_chips=8, ctx=ctx)
+    assert e.feasible and 8 % e.chips == 0 and e.replicas * e.chips == 8
+    best = max((estimate_inference("llama-3.1-70b", "h200", dtype="fp8", chips=c, ctx=ctx) for c in (1, 2, 4, 8)),
+               key=lambda x: x.output_tokens_per_s_per_chip)
+    assert e.output_tokens_per_s_per_chip == pytest.approx(best.output_tokens_per_s_per_chip)
+    odd = estimate_inference("llama-3.1-8b", "h200", dtype="fp8", system_chips=3, ctx=ctx)
+    assert odd.chips in (1, 3) and odd.replicas * odd.chips == 3

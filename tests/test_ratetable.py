@@ -97,3 +97,33 @@ def test_request_mix_from_an_azure_format_trace(tmp_path):
     bad.write_text("time,prompt\n1,2\n")
     with pytest.raises(UserError, match="bad.csv:1"):
         RequestMix.from_trace(bad)
+
+
+def test_every_cell_has_a_band_and_a_stack(table):
+    ok = table.feasible
+    assert (table.rate_low[ok] <= table.rate[ok]).all() and (table.rate[ok] <= table.rate_high[ok]).all()
+    assert (table.rate_low[ok] < table.rate_high[ok]).all()
+    assert all(s for s in table.stack[ok])
+    assert not (table.rate_low[~ok] > 0).any()
+    row = table.rows()[0]
+    assert {"tokens_per_chip_hour_low", "tokens_per_chip_hour_high", "stack"} <= set(row)
+
+
+def test_pessimistic_table_is_the_low_end_and_keeps_measurements(table):
+    w, o = table.workloads[0], next(j for j in range(len(table.offerings)) if table.feasible[0, j])
+    measured = table.with_measured(w, 1234.0, offering=table.offerings[o])
+    low = measured.pessimistic()
+    assert low.rate[0, o] == 1234.0                                  # a measurement has no model error
+    others = measured.feasible & ~measured.measured
+    assert np.allclose(low.rate[others], measured.rate_low[others])
+    assert (low.rate <= measured.rate + 1e-9).all()
+    assert low.workloads == measured.workloads and low.offerings == measured.offerings
+
+
+def test_pinned_stack_in_a_workload_reaches_the_table(ctx):
+    svc = InferenceService(id="tpu-jetstream", model="llama-3.1-8b", runtime="jetstream")
+    t = build_rate_table([svc], ctx=ctx)
+    tpu = [j for j, a in enumerate(t.accelerator) if a.startswith("tpu")]
+    gpu = [j for j, a in enumerate(t.accelerator) if a in ("h100", "b200")]
+    assert all(t.stack[0, j] == "jetstream" and t.feasible[0, j] for j in tpu)
+    assert all(not t.feasible[0, j] and "jetstream does not run" in t.reason[0, j] for j in gpu)

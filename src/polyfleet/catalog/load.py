@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -10,11 +12,18 @@ from typing import Any
 from ..datafile import DataFile, field_path, read_csv_rows, validate
 from ..errors import UnknownNameError, UserError
 from .figures import Figure, Source, parse_figure
-from .model import TERMS, Accelerator, Offering, Provider, Region, Runtime
+from .model import TERMS, Accelerator, MemoryRecipe, Offering, Provider, Region, Runtime
 from .store import Catalog
 
+SHELL_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+
+
+def offering_id(provider: str, instance: str, region: str) -> str:
+    """`provider/instance/region` with anything a shell would split or expand turned into '-'."""
+    return "/".join(SHELL_UNSAFE.sub("-", str(part)).strip("-") for part in (provider, instance, region))
+
 ACCELERATOR_FIGURES = ("bf16_tflops", "fp8_tflops", "int8_tops", "fp4_tflops", "hbm_gb", "hbm_tbps",
-                       "scaleup_chips", "link_gbytes_per_s", "max_slice_chips", "tdp_watts",
+                       "scaleup_chips", "link_gbytes_per_s", "scaleout_gbytes_per_s", "max_slice_chips", "tdp_watts",
                        "system_watts_per_chip")
 BUILTIN_FILES = ("accelerators.yaml", "runtimes.yaml", "providers.yaml", "offerings.yaml")
 
@@ -73,7 +82,12 @@ class _Reader:
         raw = dict(raw)
         default = raw.pop("source", None)
         plats = raw.get("platforms") or {}
+        if not isinstance(plats, dict):
+            raise UserError("must be a mapping of platform: efficiency", where=self.doc.where(loc + ("platforms",)),
+                            field=f"runtimes[{i}].platforms")
         raw["platforms"] = {p: self.figure(v, default, loc + ("platforms", p)) for p, v in plats.items()}
+        if isinstance(raw.get("memory"), dict):
+            raw["memory"] = validate(MemoryRecipe, raw["memory"], self.doc.name, self.doc, loc + ("memory",))
         return validate(Runtime, raw, self.doc.name, self.doc, loc)
 
     def offerings(self, raw: dict, i: int) -> list[Offering]:
@@ -94,7 +108,7 @@ class _Reader:
                                 field=f"offerings[{i}].regions.{region}", allowed=", ".join(TERMS))
             data = {k: raw.get(k) for k in ("provider", "accelerator", "instance", "unit_chips")}
             data["region"] = region
-            data["id"] = f"{data['provider']}/{data['instance']}/{region}"
+            data["id"] = offering_id(data["provider"], data["instance"], region)
             for term in TERMS:
                 where = loc + (("regions", region, term) if term in (over or {}) else ("prices", term))
                 data[term] = self.figure(prices.get(term), default, where)
@@ -109,7 +123,7 @@ def _merge(cat: dict[str, dict], doc: DataFile, user: bool) -> None:
     if not isinstance(data, dict):
         raise UserError("must be a mapping with sections accelerators, runtimes, providers, regions, offerings",
                         where=doc.name)
-    allowed = {"sources", "accelerators", "runtimes", "providers", "regions", "offerings"}
+    allowed = {"sources", "accelerators", "runtimes", "defaults", "providers", "regions", "offerings"}
     unknown = set(data) - allowed
     if unknown:
         key = sorted(unknown)[0]
@@ -122,6 +136,7 @@ def _merge(cat: dict[str, dict], doc: DataFile, user: bool) -> None:
     for i, raw in enumerate(reader.section("runtimes")):
         rt = reader.runtime(raw, i)
         cat["runtimes"][rt.id] = rt
+    _merge_defaults(cat, doc, data.get("defaults"))
     for i, raw in enumerate(reader.section("providers")):
         prov = validate(Provider, raw, doc.name, doc, ("providers", i))
         cat["providers"][prov.id] = prov
@@ -144,6 +159,24 @@ def _merge(cat: dict[str, dict], doc: DataFile, user: bool) -> None:
             cat["offerings"][off.id] = off
 
 
+def _merge_defaults(cat: dict, doc: DataFile, raw: Any) -> None:
+    """`defaults: {inference|training: {platform: stack}}`: the stack assumed where a workload names none."""
+    if raw is None:
+        return
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise UserError("must map inference/training to {platform: stack}", where=doc.where(("defaults",)),
+                        field="defaults")
+    for use, per_platform in raw.items():
+        if use not in ("inference", "training"):
+            raise UserError(f"unknown use '{use}'", where=doc.where(("defaults", use)), field="defaults",
+                            allowed="inference, training")
+        for platform, stack in per_platform.items():
+            if str(stack) not in cat["runtimes"]:
+                raise UserError(f"unknown stack '{stack}'", where=doc.where(("defaults", use, platform)),
+                                field=f"defaults.{use}.{platform}", allowed=", ".join(sorted(cat["runtimes"])))
+            cat["defaults"].setdefault(use, {})[str(platform)] = str(stack)
+
+
 def _unmentioned(raw: dict, region: str, term: str) -> bool:
     return term not in (raw.get("prices") or {}) and term not in ((raw.get("regions") or {}).get(region) or {})
 
@@ -151,15 +184,17 @@ def _unmentioned(raw: dict, region: str, term: str) -> bool:
 def _check_references(cat: dict[str, dict], origin: str) -> None:
     for off in cat["offerings"].values():
         if off.provider not in cat["providers"]:
-            raise UserError(f"offering {off.id} names unknown provider '{off.provider}'", where=origin,
-                            allowed=", ".join(sorted(cat["providers"])))
+            raise UserError(f"offering {off.id} names unknown provider '{off.provider}' (a price CSV adds one "
+                            "with provider_name and provider_kind columns; a YAML catalog with a providers: entry)",
+                            where=origin, allowed=", ".join(sorted(cat["providers"])))
         if f"{off.provider}/{off.region}" not in cat["regions"]:
             cat["regions"][f"{off.provider}/{off.region}"] = Region(id=off.region, provider=off.provider)
 
 
 @lru_cache(maxsize=1)
 def _builtin() -> Catalog:
-    cat: dict[str, dict] = {k: {} for k in ("accelerators", "runtimes", "providers", "regions", "offerings")}
+    cat: dict[str, dict] = {k: {} for k in ("accelerators", "runtimes", "defaults", "providers", "regions",
+                                            "offerings")}
     pkg = resources.files("polyfleet.catalog") / "data"
     for name in BUILTIN_FILES:
         _merge(cat, DataFile((pkg / name).read_text(encoding="utf-8"), f"built-in {name}"), user=False)
@@ -172,7 +207,8 @@ def _freeze(cat: dict[str, dict]) -> Catalog:
     for pid, prov in cat["providers"].items():
         regs = tuple(sorted(r.id for r in cat["regions"].values() if r.provider == pid))
         providers[pid] = prov.model_copy(update={"regions": regs})
-    return Catalog(cat["accelerators"], cat["runtimes"], providers, cat["regions"], cat["offerings"])
+    return Catalog(cat["accelerators"], cat["runtimes"], providers, cat["regions"], cat["offerings"],
+                   default_stacks={u: dict(p) for u, p in cat["defaults"].items()})
 
 
 def load_catalog(*overrides: str | Path | DataFile) -> Catalog:
@@ -185,6 +221,7 @@ def load_catalog(*overrides: str | Path | DataFile) -> Catalog:
     if not overrides:
         return base
     cat = {"accelerators": dict(base.accelerators), "runtimes": dict(base.runtimes),
+           "defaults": {u: dict(p) for u, p in base.default_stacks.items()},
            "providers": dict(base.providers), "regions": dict(base.regions), "offerings": dict(base.offerings)}
     for path in overrides:
         if isinstance(path, DataFile):
@@ -218,33 +255,58 @@ class _CsvDoc(DataFile):
 
 
 PRICE_CSV_COLUMNS = ("provider", "accelerator", "instance", "region", "unit_chips")
+PROVIDER_KINDS = ("hyperscaler", "neocloud", "private")
 
 
 def read_price_csv(path: Path) -> dict:
-    """A CSV of offering prices: provider,accelerator,instance,region,unit_chips,on_demand,spot,
-    commit_1y,commit_3y,source,status,as_of (prices per chip-hour; empty = not offered/unknown)."""
+    """A CSV of offering prices (the format is documented in examples/README.md).
+
+    Required columns: provider, accelerator, instance, region, unit_chips. Optional: on_demand,
+    spot, commit_1y, commit_3y (USD per chip-hour), source, status, as_of (YYYY-MM-DD), and
+    provider_name / provider_kind, which add a provider the catalog does not know. A price
+    column that is present with an empty cell means unknown (it replaces a built-in price);
+    a column left out keeps the built-in price.
+    """
     rows = read_csv_rows(path, PRICE_CSV_COLUMNS)
-    offerings = []
+    offerings, providers = [], {}
     for n, row in enumerate(rows, start=2):
         source = (row.get("source") or "").strip() or f"{path.name} row {n}"
         status = (row.get("status") or "").strip() or "user"
-        prices = {}
+        as_of = (row.get("as_of") or "").strip() or None
+        prices: dict[str, dict | None] = {}
         for term in TERMS:
-            cell = (row.get(term) or "").strip()
-            if not cell:
+            if term not in row:
                 continue
-            try:
-                value = float(cell)
-            except ValueError:
-                raise UserError(f"'{cell}' is not a number", where=f"{path}:{n}", field=term) from None
-            prices[term] = {"value": value, "source": source, "status": status,
-                            "as_of": (row.get("as_of") or "").strip() or None}
+            prices[term] = _csv_price(row.get(term), path, n, term, source, status, as_of)
         try:
             unit = int(float(row["unit_chips"]))
-        except ValueError:
+        except (TypeError, ValueError):
             raise UserError(f"'{row['unit_chips']}' is not a whole number", where=f"{path}:{n}",
                             field="unit_chips") from None
-        offerings.append({"provider": row["provider"].strip(), "accelerator": row["accelerator"].strip(),
-                          "instance": row["instance"].strip(), "unit_chips": unit,
-                          "regions": {row["region"].strip(): prices}, "_row": n})
-    return {"offerings": offerings}
+        if unit < 1:
+            raise UserError("must be at least 1", where=f"{path}:{n}", field="unit_chips")
+        prov = (row["provider"] or "").strip().lower()
+        name, kind = (row.get("provider_name") or "").strip(), (row.get("provider_kind") or "").strip()
+        if name or kind:
+            if kind and kind not in PROVIDER_KINDS:
+                raise UserError(f"unknown provider kind '{kind}'", where=f"{path}:{n}", field="provider_kind",
+                                allowed=", ".join(PROVIDER_KINDS))
+            providers[prov] = {"id": prov, "name": name or prov, "kind": kind or "neocloud"}
+        offerings.append({"provider": prov, "accelerator": (row["accelerator"] or "").strip(),
+                          "instance": (row["instance"] or "").strip(), "unit_chips": unit,
+                          "regions": {(row["region"] or "").strip(): prices}, "_row": n})
+    return {"providers": list(providers.values()), "offerings": offerings}
+
+
+def _csv_price(cell: str | None, path: Path, n: int, term: str, source: str, status: str,
+               as_of: str | None) -> dict | None:
+    cell = (cell or "").strip()
+    if not cell:
+        return None
+    try:
+        value = float(cell)
+    except ValueError:
+        raise UserError(f"'{cell}' is not a number", where=f"{path}:{n}", field=term) from None
+    if not math.isfinite(value) or value <= 0:
+        raise UserError(f"'{cell}' is not a price (USD per chip-hour > 0)", where=f"{path}:{n}", field=term)
+    return {"value": value, "source": source, "status": status, "as_of": as_of}

@@ -44,6 +44,8 @@ class Accelerator(_Frozen):
     scaleup_chips: Figure
     link_gbytes_per_s: Figure = Figure()
     topology: str = ""
+    torus_dims: int = Field(0, ge=0, le=4, description="dimensions of the scale-up torus (0 = switched fabric)")
+    scaleout_gbytes_per_s: Figure = Figure()
     max_slice_chips: Figure = Figure()
     tdp_watts: Figure = Figure()
     system_watts_per_chip: Figure = Figure()
@@ -66,14 +68,35 @@ class Accelerator(_Frozen):
         return getattr(self, key)
 
 
+class MemoryRecipe(_Frozen):
+    """How a training stack holds model state and activations: it decides the minimum chips."""
+
+    state_bytes_per_param: float = Field(gt=0, description="weights + gradients + optimizer state per parameter")
+    activations: Literal["full-remat", "selective", "offload"] = Field(
+        "full-remat", description="full-remat keeps each layer's input; selective also keeps attention "
+        "outputs; offload moves layer inputs to host memory")
+    note: str = ""
+
+
 class Runtime(_Frozen):
-    """A software stack and the platforms it runs on, with the share of the calibrated
-    efficiency it reaches there (1.0 = the stack the calibration points were measured on)."""
+    """A software stack (vLLM, MaxText, Megatron, ...) or a framework a workload is written in (JAX,
+    PyTorch/XLA, ...). A stack lists the platforms it runs on with the share of the platform's
+    calibrated efficiency it reaches there (1.0 = the platform's reference stack), and the
+    frameworks whose code it runs; a framework is only a name workloads list for portability."""
 
     id: str
     name: str
+    kind: Literal["stack", "framework"] = "stack"
+    aliases: tuple[str, ...] = ()
     uses: tuple[Use, ...] = ("training", "inference")
-    platforms: dict[str, Figure]
+    frameworks: tuple[str, ...] = ()
+    platforms: dict[str, Figure] = Field(default_factory=dict)
+    memory: MemoryRecipe | None = None
+    note: str = ""
+
+    def provides(self, names: set[str]) -> bool:
+        """Whether a workload that lists `names` (stacks or frameworks) can run on this stack."""
+        return bool(names & {self.id, *self.aliases, *self.frameworks})
 
 
 class Region(_Frozen):

@@ -23,6 +23,7 @@ class Catalog:
     regions: dict[str, Region]          # keyed "provider/region"
     offerings: dict[str, Offering]
     sources: dict[str, str] = field(default_factory=dict)   # file each override came from
+    default_stacks: dict[str, dict[str, str]] = field(default_factory=dict)  # use -> platform -> stack
 
     def __post_init__(self) -> None:
         names: dict[str, str] = {}
@@ -30,6 +31,8 @@ class Catalog:
             for n in (acc.id, *acc.aliases):
                 names[_norm(n)] = acc.id
         object.__setattr__(self, "_names", names)
+        rt_names = {_norm(n): rt.id for rt in self.runtimes.values() for n in (rt.id, *rt.aliases)}
+        object.__setattr__(self, "_rt_names", rt_names)
 
     def accelerator(self, name: str) -> Accelerator:
         """Look up by id or alias (case-insensitive); unknown names suggest the closest."""
@@ -54,10 +57,21 @@ class Catalog:
         return prov
 
     def runtime(self, name: str) -> Runtime:
-        rt = self.runtimes.get(_norm(name))
-        if rt is None:
-            raise UnknownNameError("runtime", name, self.runtimes)
-        return rt
+        """A stack or framework by id or alias (case-insensitive)."""
+        key = self._rt_names.get(_norm(name))  # type: ignore[attr-defined]
+        if key is None:
+            raise UnknownNameError("runtime", name, self._rt_names.keys())  # type: ignore[attr-defined]
+        return self.runtimes[key]
+
+    def has_runtime(self, name: str) -> bool:
+        return _norm(name) in self._rt_names  # type: ignore[attr-defined]
+
+    def stacks(self) -> list[Runtime]:
+        return [rt for rt in self.runtimes.values() if rt.kind == "stack"]
+
+    def default_stack(self, platform: str, use: str) -> str | None:
+        """The platform's most common serving (inference) or training stack."""
+        return self.default_stacks.get(use, {}).get(platform)
 
     def offerings_of(self, accelerator: str) -> list[Offering]:
         acc_id = self.accelerator_id(accelerator)
@@ -66,7 +80,7 @@ class Catalog:
     def runtimes_for(self, accelerator: str) -> list[str]:
         """Runtimes that run on this accelerator's platform and suit its uses."""
         acc = self.accelerator(accelerator)
-        return [rt.id for rt in self.runtimes.values()
+        return [rt.id for rt in self.stacks()
                 if acc.platform in rt.platforms and set(rt.uses) & set(acc.uses)]
 
     def filter(self, *, families: Iterable[str] | None = None,
@@ -77,4 +91,4 @@ class Catalog:
         accs = {k: a for k, a in self.accelerators.items() if fams is None or a.family in fams}
         offs = {k: o for k, o in self.offerings.items()
                 if o.accelerator in accs and (provs is None or o.provider in provs)}
-        return Catalog(accs, self.runtimes, self.providers, self.regions, offs, self.sources)
+        return Catalog(accs, self.runtimes, self.providers, self.regions, offs, self.sources, self.default_stacks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ..catalog import FAMILIES, TERMS
+from ..catalog.freshness import DEFAULT_MAX_PRICE_AGE_DAYS, price_age_days, stale_note, stale_prices
 from ..errors import UserError
 from ..report.tables import Column, emit, num
 from . import app
@@ -20,6 +21,8 @@ def catalog(
     family: str | None = typer.Option(None, "--family", help="tpu, trainium or gpu."),
     provider: str | None = typer.Option(None, "--provider", help="Only this provider's offerings."),
     what: str = typer.Option("accelerators", "--what", help="accelerators or offerings."),
+    max_price_age: int = typer.Option(DEFAULT_MAX_PRICE_AGE_DAYS, "--max-price-age", metavar="DAYS",
+                                      help="Warn about prices older than this many days."),
     fmt: str = FORMAT,
 ) -> None:
     """The chips and where to rent them, every figure with its source and status."""
@@ -27,10 +30,18 @@ def catalog(
     cat = state.context().catalog
     if family and family not in FAMILIES:
         raise UserError(f"unknown family '{family}'", field="--family", allowed=", ".join(FAMILIES))
+    if what not in ("accelerators", "offerings"):
+        raise UserError(f"unknown listing '{what}'", field="--what", allowed="accelerators, offerings")
+    if max_price_age < 0:
+        raise UserError("must be 0 or more", field="--max-price-age")
     cat = cat.filter(families=[family] if family else None, providers=[provider] if provider else None)
+    stale = stale_note(stale_prices(cat, max_price_age), max_price_age)
     if what == "accelerators":
         rows = []
+        offered = {o.accelerator for o in cat.offerings.values()}
         for a in cat.accelerators.values():
+            if provider and a.id not in offered:
+                continue            # --provider: only the chips that provider rents
             tdp = a.figure("tdp_watts")
             rows.append({"id": a.id, "name": a.name, "vendor": a.vendor, "family": a.family, "year": a.year,
                          "bf16_tflops": a.bf16_tflops.value, "fp8_tflops": a.fp8_tflops.value,
@@ -39,7 +50,7 @@ def catalog(
                          "tdp_status": tdp.label(), "runtimes": ", ".join(cat.runtimes_for(a.id)),
                          "status": a.bf16_tflops.status, "source": a.bf16_tflops.source,
                          "aliases": ", ".join(a.aliases)})
-        doc = [a.model_dump(mode="json") for a in cat.accelerators.values()]
+        doc = [a.model_dump(mode="json") for a in cat.accelerators.values() if not provider or a.id in offered]
         cols = [Column("id", "id", justify="left"), Column("vendor", "vendor", justify="left"),
                 Column("year", "year", str), Column("bf16_tflops", "BF16 TF"), Column("fp8_tflops", "FP8 TF"),
                 Column("fp4_tflops", "FP4 TF"), Column("hbm_gb", "HBM GB"), Column("hbm_tbps", "TB/s"),
@@ -47,9 +58,11 @@ def catalog(
                 Column("tdp_status", "TDP status", justify="left"), Column("status", "spec status", justify="left")]
         if fmt == "csv":
             cols += [Column("runtimes", "runtimes"), Column("source", "source"), Column("aliases", "aliases")]
-        emit(rows, fmt, cols, title="Accelerators (dense peak per chip)", document=doc,
-             notes=["Unknown figures show '-'; an assumed TDP is marked '(assumed)'. "
-                    "`--format json` carries every figure's source, status and date."])
+        title = "Accelerators (dense peak per chip)" + (f" rented by {provider}" if provider else "")
+        emit(rows, fmt, cols, title=title, document=doc,
+             notes=["Units: TFLOP/s dense per chip, HBM in GB and TB/s, scale-up domain in chips, TDP in W. "
+                    "Unknown figures show '-'; an assumed TDP is marked '(assumed)'. "
+                    "`--format json` carries every figure's source, status and date."] + ([stale] if stale else []))
     elif what == "offerings":
         rows = []
         for o in cat.offerings.values():
@@ -60,6 +73,7 @@ def catalog(
             od = o.on_demand if o.on_demand.known else next((o.price(t) for t in TERMS if o.price(t).known), None)
             row["status"] = od.status if od else "unknown"
             row["as_of"] = od.as_of.isoformat() if od and od.as_of else None
+            row["age_days"] = price_age_days(od.as_of) if od else None
             row["source"] = od.source if od else None
             rows.append(row)
         doc = [o.model_dump(mode="json") for o in cat.offerings.values()]
@@ -67,13 +81,13 @@ def catalog(
         cols = [Column("id", "offering", justify="left"), Column("unit_chips", "chips/unit"),
                 Column("on_demand", "on-demand $/chip-h", money), Column("spot", "spot", money),
                 Column("commit_1y", "1y", money), Column("commit_3y", "3y", money),
-                Column("status", "status", justify="left"), Column("as_of", "as of", justify="left")]
+                Column("status", "status", justify="left"), Column("as_of", "as of", justify="left"),
+                Column("age_days", "age (days)", lambda v: "-" if v is None else f"{v:,}")]
         if fmt == "csv":
             cols += [Column("source", "source")]
         emit(rows, fmt, cols, title="Offerings (USD per chip-hour)", document=doc,
-             notes=["'-' = no public price found (unknowns stay unknown; give yours with --catalog FILE)."])
-    else:
-        raise UserError(f"unknown listing '{what}'", field="--what", allowed="accelerators, offerings")
+             notes=["'-' = no public price found (unknowns stay unknown; give yours with --catalog FILE)."]
+             + ([stale] if stale else []))
 
 
 @app.command(epilog="Examples:\n\n  polyfleet models\n\n  polyfleet --models my-models.yaml models --format json")

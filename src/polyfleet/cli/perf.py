@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import typer
 
 from ..catalog import TERMS
+from ..catalog.freshness import DEFAULT_MAX_PRICE_AGE_DAYS, stale_note, stale_prices
 from ..errors import UserError
-from ..perf import check_all, compare_inference, compare_training, estimate_inference, estimate_training
+from ..perf import compare_inference, compare_training, estimate_inference, estimate_training
 from ..perf.calibration import load_calibration
-from ..report.tables import Column, emit, num, sig
+from ..perf.compare import INTERACTIVE_TPOT_S, INTERACTIVE_TTFT_S
+from ..report.tables import Column, emit
 from . import app
+from .perf_views import calibration_cv_view, calibration_view, compare_inference_view, compare_training_view
 
 perf_app = typer.Typer(help="Performance of one model on one chip, and the calibration behind it.",
                        no_args_is_help=True)
@@ -17,6 +22,8 @@ app.add_typer(perf_app, name="perf")
 
 FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv.")
 TERM = typer.Option("on_demand", "--term", help="Price term: on_demand, spot, commit_1y or commit_3y.")
+RUNTIME = typer.Option(None, "--runtime", "-r", help="Software stack (vllm, sglang, trtllm, jetstream, nxdi, "
+                       "maxtext, megatron, torchtitan, nxdt, ...); default: each chip's most common one.")
 
 
 def _term(term: str) -> str:
@@ -28,8 +35,8 @@ def _term(term: str) -> str:
 def _ms(value: float | None, name: str) -> float | None:
     if value is None:
         return None
-    if value <= 0:
-        raise UserError("must be positive", field=name)
+    if not math.isfinite(value) or value <= 0:
+        raise UserError("must be a positive number", field=name)
     return value / 1e3
 
 
@@ -63,10 +70,14 @@ def perf_inference(
     tpot_ms: float | None = typer.Option(None, "--tpot-ms", help="Time-per-output-token SLO."),
     batch: int | None = typer.Option(None, "--batch", help="Fixed batch (default: the largest meeting the SLOs)."),
     offering: str | None = typer.Option(None, "--offering", help="Price from this offering (default: cheapest)."),
+    system_chips: int | None = typer.Option(None, "--system-chips", help="Serve a box of this many chips as "
+                                            "several replicas (the replica size divides it)."),
+    runtime: str | None = RUNTIME,
     term: str = TERM,
     fmt: str = FORMAT,
 ) -> None:
-    """Throughput, latency, $/million output tokens and J/token of one inference replica."""
+    """Throughput, latency, $/million output tokens and J/token of one inference replica, with the
+    P10-P90 band from the held-out calibration error of its chip family and stack."""
     if chips is not None and chips < 1:
         raise UserError("must be at least 1", field="--chips")
     if batch is not None and batch < 1:
@@ -74,7 +85,8 @@ def perf_inference(
     est = estimate_inference(model, accelerator, chips=chips, dtype=dtype, kv_dtype=kv_dtype,
                              input_tokens=input_tokens, output_tokens=output_tokens,
                              ttft_s=_ms(ttft_ms, "--ttft-ms"), tpot_s=_ms(tpot_ms, "--tpot-ms"), batch=batch,
-                             offering=offering, term=_term(term), ctx=ctx.obj.context())
+                             offering=offering, term=_term(term), runtime=runtime, system_chips=system_chips,
+                             ctx=ctx.obj.context())
     _show_estimate(est, fmt, f"{est.model} on {est.accelerator} (inference)")
 
 
@@ -91,43 +103,49 @@ def perf_training(
     tokens: float = typer.Option(1e12, "--tokens", help="Training tokens in the run."),
     dtype: str = typer.Option("bf16", "--dtype", help="Compute dtype: bf16 or fp8."),
     offering: str | None = typer.Option(None, "--offering", help="Price from this offering (default: cheapest)."),
+    runtime: str | None = RUNTIME,
     term: str = TERM,
     fmt: str = FORMAT,
 ) -> None:
-    """Tokens/s per chip, MFU, days, cost and energy of a training run."""
+    """Tokens/s per chip, MFU, days, cost and energy of a training run, with the P10-P90 band from
+    the held-out calibration error of its chip family and stack."""
     if dtype not in ("bf16", "fp8"):
         raise UserError(f"unknown training dtype '{dtype}'", field="--dtype", allowed="bf16, fp8")
     est = estimate_training(model, accelerator, chips, seq_len=seq_len, tokens=tokens, dtype=dtype,
-                            offering=offering, term=_term(term), ctx=ctx.obj.context())
+                            offering=offering, term=_term(term), runtime=runtime, ctx=ctx.obj.context())
     _show_estimate(est, fmt, f"{est.model} on {chips} x {est.accelerator} (training)")
 
 
 @perf_app.command("calibration", epilog="Examples:\n\n  polyfleet perf calibration\n\n"
-                  "  polyfleet perf calibration --format csv > calibration.csv")
-def perf_calibration(ctx: typer.Context, fmt: str = FORMAT) -> None:
-    """Every published point the model is calibrated on: predicted vs published, error and tolerance."""
-    cal = load_calibration()
-    checks = check_all(ctx.obj.context(), cal)
-    rows = [{"id": c.point.id, "kind": c.kind, "model": c.point.model, "accelerator": c.point.accelerator,
-             "chips": c.point.chips, "dtype": c.point.dtype, "metric": c.metric, "published": c.point.published,
-             "predicted": c.predicted, "error_pct": 100 * c.error, "tolerance_pct": 100 * c.point.tolerance,
-             "within": c.within, "source": cal.source_ref(c.point.source), "note": c.point.note} for c in checks]
-    inside = sum(c.within for c in checks)
-    cols = [Column("id", "point", justify="left"), Column("metric", "metric", justify="left"),
-            Column("published", "published"), Column("predicted", "predicted", sig),
-            Column("error_pct", "error %", num(1)), Column("tolerance_pct", "tol %", num(0)),
-            Column("within", "ok", lambda v: "yes" if v else "NO")]
-    if fmt == "csv":
-        cols += [Column("source", "source"), Column("note", "note")]
-    emit(rows, fmt, cols, title=f"Calibration: {inside}/{len(checks)} points within tolerance",
-         notes=["Sources and setups: `--format json`. Efficiency factors: perf/data/efficiency.yaml."])
+                  "  polyfleet perf calibration --cv\n\n"
+                  "  polyfleet perf calibration --cv --folds 10 --format json")
+def perf_calibration(
+    ctx: typer.Context,
+    cv: bool = typer.Option(False, "--cv", help="k-fold cross-validated (held-out) error by chip family and "
+                            "stack: each point predicted by a fit that never saw it."),
+    folds: int = typer.Option(5, "--folds", help="With --cv: number of folds."),
+    seed: int = typer.Option(0, "--seed", help="With --cv: seed of the fold assignment."),
+    fmt: str = FORMAT,
+) -> None:
+    """Every published point the model is judged on: in-sample check, or held-out error with --cv."""
+    if not cv:
+        if folds != 5 or seed != 0:
+            raise UserError("--folds and --seed only apply with --cv", field="--folds/--seed")
+        calibration_view(ctx.obj.context(), load_calibration(), fmt)
+        return
+    if folds < 2:
+        raise UserError("must be at least 2", field="--folds")
+    if seed < 0:
+        raise UserError("must be 0 or more", field="--seed")
+    calibration_cv_view(ctx.obj.context(), load_calibration(), fmt, folds, seed)
 
 
 @app.command(epilog="Examples:\n\n"
              "  polyfleet compare --model llama-3.1-70b --inference\n\n"
              "  polyfleet compare --model llama-3.1-8b --inference --input-tokens 2000 --output-tokens 200 "
-             "--tpot-ms 30\n\n"
-             "  polyfleet compare --model llama-3.1-405b --training --tokens 15e12 --dtype fp8")
+             "--tpot-ms 30 --runtime vllm\n\n"
+             "  polyfleet compare --model llama-3.1-405b --training --tokens 15e12 --dtype fp8 --days 90\n\n"
+             "  polyfleet compare --model llama-3.1-70b --training --chips 1024 --format csv")
 def compare(
     ctx: typer.Context,
     model: str = typer.Option(..., "--model", "-m", help="Model id or alias."),
@@ -136,43 +154,58 @@ def compare(
     dtype: str = typer.Option("bf16", "--dtype", help="Weights (inference) or compute (training) dtype."),
     input_tokens: int = typer.Option(1000, "--input-tokens", help="Inference: prompt tokens."),
     output_tokens: int = typer.Option(1000, "--output-tokens", help="Inference: generated tokens."),
-    ttft_ms: float | None = typer.Option(None, "--ttft-ms", help="Inference: TTFT SLO."),
-    tpot_ms: float | None = typer.Option(None, "--tpot-ms", help="Inference: TPOT SLO."),
+    ttft_ms: float | None = typer.Option(None, "--ttft-ms", help=f"Inference: TTFT SLO in ms (default "
+                                         f"{INTERACTIVE_TTFT_S * 1e3:g}, interactive)."),
+    tpot_ms: float | None = typer.Option(None, "--tpot-ms", help=f"Inference: TPOT SLO in ms (default "
+                                         f"{INTERACTIVE_TPOT_S * 1e3:g}, interactive)."),
+    no_slo: bool = typer.Option(False, "--no-slo", help="Inference: no latency target (offline throughput)."),
     tokens: float = typer.Option(1e12, "--tokens", help="Training: tokens in the run."),
     seq_len: int = typer.Option(8192, "--seq-len", help="Training: sequence length."),
-    chips: int | None = typer.Option(None, "--chips", help="Training: chips (default: max(256, minimum that fits))."),
+    days: float | None = typer.Option(None, "--days", help="Training: size each chip type to finish in this "
+                                      "many days (default 90)."),
+    chips: int | None = typer.Option(None, "--chips", help="Training: run every chip type at this many chips."),
+    runtime: str | None = RUNTIME,
     term: str = TERM,
+    max_price_age: int = typer.Option(DEFAULT_MAX_PRICE_AGE_DAYS, "--max-price-age", metavar="DAYS",
+                                      help="Warn when a price used is older than this many days."),
     fmt: str = FORMAT,
 ) -> None:
-    """Every chip ranked by price/performance, with throughput, energy and what limits each."""
+    """Every chip ranked by price/performance at a stated target, with its band, latency and energy."""
     if inference == training:
         raise UserError("choose one of --inference or --training", field="--inference/--training")
     c = ctx.obj.context()
     term = _term(term)
     if inference:
+        if chips is not None or days is not None:
+            raise UserError("--chips and --days apply to --training", field="--chips/--days")
+        if no_slo and (ttft_ms is not None or tpot_ms is not None):
+            raise UserError("--no-slo cannot be combined with --ttft-ms/--tpot-ms", field="--no-slo")
+        ttft = None if no_slo else (_ms(ttft_ms, "--ttft-ms") if ttft_ms is not None else INTERACTIVE_TTFT_S)
+        tpot = None if no_slo else (_ms(tpot_ms, "--tpot-ms") if tpot_ms is not None else INTERACTIVE_TPOT_S)
         ests = compare_inference(model, dtype=dtype, input_tokens=input_tokens, output_tokens=output_tokens,
-                                 ttft_s=_ms(ttft_ms, "--ttft-ms"), tpot_s=_ms(tpot_ms, "--tpot-ms"), term=term, ctx=c)
-        rows = [{"rank": i + 1, **e.to_dict(),
-                 "limit": e.limit if e.feasible else e.reason} for i, e in enumerate(ests)]
-        cols = [Column("rank", "#"), Column("accelerator", "chip", justify="left"), Column("chips", "chips"),
-                Column("batch", "batch"), Column("output_tokens_per_s_per_chip", "tok/s/chip", num(0)),
-                Column("usd_per_chip_hour", "$/chip-h", num(2)),
-                Column("usd_per_million_output_tokens", "$/Mtok", num(3)),
-                Column("joules_per_output_token", "J/tok", num(2)), Column("limit", "limited by", justify="left"),
-                Column("price_status", "price", justify="left"), Column("offering", "cheapest offering", justify="left")]
-        title = (f"{ests[0].model} inference, {input_tokens}/{output_tokens} tokens, {dtype}, {term} prices"
-                 + (f", TTFT<={ttft_ms:g} ms" if ttft_ms else "") + (f", TPOT<={tpot_ms:g} ms" if tpot_ms else ""))
+                                 ttft_s=ttft, tpot_s=tpot, term=term, runtime=runtime, ctx=c)
+        slo = ("no latency target (offline throughput)" if no_slo else
+               f"{'interactive ' if ttft_ms is None and tpot_ms is None else ''}SLO TTFT <= {ttft * 1e3:g} ms, "
+               f"TPOT <= {tpot * 1e3:g} ms")
+        compare_inference_view(ests, fmt, input_tokens, output_tokens, dtype, term, slo,
+                               _stale(c, ests, term, max_price_age))
     else:
         if dtype not in ("bf16", "fp8"):
             raise UserError(f"unknown training dtype '{dtype}'", field="--dtype", allowed="bf16, fp8")
-        ests = compare_training(model, tokens=tokens, seq_len=seq_len, chips=chips, dtype=dtype, term=term, ctx=c)
-        rows = [{"rank": i + 1, **e.to_dict(), "limit": "" if e.feasible else e.reason} for i, e in enumerate(ests)]
-        cols = [Column("rank", "#"), Column("accelerator", "chip", justify="left"), Column("chips", "chips"),
-                Column("mfu", "MFU", num(2)), Column("tokens_per_s_per_chip", "tok/s/chip", num(0)),
-                Column("days", "days", num(1)), Column("usd", "$ run", sig), Column("megawatt_hours", "MWh", num(0)),
-                Column("limit", "infeasible because", justify="left"), Column("price_status", "price", justify="left")]
-        title = f"{ests[0].model} training, {tokens:.3g} tokens, seq {seq_len}, {dtype}, {term} prices"
-    assumptions = sorted({a for e in ests for a in e.assumptions})
-    emit(rows, fmt, cols, title=title, document=rows,
-         notes=["Prices: the cheapest known offering per chip; '-' = no public price (give one with --catalog)."]
-         + [f"assumption: {a}" for a in assumptions])
+        if no_slo or ttft_ms is not None or tpot_ms is not None:
+            raise UserError("--ttft-ms, --tpot-ms and --no-slo apply to --inference", field="--ttft-ms/--tpot-ms")
+        if chips is not None and chips < 1:
+            raise UserError("must be at least 1", field="--chips")
+        ests, sizing = compare_training(model, tokens=tokens, seq_len=seq_len, chips=chips, days=days, dtype=dtype,
+                                        term=term, runtime=runtime, ctx=c)
+        compare_training_view(ests, fmt, tokens, seq_len, dtype, term, sizing.describe(),
+                              _stale(c, ests, term, max_price_age))
+
+
+def _stale(c, ests, term: str, max_age: int) -> list[str]:
+    """A warning when a price the ranking used is older than `max_age` days."""
+    if max_age < 0:
+        raise UserError("must be 0 or more", field="--max-price-age")
+    used = [e.offering for e in ests if e.offering and e.usd_per_chip_hour is not None]
+    note = stale_note([s for s in stale_prices(c.catalog, max_age, offerings=used) if s.term == term], max_age)
+    return [note] if note else []

@@ -31,6 +31,10 @@ class ModelArrays:
     training_flops_coeff: np.ndarray  # 6 * matmul params
     att_train_coeff: np.ndarray       # training attention FLOPs per token per token of sequence
     experts: np.ndarray               # routed experts (0 for dense)
+    top_k: np.ndarray                 # routed experts per token (0 for dense)
+    moe_layers: np.ndarray            # layers with routed experts
+    expert_ffn: np.ndarray            # width of one routed expert's FFN (0 for dense)
+    expert_active_params: np.ndarray  # routed-expert matmul parameters one token passes through
 
     @classmethod
     def build(cls, rows: Sequence[tuple[ModelSpec, str, str]]) -> "ModelArrays":
@@ -49,6 +53,10 @@ class ModelArrays:
             training_flops_coeff=col(lambda m, w, k: 6.0 * m.matmul_params_active),
             att_train_coeff=col(lambda m, w, k: 1.5 * m.attention_flops_per_token(1.0)),
             experts=col(lambda m, w, k: m.moe.experts if m.moe else 0),
+            top_k=col(lambda m, w, k: m.moe.active if m.moe else 0),
+            moe_layers=col(lambda m, w, k: m.layers - m.moe.dense_layers if m.moe else 0),
+            expert_ffn=col(lambda m, w, k: (m.moe.ffn or m.ffn) if m.moe else 0),
+            expert_active_params=col(lambda m, w, k: m.expert_params * m.moe.active / m.moe.experts if m.moe else 0),
         )
 
 
@@ -74,8 +82,13 @@ class ChipArrays:
     mfu: np.ndarray
     scaleout_exponent: np.ndarray
     memory_pressure: np.ndarray
-    moe_factor: np.ndarray
-    moe_granularity: np.ndarray
+    attention_eff: np.ndarray
+    interference: np.ndarray
+    a2a_eff: np.ndarray
+    expert_imbalance: np.ndarray
+    expert_gemm_width: np.ndarray
+    torus_dims: np.ndarray          # 0 = switched fabric (NVSwitch, NeuronSwitch)
+    scaleout_bw: np.ndarray         # bytes/s per chip beyond the scale-up domain
 
     @classmethod
     def build(cls, rows: Sequence[tuple[Accelerator, str]], eff: Efficiency) -> "ChipArrays":
@@ -101,7 +114,10 @@ class ChipArrays:
                 "overhead_s": inf.overhead_ms / 1e3, "per_seq_s": inf.per_sequence_us / 1e6, "collective_s": inf.collective_us / 1e6,
                 "hbm_usable": inf.hbm_usable, "max_batch": inf.max_batch,
                 "mfu": tr.mfu_for(used) * float(eff.intensity_factor(peak / (_val(acc.figure("hbm_tbps")) * 1e12))), "scaleout_exponent": tr.scaleout_exponent,
-                "memory_pressure": tr.memory_pressure, "moe_factor": tr.moe_factor, "moe_granularity": tr.moe_granularity_exponent,
+                "memory_pressure": tr.memory_pressure, "attention_eff": inf.attention_efficiency,
+                "interference": inf.interference, "a2a_eff": tr.a2a_efficiency,
+                "expert_imbalance": tr.expert_imbalance, "expert_gemm_width": tr.expert_gemm_width,
+                "torus_dims": float(acc.torus_dims), "scaleout_bw": _val(acc.figure("scaleout_gbytes_per_s")) * 1e9,
             }
             for k, v in vals.items():
                 out[k].append(v)

@@ -1,4 +1,9 @@
-"""Calibration points (published results) and how close the model lands to each."""
+"""Calibration points (published results) and the model's prediction for each, in bulk.
+
+Every point names its setup (model, chip, chips, dtype, lengths or sequence length), the stack
+it ran and where it was published. Predictions for all points come from one vectorised pass
+of the inference and training engines, so a fit can evaluate them thousands of times.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +12,53 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..datafile import DataFile, validate
-from .estimate import Context, estimate_inference, estimate_training
+from . import inference as inf
+from . import training as tr
+from .arrays import ChipArrays, ModelArrays
+from .estimate import Context, chip_candidates
+from .portability import stack_factor
+from .recipes import recipe_arrays
+
+FAMILIES = ("tpu", "trainium", "nvidia", "amd")
+TIME_METRICS = ("tpot_s", "ttft_s")
+Metric = Literal["output_tokens_per_s", "output_tokens_per_s_per_chip", "tpot_s", "ttft_s", "tokens_per_s_per_chip"]
 
 
 class Point(BaseModel):
+    """One published result. Inference: `chips` chips in the measured system, run as replicas of
+    `replica_chips` (default: one replica of all of them; `choose_replica: true` lets the model
+    pick the size, as a submitter would)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
     model: str
     accelerator: str
     chips: int = Field(gt=0)
+    stack: str
     dtype: str = "bf16"
     published: float = Field(gt=0)
     tolerance: float = Field(gt=0, lt=1)
     source: str
     note: str = ""
+    metric: Metric | None = None
     # inference
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    batch: int | None = None
-    metric: Literal["output_tokens_per_s", "output_tokens_per_s_per_chip", "tpot_s", "ttft_s",
-                    "tokens_per_s_per_chip"] | None = None
+    input_tokens: int | None = Field(default=None, gt=0)
+    output_tokens: int | None = Field(default=None, gt=0)
+    batch: int | None = Field(default=None, gt=0)
+    replica_chips: int | None = Field(default=None, gt=0)
+    choose_replica: bool = False
     # training
-    seq_len: int | None = None
+    seq_len: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Point":
+        if self.replica_chips and self.chips % self.replica_chips:
+            raise ValueError("chips must be a multiple of replica_chips")
+        return self
 
 
 class Calibration(BaseModel):
@@ -43,6 +70,9 @@ class Calibration(BaseModel):
     def source_ref(self, key: str) -> str:
         return self.sources.get(key, {}).get("ref", key)
 
+    def points(self) -> list[tuple[str, Point]]:
+        return [("inference", p) for p in self.inference] + [("training", p) for p in self.training]
+
 
 @dataclass(frozen=True)
 class Check:
@@ -51,10 +81,19 @@ class Check:
     metric: str
     predicted: float
     error: float          # predicted / published - 1
+    family: str = ""
 
     @property
     def within(self) -> bool:
         return abs(self.error) <= self.point.tolerance
+
+    @property
+    def log_throughput_error(self) -> float:
+        """log(predicted / published throughput): a time metric's error counts inverted."""
+        r = self.predicted / self.point.published
+        if not np.isfinite(r) or r <= 0:
+            return float("nan")
+        return float(-np.log(r) if self.metric in TIME_METRICS else np.log(r))
 
 
 @lru_cache(maxsize=1)
@@ -64,19 +103,83 @@ def load_calibration() -> Calibration:
     return validate(Calibration, doc.data, doc.name, doc)
 
 
-def predict(point: Point, kind: str, ctx: Context) -> tuple[str, float]:
-    if kind == "training":
-        est = estimate_training(point.model, point.accelerator, point.chips, seq_len=point.seq_len or 8192,
-                                dtype=point.dtype, ctx=ctx)
-        return "tokens_per_s_per_chip", est.tokens_per_s_per_chip
-    est = estimate_inference(point.model, point.accelerator, chips=point.chips, dtype=point.dtype,
-                             input_tokens=point.input_tokens or 1000, output_tokens=point.output_tokens or 1000,
-                             batch=point.batch, ctx=ctx)
-    metric = point.metric or "output_tokens_per_s"
-    value = {"output_tokens_per_s": est.output_tokens_per_s,
-             "output_tokens_per_s_per_chip": est.output_tokens_per_s_per_chip,
-             "tpot_s": est.tpot_s, "ttft_s": est.ttft_s}[metric]
-    return metric, float(value) if value is not None else float("nan")
+def family_of(ctx: Context, accelerator: str) -> str:
+    acc = ctx.catalog.accelerator(accelerator)
+    return {"google": "tpu", "aws": "trainium"}.get(acc.vendor, acc.vendor)
+
+
+def _stack_eff(ctx: Context, p: Point, acc, use: str) -> float:
+    factor, _ = stack_factor(ctx.catalog, ctx.efficiency, p.stack, acc.platform, use)
+    return factor
+
+
+def predict_inference(points: list[Point], ctx: Context) -> np.ndarray:
+    """Predicted metric of every inference point, in one vectorised pass."""
+    if not points:
+        return np.zeros(0)
+    mrows, mkey, crows, ckey = [], {}, [], {}
+    owner, sizes, fields = [], [], []
+    for i, p in enumerate(points):
+        spec, acc = ctx.model(p.model), ctx.accelerator(p.accelerator)
+        kv = "fp8" if p.dtype in ("fp8", "fp4") else p.dtype
+        mi = mkey.setdefault((spec.id, p.dtype, kv), len(mkey))
+        if mi == len(mrows):
+            mrows.append((spec, p.dtype, kv))
+        hi = ckey.setdefault((acc.id, p.dtype), len(ckey))
+        if hi == len(crows):
+            crows.append((acc, p.dtype))
+        if p.choose_replica:
+            cand = [c for c in chip_candidates(acc) if p.chips % c == 0]
+        else:
+            cand = [p.replica_chips or p.chips]
+        rt = _stack_eff(ctx, p, acc, "inference")
+        for c in cand:
+            owner.append(i)
+            sizes.append(c)
+            fields.append((mi, hi, p.input_tokens or 1000, p.output_tokens or 1000, p.batch or 0, rt))
+    f = np.array(fields, dtype=float)
+    n = len(owner)
+    cases = inf.InferenceCases(model=f[:, 0].astype(int), chip=f[:, 1].astype(int), chips=np.array(sizes, float),
+                               input_tokens=f[:, 2], output_tokens=f[:, 3], ttft_slo_s=np.full(n, np.inf),
+                               tpot_slo_s=np.full(n, np.inf), batch=f[:, 4], runtime_eff=f[:, 5])
+    res = inf.estimate(ModelArrays.build(mrows), ChipArrays.build(crows, ctx.efficiency), cases)
+    owner_a = np.array(owner)
+    per_chip = np.where(res.feasible & (f[:, 5] > 0), res.tokens_per_s_per_chip, -1.0)
+    out = np.full(len(points), np.nan)
+    for i, p in enumerate(points):
+        idx = np.flatnonzero(owner_a == i)
+        k = idx[np.argmax(per_chip[idx])]
+        if per_chip[k] < 0:
+            continue
+        metric = p.metric or "output_tokens_per_s"
+        out[i] = {"output_tokens_per_s": per_chip[k] * p.chips, "output_tokens_per_s_per_chip": per_chip[k],
+                  "tpot_s": res.tpot_s[k], "ttft_s": res.ttft_s[k]}[metric]
+    return out
+
+
+def predict_training(points: list[Point], ctx: Context) -> np.ndarray:
+    """Predicted tokens/s per chip of every training point, in one vectorised pass."""
+    if not points:
+        return np.zeros(0)
+    mrows, mkey = [], {}
+    crows, mi_l, rt_l, recipes = [], [], [], []
+    for p in points:
+        spec, acc = ctx.model(p.model), ctx.accelerator(p.accelerator)
+        mi = mkey.setdefault(spec.id, len(mkey))
+        if mi == len(mrows):
+            mrows.append((spec, "bf16", "bf16"))
+        mi_l.append(mi)
+        crows.append((acc, p.dtype))
+        rt_l.append(_stack_eff(ctx, p, acc, "training"))
+        recipes.append(ctx.catalog.runtime(p.stack).memory)
+    state, act = recipe_arrays(recipes)
+    rt_eff = np.array(rt_l)
+    cases = tr.TrainingCases(model=np.array(mi_l), chip=np.arange(len(points)),
+                             chips=np.array([float(p.chips) for p in points]),
+                             seq_len=np.array([float(p.seq_len or 8192) for p in points]),
+                             runtime_eff=rt_eff, state_bytes=state, act_layers=act)
+    res = tr.estimate(ModelArrays.build(mrows), ChipArrays.build(crows, ctx.efficiency), cases)
+    return np.where(res.feasible & (rt_eff > 0), res.tokens_per_s_per_chip, np.nan)
 
 
 def check_all(ctx: Context | None = None, calibration: Calibration | None = None) -> list[Check]:
@@ -84,8 +187,10 @@ def check_all(ctx: Context | None = None, calibration: Calibration | None = None
     ctx = ctx or Context()
     cal = calibration or load_calibration()
     out = []
-    for kind, points in (("inference", cal.inference), ("training", cal.training)):
-        for p in points:
-            metric, value = predict(p, kind, ctx)
-            out.append(Check(point=p, kind=kind, metric=metric, predicted=value, error=value / p.published - 1.0))
+    for kind, points, pred in (("inference", list(cal.inference), predict_inference(list(cal.inference), ctx)),
+                               ("training", list(cal.training), predict_training(list(cal.training), ctx))):
+        for p, value in zip(points, pred):
+            metric = p.metric or ("tokens_per_s_per_chip" if kind == "training" else "output_tokens_per_s")
+            out.append(Check(point=p, kind=kind, metric=metric, predicted=float(value),
+                             error=float(value) / p.published - 1.0, family=family_of(ctx, p.accelerator)))
     return out

@@ -27,6 +27,10 @@ class InferenceEfficiency(BaseModel):
     collective_us: float = Field(ge=0, description="latency of one tensor-parallel all-reduce")
     hbm_usable: float = Field(gt=0, le=1, description="share of HBM available to weights and KV cache")
     max_batch: int = Field(gt=0, description="largest batch the serving engine runs")
+    attention_efficiency: float = Field(1.0, gt=0, le=1.5, description="attention kernels' share of the matmul "
+                                        "compute efficiency (flash attention at long context reaches less)")
+    interference: float = Field(0.0, ge=0, le=1, description="share of the shorter of a mixed step's compute and "
+                                "memory time that does not overlap the longer (chunked-prefill interference)")
 
     def compute_for(self, dtype: str) -> float:
         if dtype in self.compute:
@@ -40,9 +44,12 @@ class TrainingEfficiency(BaseModel):
     scaleout_exponent: float = Field(ge=0, description="MFU falls as (chips / slice)^-x beyond one scale-up slice")
     memory_pressure: float = Field(ge=0, description="MFU falls by this x (HBM fill - 0.5) when model state and "
                                    "activations fill more than half of a chip (more recomputation, smaller batches)")
-    moe_factor: float = Field(gt=0, le=1, description="MFU multiplier for a mixture-of-experts model")
-    moe_granularity_exponent: float = Field(ge=0, description="further fall as (scale-up chips / experts)^x when "
-                                            "the experts outnumber one scale-up domain (all-to-all leaves it)")
+    a2a_efficiency: float = Field(0.5, gt=0, le=1, description="share of the interconnect's per-chip bandwidth a "
+                                  "mixture-of-experts all-to-all reaches (after what overlaps compute)")
+    expert_imbalance: float = Field(1.0, ge=1, le=2, description="busiest expert's tokens / the mean: expert "
+                                    "matmuls wait for the busiest")
+    expert_gemm_width: float = Field(0.0, ge=0, le=20000, description="expert matmuls reach ffn / (ffn + this) of "
+                                     "the dense efficiency: narrow (fine-grained) experts run smaller, slower GEMMs")
 
     def mfu_for(self, dtype: str) -> float:
         if dtype in self.mfu:
@@ -70,6 +77,13 @@ class Efficiency(BaseModel):
     intensity_reference: float = Field(gt=0, description="FLOP per byte at which `mfu` is quoted")
     intensity_scale: float = Field(gt=0, description="FLOP per byte at which MFU has halved from its ideal")
     platforms: dict[str, PlatformEfficiency]
+    stacks: dict[str, dict[str, dict[str, float]]] = Field(
+        default_factory=dict, description="platform -> stack -> use -> fitted factor relative to the platform's "
+        "reference stack; stacks not listed use the catalog's prior")
+
+    def stack_factor(self, platform: str, stack: str, use: str) -> float | None:
+        """The fitted factor for a stack on a platform, or None when no published result pins it."""
+        return self.stacks.get(platform, {}).get(stack, {}).get(use)
 
     def intensity_factor(self, intensity):
         return (1.0 + self.intensity_reference / self.intensity_scale) / (1.0 + intensity / self.intensity_scale)

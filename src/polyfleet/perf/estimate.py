@@ -14,8 +14,10 @@ from . import inference as inf
 from . import training as tr
 from .arrays import ChipArrays, ModelArrays
 from .efficiency import Efficiency, default_efficiency
-from .portability import runtime_efficiency
+from .portability import StackChoice, choose_stack
 from .power import it_watts_per_chip
+from .recipes import recipe_arrays
+from .uncertainty import band_for
 
 SECONDS_PER_HOUR = 3600.0
 
@@ -88,9 +90,31 @@ class InferenceEstimate:
     price_source: str | None = None
     price_status: str = "unknown"
     assumptions: list[str] = field(default_factory=list)
+    runtime_default: bool = False
+    replicas: int = 1
+    output_tokens_per_s_per_chip_low: float | None = None
+    output_tokens_per_s_per_chip_high: float | None = None
+    usd_per_million_output_tokens_low: float | None = None     # at the high end of throughput
+    usd_per_million_output_tokens_high: float | None = None
+    band: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def family_of(acc: Accelerator) -> str:
+    """tpu, trainium, nvidia or amd: the groups the calibration reports on."""
+    return {"google": "tpu", "aws": "trainium"}.get(acc.vendor, acc.vendor)
+
+
+def stack_note(acc: Accelerator, choice: StackChoice, use: str) -> list[str]:
+    out = []
+    if choice.default:
+        out.append(f"{choice.stack} assumed on {acc.platform}: its most common {use} stack (choose another with "
+                   "--runtime)")
+    if choice.stack and not choice.fitted:
+        out.append(f"{choice.stack} on {acc.platform}: efficiency is an estimate (no published result pins it)")
+    return out
 
 
 def chip_candidates(acc: Accelerator, limit: int = 64) -> list[int]:
@@ -108,8 +132,12 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
                        dtype: str = "bf16", kv_dtype: str | None = None, input_tokens: int = 1000,
                        output_tokens: int = 1000, ttft_s: float | None = None, tpot_s: float | None = None,
                        batch: int | None = None, offering: str | None = None, term: Term = "on_demand",
-                       runtimes: tuple[str, ...] = (), ctx: Context | None = None) -> InferenceEstimate:
-    """Throughput, latency, $/Mtok and J/token of one replica; `chips=None` picks the cheapest size."""
+                       runtimes: tuple[str, ...] = (), runtime: str | None = None, system_chips: int | None = None,
+                       ctx: Context | None = None) -> InferenceEstimate:
+    """Throughput, latency, $/Mtok and J/token of one replica; `chips=None` picks the cheapest size.
+
+    `system_chips` serves a box of that many chips as several replicas: the replica size divides
+    it and the estimate reports how many replicas the box holds."""
     ctx = ctx or Context()
     spec, acc = ctx.model(model), ctx.accelerator(accelerator)
     kv_dtype = kv_dtype or ("fp8" if dtype in ("fp8", "fp4") else dtype)
@@ -118,8 +146,13 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
             raise UserError(f"unknown {name} '{val}'", field=f"--{name.replace(' ', '-')}", allowed=", ".join(BYTES))
     if input_tokens < 1 or output_tokens < 1:
         raise UserError("token counts must be at least 1", field="--input-tokens/--output-tokens")
-    rt_eff, rt, rt_reason = runtime_efficiency(ctx.catalog, runtimes, acc, "inference")
+    choice = choose_stack(ctx.catalog, acc, "inference", runtimes, runtime, ctx.efficiency)
+    rt_eff, rt, rt_reason = choice.efficiency, choice.stack, choice.reason
     sizes = [chips] if chips else chip_candidates(acc)
+    if system_chips is not None:
+        if system_chips < 1:
+            raise UserError("must be at least 1", field="--system-chips")
+        sizes = [c for c in sizes if system_chips % c == 0] or [system_chips]
     M = ModelArrays.build([(spec, dtype, kv_dtype)])
     H = ChipArrays.build([(acc, dtype)], ctx.efficiency)
     n = len(sizes)
@@ -136,13 +169,8 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
     feasible = bool(res.feasible[i]) and rt_eff > 0
     reason = rt_reason if rt_eff == 0 else inf.REASONS[int(res.reason[i])]
     min_chips = res.min_chips[i]
-    domain = int(acc.scaleup_chips.value or 1)
-    if not feasible and rt_eff > 0 and np.isfinite(min_chips) and min_chips > sizes[i]:
-        if min_chips <= domain:
-            reason += f"; needs at least {int(min_chips)} chips"
-        else:
-            reason += (f"; needs at least {int(min_chips)} chips, more than one {domain}-chip scale-up domain "
-                       "(try a smaller dtype or a chip with more memory)")
+    if not feasible and rt_eff > 0:
+        reason += _needs_more_chips(acc, min_chips, sizes[i])
     price = pick_price(ctx, acc, offering, term)
     watts = it_watts_per_chip(acc)
     assumptions = [f"{acc.id} {k}: {v.value:g} ({v.note})" for k, v in acc.assumed.items()
@@ -151,11 +179,14 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
         assumptions.append(f"{acc.id} IT watts/chip {watts.value:g}: {watts.note}")
     if H.compute_dtype[0] != dtype:
         assumptions.append(f"{acc.id} has no {dtype} peak: matmuls run in {H.compute_dtype[0]} (weight-only {dtype})")
+    assumptions += stack_note(acc, choice, "serving")
     tps = float(res.tokens_per_s[i]) * (1 if feasible else 0)
     C = sizes[i]
     usd = (price.usd_per_chip_hour * C / (tps * SECONDS_PER_HOUR) * 1e6
            if feasible and price.usd_per_chip_hour is not None and tps > 0 else None)
     joules = watts.value * C / tps if feasible and watts.known and tps > 0 else None
+    band = band_for(family_of(acc), rt, "inference")
+    lo, hi = band.apply(tps / C) if feasible else (None, None)
     return InferenceEstimate(
         model=spec.id, accelerator=acc.id, feasible=feasible, reason=reason, chips=int(C),
         batch=int(res.batch[i]), dtype=dtype, compute_dtype=str(H.compute_dtype[0]), runtime=rt,
@@ -167,7 +198,23 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
         offering=price.offering, usd_per_chip_hour=price.usd_per_chip_hour, usd_per_million_output_tokens=usd,
         watts_per_chip=watts.value, joules_per_output_token=joules,
         price_source=f"{price.source} [{price.status}]" if price.source else None,
-        price_status=price.status or "unknown", assumptions=assumptions)
+        price_status=price.status or "unknown", assumptions=assumptions, runtime_default=choice.default,
+        replicas=(system_chips // int(C)) if system_chips else 1,
+        output_tokens_per_s_per_chip_low=lo, output_tokens_per_s_per_chip_high=hi,
+        usd_per_million_output_tokens_low=usd / band.high if usd is not None and hi else None,
+        usd_per_million_output_tokens_high=usd / band.low if usd is not None and lo else None,
+        band=f"P10-P90 from {band.basis}" if feasible else "")
+
+
+def _needs_more_chips(acc: Accelerator, min_chips: float, tried: int) -> str:
+    """The way out of a memory shortfall: how many chips would hold the model."""
+    if not np.isfinite(min_chips) or min_chips <= tried:
+        return ""
+    domain = int(acc.scaleup_chips.value or 1)
+    if min_chips <= domain:
+        return f"; needs at least {int(min_chips)} chips"
+    return (f"; needs at least {int(min_chips)} chips, more than one {domain}-chip scale-up domain "
+            "(try a smaller dtype or a chip with more memory)")
 
 
 def _f(x) -> float | None:
@@ -198,6 +245,12 @@ class TrainingEstimate:
     price_source: str | None = None
     price_status: str = "unknown"
     assumptions: list[str] = field(default_factory=list)
+    runtime_default: bool = False
+    tokens_per_s_per_chip_low: float | None = None
+    tokens_per_s_per_chip_high: float | None = None
+    days_low: float | None = None       # at the high end of throughput
+    days_high: float | None = None
+    band: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -205,7 +258,7 @@ class TrainingEstimate:
 
 def estimate_training(model: str | ModelSpec, accelerator: str | Accelerator, chips: int, *, seq_len: int = 8192,
                       tokens: float = 1e12, dtype: str = "bf16", offering: str | None = None,
-                      term: Term = "on_demand", runtimes: tuple[str, ...] = (),
+                      term: Term = "on_demand", runtimes: tuple[str, ...] = (), runtime: str | None = None,
                       ctx: Context | None = None) -> TrainingEstimate:
     """Tokens/s per chip, MFU, days, cost and energy of a training run on `chips` chips."""
     ctx = ctx or Context()
@@ -214,11 +267,14 @@ def estimate_training(model: str | ModelSpec, accelerator: str | Accelerator, ch
         raise UserError("must be at least 1", field="--chips")
     if seq_len < 1 or tokens <= 0:
         raise UserError("sequence length and tokens must be positive", field="--seq-len/--tokens")
-    rt_eff, rt, rt_reason = runtime_efficiency(ctx.catalog, runtimes, acc, "training")
+    choice = choose_stack(ctx.catalog, acc, "training", runtimes, runtime, ctx.efficiency)
+    rt_eff, rt, rt_reason = choice.efficiency, choice.stack, choice.reason
     M = ModelArrays.build([(spec, "bf16", "bf16")])
     H = ChipArrays.build([(acc, dtype)], ctx.efficiency)
+    state, act = recipe_arrays([ctx.catalog.runtime(rt).memory if rt else None])
     cases = tr.TrainingCases(model=np.zeros(1, int), chip=np.zeros(1, int), chips=np.array([float(chips)]),
-                             seq_len=np.array([float(seq_len)]), runtime_eff=np.array([rt_eff or 1.0]))
+                             seq_len=np.array([float(seq_len)]), runtime_eff=np.array([rt_eff or 1.0]),
+                             state_bytes=state, act_layers=act)
     res = tr.estimate(M, H, cases)
     feasible = bool(res.feasible[0]) and rt_eff > 0
     reason = rt_reason if rt_eff == 0 else tr.REASONS[int(res.reason[0])]
@@ -233,6 +289,9 @@ def estimate_training(model: str | ModelSpec, accelerator: str | Accelerator, ch
     usd = price.usd_per_chip_hour * chips * hours if hours and price.usd_per_chip_hour is not None else None
     mwh = watts.value * chips * hours / 1e6 if hours and watts.known else None
     assumptions = [f"{acc.id} IT watts/chip {watts.value:g}: {watts.note}"] if watts.assumed and watts.known else []
+    assumptions += stack_note(acc, choice, "training")
+    band = band_for(family_of(acc), rt, "training")
+    lo, hi = band.apply(tps) if feasible else (None, None)
     return TrainingEstimate(
         model=spec.id, accelerator=acc.id, feasible=feasible, reason=reason, chips=chips,
         min_chips=int(need) if np.isfinite(need) else None, seq_len=seq_len, tokens=tokens,
@@ -241,4 +300,8 @@ def estimate_training(model: str | ModelSpec, accelerator: str | Accelerator, ch
         days=seconds / 86400 if seconds else None, offering=price.offering,
         usd_per_chip_hour=price.usd_per_chip_hour, usd=usd, watts_per_chip=watts.value, megawatt_hours=mwh,
         price_source=f"{price.source} [{price.status}]" if price.source else None,
-        price_status=price.status or "unknown", assumptions=assumptions)
+        price_status=price.status or "unknown", assumptions=assumptions, runtime_default=choice.default,
+        tokens_per_s_per_chip_low=lo, tokens_per_s_per_chip_high=hi,
+        days_low=tokens / (hi * chips) / 86400 if hi else None,
+        days_high=tokens / (lo * chips) / 86400 if lo else None,
+        band=f"P10-P90 from {band.basis}" if feasible else "")

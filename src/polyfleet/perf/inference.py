@@ -4,8 +4,9 @@ A roofline model of continuous batching with chunked prefill, vectorised over ca
 and candidate batch sizes. Per engine step, B sequences each emit one token and, in
 steady state, B·I/O prompt tokens are prefilled, so
 
-    step(B) = max(compute, memory) + collectives + overhead + B · per-sequence cost
-    compute = (2·N_active·B·(1 + I/O) + attention FLOPs) / (C · peak · eff_compute)
+    step(B) = max(compute, memory) + interference · min(compute, memory) + collectives + overhead
+              + B · per-sequence cost
+    compute = 2·N_active·B·(1 + I/O) / (C · peak · eff_compute) + attention FLOPs / (that · eff_attention)
     memory  = weights read / (C · HBM BW · eff_bw) + B · KV bytes/token · (I + O/2) / (C · HBM BW · eff_kv)
     collectives = 2 · layers · (latency + ring all-reduce of the step's activations)
 
@@ -69,34 +70,57 @@ class InferenceResult:
 
 
 def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
-    """Step time, TTFT and the step's compute/memory/collective parts, for batch B (n, k)."""
-    m, h = c.model[:, None], c.chip[:, None]
-    C = c.chips[:, None]
-    I, O = c.input_tokens[:, None], c.output_tokens[:, None]
-    rt = c.runtime_eff[:, None]
+    """Step time, TTFT and the step's compute/memory/collective parts, for batch B (n, k).
+
+    Everything but the MoE expert reads is linear in B, so each case's coefficients are
+    formed once (n values) and the (n, k) grid costs a few passes."""
+    m, h = c.model, c.chip
+    C = c.chips.astype(float)
+    I, O = c.input_tokens.astype(float), c.output_tokens.astype(float)
+    rt = c.runtime_eff
     flops_rate = C * H.peak_flops[h] * H.eff_compute[h] * rt
     bw_rate = C * H.hbm_bw[h] * H.eff_bw[h] * rt
     kv_rate = C * H.hbm_bw[h] * H.eff_kv[h] * rt
+    att_rate = flops_rate * H.attention_eff[h]
     ctx = I + O / 2.0
-    tokens = B * (1.0 + I / O)
-    flops = 2.0 * M.matmul_params[m] * tokens + M.att_coeff[m] * (B * ctx + (B / O) * I * I / 2.0)
-    expert_read = M.expert_bytes[m] * (1.0 - (1.0 - M.active_share[m]) ** tokens)
-    weights_read = M.weight_bytes[m] - M.expert_bytes[m] + expert_read
-    t_compute = flops / flops_rate
-    t_memory = weights_read / bw_rate + B * M.kv_bytes_per_token[m] * ctx / kv_rate
+    per_seq_tokens = 1.0 + I / O                      # tokens a sequence adds to a step (decode + prefill share)
+    # routed experts' matmuls run narrow GEMMs and wait for the busiest expert (as in training)
+    expert = M.expert_active_params[m]
+    ffn = np.maximum(M.expert_ffn[m], 1.0)
+    expert_cost = expert * H.expert_imbalance[h] * (ffn + H.expert_gemm_width[h]) / ffn
+    matmul = 2.0 * (M.matmul_params[m] - expert + expert_cost)
+    compute_per_seq = matmul * per_seq_tokens / flops_rate + M.att_coeff[m] * (ctx + I * I / (2.0 * O)) / att_rate
+    kv_per_seq = M.kv_bytes_per_token[m] * ctx / kv_rate
     multi = C > 1
     ring = 2.0 * (C - 1) / C
     act_bytes = 2.0 * M.d_model[m]
     lat = H.collective_s[h]
-    t_coll = np.where(multi, 2.0 * M.layers[m] * (lat + ring * tokens * act_bytes / H.link_bw[h]), 0.0)
-    t_coll = np.nan_to_num(t_coll, nan=np.inf)
-    step = np.maximum(t_compute, t_memory) + t_coll + H.overhead_s[h] + B * H.per_seq_s[h]
-    pre_flops = 2.0 * M.matmul_params[m] * I + M.att_coeff[m] * I * I / 2.0
-    t_pre = (np.maximum(pre_flops / flops_rate, M.weight_bytes[m] / bw_rate)
-             + np.where(multi, 2.0 * M.layers[m] * (lat + ring * I * act_bytes / H.link_bw[h]), 0.0)
-             + H.overhead_s[h])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coll_fixed = np.where(multi, 2.0 * M.layers[m] * lat, 0.0)
+        coll_per_seq = np.where(multi, 2.0 * M.layers[m] * ring * per_seq_tokens * act_bytes / H.link_bw[h], 0.0)
+    coll_per_seq = np.nan_to_num(coll_per_seq, nan=np.inf)
+    fixed = (M.weight_bytes[m] - M.expert_bytes[m]) / bw_rate
+
+    col = lambda x: x[:, None]  # noqa: E731
+    t_compute = B * col(compute_per_seq)
+    t_memory = col(fixed) + B * col(kv_per_seq)
+    moe = np.flatnonzero(M.expert_bytes[m] > 0)
+    if moe.size:   # distinct experts a step touches: 1 - (1 - k/E)^tokens of their weights
+        mm = m[moe]
+        tokens = B[moe] * col(per_seq_tokens[moe])
+        t_memory[moe] += col(M.expert_bytes[mm] / bw_rate[moe]) * -np.expm1(tokens * col(np.log1p(-M.active_share[mm])))
+    t_coll = col(coll_fixed) + B * col(coll_per_seq)
+    # compute and memory overlap in one step, except the share `interference` of the shorter
+    # (prefill chunks and decode tokens contend for the same step)
+    hi_part, lo_part = np.maximum(t_compute, t_memory), np.minimum(t_compute, t_memory)
+    step = hi_part + col(H.interference[h]) * lo_part + t_coll + col(H.overhead_s[h]) + B * col(H.per_seq_s[h])
+    pre_compute = 2.0 * M.matmul_params[m] * I / flops_rate + M.att_coeff[m] * I * I / 2.0 / att_rate
+    with np.errstate(invalid="ignore"):
+        t_pre = (np.maximum(pre_compute, M.weight_bytes[m] / bw_rate)
+                 + np.where(multi, 2.0 * M.layers[m] * (lat + ring * I * act_bytes / H.link_bw[h]), 0.0)
+                 + H.overhead_s[h])
     t_pre = np.nan_to_num(t_pre, nan=np.inf)
-    return step, t_pre + step, t_compute, t_memory, t_coll
+    return step, col(t_pre) + step, t_compute, t_memory, t_coll
 
 
 def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResult:

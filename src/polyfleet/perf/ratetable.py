@@ -19,9 +19,11 @@ from ..workloads.workload import InferenceService, TrainingRun
 from . import inference as inf
 from . import training as tr
 from .arrays import ChipArrays, ModelArrays
-from .estimate import Context, chip_candidates
-from .portability import runtime_efficiency
+from .estimate import Context, chip_candidates, family_of
+from .portability import choose_stack
 from .power import it_watts_per_chip
+from .recipes import recipe_arrays
+from .uncertainty import band_for
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,22 @@ class RateTable:
     watts_per_chip: np.ndarray             # [o] IT watts (before PUE), NaN = unknown
     measured: np.ndarray                   # [w, o] bool
     watts_assumed: np.ndarray              # [o] bool: the power figure rests on an assumption
+    rate_low: np.ndarray | None = None     # [w, o] P10 of the rate from held-out calibration error
+    rate_high: np.ndarray | None = None    # [w, o] P90
+    stack: np.ndarray | None = None        # [w, o] str: the software stack assumed ("" where none runs)
+
+    def __post_init__(self) -> None:
+        shape = self.rate.shape
+        for name, fill in (("rate_low", None), ("rate_high", None), ("stack", "")):
+            if getattr(self, name) is None:
+                value = self.rate.copy() if fill is None else np.full(shape, fill, dtype=object)
+                object.__setattr__(self, name, value)
+
+    def pessimistic(self) -> "RateTable":
+        """The same table at the low end of each modelled cell's band (P10 of held-out error), for
+        plans that must hold if the model is optimistic; measured cells keep their rate."""
+        low = np.where(self.measured, self.rate, np.minimum(self.rate_low, self.rate))
+        return replace(self, rate=low, rate_high=self.rate.copy(), feasible=self.feasible & (low > 0))
 
     def w(self, workload: str) -> int:
         try:
@@ -78,7 +96,9 @@ class RateTable:
             unit_chips=self.unit_chips[oi], rate=self.rate[np.ix_(wi, oi)], feasible=self.feasible[np.ix_(wi, oi)],
             reason=self.reason[np.ix_(wi, oi)], chips_per_unit=self.chips_per_unit[np.ix_(wi, oi)],
             usd_per_chip_hour=self.usd_per_chip_hour[oi], watts_per_chip=self.watts_per_chip[oi],
-            measured=self.measured[np.ix_(wi, oi)], watts_assumed=self.watts_assumed[oi])
+            measured=self.measured[np.ix_(wi, oi)], watts_assumed=self.watts_assumed[oi],
+            rate_low=self.rate_low[np.ix_(wi, oi)], rate_high=self.rate_high[np.ix_(wi, oi)],
+            stack=self.stack[np.ix_(wi, oi)])
 
     def with_measured(self, workload: str, rate_per_chip_hour: float, *, offering: str | None = None,
                       accelerator: str | None = None) -> "RateTable":
@@ -95,11 +115,12 @@ class RateTable:
         else:
             raise UserError("a measurement names an offering or an accelerator")
         rate, feas, reason, meas = self.rate.copy(), self.feasible.copy(), self.reason.copy(), self.measured.copy()
-        rate[wi, cols] = rate_per_chip_hour
+        low, high = self.rate_low.copy(), self.rate_high.copy()
+        rate[wi, cols] = low[wi, cols] = high[wi, cols] = rate_per_chip_hour
         feas[wi, cols] = rate_per_chip_hour > 0
         reason[wi, cols] = "" if rate_per_chip_hour > 0 else "measured rate is zero"
         meas[wi, cols] = True
-        return replace(self, rate=rate, feasible=feas, reason=reason, measured=meas)
+        return replace(self, rate=rate, feasible=feas, reason=reason, measured=meas, rate_low=low, rate_high=high)
 
     def rows(self) -> list[dict]:
         """One dict per cell, for CSV/JSON output."""
@@ -112,7 +133,10 @@ class RateTable:
                             "reason": self.reason[i, j], "tokens_per_chip_hour": float(self.rate[i, j]),
                             "chips_per_unit": int(self.chips_per_unit[i, j]),
                             "usd_per_chip_hour": _num(price[j]), "watts_per_chip": _num(self.watts_per_chip[j]),
-                            "measured": bool(self.measured[i, j])})
+                            "measured": bool(self.measured[i, j]),
+                            "tokens_per_chip_hour_low": float(self.rate_low[i, j]),
+                            "tokens_per_chip_hour_high": float(self.rate_high[i, j]),
+                            "stack": self.stack[i, j]})
         return out
 
 
@@ -136,12 +160,13 @@ def build_rate_table(services: Sequence[InferenceService] = (), trainings: Seque
     rate_wa = np.zeros((len(workloads), len(accs)))
     chips_wa = np.zeros((len(workloads), len(accs)), dtype=int)
     reason_wa = np.full((len(workloads), len(accs)), "", dtype=object)
+    stack_wa = np.full((len(workloads), len(accs)), "", dtype=object)
+    ns = len(services)
     if services:
-        _inference_block(services, acc_objs, ctx, rate_wa[: len(services)], chips_wa[: len(services)],
-                         reason_wa[: len(services)])
+        _inference_block(services, acc_objs, ctx, rate_wa[:ns], chips_wa[:ns], reason_wa[:ns], stack_wa[:ns])
     if trainings:
-        _training_block(trainings, acc_objs, ctx, rate_wa[len(services):], chips_wa[len(services):],
-                        reason_wa[len(services):])
+        _training_block(trainings, acc_objs, ctx, rate_wa[ns:], chips_wa[ns:], reason_wa[ns:], stack_wa[ns:])
+    low_wa, high_wa = _bands(rate_wa, stack_wa, acc_objs, ns)
 
     col = np.array([a_index[o.accelerator] for o in offs], dtype=int)
     watts = [it_watts_per_chip(cat.accelerators[o.accelerator]) for o in offs]
@@ -157,10 +182,26 @@ def build_rate_table(services: Sequence[InferenceService] = (), trainings: Seque
         rate=rate, feasible=rate > 0, reason=reason_wa[:, col], chips_per_unit=chips_wa[:, col],
         usd_per_chip_hour=prices.reshape(len(offs), len(TERMS)),
         watts_per_chip=np.array([w.value if w.known else np.nan for w in watts], dtype=float),
-        measured=np.zeros(rate.shape, dtype=bool), watts_assumed=np.array([w.assumed for w in watts], dtype=bool))
+        measured=np.zeros(rate.shape, dtype=bool), watts_assumed=np.array([w.assumed for w in watts], dtype=bool),
+        rate_low=low_wa[:, col], rate_high=high_wa[:, col], stack=stack_wa[:, col])
 
 
-def _inference_block(services, accs, ctx: Context, rate, chips_out, reason) -> None:
+def _bands(rate, stack, accs, n_services: int) -> tuple[np.ndarray, np.ndarray]:
+    """Low and high rates per (workload, accelerator) from the held-out error of its family and stack."""
+    low, high = rate.copy(), rate.copy()
+    cache: dict[tuple, tuple[float, float]] = {}
+    for (w, a), r in np.ndenumerate(rate):
+        if r <= 0:
+            continue
+        key = (family_of(accs[a]), stack[w, a], "inference" if w < n_services else "training")
+        if key not in cache:
+            b = band_for(*key)
+            cache[key] = (b.low, b.high) if np.isfinite(b.low) else (1.0, 1.0)
+        low[w, a], high[w, a] = r * cache[key][0], r * cache[key][1]
+    return low, high
+
+
+def _inference_block(services, accs, ctx: Context, rate, chips_out, reason, stack) -> None:
     """All (service, bucket, accelerator, replica size) cases in one vectorised evaluation."""
     lib: ModelLibrary = ctx.models
     mrows, mkey, crows, ckey = [], {}, [], {}
@@ -178,11 +219,11 @@ def _inference_block(services, accs, ctx: Context, rate, chips_out, reason) -> N
         b_out = np.array([b.output_tokens for b in buckets], dtype=float)
         share = svc.mix.output_token_shares()
         for ai, acc in enumerate(accs):
-            key = (svc.runtimes, acc.id)
+            key = (svc.runtimes, svc.runtime, acc.id)
             if key not in rt_cache:
-                eff, _, why = runtime_efficiency(ctx.catalog, svc.runtimes, acc, "inference")
-                rt_cache[key] = (eff, why)
-            eff, why = rt_cache[key]
+                c = choose_stack(ctx.catalog, acc, "inference", svc.runtimes, svc.runtime, ctx.efficiency)
+                rt_cache[key] = (c.efficiency, c.reason, c.stack or "")
+            eff, why, stack[si, ai] = rt_cache[key]
             if eff == 0:
                 reason[si, ai] = why
                 continue
@@ -234,25 +275,27 @@ def _inference_block(services, accs, ctx: Context, rate, chips_out, reason) -> N
                 reason[s, a] = inf.REASONS[int(res.reason[idx])]
 
 
-def _training_block(trainings, accs, ctx: Context, rate, chips_out, reason) -> None:
+def _training_block(trainings, accs, ctx: Context, rate, chips_out, reason, stack) -> None:
     lib = ctx.models
     M = ModelArrays.build([(lib.get(t.model), "bf16", "bf16") for t in trainings])
     H = ChipArrays.build([(a, t.dtype) for t in trainings for a in accs], ctx.efficiency)
     nt, na = len(trainings), len(accs)
     rt_eff = np.zeros((nt, na))
+    recipes = []
     for ti, t in enumerate(trainings):
         for ai, acc in enumerate(accs):
-            e, _, why = runtime_efficiency(ctx.catalog, t.runtimes, acc, "training")
-            rt_eff[ti, ai] = e
-            reason[ti, ai] = why
+            c = choose_stack(ctx.catalog, acc, "training", t.runtimes, t.runtime, ctx.efficiency)
+            rt_eff[ti, ai], reason[ti, ai], stack[ti, ai] = c.efficiency, c.reason, c.stack or ""
+            recipes.append(ctx.catalog.runtime(c.stack).memory if c.stack else None)
+    state, act = recipe_arrays(recipes)
     mi = np.repeat(np.arange(nt), na)
     hi = np.arange(nt * na)
     seq = np.repeat([float(t.seq_len) for t in trainings], na)
     # first pass at the minimum size, then at the size the run uses
-    probe = tr.estimate(M, H, tr.TrainingCases(mi, hi, np.full(nt * na, 1.0), seq, rt_eff.ravel()))
+    probe = tr.estimate(M, H, tr.TrainingCases(mi, hi, np.full(nt * na, 1.0), seq, rt_eff.ravel(), state, act))
     need = np.where(np.isfinite(probe.min_chips), probe.min_chips, 0.0)
     size = np.array([t.chips or 0 for t in trainings for _ in accs], dtype=float)
-    base_rate = tr.estimate(M, H, tr.TrainingCases(mi, hi, np.maximum(need, 1.0), seq, rt_eff.ravel()))
+    base_rate = tr.estimate(M, H, tr.TrainingCases(mi, hi, np.maximum(need, 1.0), seq, rt_eff.ravel(), state, act))
     deadline = np.array([(t.tokens / (t.deadline_days * 86400.0)) if t.deadline_days else 0.0
                          for t in trainings for _ in accs])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -260,7 +303,7 @@ def _training_block(trainings, accs, ctx: Context, rate, chips_out, reason) -> N
                                np.ceil(deadline / base_rate.tokens_per_s_per_chip), 0.0)
     size = np.where(size > 0, size, np.maximum(need, by_deadline))
     size = np.maximum(size, 1.0)
-    res = tr.estimate(M, H, tr.TrainingCases(mi, hi, size, seq, rt_eff.ravel()))
+    res = tr.estimate(M, H, tr.TrainingCases(mi, hi, size, seq, rt_eff.ravel(), state, act))
     ok = res.feasible & (rt_eff.ravel() > 0)
     rate[:] = np.where(ok, res.tokens_per_s_per_chip * 3600.0, 0.0).reshape(nt, na)
     chips_out[:] = np.where(ok, size, 0).reshape(nt, na).astype(int)

@@ -1,11 +1,21 @@
 """Training throughput of a model on N chips of one type.
 
-tokens/s/chip = peak · MFU / FLOPs per token, with FLOPs per token = 6·N_active plus
-causal attention, and MFU = the platform's calibrated value, lowered beyond one
-scale-up slice, for mixture-of-experts models and by the runtime's portability factor.
-Memory: weights, gradients and Adam state (14 bytes/parameter) are sharded over all
-chips; each chip also holds one sequence's checkpointed activations (tensor-parallel
-over up to 8 chips). Too few chips -> infeasible, with the minimum that fits.
+Dense: tokens/s/chip = peak · MFU / FLOPs per token, with FLOPs per token = 6·N_active plus
+causal attention and MFU the platform's calibrated value, lowered beyond one scale-up slice,
+under memory pressure and by the stack's factor.
+
+Mixture of experts, per token: the dense part runs at that MFU; the routed experts' matmuls
+run at ffn / (ffn + expert_gemm_width) of it (narrow experts make small GEMMs) and wait for
+the busiest expert (expert_imbalance); and each MoE layer sends the token's activations to
+its top-k experts and back, forward and backward (8 · k · d_model bytes per layer in bf16),
+over the interconnect: a switched fabric (NVLink, NeuronSwitch) gives each chip its link
+bandwidth, a d-dimensional torus of E chips about 4 / (d · E^(1/d)) of it (bisection), and
+experts spread beyond one scale-up domain go over the scale-out network. Those times add.
+
+Memory, per the stack's recipe: weights, gradients and optimizer state (state_bytes_per_param)
+are sharded over all chips; each chip also holds its activations: one sequence's layer inputs
+(full recomputation), twice that (selective), or none (offloaded to host), plus one layer's
+working set, tensor-parallel over up to 8 chips. Too few chips -> infeasible, with the minimum.
 """
 
 from __future__ import annotations
@@ -16,8 +26,10 @@ import numpy as np
 
 from .arrays import ChipArrays, ModelArrays
 
-STATE_BYTES_PER_PARAM = 14.0   # fp32 master weights + Adam m, v (12) + bf16 gradients (2)
+DEFAULT_STATE_BYTES = 16.0      # bf16 weights + gradients, fp32 main weights + Adam moments
 TP_MAX = 8
+A2A_BYTES_PER_LAYER_AND_EXPERT = 8.0   # 2 bytes (bf16) x dispatch + combine x forward + backward
+ACTIVATION_LAYERS = {"full-remat": 2.0, "selective": 4.0, "offload": 0.0}   # bytes per token per layer / d_model
 
 OK, NO_FIT, ACT_NO_FIT, UNKNOWN_FIGURE = range(4)
 REASONS = {
@@ -35,6 +47,8 @@ class TrainingCases:
     chips: np.ndarray
     seq_len: np.ndarray
     runtime_eff: np.ndarray
+    state_bytes: np.ndarray | None = None      # per parameter (default DEFAULT_STATE_BYTES)
+    act_layers: np.ndarray | None = None       # activation bytes per token per layer / d_model (default 2)
 
 
 @dataclass(frozen=True)
@@ -45,38 +59,66 @@ class TrainingResult:
     flops_per_token: np.ndarray
     tokens_per_s_per_chip: np.ndarray
     min_chips: np.ndarray
+    a2a_share: np.ndarray       # share of a step spent in MoE all-to-all (0 for dense)
 
 
-def mfu(M: ModelArrays, H: ChipArrays, c: TrainingCases, fill: np.ndarray) -> np.ndarray:
-    m, h = c.model, c.chip
+def dense_mfu(H: ChipArrays, c: TrainingCases, fill: np.ndarray) -> np.ndarray:
+    """The calibrated MFU with scale-out, memory pressure and the stack's factor."""
+    h = c.chip
     slice_ = np.nan_to_num(H.max_slice[h], nan=1.0)
     scale = (np.maximum(c.chips, slice_) / slice_) ** (-H.scaleout_exponent[h])
-    experts = M.experts[m]
-    spread = np.minimum(1.0, np.nan_to_num(H.scaleup[h], nan=1.0) / np.maximum(experts, 1.0))
-    moe = np.where(experts > 0, H.moe_factor[h] * spread ** H.moe_granularity[h], 1.0)
     pressure = 1.0 - H.memory_pressure[h] * np.clip(fill - 0.5, 0.0, 0.5)
-    return H.mfu[h] * c.runtime_eff * scale * moe * pressure
+    return H.mfu[h] * c.runtime_eff * scale * pressure
+
+
+def seconds_per_token(M: ModelArrays, H: ChipArrays, c: TrainingCases, fpt: np.ndarray,
+                      u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds per token per chip, of which all-to-all) at dense MFU u."""
+    m, h = c.model, c.chip
+    rate = H.peak_flops[h] * u
+    expert = 6.0 * M.expert_active_params[m]
+    ffn = np.maximum(M.expert_ffn[m], 1.0)
+    gemm = ffn / (ffn + H.expert_gemm_width[h])
+    t_compute = (fpt - expert) / rate + expert * H.expert_imbalance[h] / (rate * gemm)
+    scaleup = np.nan_to_num(H.scaleup[h], nan=1.0)
+    ep = np.minimum(np.maximum(M.experts[m], 1.0), np.where(scaleup >= 8, np.minimum(c.chips, scaleup), c.chips))
+    ep = np.maximum(ep, 1.0)
+    dims = H.torus_dims[h]
+    topo = np.where(dims > 0, np.minimum(1.0, 4.0 / (np.maximum(dims, 1.0) * ep ** (1.0 / np.maximum(dims, 1.0)))), 1.0)
+    bw = np.nan_to_num(H.link_bw[h], nan=0.0) * topo
+    bw = np.where(ep > scaleup, np.minimum(bw, np.nan_to_num(H.scaleout_bw[h], nan=0.0)), bw) * H.a2a_eff[h]
+    a2a_bytes = A2A_BYTES_PER_LAYER_AND_EXPERT * M.moe_layers[m] * M.top_k[m] * M.d_model[m] * (1.0 - 1.0 / ep)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_a2a = np.where(a2a_bytes > 0, a2a_bytes / bw, 0.0)
+    return t_compute + t_a2a, t_a2a
 
 
 def estimate(M: ModelArrays, H: ChipArrays, c: TrainingCases) -> TrainingResult:
     m, h = c.model, c.chip
+    n = len(m)
     seq = c.seq_len.astype(float)
     fpt = M.training_flops_coeff[m] + M.att_train_coeff[m] * seq
+    state_b = c.state_bytes if c.state_bytes is not None else np.full(n, DEFAULT_STATE_BYTES)
+    act_l = c.act_layers if c.act_layers is not None else np.full(n, 2.0)
 
     tp = np.minimum(np.nan_to_num(H.scaleup[h], nan=1.0), TP_MAX)
-    act = seq * M.d_model[m] * (2.0 * M.layers[m] + 34.0) / tp
+    act = seq * M.d_model[m] * (act_l * M.layers[m] + 34.0) / tp
     usable = H.hbm_usable[h] * H.hbm_bytes[h]
     room = usable - act
-    state = M.params_total[m] * STATE_BYTES_PER_PARAM
+    state = M.params_total[m] * state_b
     need = np.where(room > 0, np.ceil(state / np.where(room > 0, room, 1.0) / tp) * tp, np.inf)
     fill = (state / np.maximum(c.chips, 1.0) + act) / usable
-    u = mfu(M, H, c, fill)
-    tps = H.peak_flops[h] * u / fpt
+    u = dense_mfu(H, c, fill)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t, t_a2a = seconds_per_token(M, H, c, fpt, u)
+        tps = np.where(t > 0, 1.0 / t, 0.0)
+        mfu = fpt * tps / H.peak_flops[h]
 
     unknown = ~np.isfinite(H.peak_flops[h] * H.hbm_bytes[h])
     reason = np.where(c.chips < need, NO_FIT, OK)
     reason = np.where(room <= 0, ACT_NO_FIT, reason)
     reason = np.where(unknown, UNKNOWN_FIGURE, reason)
-    feasible = reason == OK
-    return TrainingResult(feasible=feasible, reason=reason, mfu=u, flops_per_token=fpt,
-                          tokens_per_s_per_chip=np.where(feasible, tps, 0.0), min_chips=need)
+    feasible = (reason == OK) & np.isfinite(tps)
+    return TrainingResult(feasible=feasible, reason=reason, mfu=np.nan_to_num(mfu), flops_per_token=fpt,
+                          tokens_per_s_per_chip=np.where(feasible, tps, 0.0), min_chips=need,
+                          a2a_share=np.where(t > 0, np.nan_to_num(t_a2a / t), 0.0))

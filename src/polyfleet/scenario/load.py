@@ -189,8 +189,15 @@ def check_scenario(scn: Scenario) -> None:
                 raise UnknownNameError("model", item.model, ctx.models.names,
                                        where=w(("workloads", kind, i, "model"))) from exc
             for j, rt in enumerate(item.runtimes):
-                if rt.lower() not in cat.runtimes:
+                if not cat.has_runtime(rt):
                     raise UnknownNameError("runtime", rt, cat.runtimes, where=w(("workloads", kind, i, "runtimes", j)))
+            if item.runtime is not None:
+                use = "inference" if kind == "services" else "training"
+                if not cat.has_runtime(item.runtime) or cat.runtime(item.runtime).kind != "stack" \
+                        or use not in cat.runtime(item.runtime).uses:
+                    stacks = [rt.id for rt in cat.stacks() if use in rt.uses]
+                    raise UnknownNameError(f"{use} stack", item.runtime, stacks,
+                                           where=w(("workloads", kind, i, "runtime")))
     classes = scn.priority_classes()
     check_unique_ids(scn.tenants, "tenant", w, ("tenants",))
     for i, t in enumerate(scn.tenants):

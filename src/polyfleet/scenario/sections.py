@@ -92,6 +92,8 @@ class ServiceSpec(Workload):
     ttft_s: float | None = Field(default=None, gt=0)
     tpot_s: float | None = Field(default=None, gt=0)
     runtimes: tuple[str, ...] = ()
+    runtime: str | None = Field(default=None, description="the serving stack it runs (vllm, sglang, trtllm, "
+                                "jetstream, nxdi, ...); default: each platform's most common one")
     tokens_per_s: Series = Field(description="output tokens per second, monthly average")
     peak_factor: float = Field(default=1.0, ge=1.0, description="capacity is sized on tokens_per_s x this")
 
@@ -105,7 +107,8 @@ class ServiceSpec(Workload):
         """The performance description the rate table needs."""
         mix = self.mix or RequestMix.single(self.input_tokens or 1000, self.output_tokens or 1000)
         return InferenceService(id=self.id, model=self.model, dtype=self.dtype, kv_dtype=self.kv_dtype, mix=mix,
-                                ttft_s=self.ttft_s, tpot_s=self.tpot_s, runtimes=self.runtimes)
+                                ttft_s=self.ttft_s, tpot_s=self.tpot_s, runtimes=self.runtimes,
+                                runtime=self.runtime)
 
 
 class RunWindow(Section):
@@ -124,6 +127,8 @@ class TrainingSpec(Workload):
     seq_len: int = Field(default=8192, gt=0)
     dtype: str = "bf16"
     runtimes: tuple[str, ...] = ()
+    runtime: str | None = Field(default=None, description="the training stack it runs (maxtext, megatron, "
+                                "torchtitan, nxdt, ...); default: each platform's most common one")
     chips: int | None = Field(default=None, gt=0, description="chips per run (sets the modelled MFU); "
                               "default: the minimum that fits")
     priority: str = "batch"
@@ -139,7 +144,7 @@ class TrainingSpec(Workload):
     def training(self) -> TrainingRun:
         tokens = self.run.tokens if self.run else 1e12
         return TrainingRun(id=self.id, model=self.model, tokens=tokens, seq_len=self.seq_len, dtype=self.dtype,
-                           runtimes=self.runtimes, chips=self.chips)
+                           runtimes=self.runtimes, runtime=self.runtime, chips=self.chips)
 
 
 class Workloads(Section):

@@ -92,6 +92,7 @@ class InferenceService(BaseModel):
     ttft_s: float | None = Field(default=None, gt=0)
     tpot_s: float | None = Field(default=None, gt=0)
     runtimes: tuple[str, ...] = ()
+    runtime: str | None = None      # the serving stack; None = each platform's default
 
     @field_validator("dtype")
     @classmethod
@@ -111,6 +112,7 @@ class TrainingRun(BaseModel):
     seq_len: int = Field(default=8192, gt=0)
     dtype: str = "bf16"
     runtimes: tuple[str, ...] = ()
+    runtime: str | None = None      # the training stack; None = each platform's default
     deadline_days: float | None = Field(default=None, gt=0)
     chips: int | None = Field(default=None, gt=0, description="chips per run; default: the minimum that fits, x4")
 
