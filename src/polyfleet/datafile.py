@@ -228,6 +228,8 @@ def clean_loc(loc: Sequence[Any], data: Any = None) -> tuple:
             elif isinstance(cur, (list, tuple)) and isinstance(part, int) and 0 <= part < len(cur):
                 cur = cur[part]
                 out.append(part)
+            elif isinstance(part, str) and not isinstance(cur, (dict, list, tuple)) and not _TAG.match(part):
+                continue                  # a model given as a scalar shorthand (a series as one number)
             elif isinstance(part, int) or not _TAG.match(str(part)):
                 out.append(part)          # a missing field: named, but nothing below to follow
                 known = False
@@ -237,7 +239,7 @@ def clean_loc(loc: Sequence[Any], data: Any = None) -> tuple:
     return tuple(out)
 
 
-def _pick(errors: list[dict], data: Any) -> dict:
+def pick_error(errors: list[dict], data: Any) -> dict:
     """The error to report: among the union branches of the first problem's field, the one that
     went deepest (it matched the input's shape)."""
     first = errors[0]
@@ -255,10 +257,10 @@ def user_error_from_validation(exc: ValidationError, where: str, locate: DataFil
     """The first problem of a pydantic ValidationError as a one-line UserError naming file, line and
     field. `data` is the validated input (for exact field paths through unions)."""
     errors = exc.errors()
-    err = _pick(errors, data)
+    err = pick_error(errors, data)
     loc = tuple(prefix) + clean_loc(err["loc"], data)
     place = locate.where(loc) if locate is not None else where
-    msg = err["msg"]
+    msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "finite_number":
         msg = "must be a finite number (not NaN or infinity)"
     allowed = None

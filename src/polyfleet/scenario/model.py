@@ -147,7 +147,7 @@ class Scenario(Section):
 
     def with_extra_files(self, catalog_files=(), model_files=()) -> "Scenario":
         """A copy that also reads these catalog override and model files (e.g. the CLI's --catalog/--models)."""
-        from .load import check_scenario
+        from .checks import check_scenario
         cat = dict(self.catalog)
         cat["files"] = [*(cat.get("files") or []), *[str(Path(f).resolve()) for f in catalog_files]]
         new = self.model_copy(update={"catalog": cat, "model_files": (*self.model_files,
