@@ -7,7 +7,7 @@ import typer
 from ..catalog import FAMILIES, TERMS
 from ..errors import UserError
 from ..report.tables import Column, emit, num
-from . import app
+from . import app, preflight
 from .state import State
 
 FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv.")
@@ -23,6 +23,7 @@ def catalog(
     fmt: str = FORMAT,
 ) -> None:
     """The chips and where to rent them, every figure with its source and status."""
+    preflight.options(ctx)
     state: State = ctx.obj
     cat = state.context().catalog
     if family and family not in FAMILIES:
@@ -48,7 +49,7 @@ def catalog(
         if fmt == "csv":
             cols += [Column("runtimes", "runtimes"), Column("source", "source"), Column("aliases", "aliases")]
         emit(rows, fmt, cols, title="Accelerators (dense peak per chip)", document=doc,
-             notes=["Unknown figures show '-'; an assumed TDP is marked '(assumed)'. "
+             notes=["Unknown figures show 'n/a'; an assumed TDP is marked '(assumed)'. "
                     "`--format json` carries every figure's source, status and date."])
     elif what == "offerings":
         rows = []
@@ -71,7 +72,7 @@ def catalog(
         if fmt == "csv":
             cols += [Column("source", "source")]
         emit(rows, fmt, cols, title="Offerings (USD per chip-hour)", document=doc,
-             notes=["'-' = no public price found (unknowns stay unknown; give yours with --catalog FILE)."])
+             notes=["'n/a' = no public price found (unknowns stay unknown; give yours with --catalog FILE)."])
     else:
         raise UserError(f"unknown listing '{what}'", field="--what", allowed="accelerators, offerings")
 
@@ -79,6 +80,7 @@ def catalog(
 @app.command(epilog="Examples:\n\n  polyfleet models\n\n  polyfleet --models my-models.yaml models --format json")
 def models(ctx: typer.Context, fmt: str = FORMAT) -> None:
     """The model library: architectures and what follows from them (parameters, FLOPs, KV cache)."""
+    preflight.options(ctx)
     lib = ctx.obj.context().models
     rows = [{"id": m.id, "layers": m.layers, "d_model": m.d_model, "heads": m.heads, "kv_heads": m.kv_heads,
              "experts": f"{m.moe.active}/{m.moe.experts}" if m.moe else "-",

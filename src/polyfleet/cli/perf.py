@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
 
 from ..catalog import TERMS
 from ..errors import UserError
 from ..perf import check_all, compare_inference, compare_training, estimate_inference, estimate_training
 from ..perf.calibration import load_calibration
-from ..report.tables import Column, emit, num, sig
-from . import app
+from ..report.tables import Column, emit, jsonable, num, sig
+from . import app, options as opt, preflight
+from .common import to_csv, write_outputs
 
 perf_app = typer.Typer(help="Performance of one model on one chip, and the calibration behind it.",
                        no_args_is_help=True)
 app.add_typer(perf_app, name="perf")
 
-FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv.")
+FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv (printed on stdout).")
+COMPARE_FILES = ("compare.json", "compare.csv")
 TERM = typer.Option("on_demand", "--term", help="Price term: on_demand, spot, commit_1y or commit_3y.")
 
 
@@ -67,6 +72,7 @@ def perf_inference(
     fmt: str = FORMAT,
 ) -> None:
     """Throughput, latency, $/million output tokens and J/token of one inference replica."""
+    preflight.options(ctx, dtypes=preflight.WEIGHT_DTYPES)
     if chips is not None and chips < 1:
         raise UserError("must be at least 1", field="--chips")
     if batch is not None and batch < 1:
@@ -95,6 +101,7 @@ def perf_training(
     fmt: str = FORMAT,
 ) -> None:
     """Tokens/s per chip, MFU, days, cost and energy of a training run."""
+    preflight.options(ctx, dtypes=preflight.TRAINING_DTYPES)
     if dtype not in ("bf16", "fp8"):
         raise UserError(f"unknown training dtype '{dtype}'", field="--dtype", allowed="bf16, fp8")
     est = estimate_training(model, accelerator, chips, seq_len=seq_len, tokens=tokens, dtype=dtype,
@@ -106,6 +113,7 @@ def perf_training(
                   "  polyfleet perf calibration --format csv > calibration.csv")
 def perf_calibration(ctx: typer.Context, fmt: str = FORMAT) -> None:
     """Every published point the model is calibrated on: predicted vs published, error and tolerance."""
+    preflight.options(ctx)
     cal = load_calibration()
     checks = check_all(ctx.obj.context(), cal)
     rows = [{"id": c.point.id, "kind": c.kind, "model": c.point.model, "accelerator": c.point.accelerator,
@@ -142,11 +150,15 @@ def compare(
     seq_len: int = typer.Option(8192, "--seq-len", help="Training: sequence length."),
     chips: int | None = typer.Option(None, "--chips", help="Training: chips (default: max(256, minimum that fits))."),
     term: str = TERM,
+    out: Path | None = opt.OUT,
     fmt: str = FORMAT,
+    overwrite: bool = opt.OVERWRITE,
 ) -> None:
     """Every chip ranked by price/performance, with throughput, energy and what limits each."""
     if inference == training:
         raise UserError("choose one of --inference or --training", field="--inference/--training")
+    preflight.options(ctx, outputs=COMPARE_FILES,
+                      dtypes=preflight.WEIGHT_DTYPES if inference else preflight.TRAINING_DTYPES)
     c = ctx.obj.context()
     term = _term(term)
     if inference:
@@ -173,6 +185,9 @@ def compare(
                 Column("limit", "infeasible because", justify="left"), Column("price_status", "price", justify="left")]
         title = f"{ests[0].model} training, {tokens:.3g} tokens, seq {seq_len}, {dtype}, {term} prices"
     assumptions = sorted({a for e in ests for a in e.assumptions})
+    if out is not None:
+        write_outputs(out, {"compare.json": json.dumps(jsonable(rows), indent=1), "compare.csv": to_csv(rows)},
+                      overwrite)
     emit(rows, fmt, cols, title=title, document=rows,
-         notes=["Prices: the cheapest known offering per chip; '-' = no public price (give one with --catalog)."]
+         notes=["Prices: the cheapest known offering per chip; 'n/a' = no public price (give one with --catalog)."]
          + [f"assumption: {a}" for a in assumptions])

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import units
+
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;
 color:#1d1d1f;line-height:1.45;padding:0 1rem}
@@ -41,7 +43,7 @@ def esc(text: Any) -> str:
 
 def fmt(v: Any) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
+        return units.NA
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, int):
@@ -54,7 +56,7 @@ def fmt(v: Any) -> str:
 
 
 def pct(v: Any) -> str:
-    return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.1%}"
+    return units.pct(v)
 
 
 def table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], formats: dict[str, Callable] | None = None,

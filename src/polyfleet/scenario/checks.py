@@ -217,7 +217,7 @@ def check_event(scn: Scenario, kind: str, name: str, day: float, months: int, wh
 
 def _check_simulation(scn: Scenario, cat: Catalog) -> None:
     sim = scn.simulation
-    if sim.months is not None and sim.months > scn.horizon.months:
+    if "months" in sim.model_fields_set and sim.months is not None and sim.months > scn.horizon.months:
         raise _loc_error(scn, ("simulation", "months"), f"{sim.months} months is longer than the horizon",
                          allowed=f"1 .. {scn.horizon.months}")
     ids = {a.id: a for a in cat.accelerators.values()}

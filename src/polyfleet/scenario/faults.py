@@ -41,8 +41,9 @@ class _Model(BaseModel):
 
 class RegionOutages(_Model):
     """Outages of one region; a share of them take down every region of the provider at once."""
-    rate_per_region_year: float = Field(0.5, ge=0, le=12, description="assumption: a few public multi-hour "
-                                        "region incidents per provider-year", json_schema_extra=_why(RATE_WHY))
+    rate_per_region_year: float = Field(0.5, ge=0, le=52, description="assumption: a few public multi-hour "
+                                        "region incidents per provider-year", json_schema_extra=_why(
+                                            RATE_WHY.replace("monthly", "weekly")))
     median_hours: float = Field(4.0, gt=0, le=MAX_HOURS, json_schema_extra=_why(LENGTH_WHY))
     sigma: float = Field(1.0, ge=0, le=MAX_SIGMA, description="lognormal spread of durations",
                          json_schema_extra=_why(SIGMA_WHY))
@@ -121,10 +122,11 @@ class FixedEvent(_Model):
         if not sep or kind not in TARGET_KINDS or not name:
             raise ValueError(f"target '{self.target}' is not KIND:NAME (KIND: {', '.join(TARGET_KINDS)})")
         what, lo, hi = MAGNITUDE[self.kind]
+        name = self.kind.replace("_", " ")
         if not what and self.magnitude != 1.0:
-            raise ValueError(f"a {self.kind} has no magnitude (its length is the event); leave magnitude out")
+            raise ValueError(f"a {name} has no magnitude (its length is the event); leave magnitude out")
         if what and not lo < self.magnitude <= hi:
-            raise ValueError(f"magnitude of a {self.kind} is the {what}, in ({lo:g}, {hi:g}]; got {self.magnitude:g}")
+            raise ValueError(f"the magnitude of a {name} is the {what}, in ({lo:g}, {hi:g}]; got {self.magnitude:g}")
         return self
 
     @property
