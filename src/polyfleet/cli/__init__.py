@@ -83,6 +83,7 @@ def main() -> None:
     debug = "--debug" in sys.argv[1:] or os.environ.get("POLYFLEET_DEBUG", "") not in ("", "0")
     common.reset_pending()
     ck = _click_exceptions()
+    interrupts = (KeyboardInterrupt, typer.Abort, getattr(ck, "Abort", typer.Abort))
     try:
         code = app(standalone_mode=False, prog_name="polyfleet")
     except ck.NoArgsIsHelpError as exc:
@@ -98,7 +99,7 @@ def main() -> None:
             traceback.print_exc()
         _say("error: ", str(exc))
         code = exc.exit_code
-    except (KeyboardInterrupt, ck.Abort):
+    except interrupts:
         code = EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - everything else is a bug of ours, said so
         if debug:

@@ -45,7 +45,7 @@ def flag(ctx: typer.Context, name: str) -> str:
     for p in ctx.command.params:
         if p.name == name:
             longs = [o for o in p.opts if o.startswith("--")]
-            return longs[0] if longs else p.human_readable_name
+            return longs[0] if longs else str(p.name)
     return name
 
 
@@ -79,47 +79,48 @@ def _what_ifs(values: Any, opt: str) -> None:
         what_if_event(text, opt)
 
 
-# One rule per option name, whichever command has it.
+# One rule per option, whichever command has it.
 RULES: dict[str, Callable[[Any, str], None]] = {
-    "seed": _whole(0, 2**63 - 1), "runs": _whole(1, 1_000_000), "workers": _whole(1, 1024),
-    "months": _whole(1, 120), "step_minutes": _real(1, 1440), "gap": _real(0, 1, hi_open=True),
-    "time_limit": _real(0, 7 * 86400, lo_open=True), "format": _choice(FORMATS), "term": _choice(TERMS),
-    "method": _choice(METHODS), "chips": _whole(1, 10_000_000), "batch": _whole(1, 1_000_000),
-    "input_tokens": _whole(1, 10_000_000), "output_tokens": _whole(1, 10_000_000),
-    "seq_len": _whole(1, 10_000_000), "tokens": _real(0, 1e18, lo_open=True),
-    "ttft_ms": _real(0, 3.6e6, lo_open=True), "tpot_ms": _real(0, 3.6e6, lo_open=True),
-    "what_if": _what_ifs, "kv_dtype": _choice(KV_DTYPES),
+    "--seed": _whole(0, 2**63 - 1), "--runs": _whole(1, 1_000_000), "--workers": _whole(1, 1024),
+    "--months": _whole(1, 120), "--step-minutes": _real(1, 1440), "--gap": _real(0, 1, hi_open=True),
+    "--time-limit": _real(0, 7 * 86400, lo_open=True), "--format": _choice(FORMATS), "--term": _choice(TERMS),
+    "--method": _choice(METHODS), "--chips": _whole(1, 10_000_000), "--batch": _whole(1, 1_000_000),
+    "--input-tokens": _whole(1, 10_000_000), "--output-tokens": _whole(1, 10_000_000),
+    "--seq-len": _whole(1, 10_000_000), "--tokens": _real(0, 1e18, lo_open=True),
+    "--ttft-ms": _real(0, 3.6e6, lo_open=True), "--tpot-ms": _real(0, 3.6e6, lo_open=True),
+    "--what-if": _what_ifs, "--kv-dtype": _choice(KV_DTYPES),
 }
 
 # option -> (the option it needs, why): given without it, it would do nothing
-NEEDS = {"levels": ("frontier", "it sets the survivability levels of --frontier"),
-         "overwrite": ("out", "it lets --out replace files polyfleet did not write")}
+NEEDS = {"--levels": ("--frontier", "it sets the survivability levels of --frontier"),
+         "--overwrite": ("--out", "it lets --out replace files polyfleet did not write")}
 # a switch -> options that do nothing when it is on
-UNUSED_WITH = {"training": ("input_tokens", "output_tokens", "ttft_ms", "tpot_ms"),
-               "inference": ("tokens", "seq_len", "chips"),
-               "ray": ("workers",)}
+UNUSED_WITH = {"--training": ("--input-tokens", "--output-tokens", "--ttft-ms", "--tpot-ms"),
+               "--inference": ("--tokens", "--seq-len", "--chips"),
+               "--ray": ("--workers",)}
 
 
 def options(ctx: typer.Context, *, outputs: Sequence[str] = (), dtypes: Sequence[str] | None = None) -> None:
     """Check every option of the running command (see the module docstring). `outputs`: the files
     the command will write into --out; `dtypes`: the values --dtype may take here."""
-    params = ctx.params
-    for name, value in params.items():
-        rule = RULES.get(name)
+    names = {flag(ctx, p.name): p.name for p in ctx.command.params if p.name}
+    params = {opt: ctx.params.get(name) for opt, name in names.items()}
+    for opt, value in params.items():
+        rule = RULES.get(opt)
         if rule is not None and value is not None:
-            rule(value, flag(ctx, name))
-    if dtypes is not None and "dtype" in params:
-        _choice(dtypes)(params["dtype"], "--dtype")
-    for name, (needs, why) in NEEDS.items():
-        if needs and name in params and given(ctx, name) and not params.get(needs):
-            raise UserError(f"does nothing without {flag(ctx, needs)}: {why}", field=flag(ctx, name))
+            rule(value, opt)
+    if dtypes is not None and "--dtype" in params:
+        _choice(dtypes)(params["--dtype"], "--dtype")
+    for opt, (needs, why) in NEEDS.items():
+        if opt in params and given(ctx, names[opt]) and not params.get(needs):
+            raise UserError(f"does nothing without {needs}: {why}", field=opt)
     for switch, unused in UNUSED_WITH.items():
         if params.get(switch):
-            for name in unused:
-                if name in params and given(ctx, name):
-                    raise UserError(f"has no effect with {flag(ctx, switch)}", field=flag(ctx, name))
-    if params.get("out") is not None:
-        out_dir(Path(params["out"]), outputs, bool(params.get("overwrite")))
+            for opt in unused:
+                if opt in params and given(ctx, names[opt]):
+                    raise UserError(f"has no effect with {switch}", field=opt)
+    if params.get("--out") is not None:
+        out_dir(Path(params["--out"]), outputs, bool(params.get("--overwrite")))
     if ctx.obj is not None:
         ctx.obj.check_files()
 

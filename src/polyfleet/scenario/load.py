@@ -51,7 +51,7 @@ def load_scenario(path_or_name: str | Path | dict) -> Scenario:
 def scenario_from_doc(doc: DataFile, base_dir: Path | None = None) -> Scenario:
     """Validate a parsed YAML document into a Scenario and check its names against the catalog."""
     if not isinstance(doc.data, dict):
-        raise UserError("a scenario is a mapping with sections (workloads: is required)", where=doc.name)
+        raise UserError("a scenario is a mapping with sections (workloads: is required)", where=doc.where())
     try:
         scn = Scenario.model_validate(doc.data)
     except ValidationError as exc:

@@ -37,7 +37,7 @@ class SupplyRule(Selector):
     terms: tuple[Term, ...] | None = Field(default=None, description="terms the rule counts (default: all)")
     max_chips: Series | None = Field(default=None, description="chips obtainable (held at once), per month")
     max_new_chips_per_month: Series | None = Field(default=None, description="ramp: most chips added in a month")
-    lead_time_months: int = Field(default=0, ge=0, description="no capacity beyond the current fleet in the "
+    lead_time_months: int = Field(default=0, ge=0, le=120, description="no capacity beyond the current fleet in the "
                                   "first N months of the horizon")
     available_from: Month | None = Field(default=None, description="first month the offerings can be had")
     spot_availability: float | None = Field(default=None, gt=0, le=1)
@@ -118,7 +118,7 @@ class FailureSpec(Selector):
 
     id: str | None = None
     keep: float = Field(default=0.0, ge=0, lt=1)
-    new_supply_months: int | None = Field(default=None, ge=1)
+    new_supply_months: int | None = Field(default=None, ge=1, le=120)
 
     @model_validator(mode="after")
     def _something(self) -> "FailureSpec":
@@ -160,7 +160,7 @@ class Risk(Section):
     auto_failures: tuple[Literal["provider", "vendor", "vendor_supply", "region"], ...] = Field(
         default=("provider", "vendor_supply", "region"), description="failure sets generated for every provider"
         ", vendor (its new supply) and region the plan may use")
-    vendor_supply_months: int = Field(default=6, ge=1, description="an auto vendor_supply failure freezes the "
+    vendor_supply_months: int = Field(default=6, ge=1, le=120, description="an auto vendor_supply failure freezes the "
                                       "vendor's capacity at its level this many months earlier")
     scenarios: tuple[CvarScenario, ...] = ()
     cvar: Cvar | None = None

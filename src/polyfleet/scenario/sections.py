@@ -22,6 +22,9 @@ KvDtype = Literal["fp32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
 TrainingDtype = Literal["bf16", "fp8"]
 Share = Annotated[float, Field(ge=0, le=1)]
 NonNegative = Annotated[float, Field(ge=0)]
+MAX_CHIPS = 10_000_000      # chips in one run, pool or fleet entry: more than any cluster built
+MAX_TOKENS_PER_REQUEST = 10_000_000   # beyond every model's context
+CHIPS_WHY = {"why": "10 million chips is more than any cluster built"}
 
 
 class Section(BaseModel):
@@ -99,8 +102,9 @@ class ServiceSpec(Workload):
     dtype: WeightDtype = "bf16"
     kv_dtype: KvDtype | None = None
     mix: RequestMix | None = None
-    input_tokens: int | None = Field(default=None, gt=0, description="shorthand for a one-bucket mix")
-    output_tokens: int | None = Field(default=None, gt=0)
+    input_tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS_PER_REQUEST,
+                                     description="shorthand for a one-bucket mix")
+    output_tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS_PER_REQUEST)
     ttft_s: float | None = Field(default=None, gt=0)
     tpot_s: float | None = Field(default=None, gt=0)
     runtimes: tuple[str, ...] = ()
@@ -135,10 +139,11 @@ class TrainingSpec(Workload):
 
     id: str
     model: str
-    seq_len: int = Field(default=8192, gt=0)
+    seq_len: int = Field(default=8192, gt=0, le=MAX_TOKENS_PER_REQUEST)
     dtype: TrainingDtype = "bf16"
     runtimes: tuple[str, ...] = ()
-    chips: int | None = Field(default=None, gt=0, description="chips per run (sets the modelled MFU); "
+    chips: int | None = Field(default=None, gt=0, le=MAX_CHIPS, json_schema_extra=CHIPS_WHY,
+                              description="chips per run (sets the modelled MFU); "
                               "default: the minimum that fits")
     priority: str = "batch"
     tokens_per_month: Series | None = None
@@ -185,7 +190,8 @@ class Tenant(Section):
 
     id: str
     description: str = ""
-    customers: int | None = Field(default=None, ge=0)
+    customers: int | None = Field(default=None, ge=0, le=1_000_000, json_schema_extra={
+        "why": "the simulator draws every account one by one; memory and time grow with them"})
     share: Share | dict[str, Share] = Field(default=0.0)
     survive: float = Field(default=0.0, ge=0, le=1, description="share of this tier's demand that must still "
                            "be served after any single failure set")
@@ -202,9 +208,10 @@ class FleetEntry(Section):
     """Units already held when the horizon starts (the placement engine reads this too)."""
 
     offering: str
-    units: int = Field(ge=0)
+    units: int = Field(ge=0, le=MAX_CHIPS, json_schema_extra=CHIPS_WHY)
     term: Term = "on_demand"
-    months_left: int | None = Field(default=None, ge=0, description="for commitments: months still to run "
+    months_left: int | None = Field(default=None, ge=0, le=36, json_schema_extra={"why": "the longest commitment "
+                                    "is 3 years"}, description="for commitments: months still to run "
                                     "(default: the whole term)")
     usd_per_chip_hour: float | None = Field(default=None, ge=0, description="contract price (default: catalog)")
 

@@ -47,7 +47,7 @@ class SimOptions(BaseModel):
     customers: CustomerModel = CustomerModel()
     placement: Literal["lp", "greedy", "milp"] = Field("lp", description="placement method on each "
                                                          "capacity change (place/)")
-    training_shard_chips: int = Field(4096, ge=1, description="a training run is placed in data-parallel shards "
+    training_shard_chips: int = Field(4096, ge=1, le=10_000_000, description="a training run is placed in data-parallel shards "
                                       "of at most this many chips, which may sit in different pools (as the plan "
                                       "assumes); a chip failure anywhere still stalls the whole run")
     slo_tolerance: float = Field(0.001, ge=0, lt=1, description="a step meets a tier's SLO when at most "
