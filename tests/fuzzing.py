@@ -138,7 +138,7 @@ def mutated_scenario(draw, section: str | None = None, max_mutations: int = 3) -
         kind = draw(st.sampled_from(["replace", "replace", "extreme", "extreme", "name", "add_key", "drop", "dup",
                                      "grow"]))
         if kind == "replace":
-            parent[key] = draw(odd_values())
+            parent[key] = copy.deepcopy(draw(odd_values()))      # never share (and later mutate) ODD_VALUES
         elif kind == "extreme":
             parent[key] = draw(extreme_like(parent[key]))
         elif kind == "name":
@@ -146,7 +146,8 @@ def mutated_scenario(draw, section: str | None = None, max_mutations: int = 3) -
         elif kind == "add_key":
             target = parent[key] if isinstance(parent[key], dict) else parent
             if isinstance(target, dict):
-                target[draw(st.sampled_from(["colour", "id", "default", "value", "x" * 50]))] = draw(odd_values())
+                target[draw(st.sampled_from(["colour", "id", "default", "value", "x" * 50]))] = copy.deepcopy(
+                    draw(odd_values()))
         elif kind == "drop":
             if isinstance(parent, dict):
                 del parent[key]
