@@ -13,6 +13,7 @@ from rich.console import Console
 from ..errors import InfeasibleError, UnknownNameError, UserError
 from ..report.tables import Column, emit, jsonable, num
 from . import app, options as opt, preflight
+from ..report.units import plural
 from .common import load, pct, progress, to_csv, write_outputs
 
 FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv (replicas; printed on stdout).")
@@ -175,7 +176,7 @@ def _doc(scn, t, fp, after, train_demand, lost) -> dict:
 def _print(doc: dict) -> None:
     console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(f"[bold]{doc['scenario']}[/bold], {doc['month']}: {sum(doc['fleet_chips'].values()):,.0f} chips "
-                  f"in {len(doc['fleet_chips'])} pools, {doc['idle_chips']:,.0f} idle")
+                  f"in {plural(len(doc['fleet_chips']), 'pool')}, {doc['idle_chips']:,.0f} idle")
     emit(doc["replicas"], "table", [Column("service", "service", justify="left"), Column("pool", "pool",
                                                                                          justify="left"),
                                     Column("replicas", "replicas"), Column("chips", "chips"),
@@ -184,7 +185,7 @@ def _print(doc: dict) -> None:
          title="Inference replicas (routing = share of the service's traffic the load balancer sends)",
          console=console)
     emit(doc["tiers"], "table", [Column("service", "service", justify="left"), Column("tier", "tier", justify="left"),
-                                 Column("demand_tokens_per_s", "peak demand", num(0)),
+                                 Column("demand_tokens_per_s", "peak demand tokens/s", num(0)),
                                  Column("served_share", "served", pct)], title="Service by tier", console=console)
     if doc["training"]:
         emit(doc["training"], "table", [Column("workload", "training", justify="left"),
@@ -197,7 +198,7 @@ def _print(doc: dict) -> None:
         emit(f["moves"], "table", [Column("service", "service", justify="left"),
                                    Column("from_pool", "from", justify="left"), Column("to_pool", "to", justify="left"),
                                    Column("replicas", "replicas"), Column("start_usd", "cold-start $", num(0))],
-             title=f"Failover after losing {', '.join(f['lost'])}: {len(f['moves'])} moves", console=console)
+             title=f"Failover after losing {', '.join(f['lost'])}: {plural(len(f['moves']), 'move')}", console=console)
         for u in f["unserved"]:
             console.print(f"  unserved: {u['service']} / {u['tier']}: {u['tokens_per_s']:,.0f} tokens/s "
                           f"({u['share']:.1%})")

@@ -13,6 +13,7 @@ from rich.markup import escape
 from ..errors import EXIT_INFEASIBLE
 from ..report.tables import Column, emit, jsonable, num, sig
 from . import app, options as opt, preflight
+from ..report.units import megawatts, plural
 from .common import load, money, pct, progress, to_csv, write_outputs
 
 PLAN_FILES = ("plan.json", "plan.csv", "months.csv", "survivability.csv", "binding.csv", "report.html")
@@ -94,8 +95,9 @@ def _print_tables(result, cmp, fr) -> None:
     from ..catalog import FAMILIES
     console = Console(width=None if sys.stdout.isatty() else 160)
     inp = result.inputs
-    console.print(f"[bold]{escape(inp.name)}[/bold]: {inp.months[0]} .. {inp.months[-1]}, {inp.O} offerings, "
-                  f"{inp.W} workloads, {len(inp.contingencies)} failure sets")
+    console.print(f"[bold]{escape(inp.name)}[/bold]: {inp.months[0]} .. {inp.months[-1]}, "
+                  f"{plural(inp.O, 'offering')}, {plural(inp.W, 'workload')}, "
+                  f"{plural(len(inp.contingencies), 'failure set')}")
     style = "green" if result.feasible and result.solution.optimal else "yellow"
     console.print(f"[{style}]{escape(result.status_line)}[/{style}]")
     if not result.feasible:
@@ -109,7 +111,7 @@ def _print_tables(result, cmp, fr) -> None:
         return
     rows = result.month_rows()
     cols = [Column("month", "month", justify="left")] + [Column(f"{f}_chips", f"{f} chips") for f in FAMILIES] + [
-        Column("chips", "chips"), Column("mw", "MW", num(0)), Column("cost_usd", "cost", money),
+        Column("chips", "chips"), Column("mw", "facility power", megawatts), Column("cost_usd", "cost", money),
         Column("top_vendor", "top vendor", justify="left"), Column("top_provider", "top cloud", justify="left")]
     emit(rows, "table", cols, title="Capacity, power and cost by month", console=console)
     step = max(1, inp.T // 6)
@@ -146,11 +148,11 @@ def _print_tables(result, cmp, fr) -> None:
             Column("meets_policy", "ok", sig)]
         emit(surv.rows(), "table", cols, title="Survivability: share still served in the worst month",
              console=console)
-    console.print(f"Total cost ${result.total_cost / 1e9:,.2f}B over {inp.T} months; commitments running past the "
-                  f"horizon: ${result.obligation_after_usd / 1e9:,.2f}B.")
+    console.print(f"Total cost {money(result.total_cost)} over {plural(inp.T, 'month')}; commitments running past "
+                  f"the horizon: {money(result.obligation_after_usd)}.")
     mix = result.mix_by_family()
     console.print("Mix in " + inp.months[-1] + ": " + ", ".join(
-        f"{f} {v['chips']:,.0f} chips / {v['mw']:,.0f} MW ({v['mw_share']:.0%})" for f, v in mix.items()))
+        f"{f} {v['chips']:,.0f} chips / {megawatts(v['mw'])} ({pct(v['mw_share'])})" for f, v in mix.items()))
     if inp.assumptions:
         console.print(f"[dim]{len(inp.assumptions)} assumptions (listed in --out report.html and plan.json):[/dim]")
         for a in inp.assumptions[:8]:

@@ -13,6 +13,7 @@ from rich.console import Console
 from ..errors import InfeasibleError
 from ..report.tables import Column, emit, jsonable, num
 from . import app, options as opt, preflight
+from ..report.units import energy, plural
 from .common import counter, load, money, pct, progress, to_csv, write_outputs
 
 FORMAT = opt.FORMAT_OUT
@@ -165,7 +166,7 @@ def _print_run(doc: dict, note: str) -> None:
         console.print(f"training {w}: {d:.1f} days behind plan")
     console.print(f"cost: planned {money(doc['cost_planned_usd'])}, actual {money(doc['cost_actual_usd'])}; "
                   f"stranded commitments {money(doc['stranded_commitment_usd'])}; energy "
-                  f"{doc['energy_mwh'] / 1e3:,.0f} GWh; {doc['customers']:,} customers modelled")
+                  f"{energy(doc['energy_mwh'])}; {plural(doc['customers'], 'customer')} modelled")
 
 
 @app.command("risk", epilog="Examples:\n\n"
@@ -257,7 +258,8 @@ def _print_risk(risk, rows) -> None:
         cols += [Column(f"{c}_unserved_mean", f"{c} E[lost]", pct), Column(f"{c}_unserved_p99", "P99", pct),
                  Column(f"{c}_p_day_loss_gt_{thr:g}", f"P(day >{thr:.0%})", pct)]
     emit(rows, "table", cols, console=console,
-         title=f"{risk.runs} runs x {len(rows)} strategies, {risk.months} months, seed {risk.seed} "
+         title=f"{plural(risk.runs, 'run')} x {plural(len(rows), 'strategy', 'strategies')}, "
+               f"{plural(risk.months, 'month')}, seed {risk.seed} "
                f"({risk.wall_seconds:.0f} s): the same faults for every strategy")
     for s in risk.strategies[:1]:
         if s.tail_incidents:

@@ -119,10 +119,10 @@ def plan_sections(result) -> list[Section]:
     _, mw = result.group_totals("family", "mw")
     mix = result.mix_by_family()
     summary = [{"family": f, "chips": v["chips"], "mw": v["mw"], "share": v["mw_share"]} for f, v in mix.items()]
-    totals = (f"<p>Total cost over the horizon: <b>${result.total_cost / 1e9:,.2f} B</b> "
-              f"(commitment payments after the horizon: ${result.obligation_after_usd / 1e9:,.2f} B; "
-              f"porting: ${result.porting_usd / 1e6:,.1f} M). Peak: {result.chips.sum(axis=0).max():,.0f} chips, "
-              f"{np.nansum(result.mw, axis=0).max():,.0f} MW.</p>")
+    totals = (f"<p>Total cost over the horizon: <b>{units.money(result.total_cost)}</b> "
+              f"(commitment payments after the horizon: {units.money(result.obligation_after_usd)}; "
+              f"porting: {units.money(result.porting_usd)}). Peak: {result.chips.sum(axis=0).max():,.0f} chips, "
+              f"{units.megawatts(np.nansum(result.mw, axis=0).max())}.</p>")
     out.append(Section("Capacity", totals + f"<p>Mix in {months[-1]}:</p>" + table(
         summary, [("family", "family"), ("chips", "chips"), ("mw", "MW"), ("share", "share of MW")],
         {"share": pct}, left=("family",)) + figure(plots.stacked_area(

@@ -68,6 +68,17 @@ def megawatts(mw: Any) -> str:
     return power(float(mw) * 1e6) if known(mw) else NA
 
 
+def energy(mwh: Any) -> str:
+    """Energy held in MWh as 850 kWh, 17.7 MWh, 1.23 GWh, 4.56 TWh."""
+    if not known(mwh):
+        return NA
+    wh = float(mwh) * 1e6
+    if wh == 0:
+        return "0 Wh"
+    digits, suffix = _scaled(abs(wh), ((1e12, "TWh"), (1e9, "GWh"), (1e6, "MWh"), (1e3, "kWh")))
+    return f"{'-' if wh < 0 else ''}{digits} {suffix or 'Wh'}"
+
+
 def count(n: Any) -> str:
     """A whole count with thousands separators (1,200); "n/a" when unknown."""
     if not known(n):
