@@ -198,3 +198,32 @@ def test_a_cut_list_of_names_says_how_many_more():
     assert listing(names[:3]) == "name-00, name-01, name-02"
     err = UnknownNameError("thing", "zzzz", names)
     assert "and 22 more" in str(err) and not err.suggestions
+
+
+def test_ctrl_c_on_a_running_command(tmp_path):
+    """A real SIGINT while `plan` works (after its first progress line): "interrupted", exit 130, no
+    traceback, nothing written to --out."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-c", "from polyfleet.cli import main; main()", "plan",
+                             "frontier-2026", "--compare", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = threading.Event()
+    lines: list[str] = []
+
+    def read():
+        for line in proc.stderr:
+            lines.append(line)
+            first.set()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert first.wait(120), "no progress line within 2 minutes"
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(300)
+    reader.join(10)
+    err = "".join(lines)
+    assert code == 130 and err.strip().endswith("interrupted") and "Traceback" not in err, err
+    assert not out.exists()

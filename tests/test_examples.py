@@ -20,6 +20,9 @@ EXAMPLES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*.
 SCENARIOS = EXAMPLES + builtin_scenarios()
 INFEASIBLE = {"examples/power-crunch.yaml"}
 SIM = ("--months", "2", "--step-minutes", "60")
+# a 5% MIP gap stops the mid-size plan long before the default time limit; the generous limit keeps a
+# loaded machine from turning a slow solve into "no plan" (the test is about every path working)
+SOLVE = ("--gap", "0.05", "--time-limit", "600")
 
 
 @pytest.fixture(autouse=True)
@@ -50,11 +53,11 @@ def test_scenario(run_cli, scenario):
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_plan(run_cli, scenario):
     if scenario in INFEASIBLE:
-        code, out, _ = run_cli("plan", scenario, "-q")
+        code, out, _ = run_cli("plan", scenario, *SOLVE, "-q")
         assert code == EXIT_INFEASIBLE
         assert "No plan satisfies every constraint" in out and "power limit" in out
         return
-    code, doc, err = run_json(run_cli, "plan", scenario, "-q")
+    code, doc, err = run_json(run_cli, "plan", scenario, *SOLVE, "-q")
     assert code == 0, err
     assert doc["feasible"] is True and doc["status_line"].startswith("HiGHS status:")
     assert doc["totals"]["cost_usd"] > 0 and doc["totals"]["peak_chips"] > 0
@@ -70,7 +73,7 @@ def assert_infeasible_with_diagnosis(code, err):
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_place(run_cli, scenario):
-    code, doc, err = run_json(run_cli, "place", scenario, "-q")
+    code, doc, err = run_json(run_cli, "place", scenario, *SOLVE, "-q")
     if scenario in INFEASIBLE and not load_scenario(scenario).fleet:
         assert_infeasible_with_diagnosis(code, err)
         return
@@ -82,7 +85,7 @@ def test_place(run_cli, scenario):
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_simulate(run_cli, scenario):
-    code, doc, err = run_json(run_cli, "simulate", scenario, *SIM, "-q")
+    code, doc, err = run_json(run_cli, "simulate", scenario, *SIM, *SOLVE, "-q")
     if scenario in INFEASIBLE:
         assert_infeasible_with_diagnosis(code, err)
         return
@@ -94,7 +97,8 @@ def test_simulate(run_cli, scenario):
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_risk(run_cli, scenario):
-    code, doc, err = run_json(run_cli, "risk", scenario, "--runs", "2", "--no-compare", "--workers", "1", *SIM, "-q")
+    code, doc, err = run_json(run_cli, "risk", scenario, "--runs", "2", "--no-compare", "--workers", "1", *SIM, *SOLVE,
+                              "-q")
     if scenario in INFEASIBLE:
         assert_infeasible_with_diagnosis(code, err)
         return

@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import EXIT_INFEASIBLE
-from ..report.tables import Column, emit, jsonable, num, sig
-from . import app, options as opt, preflight
+from ..report.tables import Column, emit, jsonable, sig
 from ..report.units import megawatts, plural
+from . import app, options as opt, preflight
 from .common import load, money, pct, progress, to_csv, write_outputs
 
 PLAN_FILES = ("plan.json", "plan.csv", "months.csv", "survivability.csv", "binding.csv", "report.html")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 import typing
 from collections.abc import Callable, Sequence
@@ -74,6 +75,14 @@ def _choice(values: Sequence[str]) -> Callable[[Any, str], None]:
     return check
 
 
+_RAY = re.compile(r"^(auto|local|(ray://)?[A-Za-z0-9_.\-]+:\d{1,5})$")
+
+
+def _ray_address(v: Any, opt: str) -> None:
+    if not _RAY.match(v):
+        raise UserError(f"'{v}' is not a Ray address", field=opt, allowed="auto, local, ray://HOST:PORT or HOST:PORT")
+
+
 def _what_ifs(values: Any, opt: str) -> None:
     for text in values:
         what_if_event(text, opt)
@@ -88,7 +97,7 @@ RULES: dict[str, Callable[[Any, str], None]] = {
     "--input-tokens": _whole(1, 10_000_000), "--output-tokens": _whole(1, 10_000_000),
     "--seq-len": _whole(1, 10_000_000), "--tokens": _real(0, 1e18, lo_open=True),
     "--ttft-ms": _real(0, 3.6e6, lo_open=True), "--tpot-ms": _real(0, 3.6e6, lo_open=True),
-    "--what-if": _what_ifs, "--kv-dtype": _choice(KV_DTYPES),
+    "--what-if": _what_ifs, "--kv-dtype": _choice(KV_DTYPES), "--ray": _ray_address,
 }
 
 # option -> (the option it needs, why): given without it, it would do nothing
