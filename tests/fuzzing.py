@@ -207,7 +207,13 @@ def check_scenario_text(text: str, name: str = "fuzz.yaml") -> str:
 def exercise_simulation_inputs(scn) -> None:
     """What simulate reads from a valid scenario before running, with its own numbers: the fault
     sampler over the scenario's universe and the traffic model over its months (no exception, no hang)."""
+    from polyfleet.cli.preflight import traffic_shapes
     from polyfleet.sim.build import universe_of
+    try:
+        traffic_shapes(scn)          # what simulate and risk refuse before any work
+    except UserError as err:
+        check_user_error(err)
+        return
     from polyfleet.sim.demand import traffic
     from polyfleet.sim.faults import MONTH, sample_timeline
     months = min(scn.simulation.months or scn.horizon.months, scn.horizon.months)

@@ -153,3 +153,19 @@ def test_heartbeat_is_silent_for_short_work_and_repeats_while_long_work_runs():
 
 def test_elapsed_reads_as_minutes_and_hours():
     assert [elapsed(s) for s in (7, 72, 3725)] == ["7 s", "1 min 12 s", "1 h 02 min"]
+
+
+def test_a_peak_the_simulated_day_cannot_draw_is_refused_by_simulate_not_by_plan(run_cli, tmp_path, monkeypatch):
+    """peak_factor 2.5 plans fine; simulated, its day would need a peak of 2.5 / (7 / 6.4) = 2.29x the mean,
+    past the cosine's 2x (negative traffic at night): simulate and risk refuse it before any solve."""
+    import polyfleet.plan
+    p = tmp_path / "spiky.yaml"
+    p.write_text("horizon: {months: 2}\nofferings: {include: [{provider: aws}]}\nworkloads:\n  services:\n"
+                 "    - {id: api, model: llama-3.1-8b, tokens_per_s: 1.0e5, peak_factor: 2.5}\n", encoding="utf-8")
+    code, _, _ = run_cli("scenario", str(p))
+    assert code == 0
+    monkeypatch.setattr(polyfleet.plan, "plan", lambda *a, **k: pytest.fail("solved before the check"))
+    for cmd in ("simulate", "risk"):
+        code, _, err = run_cli(cmd, str(p), "-q")
+        assert code == 2 and "spiky.yaml:5: workloads.services[0].peak_factor" in err and "2.29x" in err
+        assert "up to 2.19" in err

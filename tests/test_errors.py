@@ -210,7 +210,9 @@ def test_ctrl_c_on_a_running_command(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-c", "from polyfleet.cli import main; main()", "plan",
                              "frontier-2026", "--compare", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # a shell's background jobs inherit SIGINT ignored: give the child the default
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     first = threading.Event()
     lines: list[str] = []
 

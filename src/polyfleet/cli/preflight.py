@@ -183,4 +183,22 @@ def simulation(scn, what_if: Sequence[str], months: int | None) -> int:
             check_event(scn, ev.target_kind, ev.target_name, ev.day, n, "--what-if", text, targets)
     if scn.faults.events:
         check_events(scn, n)
+    traffic_shapes(scn)
     return n
+
+
+def traffic_shapes(scn) -> None:
+    """Each service's simulated day can be drawn: without traffic.daily_peak_to_mean, the day's peak
+    follows the service's peak_factor, and the cosine day around the mean reaches at most twice it
+    (a larger peak would need negative traffic in the trough)."""
+    from ..datafile import field_path
+    from ..sim.demand import daily_peak_for, weekday_level
+    shape = scn.simulation.traffic
+    for i, svc in enumerate(scn.workloads.services):
+        peak = daily_peak_for(shape, svc.peak_factor)
+        if peak > 2.0:
+            loc = ("workloads", "services", i, "peak_factor")
+            raise UserError(f"{svc.peak_factor:g} needs a simulated daily peak of {peak:.2f}x the mean; the simulated "
+                            "day (a cosine around the mean) reaches at most 2x", where=scn.where(loc),
+                            field=field_path(loc), allowed=f"up to {2 * weekday_level(shape):.2f} to simulate, or set "
+                            "simulation.traffic.daily_peak_to_mean (1 to 2)")
