@@ -229,3 +229,26 @@ def test_ctrl_c_on_a_running_command(tmp_path):
     err = "".join(lines)
     assert code == 130 and err.strip().endswith("interrupted") and "Traceback" not in err, err
     assert not out.exists()
+
+
+def test_scenario_dtypes_are_the_ones_the_perf_engine_models():
+    """An independent oracle: the dtypes a scenario may name are exactly those the perf engine has a
+    matmul path for (weights), a byte size for (KV cache), and trains in."""
+    import typing
+
+    from polyfleet.perf.arrays import COMPUTE_FALLBACK
+    from polyfleet.scenario.sections import KvDtype, TrainingDtype, WeightDtype
+    from polyfleet.workloads.models import BYTES
+    assert set(typing.get_args(WeightDtype)) == set(COMPUTE_FALLBACK)
+    assert set(typing.get_args(KvDtype)) == set(BYTES)
+    assert set(typing.get_args(TrainingDtype)) == {"bf16", "fp8"}
+
+
+def test_unknown_model_in_a_scenario_suggests_by_words_and_numbers(tmp_path):
+    from polyfleet.scenario import load_scenario
+    p = tmp_path / "s.yaml"
+    p.write_text("workloads:\n  services:\n    - {id: a, model: llama-70b, tokens_per_s: 10}\n", encoding="utf-8")
+    with pytest.raises(UnknownNameError) as err:
+        load_scenario(p)
+    assert err.value.where.endswith("s.yaml:3") and err.value.field == "workloads.services[0].model"
+    assert "llama-3.1-70b" in err.value.suggestions

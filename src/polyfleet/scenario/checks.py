@@ -57,7 +57,8 @@ def _check_workloads(scn: Scenario, ctx) -> None:
         try:
             ctx.models.get(item.model)
         except UnknownNameError as exc:
-            raise _unknown(scn, "model", item.model, ctx.models._names, loc + ("model",)) from exc
+            aliases = {n: ctx.models.get(n).id for n in ctx.models.names}
+            raise _unknown(scn, "model", item.model, aliases, loc + ("model",)) from exc
         for j, rt in enumerate(item.runtimes):
             if rt.lower() not in cat.runtimes:
                 raise _unknown(scn, "runtime", rt, cat.runtimes, loc + ("runtimes", j))
