@@ -98,14 +98,17 @@ RULES: dict[str, Callable[[Any, str], None]] = {
     "--seq-len": _whole(1, 10_000_000), "--tokens": _real(0, 1e18, lo_open=True),
     "--ttft-ms": _real(0, 3.6e6, lo_open=True), "--tpot-ms": _real(0, 3.6e6, lo_open=True),
     "--what-if": _what_ifs, "--kv-dtype": _choice(KV_DTYPES), "--ray": _ray_address,
+    # options of the perf faces on main (compare --days, calibration --folds, ...): same rules when merged
+    "--days": _real(0, 36500, lo_open=True), "--system-chips": _whole(1, 10_000_000), "--folds": _whole(2, 100),
+    "--max-price-age": _whole(0, 36500),
 }
 
 # option -> (the option it needs, why): given without it, it would do nothing
 NEEDS = {"--levels": ("--frontier", "it sets the survivability levels of --frontier"),
          "--overwrite": ("--out", "it lets --out replace files polyfleet did not write")}
 # a switch -> options that do nothing when it is on
-UNUSED_WITH = {"--training": ("--input-tokens", "--output-tokens", "--ttft-ms", "--tpot-ms"),
-               "--inference": ("--tokens", "--seq-len", "--chips"),
+UNUSED_WITH = {"--training": ("--input-tokens", "--output-tokens", "--ttft-ms", "--tpot-ms", "--no-slo"),
+               "--inference": ("--tokens", "--seq-len", "--chips", "--days"),
                "--ray": ("--workers",)}
 
 
