@@ -32,7 +32,12 @@ def load_scenario(path_or_name: str | Path | dict) -> Scenario:
     """Read and check a scenario file, a built-in scenario by name (see `builtin_scenarios()`), or a
     mapping with the file's structure (checked the same way; errors point into its YAML rendering)."""
     if isinstance(path_or_name, dict):
-        text = yaml.safe_dump(path_or_name, sort_keys=False)
+        try:
+            text = yaml.safe_dump(path_or_name, sort_keys=False)
+        except yaml.YAMLError as exc:
+            raise UserError(f"the mapping holds a value a scenario file cannot: {str(exc).splitlines()[0]}",
+                            where=str(path_or_name.get("name") or "scenario"),
+                            allowed="numbers, strings, lists and mappings, as in YAML") from None
         return scenario_from_doc(DataFile(text, str(path_or_name.get("name") or "scenario")), Path.cwd())
     path = Path(path_or_name)
     if path.exists() or path.suffix in (".yaml", ".yml") or "/" in str(path_or_name):
