@@ -78,11 +78,12 @@ def test_out_dir_written_and_foreign_files_never_replaced(run_cli, small, tmp_pa
     assert not (mine / "plan.json").exists()                       # nothing was written
 
 
-def test_infeasible_scenario_exits_2_with_named_conflicts(run_cli, small, tmp_path):
+def test_infeasible_scenario_exits_3_with_named_conflicts(run_cli, small, tmp_path):
+    """An infeasible plan is not bad input: its own exit code (3), with the diagnosis printed."""
     p = tmp_path / "tight.yaml"
     p.write_text(small.read_text() + "power:\n  total_mw: 0.01\n", encoding="utf-8")
     code, out, _ = run_cli("plan", str(p), "-q")
-    assert code == 2
+    assert code == 3
     assert "Infeasible" in out and "demand of chat cannot be met" in out and "power limit 'total'" in out
 
 

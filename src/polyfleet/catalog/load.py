@@ -9,7 +9,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..datafile import DataFile, field_path, read_csv_rows, validate
+from pydantic import ValidationError
+
+from ..datafile import DataFile, read_csv_rows, user_error_from_validation, validate
 from ..errors import UnknownNameError, UserError
 from .figures import Figure, Source, parse_figure
 from .model import TERMS, Accelerator, MemoryRecipe, Offering, Provider, Region, Runtime
@@ -31,33 +33,46 @@ BUILTIN_FILES = ("accelerators.yaml", "runtimes.yaml", "providers.yaml", "offeri
 class _Reader:
     """Turns one data file's raw entries into typed objects, with file:line errors."""
 
-    def __init__(self, doc: DataFile, default_status: str | None) -> None:
+    def __init__(self, doc: DataFile, default_status: str | None, providers: dict | None = None,
+                 regions: dict | None = None) -> None:
         self.doc = doc
         self.default_status = default_status
+        self.providers = providers or {}
+        self.regions = regions          # None: regions are not checked (built-in files, CSV price lists)
         raw_sources = (doc.data or {}).get("sources") or {}
         if not isinstance(raw_sources, dict):
-            raise UserError("must be a mapping of source keys", where=doc.where(("sources",)), field="sources")
+            raise UserError("must be a mapping of source keys", where=doc.where(("sources",)), field=doc.field(("sources",)))
         self.sources: dict[str, Source] = {
             key: validate(Source, val, doc.name, doc, ("sources", key)) for key, val in raw_sources.items()}
 
     def figure(self, raw: Any, default_source: str | None, loc: tuple) -> Figure:
+        """A figure as written in the file; its value, where known, is a finite number >= 0 (every
+        catalog figure is a size, a rate, a power or a price)."""
         try:
             if self.default_status and isinstance(default_source, str) and default_source not in self.sources:
                 self.sources[default_source] = Source(ref=default_source, status=self.default_status)  # type: ignore[arg-type]
             if self.default_status and isinstance(raw, dict) and raw.get("source") not in (None, *self.sources) \
                     and "status" not in raw:
                 raw = {**raw, "status": self.default_status}
-            return parse_figure(raw, self.sources, default_source)
+            fig = parse_figure(raw, self.sources, default_source)
+        except ValidationError as exc:
+            raise user_error_from_validation(exc, self.doc.name, self.doc, loc, raw if isinstance(raw, dict) else None) \
+                from None
         except (ValueError, TypeError) as exc:
-            raise UserError(str(exc), where=self.doc.where(loc), field=field_path(loc)) from None
+            raise UserError(str(exc), where=self.doc.where(loc), field=self.doc.field(loc)) from None
+        if fig.value is not None and not (math.isfinite(fig.value) and fig.value >= 0):
+            raise UserError(f"must be a finite number >= 0, not {fig.value:g}", where=self.doc.where(loc),
+                            field=self.doc.field(loc))
+        return fig
 
     def section(self, name: str) -> list[dict]:
         items = (self.doc.data or {}).get(name) or []
         if not isinstance(items, list):
-            raise UserError("must be a list", where=self.doc.where((name,)), field=name)
+            raise UserError("must be a list", where=self.doc.where((name,)), field=self.doc.field((name,)))
         for i, item in enumerate(items):
             if not isinstance(item, dict):
-                raise UserError("each entry must be a mapping", where=self.doc.where((name, i)), field=f"{name}[{i}]")
+                raise UserError("each entry must be a mapping", where=self.doc.where((name, i)),
+                                field=self.doc.field((name, i)))
         return items
 
     def accelerator(self, raw: dict, i: int, base: Accelerator | None) -> Accelerator:
@@ -95,20 +110,28 @@ class _Reader:
         loc = ("offerings", i)
         default = raw.get("source")
         base_prices = raw.get("prices") or {}
+        if not isinstance(base_prices, dict):
+            raise UserError("must be a mapping of price terms", where=self.doc.where(loc + ("prices",)),
+                            field=self.doc.field(loc + ("prices",)), allowed=", ".join(TERMS))
         regions = raw.get("regions") or {}
         if not isinstance(regions, dict) or not regions:
             raise UserError("needs a mapping of regions (region: {price overrides})",
-                            where=self.doc.where(loc + ("regions",)), field=f"offerings[{i}].regions")
+                            where=self.doc.where(loc + ("regions",)), field=self.doc.field(loc + ("regions",)))
         out = []
         for region, over in regions.items():
+            rloc = loc + ("regions", region)
+            if not isinstance(over, dict) and over is not None:
+                raise UserError("must be a mapping of price terms (or empty)", where=self.doc.where(rloc),
+                                field=self.doc.field(rloc), allowed=", ".join(TERMS))
             prices = {**base_prices, **(over or {})}
             bad = set(prices) - set(TERMS)
             if bad:
-                raise UserError(f"unknown price term(s) {sorted(bad)}", where=self.doc.where(loc + ("regions", region)),
-                                field=f"offerings[{i}].regions.{region}", allowed=", ".join(TERMS))
+                raise UserError(f"unknown price term(s) {sorted(map(str, bad))}", where=self.doc.where(rloc),
+                                field=self.doc.field(rloc), allowed=", ".join(TERMS))
             data = {k: raw.get(k) for k in ("provider", "accelerator", "instance", "unit_chips")}
-            data["region"] = region
-            data["id"] = offering_id(data["provider"], data["instance"], region)
+            data["region"] = str(region)
+            data["id"] = offering_id(data["provider"], data["instance"], str(region))
+            self.region_known(data, rloc)
             for term in TERMS:
                 where = loc + (("regions", region, term) if term in (over or {}) else ("prices", term))
                 data[term] = self.figure(prices.get(term), default, where)
@@ -116,9 +139,27 @@ class _Reader:
         return out
 
 
-def _merge(cat: dict[str, dict], doc: DataFile, user: bool) -> None:
-    """Merge one file's entries into the growing catalog dictionaries."""
-    reader = _Reader(doc, "user" if user else None)
+    def region_known(self, data: dict, loc: tuple) -> None:
+        """A user file's offering names a provider and a region the catalog (or an earlier
+        `providers:`/`regions:` section) declares: a typo would otherwise add a phantom offering."""
+        if self.regions is None:
+            return
+        prov = str(data.get("provider"))
+        if prov not in self.providers:
+            raise UnknownNameError("provider", prov, self.providers, where=self.doc.where(loc[:2] + ("provider",)),
+                                   field=self.doc.field(loc[:2] + ("provider",)))
+        mine = [r.split("/", 1)[1] for r in self.regions if r.startswith(prov + "/")]
+        if data["region"] not in mine:
+            raise UnknownNameError(f"{prov} region", data["region"], mine or ["(none declared)"],
+                                   where=self.doc.where(loc), field=self.doc.field(loc),
+                                   note="a new region is declared under `regions:`")
+
+
+def _merge(cat: dict[str, dict], doc: DataFile, user: bool, declare_regions: bool = False) -> None:
+    """Merge one file's entries into the growing catalog dictionaries. A user YAML file's offerings
+    must name declared providers and regions; a CSV price list (`declare_regions`) declares its regions."""
+    reader = _Reader(doc, "user" if user else None, cat["providers"],
+                     cat["regions"] if user and not declare_regions else None)
     data = doc.data or {}
     if not isinstance(data, dict):
         raise UserError("must be a mapping with sections accelerators, runtimes, providers, regions, offerings",
@@ -127,7 +168,8 @@ def _merge(cat: dict[str, dict], doc: DataFile, user: bool) -> None:
     unknown = set(data) - allowed
     if unknown:
         key = sorted(unknown)[0]
-        raise UserError(f"unknown section '{key}'", where=doc.where((key,)), allowed=", ".join(sorted(allowed)))
+        raise UserError(f"unknown section '{key}'", where=doc.where((key,)), field=doc.field((key,)),
+                        allowed=", ".join(sorted(allowed)))
     aliases = {a_alias.lower(): a.id for a in cat["accelerators"].values() for a_alias in (a.id, *a.aliases)}
     for i, raw in enumerate(reader.section("accelerators")):
         acc_id = aliases.get(str(raw.get("id", "")).lower())
@@ -146,9 +188,9 @@ def _merge(cat: dict[str, dict], doc: DataFile, user: bool) -> None:
     for i, raw in enumerate(reader.section("offerings")):
         acc_id = aliases.get(str(raw.get("accelerator", "")).lower())
         if acc_id is None:
-            err = UnknownNameError("accelerator", str(raw.get("accelerator")), aliases)
-            raise UserError(err.message, where=doc.where(("offerings", i, "accelerator")),
-                            field=f"offerings[{i}].accelerator")
+            raise UnknownNameError("accelerator", str(raw.get("accelerator")), aliases,
+                                   where=doc.where(("offerings", i, "accelerator")),
+                                   field=doc.field(("offerings", i, "accelerator")))
         raw = {**raw, "accelerator": acc_id}
         for off in reader.offerings(raw, i):
             old = cat["offerings"].get(off.id)
@@ -236,7 +278,7 @@ def load_catalog(*overrides: str | Path | DataFile) -> Catalog:
                 doc_data.pop("skipped")
             else:
                 doc_data = read_price_csv(path)
-            _merge(cat, _CsvDoc.of(doc_data, str(path)), user=True)
+            _merge(cat, _CsvDoc.of(doc_data, str(path)), user=True, declare_regions=True)
         else:
             _merge(cat, DataFile.read(path), user=True)
         _check_references(cat, str(path))
@@ -244,7 +286,14 @@ def load_catalog(*overrides: str | Path | DataFile) -> Catalog:
 
 
 class _CsvDoc(DataFile):
-    """Offerings built from CSV rows, presented as a DataFile whose locations are row numbers."""
+    """Offerings built from CSV rows, presented as a DataFile whose locations are row numbers and
+    whose fields are the CSV's columns."""
+
+    def field(self, loc=()) -> str:  # type: ignore[override]
+        parts = [p for p in loc[2:] if isinstance(p, str)]
+        if parts[:1] == ["regions"]:
+            return parts[2] if len(parts) > 2 else "region"
+        return parts[-1] if parts else ""
 
     def where(self, loc=()) -> str:  # type: ignore[override]
         if len(loc) >= 2 and loc[0] == "offerings" and isinstance(loc[1], int):
@@ -269,7 +318,8 @@ def read_price_csv(path: Path) -> dict:
     """
     rows = read_csv_rows(path, PRICE_CSV_COLUMNS)
     offerings, providers = [], {}
-    for n, row in enumerate(rows, start=2):
+    for row in rows:
+        n = int(row["_line"])
         source = (row.get("source") or "").strip() or f"{path.name} row {n}"
         status = (row.get("status") or "").strip() or "user"
         as_of = (row.get("as_of") or "").strip() or None
@@ -278,13 +328,10 @@ def read_price_csv(path: Path) -> dict:
             if term not in row:
                 continue
             prices[term] = _csv_price(row.get(term), path, n, term, source, status, as_of)
-        try:
-            unit = int(float(row["unit_chips"]))
-        except (TypeError, ValueError):
-            raise UserError(f"'{row['unit_chips']}' is not a whole number", where=f"{path}:{n}",
-                            field="unit_chips") from None
-        if unit < 1:
-            raise UserError("must be at least 1", where=f"{path}:{n}", field="unit_chips")
+        unit_cell = (row["unit_chips"] or "").strip()
+        unit = _csv_number(unit_cell, path, n, "unit_chips")
+        if not unit.is_integer() or unit < 1:
+            raise UserError(f"'{unit_cell}' is not a whole number >= 1", where=f"{path}:{n}", field="unit_chips")
         prov = (row["provider"] or "").strip().lower()
         name, kind = (row.get("provider_name") or "").strip(), (row.get("provider_kind") or "").strip()
         if name or kind:
@@ -293,7 +340,7 @@ def read_price_csv(path: Path) -> dict:
                                 allowed=", ".join(PROVIDER_KINDS))
             providers[prov] = {"id": prov, "name": name or prov, "kind": kind or "neocloud"}
         offerings.append({"provider": prov, "accelerator": (row["accelerator"] or "").strip(),
-                          "instance": (row["instance"] or "").strip(), "unit_chips": unit,
+                          "instance": (row["instance"] or "").strip(), "unit_chips": int(unit),
                           "regions": {(row["region"] or "").strip(): prices}, "_row": n})
     return {"providers": list(providers.values()), "offerings": offerings}
 
@@ -303,10 +350,18 @@ def _csv_price(cell: str | None, path: Path, n: int, term: str, source: str, sta
     cell = (cell or "").strip()
     if not cell:
         return None
+    value = _csv_number(cell, path, n, term)
+    if value <= 0:
+        raise UserError(f"'{cell}' is not a price (USD per chip-hour > 0)", where=f"{path}:{n}", field=term)
+    return {"value": value, "source": source, "status": status, "as_of": as_of}
+
+
+def _csv_number(cell: str, path: Path, line: int, column: str) -> float:
+    """A CSV cell as a finite number >= 0, or a UserError naming file:line and the column."""
     try:
         value = float(cell)
     except ValueError:
-        raise UserError(f"'{cell}' is not a number", where=f"{path}:{n}", field=term) from None
-    if not math.isfinite(value) or value <= 0:
-        raise UserError(f"'{cell}' is not a price (USD per chip-hour > 0)", where=f"{path}:{n}", field=term)
-    return {"value": value, "source": source, "status": status, "as_of": as_of}
+        raise UserError(f"'{cell}' is not a number", where=f"{path}:{line}", field=column) from None
+    if not math.isfinite(value) or value < 0:
+        raise UserError(f"'{cell}' must be a finite number >= 0", where=f"{path}:{line}", field=column)
+    return value

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import math
 import re
 from collections import defaultdict
 from pathlib import Path
 
+from ..datafile import read_text
 from ..errors import UserError
 
 NO_PRICE_SENTINEL = 700.0
@@ -38,8 +41,7 @@ GCP_HOSTS = {"h100": "a3-highgpu-{n}g", "h100-mega": "a3-megagpu-{n}g", "h200": 
 
 
 def is_skypilot_csv(path: Path) -> bool:
-    with open(path, newline="", encoding="utf-8") as fh:
-        header = next(csv.reader(fh), [])
+    header = next(csv.reader(io.StringIO(read_text(path, "CSV file"))), [])
     return {"InstanceType", "AcceleratorName", "Price"} <= set(header)
 
 
@@ -55,20 +57,26 @@ def detect_cloud(path: Path, header: list[str]) -> str:
 
 
 def _price(cell: str | None) -> float | None:
+    """A price cell: None where empty, the 700.0 placeholder or 0; a ValueError where not a finite
+    number >= 0."""
     cell = (cell or "").strip()
     if not cell:
         return None
     value = float(cell)
-    return None if value == NO_PRICE_SENTINEL or value <= 0 else value
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(cell)
+    return None if value == NO_PRICE_SENTINEL or value == 0 else value
 
 
 def read_skypilot_csv(path: Path, cloud: str | None = None) -> dict:
     """Offerings (in the catalog's data-file form) read from a SkyPilot vms.csv."""
     path = Path(path)
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
+    reader = csv.DictReader(io.StringIO(read_text(path, "CSV file")))
+    try:
         header = reader.fieldnames or []
         rows = list(reader)
+    except csv.Error as exc:
+        raise UserError(f"not valid CSV: {exc}", where=f"{path}:{reader.line_num}") from None
     cloud = cloud or detect_cloud(path, header)
     as_of = dt.date.fromtimestamp(path.stat().st_mtime).isoformat()
     source = f"SkyPilot catalog file {path.name} ({cloud})"
@@ -79,8 +87,9 @@ def read_skypilot_csv(path: Path, cloud: str | None = None) -> dict:
     for n, row in enumerate(rows, start=2):
         try:
             od, spot = _price(row.get("Price")), _price(row.get("SpotPrice"))
-        except ValueError:
-            raise UserError("price is not a number", where=f"{path}:{n}", field="Price/SpotPrice") from None
+        except ValueError as exc:
+            raise UserError(f"price '{exc}' is not a finite number >= 0", where=f"{path}:{n}",
+                            field="Price/SpotPrice") from None
         itype = (row.get("InstanceType") or "").strip()
         acc_name = (row.get("AcceleratorName") or "").strip()
         region = (row.get("Region") or "").strip()
@@ -91,7 +100,11 @@ def read_skypilot_csv(path: Path, cloud: str | None = None) -> dict:
             prefix = itype.split(".")[0]
             if prefix not in INSTANCE_PREFIXES:
                 continue
-        parsed = _accelerator(itype, acc_name, row, cloud)
+        try:
+            parsed = _accelerator(itype, acc_name, row, cloud)
+        except (ValueError, OverflowError):
+            raise UserError(f"cannot read the accelerator count of '{acc_name or itype}'", where=f"{path}:{n}",
+                            field="AcceleratorName/AcceleratorCount") from None
         if parsed is None:
             skipped[acc_name or itype] += 1
             continue
@@ -136,8 +149,10 @@ def _accelerator(itype: str, acc_name: str, row: dict, cloud: str):
         if name.startswith(prefix + "-"):
             size = int(name.rsplit("-", 1)[1])
             return acc_id, max(1, size // cores_per_chip), acc_name, False
-    count = row.get("AcceleratorCount") or ""
-    chips = int(float(count)) if count.strip() else None
+    count = (row.get("AcceleratorCount") or "").strip()
+    chips = int(float(count)) if count else None
+    if chips is not None and chips < 0:
+        raise ValueError(count)
     acc_id = ACCELERATOR_NAMES.get(name)
     if acc_id is None and itype:
         acc_id, default_chips = INSTANCE_PREFIXES.get(itype.split(".")[0], (None, None))

@@ -38,7 +38,7 @@ class Catalog:
         """Look up by id or alias (case-insensitive); unknown names suggest the closest."""
         key = self._names.get(_norm(name))  # type: ignore[attr-defined]
         if key is None:
-            raise UnknownNameError("accelerator", name, self._names.keys())  # type: ignore[attr-defined]
+            raise UnknownNameError("accelerator", name, self._names)  # type: ignore[attr-defined]
         return self.accelerators[key]
 
     def accelerator_id(self, name: str) -> str:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
+import traceback
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from ..errors import PolyfleetError
+from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER, PolyfleetError, one_line
 from .state import State
+
+EXIT_CODES = ("Exit codes: 0 done; 1 a bug in polyfleet (rerun with --debug for the traceback and report it); "
+              "2 bad input (the message names the file and line, the field or option, and what is allowed); "
+              "3 no feasible plan (the diagnosis says what cannot hold together); 130 interrupted.")
 
 app = typer.Typer(
     name="polyfleet",
@@ -17,12 +24,20 @@ app = typer.Typer(
     epilog="Examples:\n\n"
            "  polyfleet compare --model llama-3.1-70b --inference\n\n"
            "  polyfleet perf inference --model llama-3.1-8b --accelerator h100 --tpot-ms 50\n\n"
-           "  polyfleet catalog --family tpu --format csv",
+           "  polyfleet catalog --family tpu --format csv\n\n"
+           "  polyfleet --debug plan my.yaml          (a traceback with any internal error)\n\n" + EXIT_CODES,
     rich_markup_mode="rich",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+        typer.echo(f"polyfleet {version('polyfleet')}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -31,8 +46,11 @@ def _global(
     catalog: list[str] = typer.Option([], "--catalog", metavar="FILE",
                                       help="Catalog override (YAML, price CSV or SkyPilot vms.csv); repeatable."),
     models: list[str] = typer.Option([], "--models", metavar="FILE", help="Extra model definitions (YAML)."),
+    debug: bool = typer.Option(False, "--debug", help="Print the traceback of an error (for bug reports)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
 ) -> None:
-    ctx.obj = State(catalog_files=tuple(catalog), model_files=tuple(models))
+    ctx.obj = State(catalog_files=tuple(catalog), model_files=tuple(models), debug=debug)
 
 
 def _register() -> None:
@@ -48,13 +66,50 @@ def _register() -> None:
 _register()
 
 
+def _click_exceptions():
+    """The exceptions module of the click typer runs on (newer typer releases vendor their own click)."""
+    base = next(c for c in typer.Context.__mro__[1:] if c.__name__ == "Context")
+    return importlib.import_module(base.__module__.rsplit(".", 1)[0] + ".exceptions")
+
+
+def _say(head: str, text: str, style: str = "bold red") -> None:
+    Console(stderr=True, soft_wrap=True).print(Text(head, style=style) + Text(one_line(text)))
+
+
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+    """Entry point. Bad input ends in one line and exit 2, an infeasible plan in exit 3; anything
+    else is a bug of ours: exit 1 with one line, the traceback behind --debug. Ctrl-C: exit 130."""
+    from . import common
+    debug = "--debug" in sys.argv[1:] or os.environ.get("POLYFLEET_DEBUG", "") not in ("", "0")
+    common.reset_pending()
+    ck = _click_exceptions()
+    interrupts = (KeyboardInterrupt, typer.Abort, getattr(ck, "Abort", typer.Abort))
     try:
-        app()
+        code = app(standalone_mode=False, prog_name="polyfleet")
+    except ck.NoArgsIsHelpError as exc:
+        exc.show()                        # the help: no command is not a mistake worth an error line
+        code = EXIT_USER
+    except ck.UsageError as exc:
+        where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
+        hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        _say("error: ", f"{where}{exc.format_message()}{hint}")
+        code = exc.exit_code
     except PolyfleetError as exc:
-        Console(stderr=True, soft_wrap=True).print(Text("error: ", style="bold red") + Text(str(exc)))
-        sys.exit(2)
-    except KeyboardInterrupt:
-        Console(stderr=True).print("interrupted")
-        sys.exit(130)
+        if debug:
+            traceback.print_exc()
+        _say("error: ", str(exc))
+        code = exc.exit_code
+    except interrupts:
+        code = EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - everything else is a bug of ours, said so
+        if debug:
+            traceback.print_exc()
+        _say("error: ", f"internal error (this is a bug): {type(exc).__name__}: {str(exc)[:400]}"
+             + ("" if debug else "; rerun with --debug for the traceback"))
+        code = EXIT_INTERNAL
+    if code == EXIT_INTERRUPTED:
+        _say("", "interrupted", style="")
+    elif not code and common.pending() is not None:
+        _say("error: ", str(common.pending()))
+        code = common.pending().exit_code
+    sys.exit(code or 0)

@@ -8,7 +8,7 @@ from ..catalog import FAMILIES, TERMS
 from ..catalog.freshness import DEFAULT_MAX_PRICE_AGE_DAYS, price_age_days, stale_note, stale_prices
 from ..errors import UserError
 from ..report.tables import Column, emit, num
-from . import app
+from . import app, preflight
 from .state import State
 
 FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv.")
@@ -26,6 +26,7 @@ def catalog(
     fmt: str = FORMAT,
 ) -> None:
     """The chips and where to rent them, every figure with its source and status."""
+    preflight.options(ctx)
     state: State = ctx.obj
     cat = state.context().catalog
     if family and family not in FAMILIES:
@@ -61,7 +62,7 @@ def catalog(
         title = "Accelerators (dense peak per chip)" + (f" rented by {provider}" if provider else "")
         emit(rows, fmt, cols, title=title, document=doc,
              notes=["Units: TFLOP/s dense per chip, HBM in GB and TB/s, scale-up domain in chips, TDP in W. "
-                    "Unknown figures show '-'; an assumed TDP is marked '(assumed)'. "
+                    "Unknown figures show 'n/a'; an assumed TDP is marked '(assumed)'. "
                     "`--format json` carries every figure's source, status and date."] + ([stale] if stale else []))
     elif what == "offerings":
         rows = []
@@ -86,13 +87,14 @@ def catalog(
         if fmt == "csv":
             cols += [Column("source", "source")]
         emit(rows, fmt, cols, title="Offerings (USD per chip-hour)", document=doc,
-             notes=["'-' = no public price found (unknowns stay unknown; give yours with --catalog FILE)."]
+             notes=["'n/a' = no public price found (unknowns stay unknown; give yours with --catalog FILE)."]
              + ([stale] if stale else []))
 
 
 @app.command(epilog="Examples:\n\n  polyfleet models\n\n  polyfleet --models my-models.yaml models --format json")
 def models(ctx: typer.Context, fmt: str = FORMAT) -> None:
     """The model library: architectures and what follows from them (parameters, FLOPs, KV cache)."""
+    preflight.options(ctx)
     lib = ctx.obj.context().models
     rows = [{"id": m.id, "layers": m.layers, "d_model": m.d_model, "heads": m.heads, "kv_heads": m.kv_heads,
              "experts": f"{m.moe.active}/{m.moe.experts}" if m.moe else "-",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import typer
 
@@ -12,15 +14,17 @@ from ..errors import UserError
 from ..perf import compare_inference, compare_training, estimate_inference, estimate_training
 from ..perf.calibration import load_calibration
 from ..perf.compare import INTERACTIVE_TPOT_S, INTERACTIVE_TTFT_S
-from ..report.tables import Column, emit
-from . import app
+from ..report.tables import Column, emit, jsonable
+from . import app, options as opt, preflight
+from .common import to_csv, write_outputs
 from .perf_views import calibration_cv_view, calibration_view, compare_inference_view, compare_training_view
 
 perf_app = typer.Typer(help="Performance of one model on one chip, and the calibration behind it.",
                        no_args_is_help=True)
 app.add_typer(perf_app, name="perf")
 
-FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv.")
+FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv (printed on stdout).")
+COMPARE_FILES = ("compare.json", "compare.csv")
 TERM = typer.Option("on_demand", "--term", help="Price term: on_demand, spot, commit_1y or commit_3y.")
 RUNTIME = typer.Option(None, "--runtime", "-r", help="Software stack (vllm, sglang, trtllm, jetstream, nxdi, "
                        "maxtext, megatron, torchtitan, nxdt, ...); default: each chip's most common one.")
@@ -78,6 +82,7 @@ def perf_inference(
 ) -> None:
     """Throughput, latency, $/million output tokens and J/token of one inference replica, with the
     P10-P90 band from the held-out calibration error of its chip family and stack."""
+    preflight.options(ctx, dtypes=preflight.WEIGHT_DTYPES)
     if chips is not None and chips < 1:
         raise UserError("must be at least 1", field="--chips")
     if batch is not None and batch < 1:
@@ -109,6 +114,7 @@ def perf_training(
 ) -> None:
     """Tokens/s per chip, MFU, days, cost and energy of a training run, with the P10-P90 band from
     the held-out calibration error of its chip family and stack."""
+    preflight.options(ctx, dtypes=preflight.TRAINING_DTYPES)
     if dtype not in ("bf16", "fp8"):
         raise UserError(f"unknown training dtype '{dtype}'", field="--dtype", allowed="bf16, fp8")
     est = estimate_training(model, accelerator, chips, seq_len=seq_len, tokens=tokens, dtype=dtype,
@@ -128,6 +134,7 @@ def perf_calibration(
     fmt: str = FORMAT,
 ) -> None:
     """Every published point the model is judged on: in-sample check, or held-out error with --cv."""
+    preflight.options(ctx)
     if not cv:
         if folds != 5 or seed != 0:
             raise UserError("--folds and --seed only apply with --cv", field="--folds/--seed")
@@ -168,11 +175,15 @@ def compare(
     term: str = TERM,
     max_price_age: int = typer.Option(DEFAULT_MAX_PRICE_AGE_DAYS, "--max-price-age", metavar="DAYS",
                                       help="Warn when a price used is older than this many days."),
+    out: Path | None = opt.OUT,
     fmt: str = FORMAT,
+    overwrite: bool = opt.OVERWRITE,
 ) -> None:
     """Every chip ranked by price/performance at a stated target, with its band, latency and energy."""
     if inference == training:
         raise UserError("choose one of --inference or --training", field="--inference/--training")
+    preflight.options(ctx, outputs=COMPARE_FILES,
+                      dtypes=preflight.WEIGHT_DTYPES if inference else preflight.TRAINING_DTYPES)
     c = ctx.obj.context()
     term = _term(term)
     if inference:
@@ -187,7 +198,7 @@ def compare(
         slo = ("no latency target (offline throughput)" if no_slo else
                f"{'interactive ' if ttft_ms is None and tpot_ms is None else ''}SLO TTFT <= {ttft * 1e3:g} ms, "
                f"TPOT <= {tpot * 1e3:g} ms")
-        compare_inference_view(ests, fmt, input_tokens, output_tokens, dtype, term, slo,
+        rows = compare_inference_view(ests, fmt, input_tokens, output_tokens, dtype, term, slo,
                                _stale(c, ests, term, max_price_age))
     else:
         if dtype not in ("bf16", "fp8"):
@@ -198,8 +209,11 @@ def compare(
             raise UserError("must be at least 1", field="--chips")
         ests, sizing = compare_training(model, tokens=tokens, seq_len=seq_len, chips=chips, days=days, dtype=dtype,
                                         term=term, runtime=runtime, ctx=c)
-        compare_training_view(ests, fmt, tokens, seq_len, dtype, term, sizing.describe(),
+        rows = compare_training_view(ests, fmt, tokens, seq_len, dtype, term, sizing.describe(),
                               _stale(c, ests, term, max_price_age))
+    if out is not None:
+        write_outputs(out, {"compare.json": json.dumps(jsonable(rows), indent=1), "compare.csv": to_csv(rows)},
+                      overwrite)
 
 
 def _stale(c, ests, term: str, max_age: int) -> list[str]:

@@ -70,7 +70,7 @@ def calibration_cv_view(ctx: Context, cal: Calibration, fmt: str, folds: int, se
 
 
 def compare_inference_view(ests, fmt: str, input_tokens: int, output_tokens: int, dtype: str, term: str,
-                           slo: str, extra_notes: list[str] = ()) -> None:
+                           slo: str, extra_notes: list[str] = ()) -> list[dict]:
     rows = []
     for i, e in enumerate(ests):
         d = e.to_dict()
@@ -94,12 +94,13 @@ def compare_inference_view(ests, fmt: str, input_tokens: int, output_tokens: int
     emit(rows, fmt, cols, title=title, document=rows,
          notes=["* the chip's most common serving stack, assumed (choose one with --runtime). "
                 "P10-P90: band from the held-out calibration error of the chip family and stack.",
-                "Prices: the cheapest known offering per chip; '-' = no public price (give one with --catalog)."]
+                "Prices: the cheapest known offering per chip; 'n/a' = no public price (give one with --catalog)."]
          + [f"assumption: {a}" for a in assumptions] + list(extra_notes))
+    return rows
 
 
 def compare_training_view(ests, fmt: str, tokens: float, seq_len: int, dtype: str, term: str, sizing: str,
-                          extra_notes: list[str] = ()) -> None:
+                          extra_notes: list[str] = ()) -> list[dict]:
     rows = [{"rank": i + 1, **e.to_dict(), "limit": "" if e.feasible else e.reason, "mfu": e.mfu if e.feasible else None,
              "runtime_label": (e.runtime or "-") + (" *" if e.runtime_default else ""),
              "days_band": _range(e.days_low, e.days_high, 1)} for i, e in enumerate(ests)]
@@ -115,8 +116,9 @@ def compare_training_view(ests, fmt: str, tokens: float, seq_len: int, dtype: st
     emit(rows, fmt, cols, title=title, document=rows,
          notes=["* the chip's most common training stack, assumed (choose one with --runtime). "
                 "days P10-P90: from the held-out calibration error of the chip family and stack.",
-                "Prices: the cheapest known offering per chip; '-' = no public price (give one with --catalog)."]
+                "Prices: the cheapest known offering per chip; 'n/a' = no public price (give one with --catalog)."]
          + [f"assumption: {a}" for a in assumptions] + list(extra_notes))
+    return rows
 
 
 def _range(lo, hi, digits: int) -> str:

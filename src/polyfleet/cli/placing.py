@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import typer
 from rich.console import Console
 
-from ..errors import UnknownNameError, UserError
-from ..report.tables import Column, check_format, emit, jsonable, num
-from . import app
-from .common import load, pct, progress, to_csv
+from ..errors import InfeasibleError, UnknownNameError, UserError
+from ..report.tables import Column, emit, jsonable, num
+from . import app, options as opt, preflight
+from ..report.units import plural
+from .common import load, pct, progress, to_csv, write_outputs
 
-FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv (replicas).")
+FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv (replicas; printed on stdout).")
+PLACE_FILES = ("place.json", "replicas.csv", "tiers.csv", "training.csv")
 
 
 @app.command("place", epilog="Examples:\n\n"
@@ -23,25 +26,35 @@ FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv (repli
              "  polyfleet place --lose gcp/tpu-v6e-8/us-east5 --format json\n\n"
              "The fleet is the scenario's `fleet:` section (or, with --from-plan or when it has none, what the plan "
              "holds that month). Inference is placed for the month's peak demand with tiers in priority order; "
-             "training gangs share the chips left. --lose re-places after losing pools and lists the moves.")
+             "training gangs share the chips left. --lose re-places after losing pools and lists the moves.\n\n"
+             "--out DIR writes place.json, replicas.csv, tiers.csv and training.csv.")
 def place_cmd(
     ctx: typer.Context,
-    scenario: str = typer.Argument("frontier-2026", help="Scenario YAML file or built-in name."),
+    scenario: str = opt.SCENARIO,
     month: str | None = typer.Option(None, "--month", help="Month of the demand (YYYY-MM; default: the first)."),
     from_plan: bool = typer.Option(False, "--from-plan", help="Use the plan's fleet for that month."),
     lose: list[str] = typer.Option([], "--lose", metavar="POOL", help="A pool (offering id) to lose; repeatable."),
     method: str = typer.Option("lp", "--method", help="lp (fast, near-optimal), milp (exact) or greedy."),
+    gap: float = opt.GAP,
+    time_limit: float = opt.TIME_LIMIT,
+    out: Path | None = opt.OUT,
     fmt: str = FORMAT,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress indicator."),
+    overwrite: bool = opt.OVERWRITE,
+    quiet: bool = opt.QUIET,
 ) -> None:
     """Place the scenario's inference services and training on its current fleet; optionally fail pools."""
     from ..place import Demand, PlaceOptions, failover, place_fleet
+    from ..plan import PlanOptions, SolveOptions
+    from ..scenario.checks import fault_targets
     from ..scenario.series import month_offset, parse_month
 
-    check_format(fmt)
-    if method not in ("lp", "milp", "greedy"):
-        raise UserError(f"unknown method '{method}'", field="--method", allowed="lp, milp, greedy")
+    preflight.options(ctx, outputs=PLACE_FILES)
     scn = load(ctx, scenario)
+    offerings = fault_targets(scn)["offering"]
+    for p in lose:
+        if p not in offerings:
+            raise UnknownNameError("pool", p, offerings, where="--lose")
+    plan_opts = PlanOptions(solve=SolveOptions(mip_rel_gap=gap, time_limit=time_limit))
     try:
         t = month_offset(scn.horizon.start, parse_month(month)) if month else 0
     except ValueError as exc:
@@ -49,10 +62,10 @@ def place_cmd(
     if not 0 <= t < scn.horizon.months:
         raise UserError(f"{month} is outside the horizon", field="--month",
                         allowed=f"{scn.months[0]} .. {scn.months[-1]}")
-    with progress(quiet or not sys.stderr.isatty()) as say:
+    with progress(quiet) as say:
         say("building the rate table")
         table = scn.rate_table()
-        chips, reserved, train_demand = _fleet(scn, table, t, from_plan or not scn.fleet, say)
+        chips, reserved, train_demand = _fleet(scn, table, t, from_plan or not scn.fleet, say, plan_opts)
         pools = [p for p in chips if chips[p] > 0]
         missing = [p for p in lose if p not in pools]
         if missing:
@@ -78,15 +91,22 @@ def place_cmd(
             say("failing over")
             after = failover(fp.inference, lost=[p for p in fp.inference.pools if p.split("#")[0] in lose])
     doc = _doc(scn, t, fp, after, train_demand, lose)
+    if out is not None:
+        written = write_outputs(out, {"place.json": json.dumps(jsonable(doc), indent=1),
+                                      "replicas.csv": to_csv(doc["replicas"]), "tiers.csv": to_csv(doc["tiers"]),
+                                      "training.csv": to_csv([{k: v for k, v in r.items() if k != "pools"}
+                                                              for r in doc["training"]])}, overwrite)
     if fmt == "json":
         print(json.dumps(jsonable(doc), indent=2))
     elif fmt == "csv":
         sys.stdout.write(to_csv(doc["replicas"]))
     else:
         _print(doc)
+    if out is not None and written:
+        Console(stderr=True).print(f"[dim]wrote {len(written)} files to {out}[/dim]")
 
 
-def _fleet(scn, table, t: int, use_plan: bool, say):
+def _fleet(scn, table, t: int, use_plan: bool, say, plan_opts):
     """Chips per offering, chips kept for training, and training demand (tokens/s) in month t."""
     hours = scn.horizon.hours_per_month
     if use_plan:
@@ -94,11 +114,11 @@ def _fleet(scn, table, t: int, use_plan: bool, say):
         from ..plan.from_scenario import inputs_from_scenario
         say("planning")
         inp = inputs_from_scenario(scn)
-        res = plan(inp, progress=say)
+        res = plan(inp, plan_opts, progress=say)
         if not res.feasible:
-            raise UserError("the scenario has no plan: " + "; ".join((res.diagnosis.lines() if res.diagnosis
-                                                                      else [res.status_line])[:2]),
-                            where=scn.source_name)
+            raise InfeasibleError("the scenario has no plan to place", (res.diagnosis.lines() if res.diagnosis
+                                                                        else [res.status_line])[:3],
+                                  where=scn.source_name)
         ids = inp.facts.ids
         chips = {o: float(res.chips[i, t]) for i, o in enumerate(ids)}
         train = [i for i, k in enumerate(inp.kinds) if k == "training"]
@@ -156,7 +176,7 @@ def _doc(scn, t, fp, after, train_demand, lost) -> dict:
 def _print(doc: dict) -> None:
     console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(f"[bold]{doc['scenario']}[/bold], {doc['month']}: {sum(doc['fleet_chips'].values()):,.0f} chips "
-                  f"in {len(doc['fleet_chips'])} pools, {doc['idle_chips']:,.0f} idle")
+                  f"in {plural(len(doc['fleet_chips']), 'pool')}, {doc['idle_chips']:,.0f} idle")
     emit(doc["replicas"], "table", [Column("service", "service", justify="left"), Column("pool", "pool",
                                                                                          justify="left"),
                                     Column("replicas", "replicas"), Column("chips", "chips"),
@@ -165,7 +185,7 @@ def _print(doc: dict) -> None:
          title="Inference replicas (routing = share of the service's traffic the load balancer sends)",
          console=console)
     emit(doc["tiers"], "table", [Column("service", "service", justify="left"), Column("tier", "tier", justify="left"),
-                                 Column("demand_tokens_per_s", "peak demand", num(0)),
+                                 Column("demand_tokens_per_s", "peak demand tokens/s", num(0)),
                                  Column("served_share", "served", pct)], title="Service by tier", console=console)
     if doc["training"]:
         emit(doc["training"], "table", [Column("workload", "training", justify="left"),
@@ -178,7 +198,7 @@ def _print(doc: dict) -> None:
         emit(f["moves"], "table", [Column("service", "service", justify="left"),
                                    Column("from_pool", "from", justify="left"), Column("to_pool", "to", justify="left"),
                                    Column("replicas", "replicas"), Column("start_usd", "cold-start $", num(0))],
-             title=f"Failover after losing {', '.join(f['lost'])}: {len(f['moves'])} moves", console=console)
+             title=f"Failover after losing {', '.join(f['lost'])}: {plural(len(f['moves']), 'move')}", console=console)
         for u in f["unserved"]:
             console.print(f"  unserved: {u['service']} / {u['tier']}: {u['tokens_per_s']:,.0f} tokens/s "
                           f"({u['share']:.1%})")

@@ -10,22 +10,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..errors import UserError
-from ..report.tables import Column, check_format, emit, jsonable, num, sig
-from . import app
+from ..errors import EXIT_INFEASIBLE
+from ..report.tables import Column, emit, jsonable, sig
+from ..report.units import megawatts, plural
+from . import app, options as opt, preflight
 from .common import load, money, pct, progress, to_csv, write_outputs
 
-FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv (printed); --out always writes all.")
-
-
-def _levels(text: str) -> list[float]:
-    try:
-        vals = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise UserError(f"'{text}' is not a list of numbers", field="--levels", allowed="e.g. 0,0.5,0.9,1") from None
-    if not vals or any(v < 0 or v > 1 for v in vals):
-        raise UserError("levels are shares between 0 and 1", field="--levels", allowed="e.g. 0,0.5,0.9,1")
-    return vals
+PLAN_FILES = ("plan.json", "plan.csv", "months.csv", "survivability.csv", "binding.csv", "report.html")
 
 
 @app.command("plan", epilog="Examples:\n\n"
@@ -38,35 +29,30 @@ def _levels(text: str) -> list[float]:
              "polyfleet did not write are never replaced unless --overwrite is given.")
 def plan_cmd(
     ctx: typer.Context,
-    scenario: str = typer.Argument("frontier-2026", help="Scenario YAML file or built-in name."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Directory for the report and JSON/CSV files."),
-    fmt: str = FORMAT,
+    scenario: str = opt.SCENARIO,
+    out: Path | None = opt.OUT,
+    fmt: str = opt.FORMAT_OUT,
     compare: bool = typer.Option(False, "--compare", help="Also solve single-vendor, single-cloud and least-cost "
                                  "plans and compare cost and survivability."),
     frontier: bool = typer.Option(False, "--frontier", help="Sweep the survivability requirement: cost vs "
                                   "resilience."),
-    levels: str = typer.Option("0,0.25,0.5,0.75,0.9,1", "--levels", help="Survivability levels for --frontier."),
-    gap: float = typer.Option(0.005, "--gap", help="Relative MIP gap at which HiGHS may stop."),
-    time_limit: float = typer.Option(120.0, "--time-limit", help="Seconds per solve."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace files in --out that polyfleet did not write."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress indicator."),
+    levels: str | None = typer.Option(None, "--levels", help="Survivability levels for --frontier "
+                                      "(default 0,0.25,0.5,0.75,0.9,1)."),
+    gap: float = opt.GAP,
+    time_limit: float = opt.TIME_LIMIT,
+    overwrite: bool = opt.OVERWRITE,
+    quiet: bool = opt.QUIET,
 ) -> None:
     """What capacity to hold, from whom, where and bought how, month by month (a HiGHS MILP)."""
     from ..plan import PlanOptions, SolveOptions, compare as do_compare, frontier as do_frontier, plan
     from ..plan.from_scenario import inputs_from_scenario
     from ..report import html
 
-    check_format(fmt)
-    if not 0 <= gap < 1:
-        raise UserError("must be in [0, 1)", field="--gap")
-    if time_limit <= 0:
-        raise UserError("must be positive", field="--time-limit")
-    lv = _levels(levels) if frontier else []
-    if out is not None and out.exists() and not out.is_dir():
-        raise UserError("exists and is not a directory", where=str(out), field="--out")
+    preflight.options(ctx, outputs=PLAN_FILES + ("compare.csv",) * compare + ("frontier.csv",) * frontier)
+    lv = preflight.levels(levels) if frontier else []
     scn = load(ctx, scenario)
     opts = PlanOptions(solve=SolveOptions(mip_rel_gap=gap, time_limit=time_limit))
-    with progress(quiet or not sys.stderr.isatty()) as say:
+    with progress(quiet) as say:
         say("reading the scenario and building the rate table")
         inp = inputs_from_scenario(scn)
         result = plan(inp, opts, progress=say)
@@ -102,15 +88,16 @@ def plan_cmd(
     if out is not None:
         Console(stderr=True).print(f"[dim]wrote {len(written)} files to {out} (open {out / 'report.html'})[/dim]")
     if not result.feasible:
-        raise typer.Exit(code=2)
+        raise typer.Exit(code=EXIT_INFEASIBLE)
 
 
 def _print_tables(result, cmp, fr) -> None:
     from ..catalog import FAMILIES
     console = Console(width=None if sys.stdout.isatty() else 160)
     inp = result.inputs
-    console.print(f"[bold]{escape(inp.name)}[/bold]: {inp.months[0]} .. {inp.months[-1]}, {inp.O} offerings, "
-                  f"{inp.W} workloads, {len(inp.contingencies)} failure sets")
+    console.print(f"[bold]{escape(inp.name)}[/bold]: {inp.months[0]} .. {inp.months[-1]}, "
+                  f"{plural(inp.O, 'offering')}, {plural(inp.W, 'workload')}, "
+                  f"{plural(len(inp.contingencies), 'failure set')}")
     style = "green" if result.feasible and result.solution.optimal else "yellow"
     console.print(f"[{style}]{escape(result.status_line)}[/{style}]")
     if not result.feasible:
@@ -124,7 +111,7 @@ def _print_tables(result, cmp, fr) -> None:
         return
     rows = result.month_rows()
     cols = [Column("month", "month", justify="left")] + [Column(f"{f}_chips", f"{f} chips") for f in FAMILIES] + [
-        Column("chips", "chips"), Column("mw", "MW", num(0)), Column("cost_usd", "cost", money),
+        Column("chips", "chips"), Column("mw", "facility power", megawatts), Column("cost_usd", "cost", money),
         Column("top_vendor", "top vendor", justify="left"), Column("top_provider", "top cloud", justify="left")]
     emit(rows, "table", cols, title="Capacity, power and cost by month", console=console)
     step = max(1, inp.T // 6)
@@ -161,11 +148,11 @@ def _print_tables(result, cmp, fr) -> None:
             Column("meets_policy", "ok", sig)]
         emit(surv.rows(), "table", cols, title="Survivability: share still served in the worst month",
              console=console)
-    console.print(f"Total cost ${result.total_cost / 1e9:,.2f}B over {inp.T} months; commitments running past the "
-                  f"horizon: ${result.obligation_after_usd / 1e9:,.2f}B.")
+    console.print(f"Total cost {money(result.total_cost)} over {plural(inp.T, 'month')}; commitments running past "
+                  f"the horizon: {money(result.obligation_after_usd)}.")
     mix = result.mix_by_family()
     console.print("Mix in " + inp.months[-1] + ": " + ", ".join(
-        f"{f} {v['chips']:,.0f} chips / {v['mw']:,.0f} MW ({v['mw_share']:.0%})" for f, v in mix.items()))
+        f"{f} {v['chips']:,.0f} chips / {megawatts(v['mw'])} ({pct(v['mw_share'])})" for f, v in mix.items()))
     if inp.assumptions:
         console.print(f"[dim]{len(inp.assumptions)} assumptions (listed in --out report.html and plan.json):[/dim]")
         for a in inp.assumptions[:8]:
@@ -190,21 +177,46 @@ def _print_tables(result, cmp, fr) -> None:
 
 
 @app.command("scenario", epilog="Examples:\n\n  polyfleet scenario\n\n  polyfleet scenario examples/midsize-gpu-tpu.yaml"
-             "\n\n  polyfleet scenario --list")
+             "\n\n  polyfleet scenario my.yaml --format json\n\n  polyfleet scenario --list\n\n"
+             "A scenario this command calls valid is one every other command accepts: it is read, checked "
+             "against the catalog and model library, and turned into the planner's inputs (no solve).")
 def scenario_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument("frontier-2026", help="Scenario YAML file or built-in name."),
+    scenario: str = opt.SCENARIO,
     list_: bool = typer.Option(False, "--list", help="List the built-in scenarios."),
-    fmt: str = FORMAT,
+    fmt: str = opt.FORMAT,
 ) -> None:
     """Validate a scenario file and summarise it (errors name file:line, field and allowed values)."""
+    from ..errors import UserError
+    from ..plan.from_scenario import inputs_from_scenario
     from ..scenario import builtin_scenarios
-    check_format(fmt)
+    preflight.options(ctx)
     if list_:
+        if preflight.given(ctx, "scenario"):
+            raise UserError("lists the built-in scenarios: give SCENARIO or --list, not both", field="--list")
         emit([{"name": n} for n in builtin_scenarios()], fmt, [Column("name", "built-in scenario", justify="left")])
         return
-    scn = load(ctx, name)
+    scn = load(ctx, scenario)
+    inputs_from_scenario(scn)            # what `plan` would reject before solving, rejected here too
     summary = scn.summary()
-    rows = [{"field": k, "value": v if isinstance(v, str) else json.dumps(jsonable(v))} for k, v in summary.items()]
+    rows = [{"field": k, "value": _summary_value(k, v)} for k, v in summary.items()]
     emit(rows, fmt, [Column("field", "field", justify="left"), Column("value", "value", justify="left")],
-         title=f"Scenario {scn.name or name}: valid", document=summary)
+         title=f"Scenario {scn.name or scenario}: valid", document=summary)
+
+
+SHARE_KEYS = ("protected_classes", "caps")
+
+
+def _summary_value(key: str, v, shares: bool = False) -> str:
+    """A summary value as a reader takes it: lists as lists, mappings as `key: value`, the horizon as a
+    span, shares (survivability, caps) as percentages."""
+    if key == "horizon" and isinstance(v, dict):
+        return f"{v['start']} .. {v['end']} ({v['months']} months)"
+    shares = shares or key in SHARE_KEYS
+    if isinstance(v, (list, tuple)):
+        return ", ".join(str(x) for x in v) or "none"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {_summary_value(k, x, shares)}" for k, x in v.items()) or "none"
+    if isinstance(v, str):
+        return v
+    return pct(v) if shares else sig(v)

@@ -9,45 +9,48 @@ from pathlib import Path
 import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ..errors import UserError
-from ..report.tables import Column, check_format, emit, jsonable, num
-from . import app
-from .common import load, money, pct, progress, to_csv, write_outputs
+from ..errors import InfeasibleError
+from ..report.tables import Column, emit, jsonable, num
+from . import app, options as opt, preflight
+from ..report.units import energy, plural
+from .common import counter, load, money, pct, progress, to_csv, write_outputs
 
-FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv (printed); --out always writes all.")
-SCENARIO = typer.Argument("frontier-2026", help="Scenario YAML file or built-in name.")
-MONTHS = typer.Option(None, "--months", help="Months to simulate (default: the scenario's, 12).")
-STEP = typer.Option(None, "--step-minutes", help="Traffic step (default 5).")
-OUT = typer.Option(None, "--out", "-o", help="Directory for report.html and JSON/CSV files.")
-OVERWRITE = typer.Option(False, "--overwrite", help="Replace files in --out that polyfleet did not write.")
-QUIET = typer.Option(False, "--quiet", "-q", help="No progress indicator.")
-WHAT_IF = typer.Option([], "--what-if", metavar="EVENT", help="A fixed event, e.g. outage:provider=gcp,day=30,hours=48 "
-                       "or supply-cut:vendor=nvidia,day=60,days=120 (repeatable).")
+FORMAT = opt.FORMAT_OUT
+SCENARIO = opt.SCENARIO
+MONTHS = opt.MONTHS
+STEP = opt.STEP
+OUT = opt.OUT
+OVERWRITE = opt.OVERWRITE
+QUIET = opt.QUIET
+WHAT_IF = opt.WHAT_IF
+SIMULATE_FILES = ("simulation.json", "incidents.csv", "classes.csv", "hourly.csv", "report.html")
+RISK_FILES = ("risk.json", "risk.csv", "plan.json", "report.html")
 
 
 def _options(scn, months: int | None, step_minutes: float | None):
+    """The scenario's simulation options with --months / --step-minutes (checked by `preflight`)."""
     upd = {}
     if months is not None:
-        if months < 1:
-            raise UserError("must be at least 1", field="--months")
-        upd["months"] = min(months, scn.horizon.months)
+        upd["months"] = months
     if step_minutes is not None:
-        if not 0 < step_minutes <= 1440:
-            raise UserError("must be in (0, 1440]", field="--step-minutes")
         upd["step_minutes"] = step_minutes
     return scn.simulation.model_copy(update=upd)
 
 
-def _plan(scn, say):
-    from ..plan import plan
+def _plan_options(gap: float, time_limit: float):
+    from ..plan import PlanOptions, SolveOptions
+    return PlanOptions(solve=SolveOptions(mip_rel_gap=gap, time_limit=time_limit))
+
+
+def _plan(scn, say, options=None):
+    from ..plan import PlanOptions, plan
     from ..plan.from_scenario import inputs_from_scenario
     inp = inputs_from_scenario(scn)
-    result = plan(inp, progress=say)
+    result = plan(inp, options or PlanOptions(), progress=say)
     if not result.feasible:
         lines = result.diagnosis.lines() if result.diagnosis else [result.status_line]
-        raise UserError("the scenario has no plan to simulate: " + "; ".join(lines[:3]), where=scn.source_name)
+        raise InfeasibleError("the scenario has no plan to simulate", lines[:3], where=scn.source_name)
     return inp, result
 
 
@@ -66,6 +69,8 @@ def simulate_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed of the sampled faults and traffic."),
     months: int | None = MONTHS,
     step_minutes: float | None = STEP,
+    gap: float = opt.GAP,
+    time_limit: float = opt.TIME_LIMIT,
     out: Path | None = OUT,
     fmt: str = FORMAT,
     overwrite: bool = OVERWRITE,
@@ -77,12 +82,13 @@ def simulate_cmd(
     from ..sim.faults import MONTH, parse_what_if, sample_timeline
     from ..sim.fleet import simulate
 
-    check_format(fmt)
+    preflight.options(ctx, outputs=SIMULATE_FILES)
     scn = load(ctx, scenario)
+    preflight.simulation(scn, what_if, months)
     opts = _options(scn, months, step_minutes)
-    with progress(quiet or not sys.stderr.isatty()) as say:
+    with progress(quiet) as say:
         say("planning")
-        _, result = _plan(scn, say)
+        _, result = _plan(scn, say, _plan_options(gap, time_limit))
         setup = setup_from_plan(scn, result, "plan", options=opts)
         fixed = [parse_what_if(w, setup.universe) for w in what_if]
         n_months = setup.months
@@ -160,13 +166,13 @@ def _print_run(doc: dict, note: str) -> None:
         console.print(f"training {w}: {d:.1f} days behind plan")
     console.print(f"cost: planned {money(doc['cost_planned_usd'])}, actual {money(doc['cost_actual_usd'])}; "
                   f"stranded commitments {money(doc['stranded_commitment_usd'])}; energy "
-                  f"{doc['energy_mwh'] / 1e3:,.0f} GWh; {doc['customers']:,} customers modelled")
+                  f"{energy(doc['energy_mwh'])}; {plural(doc['customers'], 'customer')} modelled")
 
 
 @app.command("risk", epilog="Examples:\n\n"
              "  polyfleet risk --runs 200 --out report          (plan, compare strategies, stress them all)\n\n"
              "  polyfleet risk examples/second-vendor.yaml --runs 1000 --seed 3 --workers 2\n\n"
-             "  polyfleet risk --runs 500 --ray auto             (on a Ray cluster; pip install 'polyfleet[ray]')\n\n"
+             "  polyfleet risk --runs 500 --ray auto             (on a Ray cluster; pip install 'polyfleet\\[ray]')\n\n"
              "Every strategy (the diversified plan, the least-cost plan, single-vendor and single-cloud plans) "
              "runs through the same sampled fault timelines and traffic, so their difference is theirs. Same "
              "seed, same numbers, on a process pool or on Ray.")
@@ -182,6 +188,8 @@ def risk_cmd(
     what_if: list[str] = WHAT_IF,
     months: int | None = MONTHS,
     step_minutes: float | None = STEP,
+    gap: float = opt.GAP,
+    time_limit: float = opt.TIME_LIMIT,
     out: Path | None = OUT,
     fmt: str = FORMAT,
     overwrite: bool = OVERWRITE,
@@ -194,18 +202,15 @@ def risk_cmd(
     from ..sim.faults import parse_what_if
     from ..sim.risk import run_risk
 
-    check_format(fmt)
-    if runs < 1:
-        raise UserError("must be at least 1", field="--runs")
-    if workers is not None and workers < 1:
-        raise UserError("must be at least 1", field="--workers")
+    preflight.options(ctx, outputs=RISK_FILES)
     scn = load(ctx, scenario)
+    preflight.simulation(scn, what_if, months)
     opts = _options(scn, months, step_minutes)
-    quiet = quiet or not sys.stderr.isatty()
+    plan_opts = _plan_options(gap, time_limit)
     with progress(quiet) as say:
         say("planning")
-        inp, result = _plan(scn, say)
-        cmp = do_compare(inp, policy=result, progress=say) if compare else None
+        inp, result = _plan(scn, say, plan_opts)
+        cmp = do_compare(inp, plan_opts, policy=result, progress=say) if compare else None
         say("preparing the strategies")
         table = scn.rate_table()
         plans = [("policy (diversified)", result)]
@@ -219,11 +224,8 @@ def risk_cmd(
             seen.add(key)
             setups.append(setup_from_plan(scn, res, name, table, options=opts))
         fixed = [parse_what_if(w, setups[0].universe) for w in what_if]
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=Console(stderr=True), disable=quiet, transient=True) as bar:
-        task = bar.add_task(f"{runs} runs x {len(setups)} strategies", total=runs)
-        risk = run_risk(setups, runs, seed, fixed=fixed, workers=workers, ray_address=ray,
-                        progress=lambda n: bar.advance(task, n))
+    with counter(quiet, runs, f"Monte Carlo, {len(setups)} strategies", "runs") as advance:
+        risk = run_risk(setups, runs, seed, fixed=fixed, workers=workers, ray_address=ray, progress=advance)
     rows = risk.rows()
     doc = {"runs": runs, "seed": seed, "months": risk.months, "what_if": list(what_if),
            "daily_loss_threshold": risk.threshold, "wall_seconds": risk.wall_seconds, "strategies": rows,
@@ -256,7 +258,8 @@ def _print_risk(risk, rows) -> None:
         cols += [Column(f"{c}_unserved_mean", f"{c} E[lost]", pct), Column(f"{c}_unserved_p99", "P99", pct),
                  Column(f"{c}_p_day_loss_gt_{thr:g}", f"P(day >{thr:.0%})", pct)]
     emit(rows, "table", cols, console=console,
-         title=f"{risk.runs} runs x {len(rows)} strategies, {risk.months} months, seed {risk.seed} "
+         title=f"{plural(risk.runs, 'run')} x {plural(len(rows), 'strategy', 'strategies')}, "
+               f"{plural(risk.months, 'month')}, seed {risk.seed} "
                f"({risk.wall_seconds:.0f} s): the same faults for every strategy")
     for s in risk.strategies[:1]:
         if s.tail_incidents:

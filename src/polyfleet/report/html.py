@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import units
+
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;
 color:#1d1d1f;line-height:1.45;padding:0 1rem}
@@ -41,7 +43,7 @@ def esc(text: Any) -> str:
 
 def fmt(v: Any) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
+        return units.NA
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, int):
@@ -54,7 +56,7 @@ def fmt(v: Any) -> str:
 
 
 def pct(v: Any) -> str:
-    return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.1%}"
+    return units.pct(v)
 
 
 def table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], formats: dict[str, Callable] | None = None,
@@ -117,10 +119,10 @@ def plan_sections(result) -> list[Section]:
     _, mw = result.group_totals("family", "mw")
     mix = result.mix_by_family()
     summary = [{"family": f, "chips": v["chips"], "mw": v["mw"], "share": v["mw_share"]} for f, v in mix.items()]
-    totals = (f"<p>Total cost over the horizon: <b>${result.total_cost / 1e9:,.2f} B</b> "
-              f"(commitment payments after the horizon: ${result.obligation_after_usd / 1e9:,.2f} B; "
-              f"porting: ${result.porting_usd / 1e6:,.1f} M). Peak: {result.chips.sum(axis=0).max():,.0f} chips, "
-              f"{np.nansum(result.mw, axis=0).max():,.0f} MW.</p>")
+    totals = (f"<p>Total cost over the horizon: <b>{units.money(result.total_cost)}</b> "
+              f"(commitment payments after the horizon: {units.money(result.obligation_after_usd)}; "
+              f"porting: {units.money(result.porting_usd)}). Peak: {result.chips.sum(axis=0).max():,.0f} chips, "
+              f"{units.megawatts(np.nansum(result.mw, axis=0).max())}.</p>")
     out.append(Section("Capacity", totals + f"<p>Mix in {months[-1]}:</p>" + table(
         summary, [("family", "family"), ("chips", "chips"), ("mw", "MW"), ("share", "share of MW")],
         {"share": pct}, left=("family",)) + figure(plots.stacked_area(

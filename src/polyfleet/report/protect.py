@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import plots
+from . import plots, units
 from .html import Section, bullets, esc, figure, pct, table
 
 
 def _money(v) -> str:
-    if v is None or not np.isfinite(v):
-        return "-"
-    return f"${v / 1e9:,.2f}B" if abs(v) >= 1e9 else f"${v / 1e6:,.1f}M"
+    return units.money(v)
 
 
 def simulation_sections(setup, run, events_note: str = "") -> list[Section]:

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import UserError
+from .units import NA, share
 
 FORMATS = ("table", "json", "csv")
 
@@ -37,17 +38,18 @@ def check_format(fmt: str) -> str:
 def num(digits: int = 2) -> Callable[[Any], str]:
     def f(v: Any) -> str:
         if v is None or (isinstance(v, float) and not math.isfinite(v)):
-            return "-"
+            return NA
         if isinstance(v, (int, float)) and abs(v) >= 10 ** 5:
             return f"{v:,.0f}"
-        return f"{v:,.{digits}f}"
+        text = f"{v:,.{digits}f}"
+        return text[1:] if text.startswith("-") and not text.strip("-0.,") else text    # never "-0.0"
     return f
 
 
 def sig(v: Any) -> str:
-    """A number with 3 significant figures, '-' for unknown."""
+    """A number with 3 significant figures, "n/a" for unknown."""
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
+        return NA
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) < 1e15):
@@ -57,16 +59,21 @@ def sig(v: Any) -> str:
     return f"{v:.3g}"
 
 
-def jsonable(obj: Any) -> Any:
-    """Make dataclass dicts JSON-safe: NaN/inf -> None, numpy scalars -> Python."""
+def jsonable(obj: Any, is_share: bool = False) -> Any:
+    """Make dataclass dicts JSON-safe: NaN/inf -> None, numpy scalars -> Python, -0.0 -> 0.0, and
+    values under a key ending in `share` cleared of rounding noise outside [0, 1] (`units.share`)."""
     if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v, str(k).endswith("share")) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
+        return [jsonable(v, is_share) for v in obj]
+    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):
+        obj = obj.tolist()
+        if isinstance(obj, list):
+            return jsonable(obj, is_share)
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            return None
+        return share(obj) if is_share else obj + 0.0
     if hasattr(obj, "isoformat"):
         return obj.isoformat()
     return obj

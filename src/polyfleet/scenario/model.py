@@ -147,7 +147,7 @@ class Scenario(Section):
 
     def with_extra_files(self, catalog_files=(), model_files=()) -> "Scenario":
         """A copy that also reads these catalog override and model files (e.g. the CLI's --catalog/--models)."""
-        from .load import check_scenario
+        from .checks import check_scenario
         cat = dict(self.catalog)
         cat["files"] = [*(cat.get("files") or []), *[str(Path(f).resolve()) for f in catalog_files]]
         new = self.model_copy(update={"catalog": cat, "model_files": (*self.model_files,
@@ -164,8 +164,9 @@ class Scenario(Section):
         for o in offs:
             fam = ctx.catalog.accelerators[ctx.catalog.offerings[o].accelerator].family
             fams[fam] = fams.get(fam, 0) + 1
-        return {"name": self.name, "source": self.source_name, "description": self.description,
-                "horizon": f"{self.months[0]} .. {self.months[-1]} ({self.horizon.months} months)",
+        return {"name": self.name, "source": self.source_name, "description": self.description.strip(),
+                "horizon": {"start": self.months[0], "end": self.months[-1], "months": self.horizon.months,
+                            "hours_per_month": self.horizon.hours_per_month},
                 "services": [s.id for s in self.workloads.services],
                 "training": [t.id for t in self.workloads.training],
                 "tenants": [t.id for t in self.tenants], "offerings": len(offs), "offerings_by_family": fams,

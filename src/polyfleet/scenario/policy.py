@@ -7,11 +7,11 @@ availability, PUE, commitment discounts), which the plan report lists.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from .sections import Section, Selector, Term
+from .sections import NonNegative, Section, Selector, Share, Term
 from .series import Month, Series
 
 TERMS_ALL: tuple[Term, ...] = ("on_demand", "spot", "commit_1y", "commit_3y")
@@ -24,6 +24,11 @@ DEFAULT_PUE = 1.2
 DEFAULT_COMMIT_DISCOUNT = {"commit_1y": 0.30, "commit_3y": 0.50}
 DEFAULT_CLASSES = {"critical": 1.0, "high": 0.5, "standard": 0.0, "batch": 0.0}
 
+Pue = Annotated[float, Field(ge=1.0, le=3.0)]          # facility / IT power: 1.0 is no overhead at all
+Discount = Annotated[float, Field(ge=0, lt=1)]
+ShareCapValue = Annotated[float, Field(gt=0, le=1)]
+PositiveWatts = Annotated[float, Field(gt=0)]
+
 
 class SupplyRule(Selector):
     """Limits on what the matched offerings can deliver, counted in chips held (all terms unless `terms`)."""
@@ -32,7 +37,7 @@ class SupplyRule(Selector):
     terms: tuple[Term, ...] | None = Field(default=None, description="terms the rule counts (default: all)")
     max_chips: Series | None = Field(default=None, description="chips obtainable (held at once), per month")
     max_new_chips_per_month: Series | None = Field(default=None, description="ramp: most chips added in a month")
-    lead_time_months: int = Field(default=0, ge=0, description="no capacity beyond the current fleet in the "
+    lead_time_months: int = Field(default=0, ge=0, le=120, description="no capacity beyond the current fleet in the "
                                   "first N months of the horizon")
     available_from: Month | None = Field(default=None, description="first month the offerings can be had")
     spot_availability: float | None = Field(default=None, gt=0, le=1)
@@ -66,20 +71,13 @@ class Watts(Section):
 class Power(Section):
     """Power limits, PUE and the watts per chip the catalog lacks."""
 
-    pue: float | dict[str, float] = Field(default=DEFAULT_PUE, description="facility / IT power; one number or "
-                                          "per region (`provider/region`, `default`)")
-    watts_per_chip: dict[str, float | Watts] = Field(default_factory=dict, description="IT watts per chip by "
+    pue: Pue | dict[str, Pue] = Field(default=DEFAULT_PUE, description="facility / IT power; one number or "
+                                      "per region (`provider/region`, `default`)", json_schema_extra={
+                                          "why": "1.0 is no cooling or conversion loss; 3.0 is beyond any data hall"})
+    watts_per_chip: dict[str, PositiveWatts | Watts] = Field(default_factory=dict, description="IT watts per chip by "
                                                      "accelerator (replaces the catalog's; labelled assumption)")
     total_mw: Series | None = None
     limits: tuple[PowerLimit, ...] = ()
-
-    @field_validator("pue")
-    @classmethod
-    def _pue(cls, v):
-        vals = [v] if isinstance(v, (int, float)) else list(v.values())
-        if any(x < 1.0 or x > 3.0 for x in vals):
-            raise ValueError("PUE is between 1.0 and 3.0")
-        return v
 
     def pue_for(self, region_key: str) -> float:
         if isinstance(self.pue, (int, float)):
@@ -98,22 +96,15 @@ class Money(Section):
 
     budget_usd_per_month: Series | None = None
     terms: tuple[Term, ...] = Field(default=TERMS_ALL, description="terms the planner may buy")
-    commit_discount: dict[Literal["commit_1y", "commit_3y"], float] = Field(
+    commit_discount: dict[Literal["commit_1y", "commit_3y"], Discount] = Field(
         default_factory=lambda: dict(DEFAULT_COMMIT_DISCOUNT),
         description="discount off on-demand where the catalog has no commitment price (assumption: Trillium's "
                     "published 1y/3y prices are 30% / 55% off)")
     commitment_tail: Literal["prorated", "full"] = Field(
         default="prorated", description="a commitment running past the horizon: count only its months inside "
         "(prorated) or its whole term (full); the report shows the obligation after the horizon either way")
-    porting_usd: float | dict[str, float] = Field(default=0.0, description="one-time cost to move a workload to "
+    porting_usd: NonNegative | dict[str, NonNegative] = Field(default=0.0, description="one-time cost to move a workload to "
                                                    "a family outside its runs_on (per family, `default`)")
-
-    @field_validator("commit_discount")
-    @classmethod
-    def _disc(cls, v):
-        if any(x < 0 or x >= 1 for x in v.values()):
-            raise ValueError("a discount is between 0 and 1")
-        return v
 
     def porting_for(self, family: str) -> float:
         if isinstance(self.porting_usd, (int, float)):
@@ -127,7 +118,7 @@ class FailureSpec(Selector):
 
     id: str | None = None
     keep: float = Field(default=0.0, ge=0, lt=1)
-    new_supply_months: int | None = Field(default=None, ge=1)
+    new_supply_months: int | None = Field(default=None, ge=1, le=120)
 
     @model_validator(mode="after")
     def _something(self) -> "FailureSpec":
@@ -151,7 +142,7 @@ class Cvar(Section):
     weight: float = Field(default=1.0, ge=0, description="lambda: objective = cost + lambda x CVaR(loss)")
 
 
-ShareCap = float | dict[str, float]
+ShareCap = ShareCapValue | dict[str, ShareCapValue]
 
 
 class Risk(Section):
@@ -163,34 +154,18 @@ class Risk(Section):
         default_factory=dict, description="most share of capacity per group, e.g. {vendor: 0.6, provider: "
         "{default: 0.5, gcp: 0.7}}")
     caps_from: Month | None = Field(default=None, description="first month the caps apply (default: all)")
-    classes: dict[str, float] = Field(default_factory=dict, description="priority class -> share of its demand "
+    classes: dict[str, Share] = Field(default_factory=dict, description="priority class -> share of its demand "
                                       f"that must survive each failure set; merged over {DEFAULT_CLASSES}")
     failures: tuple[FailureSpec, ...] = ()
     auto_failures: tuple[Literal["provider", "vendor", "vendor_supply", "region"], ...] = Field(
         default=("provider", "vendor_supply", "region"), description="failure sets generated for every provider"
         ", vendor (its new supply) and region the plan may use")
-    vendor_supply_months: int = Field(default=6, ge=1, description="an auto vendor_supply failure freezes the "
+    vendor_supply_months: int = Field(default=6, ge=1, le=120, description="an auto vendor_supply failure freezes the "
                                       "vendor's capacity at its level this many months earlier")
     scenarios: tuple[CvarScenario, ...] = ()
     cvar: Cvar | None = None
-    loss_usd_per_million_tokens: dict[str, float] = Field(
+    loss_usd_per_million_tokens: dict[str, NonNegative] = Field(
         default_factory=lambda: {"default": 10.0}, description="value of unserved demand per class (CVaR)")
-
-    @field_validator("max_share")
-    @classmethod
-    def _caps(cls, v):
-        for cap in v.values():
-            vals = [cap] if isinstance(cap, (int, float)) else list(cap.values())
-            if any(x <= 0 or x > 1 for x in vals):
-                raise ValueError("a share cap is in (0, 1]")
-        return v
-
-    @field_validator("classes")
-    @classmethod
-    def _classes(cls, v):
-        if any(x < 0 or x > 1 for x in v.values()):
-            raise ValueError("a survivability share is between 0 and 1")
-        return v
 
     @model_validator(mode="after")
     def _probabilities(self) -> "Risk":

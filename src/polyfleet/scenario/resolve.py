@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..catalog import FAMILIES, Catalog
+from ..datafile import field_path
 from ..errors import UnknownNameError, UserError
 from .sections import Selector
 
@@ -77,18 +78,22 @@ def valid_names(field: str, catalog: Catalog) -> list[str]:
     raise KeyError(field)
 
 
-def check_name(field: str, name: str, catalog: Catalog, where: str) -> None:
-    """Raise UnknownNameError (with close matches, naming file:line) when `name` is not a valid `field`."""
+def check_name(field: str, name: str, catalog: Catalog, where: str, path: str | None = None) -> None:
+    """Raise UnknownNameError (with close matches, naming file:line and the field `path`) when
+    `name` is not a valid `field`."""
     valid = valid_names(field, catalog)
     ok = name.lower() in {v.lower() for v in valid} if field in ("accelerator", "provider") else name in valid
     if not ok:
-        raise UnknownNameError(field, name, valid, where=where)
+        if field == "accelerator":
+            aliases = {n: a.id for a in catalog.accelerators.values() for n in (a.id, *a.aliases)}
+            raise UnknownNameError(field, name, aliases, where=where, field=path)
+        raise UnknownNameError(field, name, valid, where=where, field=path)
 
 
 def check_selector(sel: Selector, catalog: Catalog, where: Callable[[tuple], str], loc: tuple) -> None:
     for field, names in sel.selector_items():
         for i, name in enumerate(names):
-            check_name(field, name, catalog, where(loc + (field,)))
+            check_name(field, name, catalog, where(loc + (field,)), field_path(loc + (field,)))
 
 
 def check_unique_ids(items: Sequence, what: str, where: Callable[[tuple], str], loc: tuple) -> None:
@@ -99,5 +104,5 @@ def check_unique_ids(items: Sequence, what: str, where: Callable[[tuple], str], 
             continue
         if ident in seen:
             raise UserError(f"{what} id '{ident}' is used twice", where=where(loc + (i, "id")),
-                            field=f"{'.'.join(map(str, loc))}[{i}].id")
+                            field=field_path(loc + (i, "id")))
         seen.add(ident)

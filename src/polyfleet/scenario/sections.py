@@ -6,7 +6,8 @@ policy sections (supply, power, money, risk) live in `policy.py`.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+import math
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -15,20 +16,33 @@ from .series import Month, Series
 
 Term = Literal["on_demand", "spot", "commit_1y", "commit_3y"]
 Family = Literal["tpu", "trainium", "gpu"]
+# dtypes the perf engine models: weights (with the matmul dtype each falls back to), KV cache, training
+WeightDtype = Literal["bf16", "fp16", "fp8", "int8", "fp4", "int4"]
+KvDtype = Literal["fp32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
+TrainingDtype = Literal["bf16", "fp8"]
+Share = Annotated[float, Field(ge=0, le=1)]
+NonNegative = Annotated[float, Field(ge=0)]
+MAX_CHIPS = 10_000_000      # chips in one run, pool or fleet entry: more than any cluster built
+MAX_TOKENS_PER_REQUEST = 10_000_000   # beyond every model's context
+CHIPS_WHY = {"why": "10 million chips is more than any cluster built"}
 
 
 class Section(BaseModel):
-    """Base of every scenario section: unknown keys are errors, values are immutable."""
+    """Base of every scenario section: unknown keys are errors, values are immutable, and no number
+    is NaN or infinite (a NaN passes every `x < lo or x > hi` check)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _names(v: Any) -> tuple[str, ...] | None:
+    """A name or a list of names; anything else (a number, a mapping) is refused, not stringified."""
     if v is None:
         return None
     if isinstance(v, str):
         return (v,)
-    return tuple(str(x) for x in v)
+    if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):
+        return tuple(v)
+    raise ValueError(f"expected a name or a list of names, not {v!r}")
 
 
 class Selector(Section):
@@ -67,7 +81,8 @@ class Horizon(Section):
 
     start: Month = "2026-01"
     months: int = Field(default=24, ge=1, le=120)
-    hours_per_month: float = Field(default=730.0, gt=0, description="hours billed per month (8760 / 12)")
+    hours_per_month: float = Field(default=730.0, ge=672, le=744, description="hours billed per month (8760 / 12)",
+                                   json_schema_extra={"why": "a calendar month has 672 to 744 hours"})
 
 
 class Workload(Section):
@@ -84,11 +99,12 @@ class ServiceSpec(Workload):
 
     id: str
     model: str
-    dtype: str = "bf16"
-    kv_dtype: str | None = None
+    dtype: WeightDtype = "bf16"
+    kv_dtype: KvDtype | None = None
     mix: RequestMix | None = None
-    input_tokens: int | None = Field(default=None, gt=0, description="shorthand for a one-bucket mix")
-    output_tokens: int | None = Field(default=None, gt=0)
+    input_tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS_PER_REQUEST,
+                                     description="shorthand for a one-bucket mix")
+    output_tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS_PER_REQUEST)
     ttft_s: float | None = Field(default=None, gt=0)
     tpot_s: float | None = Field(default=None, gt=0)
     runtimes: tuple[str, ...] = ()
@@ -101,6 +117,8 @@ class ServiceSpec(Workload):
     def _mix(self) -> "ServiceSpec":
         if self.mix is not None and (self.input_tokens or self.output_tokens):
             raise ValueError("give mix or input_tokens/output_tokens, not both")
+        if self.mix is not None and not all(math.isfinite(b.weight) for b in self.mix.buckets):
+            raise ValueError("mix bucket weights must be finite numbers")
         return self
 
     def service(self) -> InferenceService:
@@ -124,12 +142,13 @@ class TrainingSpec(Workload):
 
     id: str
     model: str
-    seq_len: int = Field(default=8192, gt=0)
-    dtype: str = "bf16"
+    seq_len: int = Field(default=8192, gt=0, le=MAX_TOKENS_PER_REQUEST)
+    dtype: TrainingDtype = "bf16"
     runtimes: tuple[str, ...] = ()
     runtime: str | None = Field(default=None, description="the training stack it runs (maxtext, megatron, "
                                 "torchtitan, nxdt, ...); default: each platform's most common one")
-    chips: int | None = Field(default=None, gt=0, description="chips per run (sets the modelled MFU); "
+    chips: int | None = Field(default=None, gt=0, le=MAX_CHIPS, json_schema_extra=CHIPS_WHY,
+                              description="chips per run (sets the modelled MFU); "
                               "default: the minimum that fits")
     priority: str = "batch"
     tokens_per_month: Series | None = None
@@ -176,20 +195,13 @@ class Tenant(Section):
 
     id: str
     description: str = ""
-    customers: int | None = Field(default=None, ge=0)
-    share: float | dict[str, float] = Field(default=0.0)
+    customers: int | None = Field(default=None, ge=0, le=1_000_000, json_schema_extra={
+        "why": "the simulator draws every account one by one; memory and time grow with them"})
+    share: Share | dict[str, Share] = Field(default=0.0)
     survive: float = Field(default=0.0, ge=0, le=1, description="share of this tier's demand that must still "
                            "be served after any single failure set")
     loss_usd_per_million_tokens: float | None = Field(default=None, ge=0, description="value of its unserved "
                                                       "demand (CVaR scenarios); default: risk's")
-
-    @field_validator("share")
-    @classmethod
-    def _share(cls, v):
-        vals = [v] if isinstance(v, (int, float)) else list(v.values())
-        if any(x < 0 or x > 1 for x in vals):
-            raise ValueError("shares are between 0 and 1")
-        return v
 
     def share_of(self, service: str) -> float:
         if isinstance(self.share, (int, float)):
@@ -201,9 +213,10 @@ class FleetEntry(Section):
     """Units already held when the horizon starts (the placement engine reads this too)."""
 
     offering: str
-    units: int = Field(ge=0)
+    units: int = Field(ge=0, le=MAX_CHIPS, json_schema_extra=CHIPS_WHY)
     term: Term = "on_demand"
-    months_left: int | None = Field(default=None, ge=0, description="for commitments: months still to run "
+    months_left: int | None = Field(default=None, ge=0, le=36, json_schema_extra={"why": "the longest commitment "
+                                    "is 3 years"}, description="for commitments: months still to run "
                                     "(default: the whole term)")
     usd_per_chip_hour: float | None = Field(default=None, ge=0, description="contract price (default: catalog)")
 

@@ -22,6 +22,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 _MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 
+# The largest value a month may take after growth: a thousand times any fleet's chips, MW, dollars
+# or tokens, and far enough below HiGHS's 1e20 (its infinity) that the planner's unit conversions
+# stay finite numbers.
+MAX_SERIES_VALUE = 1e18
+
 
 def parse_month(value: Any) -> str:
     """Normalise `2026-3`, `'2026-03'` or a date to `'2026-03'`; anything else is a ValueError."""
@@ -57,7 +62,7 @@ def month_labels(start: str, months: int) -> tuple[str, ...]:
 class Series(BaseModel):
     """A value per month; see the module docstring for the accepted forms."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     value: float | None = Field(default=None, ge=0)
     values: tuple[float, ...] | None = None
@@ -102,7 +107,17 @@ class Series(BaseModel):
         return self
 
     def expand(self, start: str, months: int) -> np.ndarray:
-        """The value of each month of a horizon starting at `start`."""
+        """The value of each month of a horizon starting at `start`; a ValueError where the form
+        does not fit the horizon or grows past `MAX_SERIES_VALUE`."""
+        with np.errstate(over="ignore"):
+            out = self._expand(start, months)
+        if not np.all(np.isfinite(out) & (out <= MAX_SERIES_VALUE)):
+            t = int(np.argmax(~(np.isfinite(out) & (out <= MAX_SERIES_VALUE))))
+            raise ValueError(f"reaches {out[t]:.3g} in {month_labels(start, months)[t]}; a month's value may be at "
+                             f"most {MAX_SERIES_VALUE:.0e}")
+        return out
+
+    def _expand(self, start: str, months: int) -> np.ndarray:
         if self.value is not None:
             return np.full(months, float(self.value))
         if self.values is not None:

@@ -8,7 +8,6 @@ that every strategy meets the same faults (common random numbers).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -16,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import UnknownNameError, UserError
-from ..scenario.faults import Faults, FixedEvent, Kind
+from ..scenario.faults import Faults, FixedEvent, Kind, what_if_event
 
 HOUR = 3600.0
 DAY = 86400.0
@@ -147,48 +146,7 @@ def fixed_events(events: Sequence[FixedEvent], universe: Universe, where: str = 
     return out
 
 
-_WHAT_IF = re.compile(r"^(?P<kind>[a-z_-]+):(?P<args>.+)$")
-
-
 def parse_what_if(text: str, universe: Universe) -> FaultEvent:
-    """`outage:provider=gcp,day=30,hours=48` -> a fixed event (names checked against the universe).
-
-    Keys: one target (provider, region, vendor, offering, family), `day` (start), `hours` or
-    `days` (length), `magnitude` (share lost, price factor, ...).
-    """
-    m = _WHAT_IF.match(text.strip())
-    kinds = ("outage", "supply_cut", "delivery_slip", "preemption", "price_shock")
-    allowed = "KIND:TARGET=NAME,day=D,hours=H (KIND: " + ", ".join(kinds) + ")"
-    if not m:
-        raise UserError(f"cannot read what-if '{text}'", field="--what-if", allowed=allowed)
-    kind = m["kind"].replace("-", "_")
-    if kind not in kinds:
-        raise UserError(f"unknown event kind '{m['kind']}'", field="--what-if", allowed=", ".join(kinds))
-    fields: dict[str, str] = {}
-    for part in m["args"].split(","):
-        key, eq, val = part.partition("=")
-        if not eq:
-            raise UserError(f"'{part}' is not KEY=VALUE", field="--what-if", allowed=allowed)
-        fields[key.strip()] = val.strip()
-    targets = [k for k in fields if k in ("provider", "region", "vendor", "offering", "family", "accelerator")]
-    if len(targets) != 1:
-        raise UserError("a what-if names exactly one target", field="--what-if",
-                        allowed="provider=, region=, vendor=, offering=, family=")
-    tk = targets[0]
-    universe.check(tk, fields[tk], where="--what-if")
-    nums = {}
-    for key in ("day", "hours", "days", "magnitude"):
-        if key in fields:
-            try:
-                nums[key] = float(fields[key])
-            except ValueError:
-                raise UserError(f"{key} must be a number, not '{fields[key]}'", field="--what-if") from None
-            if nums[key] < 0 or (key != "day" and nums[key] == 0):
-                raise UserError(f"{key} must be positive", field="--what-if")
-    unknown = set(fields) - {tk, "day", "hours", "days", "magnitude"}
-    if unknown:
-        raise UserError(f"unknown key(s) {', '.join(sorted(unknown))}", field="--what-if",
-                        allowed="day, hours, days, magnitude")
-    duration = nums.get("hours", 0) * HOUR + nums.get("days", 0) * DAY or 24 * HOUR
-    return FaultEvent(kind, tk, fields[tk], nums.get("day", 0.0) * DAY, duration,  # type: ignore[arg-type]
-                      nums.get("magnitude", 1.0), sampled=False)
+    """`outage:provider=gcp,day=30,hours=48` -> a fixed event (read by `scenario.faults.what_if_event`,
+    names checked against the universe)."""
+    return fixed_events([what_if_event(text)], universe, where="--what-if")[0]
