@@ -9,6 +9,19 @@ import pytest
 from polyfleet.perf import Context
 
 
+@pytest.fixture(autouse=True)
+def _keep_traceback_limit():
+    """SkyPilot's validators set sys.tracebacklimit = 0 and leave it there when they raise (its
+    ux_utils context manager has no finally); restore it so one test cannot hide another's traceback."""
+    had = hasattr(sys, "tracebacklimit")
+    before = getattr(sys, "tracebacklimit", None)
+    yield
+    if had:
+        sys.tracebacklimit = before
+    elif hasattr(sys, "tracebacklimit"):
+        del sys.tracebacklimit
+
+
 @pytest.fixture(scope="session")
 def ctx() -> Context:
     return Context()
