@@ -11,8 +11,8 @@ import yaml
 from rich.console import Console
 
 from ..errors import UserError
-from ..report.tables import Column, check_format, emit, jsonable, num
-from . import app
+from ..report.tables import Column, emit, jsonable, num
+from . import app, options as opt, preflight
 from .common import load, progress, write_outputs
 
 import_app = typer.Typer(help="Read the fleet you have (Kubernetes nodes, SkyPilot clusters) or what you paid "
@@ -22,9 +22,7 @@ export_app = typer.Typer(help="Write a scenario's placement in a scheduler's own
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 
-FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv.")
-QUIET = typer.Option(False, "--quiet", "-q", help="No progress indicator.")
-OVERWRITE = typer.Option(False, "--overwrite", help="Replace files polyfleet did not write.")
+FORMAT, QUIET, OVERWRITE = opt.FORMAT, opt.QUIET, opt.OVERWRITE
 POOL_COLUMNS = [Column("offering", "offering", justify="left"), Column("term", "term", justify="left"),
                 Column("machines", "machines"), Column("units", "units"), Column("healthy_chips", "healthy chips"),
                 Column("degraded_chips", "degraded chips"), Column("leftover_chips", "not a whole unit")]
@@ -86,12 +84,12 @@ def import_kubernetes(
     overwrite: bool = OVERWRITE, fmt: str = FORMAT, quiet: bool = QUIET,
 ) -> None:
     """Read the fleet from Kubernetes nodes (TPU, Trainium/Inferentia, NVIDIA and AMD)."""
+    preflight.options(ctx, out_file=True)
     from ..bridges.kubernetes import fleet_from_nodes, nodes_from_cluster, read_node_list
-    check_format(fmt)
     cat = _catalog(ctx)
     if provider is not None:
         cat.provider(provider)
-    with progress(quiet or not sys.stderr.isatty()) as say:
+    with progress(quiet) as say:
         say("reading nodes")
         items = read_node_list(nodes) if nodes else nodes_from_cluster(context)
         fi = fleet_from_nodes(items, cat, source=Path(nodes).name if nodes else f"context {context or 'current'}",
@@ -112,8 +110,8 @@ def import_skypilot(
     overwrite: bool = OVERWRITE, fmt: str = FORMAT,
 ) -> None:
     """Read the fleet from SkyPilot's cluster list."""
+    preflight.options(ctx, out_file=True)
     from ..bridges.skypilot_status import fleet_from_status, read_status
-    check_format(fmt)
     fi = fleet_from_status(read_status(status), _catalog(ctx), source=Path(status).name)
     _emit_fleet(fi, fmt, out, scenario, overwrite)
 
@@ -130,8 +128,8 @@ def import_bill(
     overwrite: bool = OVERWRITE, fmt: str = FORMAT,
 ) -> None:
     """Read prices and chip-hours actually paid from a cloud bill."""
+    preflight.options(ctx, out_file=True)
     from ..bridges.bills import read_bill
-    check_format(fmt)
     cat = _catalog(ctx)
     b = read_bill(bill, cat)
     section = b.catalog_section(cat)
@@ -161,11 +159,11 @@ def _placement(ctx: typer.Context, scenario: str, month: str | None, from_plan: 
         raise UserError(str(exc), field="--month", allowed="YYYY-MM") from None
     if not 0 <= t < scn.horizon.months:
         raise UserError(f"{month} is outside the horizon", field="--month", allowed=f"{scn.months[0]} .. {scn.months[-1]}")
-    with progress(quiet or not sys.stderr.isatty()) as say:
+    with progress(quiet) as say:
         return scn, scenario_placement(scn, t, from_plan=from_plan, say=say)
 
 
-SCENARIO = typer.Argument("frontier-2026", help="Scenario YAML file or built-in name.")
+SCENARIO = opt.SCENARIO
 OUT_DIR = typer.Option(..., "--out", metavar="DIR", help="Directory to write into.")
 MONTH = typer.Option(None, "--month", help="Month of the demand (YYYY-MM; default: the first).")
 FROM_PLAN = typer.Option(False, "--from-plan", help="Use the plan's fleet that month.")
@@ -182,8 +180,8 @@ def export_kueue_cmd(ctx: typer.Context, scenario: str = SCENARIO, out: Path = O
                                                                                    help="Cohort name."),
                      overwrite: bool = OVERWRITE, fmt: str = FORMAT, quiet: bool = QUIET) -> None:
     """Write the placement as Kueue objects (kueue.x-k8s.io/v1beta2)."""
+    preflight.options(ctx, outputs=("kueue.yaml",))
     from ..bridges.kueue import export_kueue
-    check_format(fmt)
     scn, sp = _placement(ctx, scenario, month, from_plan, quiet)
     ex = export_kueue(sp, scn.context().catalog, cohort=cohort)
     written = write_outputs(out, {"kueue.yaml": ex.to_yaml()}, overwrite)
@@ -203,8 +201,8 @@ def export_skypilot_cmd(ctx: typer.Context, scenario: str = SCENARIO, out: Path 
                         from_plan: bool = FROM_PLAN, overwrite: bool = OVERWRITE, fmt: str = FORMAT,
                         quiet: bool = QUIET) -> None:
     """Write SkyPilot service and task YAML for the scenario's workloads."""
+    preflight.options(ctx)
     from ..bridges.skypilot_export import export_skypilot
-    check_format(fmt)
     scn, sp = _placement(ctx, scenario, month, from_plan, quiet)
     files = export_skypilot(sp, scn.context().catalog)
     written = write_outputs(out, files, overwrite)
@@ -224,8 +222,8 @@ def export_ray_cmd(ctx: typer.Context, scenario: str = SCENARIO, out: Path = OUT
                    from_plan: bool = FROM_PLAN, overwrite: bool = OVERWRITE, fmt: str = FORMAT,
                    quiet: bool = QUIET) -> None:
     """Write the placement as Ray resources and placement-group specs (ray.json)."""
+    preflight.options(ctx, outputs=("ray.json",))
     from ..execute.spec import ray_spec
-    check_format(fmt)
     scn, sp = _placement(ctx, scenario, month, from_plan, quiet)
     doc = ray_spec(sp.fleet, scn.context().catalog, sp.gang_chips)
     written = write_outputs(out, {"ray.json": json.dumps(jsonable(doc), indent=2)}, overwrite)

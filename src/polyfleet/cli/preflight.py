@@ -112,9 +112,11 @@ UNUSED_WITH = {"--training": ("--input-tokens", "--output-tokens", "--ttft-ms", 
                "--ray": ("--workers",)}
 
 
-def options(ctx: typer.Context, *, outputs: Sequence[str] = (), dtypes: Sequence[str] | None = None) -> None:
+def options(ctx: typer.Context, *, outputs: Sequence[str] = (), dtypes: Sequence[str] | None = None,
+            out_file: bool = False) -> None:
     """Check every option of the running command (see the module docstring). `outputs`: the files
-    the command will write into --out; `dtypes`: the values --dtype may take here."""
+    the command will write into --out; `dtypes`: the values --dtype may take here; `out_file`: --out
+    names one file (the import commands), not a directory."""
     names = {flag(ctx, p.name): p.name for p in ctx.command.params if p.name}
     params = {opt: ctx.params.get(name) for opt, name in names.items()}
     for opt, value in params.items():
@@ -132,7 +134,8 @@ def options(ctx: typer.Context, *, outputs: Sequence[str] = (), dtypes: Sequence
                 if opt in params and given(ctx, names[opt]):
                     raise UserError(f"has no effect with {switch}", field=opt)
     if params.get("--out") is not None:
-        out_dir(Path(params["--out"]), outputs, bool(params.get("--overwrite")))
+        check = out_path if out_file else out_dir
+        check(Path(params["--out"]), outputs, bool(params.get("--overwrite")))
     if ctx.obj is not None:
         ctx.obj.check_files()
 
@@ -168,6 +171,20 @@ def out_dir(out: Path, names: Sequence[str] = (), overwrite: bool = False) -> No
     if clash:
         raise UserError(f"{', '.join(clash)} already exist(s) there and polyfleet did not write them",
                         where=str(out), field="--out", allowed="another directory, or --overwrite")
+
+
+def out_path(out: Path, _names: Sequence[str] = (), overwrite: bool = False) -> None:
+    """--out as one file: not a directory, in a directory we may write, not an existing file
+    unless `overwrite`."""
+    if out.is_dir():
+        raise UserError("is a directory; give a file path", where=str(out), field="--out")
+    if out.exists() and not overwrite:
+        raise UserError("already exists", where=str(out), field="--out", allowed="another path, or --overwrite")
+    existing = next((p for p in out.parents if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise UserError(f"is under a file ({existing})", where=str(out), field="--out")
+    if not os.access(existing, os.W_OK):
+        raise UserError(f"cannot write in {existing}", where=str(out), field="--out")
 
 
 def simulation(scn, what_if: Sequence[str], months: int | None) -> int:
