@@ -54,3 +54,15 @@ def test_import_commands_have_help_with_examples(run_cli):
                 ("export", "skypilot"), ("export", "ray")):
         code, out, _ = run_cli(*cmd, "--help")
         assert code == 0 and "Examples" in out, cmd
+
+
+def test_import_out_is_checked_before_the_input_is_read(run_cli, tmp_path):
+    """--out of an import names one file: an existing one is refused (nothing overwritten) before the
+    node list is even opened, so the error is about --out although the input does not exist."""
+    taken = tmp_path / "fleet.yaml"
+    taken.write_text("mine\n")
+    code, _, err = run_cli("import", "kubernetes", str(tmp_path / "missing.json"), "--out", str(taken))
+    assert code == 2 and "--out" in err and "already exists" in err
+    assert taken.read_text() == "mine\n"
+    code, _, err = run_cli("import", "kubernetes", str(tmp_path / "missing.json"), "--out", str(tmp_path))
+    assert code == 2 and "is a directory" in err
