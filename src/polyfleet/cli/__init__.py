@@ -37,7 +37,7 @@ def _global(
 
 def _register() -> None:
     from . import facts, perf  # noqa: F401  (commands register themselves on import)
-    for name in ("planning", "placing", "protecting"):
+    for name in ("planning", "placing", "protecting", "serve"):
         try:
             __import__(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:  # a face not built yet

@@ -102,7 +102,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         app.include_router(r.router)
     app.openapi = _openapi(app)
     _spec_route(app)
-    from .web import pages
+    from .web import pages, session
+    session.install(app)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(RequestLog, metrics=app.state.metrics, log_requests=settings.log_requests)

@@ -16,7 +16,7 @@ class JsonFormatter(logging.Formatter):
         doc = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
                "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
         for k, v in record.__dict__.items():
-            if k not in _STANDARD and not k.startswith("_"):
+            if k not in _STANDARD and not k.startswith("_") and k != "color_message":
                 doc[k] = v if isinstance(v, (str, int, float, bool, type(None))) else str(v)
         if record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)

@@ -41,7 +41,11 @@ def not_found(what: str, key: object) -> ApiError:
 
 
 def problem(request: Request, status: int, detail: str, *, field: str | None = None, allowed: str | None = None,
-            where: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+            where: str | None = None, headers: dict[str, str] | None = None):
+    if not request.url.path.startswith(("/api/", "/metrics")):     # a dashboard page: the error as a page
+        from .web.session import render
+        return render(request, "error.html", status, title=TITLES.get(status, "Error"),
+                      error=detail + (f" (allowed: {allowed})" if allowed else ""))
     body = {"type": f"/problems/{status}", "title": TITLES.get(status, "Error"), "status": status, "detail": detail,
             "instance": request.url.path, "field": field, "where": where, "allowed": allowed,
             "request_id": getattr(request.state, "request_id", None)}
