@@ -109,33 +109,30 @@ def _training_demand(scn: Scenario) -> np.ndarray:
 
 
 class ModelCache:
-    """Live models by scenario version id (a version's text never changes, so neither does its model)."""
+    """Live models by the SHA-256 of their scenario text (a version's text never changes, so neither
+    does its model; the same text uploaded under two names is built once)."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
-        self._items: OrderedDict[int, LiveModel] = OrderedDict()
+        self._items: OrderedDict[str, LiveModel] = OrderedDict()
         self._lock = threading.Lock()
         self._size = size
 
     def for_version(self, db, version_id: int) -> LiveModel:
-        """The model of a stored scenario version (read from `db` unless kept)."""
+        """The model of a stored scenario version."""
         from .db.tables import ScenarioVersion
-        with self._lock:
-            if version_id in self._items:
-                self._items.move_to_end(version_id)
-                return self._items[version_id]
         with db.read() as s:
             row = s.get(ScenarioVersion, version_id)
-            name, text = f"{row.name} v{row.version}", row.yaml
-        return self.get(version_id, name, text)
+            name, text, sha = f"{row.name} v{row.version}", row.yaml, row.sha256
+        return self.get(sha, name, text)
 
-    def get(self, version_id: int, name: str, text: str) -> LiveModel:
+    def get(self, sha256: str, name: str, text: str) -> LiveModel:
         with self._lock:
-            if version_id in self._items:
-                self._items.move_to_end(version_id)
-                return self._items[version_id]
+            if sha256 in self._items:
+                self._items.move_to_end(sha256)
+                return self._items[sha256]
         model = build_model(scenario_of(name, text))
         with self._lock:
-            self._items[version_id] = model
+            self._items[sha256] = model
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         return model

@@ -57,9 +57,15 @@ def user_error_problem(request: Request, exc: UserError, status: int = 422) -> J
     return problem(request, status, str(exc), field=exc.field, allowed=exc.allowed, where=exc.where)
 
 
-def _validation_field(loc: tuple) -> str:
-    parts = [p for p in loc if not (isinstance(p, str) and ("[" in p or p in ("function-after",)))]
-    return field_path(parts)
+def _validation_field(loc: tuple, body: object) -> str:
+    """`body.outage_start.target.pool_ids` -> `target.pool_ids`: a body field by its own path (the union's
+    tag dropped); query, path and header parameters keep their place (`query.cursor`)."""
+    parts = list(loc)
+    if parts[:1] == ["body"]:
+        parts = parts[1:]
+        if parts and isinstance(body, dict) and parts[0] == body.get("kind"):
+            parts = parts[1:]
+    return field_path([p for p in parts if not (isinstance(p, str) and "[" in p)])
 
 
 def install(app: FastAPI) -> None:
@@ -88,7 +94,7 @@ def install(app: FastAPI) -> None:
             msg += f" (and {more} more problem{'s' if more > 1 else ''})"
         ctx = first.get("ctx") or {}
         allowed = str(ctx["expected"]) if "expected" in ctx else None
-        return problem(request, 422, msg, field=_validation_field(tuple(first.get("loc", ()))) or None,
+        return problem(request, 422, msg, field=_validation_field(tuple(first.get("loc", ())), exc.body) or None,
                        allowed=allowed)
 
     @app.exception_handler(StarletteHTTPException)

@@ -24,7 +24,8 @@ from .auth import Principal
 from .db.engine import Database
 from .db.tables import FleetState, Pool, ScenarioVersion
 from .fleet import pool_doc, pools_from_scenario, utcnow
-from .live import ModelCache, build_model, scenario_of
+from ..scenario import scenario_from_doc
+from .live import ModelCache, build_model
 from .problems import ApiError, not_found
 from .reconcile import Outcome, reconcile
 
@@ -34,12 +35,15 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@:+-]{0,99}$")
 def check_text(text: str, name: str | None) -> tuple[str, Any]:
     """Validate scenario text; returns (its name, the Scenario). Errors are the CLI's, naming `NAME.yaml:LINE`."""
     label = f"{name or 'scenario'}.yaml"
-    scn = scenario_of(label, text)
-    if scn.catalog.get("files") or scn.model_files:
-        field = "catalog.files" if scn.catalog.get("files") else "model_files"
-        raise UserError("the service reads scenarios as text and cannot open files on its own disk",
-                        where=scn.where(tuple(field.split("."))), field=field,
-                        allowed="inline catalog sections (catalog: offerings: ...) and models: entries")
+    doc = DataFile(text, label)
+    if isinstance(doc.data, dict):          # before anything reads them: files would be the server's own
+        for loc in (("catalog", "files"), ("model_files",)):
+            node = doc.data.get(loc[0])
+            if (node.get("files") if len(loc) == 2 and isinstance(node, dict) else node if len(loc) == 1 else None):
+                raise UserError("the service reads scenarios as text and cannot open files on its own disk",
+                                where=doc.where(loc), field=field_path(loc),
+                                allowed="inline catalog sections (catalog: offerings: ...) and models: entries")
+    scn = scenario_from_doc(doc)
     final = name or scn.name
     if not final or not NAME.match(final):
         raise UserError("a scenario stored by the service needs a name (letters, digits, . _ - : @ +)",
@@ -87,14 +91,30 @@ def upload(db: Database, who: Principal, text: str, name: str | None, request_id
     return row, True
 
 
+def lean(items, old_items) -> list[dict]:
+    """Items of an edited section as the file would say them: defaults left out, except keys the
+    previous version wrote out (matched by id), so a diff shows only what changed."""
+    old_by_id = {o.get("id"): o for o in old_items or [] if isinstance(o, dict)}
+    out = []
+    for item in items:
+        short, full = item.model_dump(mode="json", exclude_defaults=True), item.model_dump(mode="json")
+        old = old_by_id.get(full.get("id"), {})
+        for k in old:
+            if k not in short and k in full:
+                short[k] = full[k]
+        out.append({k: short[k] for k in [*old, *full] if k in short})
+    return out
+
+
 def edit_section(db: Database, who: Principal, name: str, section: str, value: Any, request_id: str | None
                  ) -> tuple[ScenarioVersion, bool]:
-    """A new version of `name` whose `section` is `value` (the rest as in the latest version)."""
+    """A new version of `name` whose `section` is `value`, a function of the latest version's section
+    (the rest of the file as in the latest version)."""
     with db.read() as s:
         latest = get_version(s, name)
         text = latest.yaml
     doc = yaml.load(text, Loader=Loader)
-    doc[section] = value
+    doc[section] = value(doc.get(section)) if callable(value) else value
     return upload(db, who, yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), name, request_id)
 
 

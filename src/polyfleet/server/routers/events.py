@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from sqlalchemy import select
 
@@ -13,7 +15,7 @@ from ..deps import PageArgs, get_cache, get_db, paginate, request_id, require
 from ..live import ModelCache
 from ..problems import not_found, responses
 from ..schemas.common import Page
-from ..schemas.events import KINDS, EventIn, EventOut, EventResult
+from ..schemas.events import KINDS, EventOut, EventResult, EventUnion
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"], responses=responses(401, 403, 422))
 
@@ -27,7 +29,7 @@ def event_doc(e: Event) -> dict:
 @router.post("", response_model=EventResult, status_code=201,
              responses={200: {"model": EventResult, "description": "this id was recorded before: nothing changed"},
                         **responses(409)})
-def record(request: Request, response: Response, body: EventIn = Body(), db: Database = Depends(get_db),
+def record(request: Request, response: Response, body: Annotated[EventUnion, Body(discriminator="kind")], db: Database = Depends(get_db),
            cache: ModelCache = Depends(get_cache), who: Principal = Depends(require("operator")),
            rid: str | None = Depends(request_id)) -> dict:
     """Record an outage, delivery slip, supply cut, price or demand change; the fleet is re-placed at once

@@ -6,6 +6,8 @@ Last-Event-ID and gets only what it has not seen).
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
@@ -17,14 +19,14 @@ from ..db.tables import Run, RunMessage
 from ..deps import MAX_ID, PageArgs, get_db, paginate, request_id, require
 from ..problems import not_found, responses
 from ..schemas.common import Page
-from ..schemas.runs import RunFull, RunIn, RunMessageOut, RunOut
+from ..schemas.runs import RunFull, RunMessageOut, RunOut, RunUnion
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"], responses=responses(401, 403, 422))
 RunId = Path(ge=1, le=MAX_ID)
 
 
 @router.post("", response_model=RunOut, status_code=202, responses=responses(404, 409))
-def start(body: RunIn = Body(), db: Database = Depends(get_db), who: Principal = Depends(require("operator")),
+def start(body: Annotated[RunUnion, Body(discriminator="kind")], db: Database = Depends(get_db), who: Principal = Depends(require("operator")),
           rid: str | None = Depends(request_id)) -> dict:
     """Queue a plan, simulate or risk run; a worker picks it up. Follow it at /runs/{id}/events."""
     run = svc.create(db, who, body, rid)

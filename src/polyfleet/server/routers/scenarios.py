@@ -103,7 +103,11 @@ def workloads(name: str = NamePath, db: Database = Depends(get_db),
 def put_workloads(body: Workloads, response: Response, name: str = NamePath, db: Database = Depends(get_db),
                   who: Principal = Depends(require("admin")), rid: str | None = Depends(request_id)) -> dict:
     """A new version with this `workloads:` section (the rest as in the latest version)."""
-    return _edited(db, who, name, "workloads", body.model_dump(mode="json", exclude_unset=True), response, rid)
+    def section(old):
+        old = old if isinstance(old, dict) else {}
+        out = {k: svc.lean(getattr(body, k), old.get(k)) for k in ("services", "training") if getattr(body, k)}
+        return out
+    return _edited(db, who, name, "workloads", section, response, rid)
 
 
 @router.get("/{name}/tenants", response_model=TenantsEdit, responses=responses(404))
@@ -119,8 +123,7 @@ def tenants(name: str = NamePath, db: Database = Depends(get_db),
 def put_tenants(body: TenantsEdit, response: Response, name: str = NamePath, db: Database = Depends(get_db),
                 who: Principal = Depends(require("admin")), rid: str | None = Depends(request_id)) -> dict:
     """A new version with this `tenants:` section."""
-    value = [t.model_dump(mode="json", exclude_unset=True) for t in body.tenants]
-    return _edited(db, who, name, "tenants", value, response, rid)
+    return _edited(db, who, name, "tenants", lambda old: svc.lean(body.tenants, old), response, rid)
 
 
 def _edited(db, who, name, section, value, response, rid) -> dict:

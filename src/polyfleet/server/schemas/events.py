@@ -79,8 +79,8 @@ class DemandChange(_Event):
         return self
 
 
-EventIn = Annotated[Union[OutageStart, OutageEnd, DeliverySlip, SupplyCut, PriceChange, DemandChange],
-                    Field(discriminator="kind")]
+EventUnion = Union[OutageStart, OutageEnd, DeliverySlip, SupplyCut, PriceChange, DemandChange]
+EventIn = Annotated[EventUnion, Field(discriminator="kind")]
 KINDS = ("outage_start", "outage_end", "delivery_slip", "supply_cut", "price_change", "demand_change")
 
 

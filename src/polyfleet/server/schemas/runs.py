@@ -37,7 +37,8 @@ class RiskRun(_RunCreate):
     compare: bool = Field(default=True, description="also stress the single-vendor, single-cloud and least-cost plans")
 
 
-RunIn = Annotated[Union[PlanRun, SimulateRun, RiskRun], Field(discriminator="kind")]
+RunUnion = Union[PlanRun, SimulateRun, RiskRun]
+RunIn = Annotated[RunUnion, Field(discriminator="kind")]
 
 
 class RunOut(BaseModel):
