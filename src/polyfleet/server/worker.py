@@ -140,8 +140,9 @@ class Worker:
             except EOFError:
                 continue
             if msg[0] == "progress":
+                # a new phase (no fraction) is always written; counted progress at most every progress_every_s
                 pending = (msg[1], msg[2])
-                if time.monotonic() - last_write >= self.options.progress_every_s:
+                if msg[1] is None or time.monotonic() - last_write >= self.options.progress_every_s:
                     jobs.progress(self.db, c, *pending)
                     last_write, pending = time.monotonic(), None
             elif msg[0] == "done":
