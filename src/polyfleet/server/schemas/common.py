@@ -18,6 +18,8 @@ Stamp = Annotated[datetime, AfterValidator(_utc)]
 """A time in UTC (stored without a zone, sent with one)."""
 
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._@:+-]*$")]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+"""A record's id (the database keeps 32-bit integers)."""
 Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-03"])]
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, Field, model_validator
 
-from .common import Body, Name, Stamp
+from .common import Body, Id, Name, Stamp
 
 EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
                                description="chosen by the sender; the same id twice is one event")]
@@ -15,7 +15,7 @@ EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0
 class Target(Body):
     """Which pools: every field given must match; `pool_ids` lists pools by id."""
 
-    pool_ids: list[int] | None = Field(default=None, min_length=1, max_length=1000)
+    pool_ids: list[Id] | None = Field(default=None, min_length=1, max_length=1000)
     offering: str | None = Field(default=None, max_length=200)
     provider: str | None = Field(default=None, max_length=64)
     region: str | None = Field(default=None, max_length=130, description="provider/region or a bare region")
@@ -49,7 +49,7 @@ class OutageEnd(_Event):
 
 class DeliverySlip(_Event):
     kind: Literal["delivery_slip"]
-    pool_id: int
+    pool_id: Id
     units: int = Field(ge=1, le=10_000_000, description="units counted in the pool that have not arrived")
     months: int = Field(default=1, ge=1, le=120, description="how late they are")
 

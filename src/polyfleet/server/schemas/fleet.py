@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from .common import Body, Month, Name, Stamp
+from .common import Body, Id, Month, Name, Stamp
 
 Term = Literal["on_demand", "spot", "commit_1y", "commit_3y"]
 Status = Literal["up", "degraded", "down"]
@@ -52,7 +52,7 @@ class FleetPatch(Body):
 
 class Activate(Body):
     scenario: Name
-    version: int | None = Field(default=None, ge=1, description="default: the latest")
+    version: Id | None = Field(default=None, description="default: the latest")
     reset_pools: bool = Field(default=False, description="replace the pools with the scenario's `fleet:`")
 
 

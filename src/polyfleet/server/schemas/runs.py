@@ -6,12 +6,12 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field
 
-from .common import Body, Name, Stamp
+from .common import Body, Id, Name, Stamp
 
 
 class _RunCreate(Body):
     scenario: Name | None = Field(default=None, description="default: the scenario the live fleet uses")
-    version: int | None = Field(default=None, ge=1, description="default: the active version, else the latest")
+    version: Id | None = Field(default=None, description="default: the active version, else the latest")
     fleet: Literal["live", "scenario"] = Field(default="live", description="live: the pools held now replace "
                                                "the scenario's `fleet:`; scenario: its own")
 
