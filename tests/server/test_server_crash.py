@@ -77,7 +77,8 @@ def test_kill_9_of_the_server_during_writes_loses_nothing_acknowledged(live, db,
                                                           acked, unanswered, stop)) for k in range(2)]
         for w in writers:
             w.start()
-        time.sleep(rng.uniform(1.0, 2.5))
+        wait_for(lambda: len(acked) >= 3, 120, 0.05, "the first writes")     # however loaded the machine is
+        time.sleep(rng.uniform(0.2, 1.0))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         for w in writers:

@@ -114,6 +114,18 @@ class Workers:
                 p.kill()
 
 
+def _warm(app) -> None:
+    """Build the live scenario's model before the first event needs it (a rate table can take seconds)."""
+    from .db.tables import FleetState
+    try:
+        with app.state.db.read() as s:
+            vid = s.get(FleetState, 1).scenario_version_id
+        if vid is not None:
+            app.state.cache.for_version(app.state.db, vid)
+    except Exception:  # noqa: BLE001  (the first event builds it then, and reports any problem itself)
+        log.exception("could not prepare the live scenario's model")
+
+
 def serve(opts: ServeOptions, say=print) -> None:
     """Run until interrupted: migrate, start the workers, serve HTTP."""
     import uvicorn
@@ -141,8 +153,10 @@ def serve(opts: ServeOptions, say=print) -> None:
     say(f"serving http://{opts.host}:{opts.port}/ (dashboard), /api/v1 (API; spec at /api/v1/openapi.json), "
         f"/metrics; {opts.workers} worker{'s' if opts.workers != 1 else ''}" + (f" on Ray {opts.ray_address}"
                                                                                if opts.ray_address else ""))
-    config = uvicorn.Config(create_app(Settings(db_url=url), db), host=opts.host, port=opts.port, log_config=None,
-                            access_log=False, timeout_graceful_shutdown=5)
+    app = create_app(Settings(db_url=url), db)
+    threading.Thread(target=_warm, args=(app,), daemon=True).start()
+    config = uvicorn.Config(app, host=opts.host, port=opts.port, log_config=None, access_log=False,
+                            timeout_graceful_shutdown=5)
     try:
         uvicorn.Server(config).run()
     finally:
