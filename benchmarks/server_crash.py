@@ -4,8 +4,8 @@ writes lost 0, jobs lost or finished twice 0).
     python benchmarks/server_crash.py [--db sqlite postgresql] [--rounds 50]
 
 Each round: `polyfleet serve` (HTTP only) and a separate worker process run while two writers send
-events as fast as the server answers and a feeder keeps plan and risk runs queued. At a random moment
-(0.5-3 s) the server is killed with SIGKILL, and in every other round the worker too, mid-job. Next
+events as fast as the server answers and a feeder keeps plan and risk runs queued. Once the round's first write is answered, at a
+random moment (0-2 s later) the server is killed with SIGKILL, and in every other round the worker too, mid-job. Next
 round starts them again. At the end one more server and worker run until every run has finished;
 then the database is read back:
 
@@ -106,29 +106,50 @@ def worker(url: str, log: Path) -> subprocess.Popen:
                             stderr=subprocess.STDOUT)
 
 
+def _running(url: str) -> int:
+    from polyfleet.server.db import Database
+    from polyfleet.server.db.tables import Run
+    db = Database.connect(url)
+    with db.read() as s:
+        n = s.scalar(select(func.count()).select_from(Run).where(Run.status == "running"))
+    db.dispose()
+    return int(n)
+
+
 def crash_rounds(url: str, operator: str, rounds: int, log: Path, seed: int) -> dict:
     state = {"acked": {}, "unanswered": [], "runs": [], "errors": [], "seq": 0, "lock": threading.Lock(),
-             "server_kills": 0, "worker_kills": 0}
+             "server_kills": 0, "worker_kills": 0, "worker_kills_mid_job": 0}
     rng = random.Random(seed)
-    w = worker(url, log)
-    for rnd in range(rounds):
-        port = free_port()
-        proc = serve(url, port, log=log)
-        writers = Writers(f"http://127.0.0.1:{port}", operator, state, seed * 1000 + rnd)
-        writers.start()
-        time.sleep(rng.uniform(0.5, 3.0))
-        if rnd % 2 == 1 and w.poll() is None:
-            os.kill(w.pid, signal.SIGKILL)                  # mid-job, most of the time: the feeder keeps runs queued
-            w.wait()
-            state["worker_kills"] += 1
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        state["server_kills"] += 1
-        writers.join()
-        if w.poll() is not None:
-            w = worker(url, log)
-        print(f"  round {rnd + 1}/{rounds}: {len(state['acked'])} events acknowledged, {len(state['runs'])} runs "
-              f"queued so far", flush=True)
+    w, proc = worker(url, log), None
+    try:
+        for rnd in range(rounds):
+            port = free_port()
+            proc = serve(url, port, log=log)
+            writers = Writers(f"http://127.0.0.1:{port}", operator, state, seed * 1000 + rnd)
+            before = len(state["acked"])
+            writers.start()
+            end = time.monotonic() + 60
+            while len(state["acked"]) == before and time.monotonic() < end:      # writes under way, however loaded
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.0, 2.0))
+            if rnd % 2 == 1 and w.poll() is None:
+                state["worker_kills_mid_job"] += _running(url) > 0
+                os.kill(w.pid, signal.SIGKILL)                  # mid-job, most of the time: the feeder keeps runs queued
+                w.wait()
+                state["worker_kills"] += 1
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            state["server_kills"] += 1
+            writers.join()
+            if w.poll() is not None:
+                w = worker(url, log)
+            print(f"  round {rnd + 1}/{rounds}: {len(state['acked'])} events acknowledged, {len(state['runs'])} runs "
+                  f"queued so far", flush=True)
+    except BaseException:
+        for p in (proc, w):
+            if p is not None and p.poll() is None:
+                p.kill()
+        raise
     state["worker"] = w
     return state
 
@@ -205,7 +226,8 @@ def main() -> None:
             state = crash_rounds(url, operator, args.rounds, log, args.seed)
             codes = drain(url, operator, state, log)
             res = audit(url, state, codes)
-        print(f"{kind}: server killed {state['server_kills']} times, worker {state['worker_kills']} times, "
+        print(f"{kind}: server killed {state['server_kills']} times, worker {state['worker_kills']} times "
+              f"({state['worker_kills_mid_job']} of them while it held a run), "
               f"{time.monotonic() - t0:.0f} s ({load_note()})")
         for k, v in res.items():
             print(f"  {k}: {v}")

@@ -8,22 +8,14 @@ tables (and the fleet's settings row).
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
 import pytest
 
 from polyfleet.server.db import Database, upgrade
+from server_support import TINY, Api, wipe
 
-DATA = Path(__file__).parent / "data"
-TINY = DATA / "tiny.yaml"
 PG_ADMIN = os.environ.get("POLYFLEET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-TABLES = ("audit", "run_messages", "runs", "incidents", "placement_moves", "placement_tiers", "placement_replicas",
-          "placements", "events", "pools", "fleet_state", "scenario_versions", "tokens")
 
 
 def pytest_configure(config):
@@ -67,19 +59,6 @@ def migrated(db_url):
     db.dispose()
 
 
-def wipe(db: Database) -> None:
-    """Empty every table; the fleet's settings row back as the migration made it."""
-    from sqlalchemy import text
-    with db.write() as s:
-        if db.dialect == "postgresql":
-            s.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-        else:
-            for t in TABLES:
-                s.execute(text(f"DELETE FROM {t}"))
-        s.execute(text("INSERT INTO fleet_state (id, demand_factors, version, updated_at) "
-                       "VALUES (1, '{}', 1, CURRENT_TIMESTAMP)"))
-
-
 @pytest.fixture
 def db(migrated):
     wipe(migrated)
@@ -104,28 +83,6 @@ def tokens(db) -> dict[str, str]:
     return out
 
 
-class Api:
-    """A test client that signs requests as one role or another."""
-
-    def __init__(self, client, tokens: dict[str, str]) -> None:
-        self.client, self.tokens = client, tokens
-
-    def call(self, method: str, path: str, role: str | None = "admin", **kw):
-        headers = dict(kw.pop("headers", {}) or {})
-        if role:
-            headers["Authorization"] = f"Bearer {self.tokens[role]}"
-        return self.client.request(method, path, headers=headers, **kw)
-
-    def get(self, path, role="viewer", **kw):
-        return self.call("GET", path, role, **kw)
-
-    def post(self, path, json=None, role="admin", **kw):
-        return self.call("POST", path, role, json=json, **kw)
-
-    def patch(self, path, json=None, role="operator", **kw):
-        return self.call("PATCH", path, role, json=json, **kw)
-
-
 @pytest.fixture
 def api(app, tokens):
     from fastapi.testclient import TestClient
@@ -143,28 +100,3 @@ def live(api):
     return api
 
 
-def pool_id(api, offering: str) -> int:
-    return next(p["id"] for p in api.get("/api/v1/fleet/pools").json()["items"] if p["offering"] == offering)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_worker(db_url: str, *extra: str, log=None) -> subprocess.Popen:
-    """A real worker process, as `polyfleet serve` starts them (short lease for the tests)."""
-    return subprocess.Popen([sys.executable, "-m", "polyfleet.server.worker", "--db", db_url, "--lease-s", "2",
-                             "--poll-s", "0.2", "--log-level", "warning", *extra],
-                            stdout=log or subprocess.DEVNULL, stderr=log or subprocess.DEVNULL)
-
-
-def wait_for(predicate, timeout: float = 60.0, every: float = 0.1, what: str = "condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

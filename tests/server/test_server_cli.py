@@ -12,7 +12,7 @@ import sys
 import httpx
 from sqlalchemy import select
 
-from conftest import free_port, wait_for
+from server_support import free_port, wait_for
 from polyfleet.server.db import Database
 from polyfleet.server.db.tables import Token
 

@@ -15,7 +15,7 @@ import time
 import httpx
 from sqlalchemy import select
 
-from conftest import free_port, wait_for
+from server_support import free_port, wait_for
 from polyfleet.server.db.tables import Event, Placement
 
 AWS, GCP = "aws/p5.48xlarge/us-east-1", "gcp/tpu-v6e-8/us-east5"

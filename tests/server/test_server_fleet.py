@@ -3,7 +3,7 @@ the month placed and demand factors; each edit re-places."""
 
 from __future__ import annotations
 
-from conftest import pool_id
+from server_support import pool_id
 
 AWS = "aws/p5.48xlarge/us-east-1"
 

@@ -37,7 +37,7 @@ def test_metrics_count_requests_runs_and_reconciles(live):
     assert m[("polyfleet_jobs", (("status", "running"),))] == 0
     assert m[("polyfleet_events_total", (("kind", "outage_start"), ("outcome", "recorded")))] == 1
     assert m[("polyfleet_events_total", (("kind", "outage_start"), ("outcome", "replayed")))] == 1
-    assert m[("polyfleet_reconcile_duration_seconds_count", ())] == 1       # the replay re-placed nothing
+    assert m[("polyfleet_reconcile_duration_seconds_count", ())] == 2       # activation and outage; not the replay
     assert m[("polyfleet_reconcile_duration_seconds_sum", ())] > 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 
-from conftest import TINY, pool_id
+from server_support import TINY, pool_id
 
 AWS = "aws/p5.48xlarge/us-east-1"
 NEBIUS = "nebius/gpu-h200-sxm_8gpu/eu-north1"

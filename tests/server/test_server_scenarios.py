@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import TINY
+from server_support import TINY
 from polyfleet.datafile import DataFile
 from polyfleet.errors import UserError
 from polyfleet.scenario import scenario_from_doc

@@ -8,7 +8,7 @@ import json
 import os
 import signal
 
-from conftest import start_worker, wait_for
+from server_support import start_worker, wait_for
 from polyfleet.datafile import DataFile
 from polyfleet.plan import plan
 from polyfleet.scenario import scenario_from_doc

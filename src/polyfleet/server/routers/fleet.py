@@ -7,7 +7,7 @@ in the `Polyfleet-Placement-Version` header.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from sqlalchemy import select
 
 from .. import pools as svc
@@ -29,9 +29,12 @@ IfMatch = Header(None, alias="If-Match", description="the ETag of the record as 
 PLACEMENT_HEADER = "Polyfleet-Placement-Version"
 
 
-def _placed(response: Response, outcome: Outcome) -> None:
+def _placed(request: Request, response: Response, outcome: Outcome) -> None:
+    """The placement version now current in a header; the reconcile's time in the metrics."""
     if outcome.version is not None:
         response.headers[PLACEMENT_HEADER] = str(outcome.version)
+    if outcome.changed:
+        request.app.state.metrics.reconcile.observe(outcome.seconds)
 
 
 def fleet_doc(s) -> dict:
@@ -61,11 +64,11 @@ def get_fleet(response: Response, db: Database = Depends(get_db), who: Principal
 
 
 @router.patch("", response_model=FleetOut, responses=responses(409, 412, 428))
-def patch_fleet(body: FleetPatch, response: Response, if_match: str | None = IfMatch, db: Database = Depends(get_db),
+def patch_fleet(body: FleetPatch, request: Request, response: Response, if_match: str | None = IfMatch, db: Database = Depends(get_db),
                 cache: ModelCache = Depends(get_cache), who: Principal = Depends(require("operator")),
                 rid: str | None = Depends(request_id)) -> dict:
     """Change the month placed or the demand factors (the whole map), then re-place."""
-    _placed(response, svc.patch_fleet(db, cache, who, body, if_match, rid))
+    _placed(request, response, svc.patch_fleet(db, cache, who, body, if_match, rid))
     with db.read() as s:
         doc = fleet_doc(s)
     response.headers["ETag"] = svc.etag(doc["version"])
@@ -73,12 +76,12 @@ def patch_fleet(body: FleetPatch, response: Response, if_match: str | None = IfM
 
 
 @router.post("/activate", response_model=FleetOut, responses=responses(404, 409))
-def activate(body: Activate, response: Response, db: Database = Depends(get_db), cache: ModelCache = Depends(get_cache),
+def activate(body: Activate, request: Request, response: Response, db: Database = Depends(get_db), cache: ModelCache = Depends(get_cache),
              who: Principal = Depends(require("admin")), rid: str | None = Depends(request_id)) -> dict:
     """Serve a scenario version's workloads and tenants; pools come from its `fleet:` when there are none
     (or with reset_pools), then the fleet is placed."""
     _, outcome = scn_svc.activate(db, cache, who, body.scenario, body.version, body.reset_pools, rid)
-    _placed(response, outcome)
+    _placed(request, response, outcome)
     with db.read() as s:
         doc = fleet_doc(s)
     response.headers["ETag"] = svc.etag(doc["version"])
@@ -101,12 +104,12 @@ def list_pools(page: PageArgs = Depends(), status: str | None = Query(None, patt
 
 
 @router.post("/pools", response_model=PoolOut, status_code=201, responses=responses(409))
-def create_pool(body: PoolCreate, response: Response, db: Database = Depends(get_db),
+def create_pool(body: PoolCreate, request: Request, response: Response, db: Database = Depends(get_db),
                 cache: ModelCache = Depends(get_cache), who: Principal = Depends(require("operator")),
                 rid: str | None = Depends(request_id)) -> dict:
     """Add a pool of an offering the active scenario may use."""
     p, outcome = svc.create_pool(db, cache, who, body, rid)
-    _placed(response, outcome)
+    _placed(request, response, outcome)
     response.headers["ETag"] = svc.etag(p.version)
     return pool_doc(p)
 
@@ -123,23 +126,23 @@ def get_pool(response: Response, pool_id: int = PoolId, db: Database = Depends(g
 
 
 @router.patch("/pools/{pool_id}", response_model=PoolOut, responses=responses(404, 409, 412, 428))
-def patch_pool(body: PoolPatch, response: Response, pool_id: int = PoolId, if_match: str | None = IfMatch,
+def patch_pool(body: PoolPatch, request: Request, response: Response, pool_id: int = PoolId, if_match: str | None = IfMatch,
                db: Database = Depends(get_db), cache: ModelCache = Depends(get_cache),
                who: Principal = Depends(require("operator")), rid: str | None = Depends(request_id)) -> dict:
     """Change a pool's units, status and share lost, months left or price; then re-place."""
     p, outcome = svc.patch_pool(db, cache, who, pool_id, body, if_match, rid)
-    _placed(response, outcome)
+    _placed(request, response, outcome)
     response.headers["ETag"] = svc.etag(p.version)
     return pool_doc(p)
 
 
 @router.delete("/pools/{pool_id}", status_code=204, response_class=Response,
                responses=responses(404, 409, 412, 428))
-def delete_pool(pool_id: int = PoolId, if_match: str | None = IfMatch, db: Database = Depends(get_db),
+def delete_pool(request: Request, pool_id: int = PoolId, if_match: str | None = IfMatch, db: Database = Depends(get_db),
                 cache: ModelCache = Depends(get_cache), who: Principal = Depends(require("admin")),
                 rid: str | None = Depends(request_id)) -> Response:
     """Delete a pool (its replicas move as after an outage)."""
     outcome = svc.delete_pool(db, cache, who, pool_id, if_match, rid)
     response = Response(status_code=204)
-    _placed(response, outcome)
+    _placed(request, response, outcome)
     return response

@@ -143,8 +143,11 @@ async def record_event(request: Request, who: Principal = Depends(viewer_page)):
     body = _event_body(form)
     try:
         ev = EVENT.validate_python(body)
-        row, _, outcome = event_svc.record(request.app.state.db, request.app.state.cache, who, ev,
-                                           getattr(request.state, "request_id", None))
+        row, replayed, outcome = event_svc.record(request.app.state.db, request.app.state.cache, who, ev,
+                                                  getattr(request.state, "request_id", None))
+        request.app.state.metrics.events.labels(ev.kind, "replayed" if replayed else "recorded").inc()
+        if outcome is not None and outcome.changed:
+            request.app.state.metrics.reconcile.observe(outcome.seconds)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"] if p != body.get("kind"))
