@@ -11,7 +11,8 @@ then the database is read back:
 
     writes lost        events answered 2xx that are not stored (or whose placement version is not)
     writes doubled     events sent again after a kill (no answer seen) that were recorded twice
-    jobs lost          runs answered 202 that are not stored, or never finished
+    jobs lost          runs answered 202 that are not stored, or never finished (runs stored can exceed
+                       runs answered: a kill can cut off the answer to a run already committed)
     jobs finished twice  runs with more than one successful finish in the audit log
     jobs left running  runs still running after the final drain
 
@@ -33,9 +34,8 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, select
-
 from server_harness import TINY, free_port, fresh_db, load_note, make_live, serve, token
+from sqlalchemy import func, select
 
 AWS, GCP = "aws/p5.48xlarge/us-east-1", "gcp/tpu-v6e-8/us-east5"
 
@@ -196,7 +196,7 @@ def audit(url: str, state: dict, resend_codes: list[int]) -> dict:
     return {"events_acknowledged": len(acked), "writes_lost": len(lost),
             "writes_doubled": len(events) - expected_events if len(events) > expected_events else 0,
             "resends": len(resend_codes), "resend_conflicts": sum(c not in (200, 201) for c in resend_codes),
-            "runs_queued": len(state["runs"]), "jobs_lost": sum(1 for r in state["runs"] if r not in runs or
+            "runs_acknowledged": len(state["runs"]), "runs_stored": len(runs), "jobs_lost": sum(1 for r in state["runs"] if r not in runs or
                                                                  runs[r].status in ("queued", "running")),
             "jobs_finished_twice": sum(1 for n in finishes.values() if n > 1),
             "jobs_left_running": sum(1 for r in runs.values() if r.status == "running"),

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from server_harness import TINY, cpu_seconds, free_port, fresh_db, load_note, make_live, serve, token
 
 LUA = """
@@ -46,7 +45,7 @@ def run_wrk(base: str, viewer: str, seconds: int, connections: int) -> dict:
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
                           "-s", f.name, base], capture_output=True, text=True, check=True).stdout
     Path(f.name).unlink()
-    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.MULTILINE))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": _ms(lat["50"]),

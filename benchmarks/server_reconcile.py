@@ -19,7 +19,6 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-
 from server_harness import cpu_seconds, free_port, fresh_db, load_note, make_live, serve, token
 from server_scenario_200x150 import build
 

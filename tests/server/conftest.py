@@ -11,9 +11,9 @@ import os
 import uuid
 
 import pytest
+from server_support import TINY, Api, wipe
 
 from polyfleet.server.db import Database, upgrade
-from server_support import TINY, Api, wipe
 
 PG_ADMIN = os.environ.get("POLYFLEET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 

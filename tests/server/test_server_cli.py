@@ -10,9 +10,9 @@ import subprocess
 import sys
 
 import httpx
+from server_support import free_port, wait_for
 from sqlalchemy import select
 
-from server_support import free_port, wait_for
 from polyfleet.server.db import Database
 from polyfleet.server.db.tables import Token
 
@@ -27,7 +27,7 @@ def test_serve_starts_on_sqlite_with_no_setup_and_says_so(tmp_path):
         assert httpx.get(f"http://127.0.0.1:{port}/api/v1/fleet").status_code == 401
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
     assert f"using the SQLite database {tmp_path / 'polyfleet.db'} (created)" in err
     assert "no API token yet: create one with  polyfleet serve token create --role admin" in err
     assert proc.returncode == 130                # stopped by Ctrl-C (SIGINT), as every command
@@ -65,15 +65,15 @@ def test_bad_options_are_one_line_and_exit_2(run_cli, tmp_path):
         (["serve", "token", "create", "--role", "root", "--db", f"sqlite:///{tmp_path / 'a.db'}"],
          "error: --role: unknown role 'root' (allowed: viewer, operator, admin)"),
         (["serve", "--db", "mysql://u@h/d"],
-         "error: --db: unsupported database 'mysql' (allowed: sqlite:///FILE or "
-         "postgresql+psycopg://USER@HOST:PORT/DATABASE)"),
+         ("error: --db: unsupported database 'mysql' (allowed: sqlite:///FILE or "
+          "postgresql+psycopg://USER@HOST:PORT/DATABASE)")),
         (["serve", "--db", "sqlite:///polyfleet.db", "--workers", "2", "--port", str(free_port())],
-         "error: --workers: SQLite runs one worker (one writer at a time) (allowed: 0 or 1 on SQLite; more on "
-         "PostgreSQL (--db postgresql+psycopg://...))"),
+         ("error: --workers: SQLite runs one worker (one writer at a time) (allowed: 0 or 1 on SQLite; more on "
+          "PostgreSQL (--db postgresql+psycopg://...))")),
         (["serve", "--port", "70000"], "error: --port: must be 1 .. 65535"),
         (["serve", "--lease-s", "0.5"], "error: --lease-s: must be at least 2 seconds"),
     ]
     for args, want in cases:
-        code, out, err = run_cli(*args)
+        code, _, err = run_cli(*args)
         assert (code, err.strip()) == (2, want), args
     assert not (tmp_path / "a.db").exists()

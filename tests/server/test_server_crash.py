@@ -13,9 +13,9 @@ import threading
 import time
 
 import httpx
+from server_support import free_port, wait_for
 from sqlalchemy import select
 
-from server_support import free_port, wait_for
 from polyfleet.server.db.tables import Event, Placement
 
 AWS, GCP = "aws/p5.48xlarge/us-east-1", "gcp/tpu-v6e-8/us-east5"

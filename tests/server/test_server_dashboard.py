@@ -10,7 +10,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from server_support import TINY, free_port, wait_for
 
 CHROMIUM = "/usr/bin/chromium"

@@ -4,8 +4,8 @@ own messages for a bad file; files on the server's disk refused; versions in use
 from __future__ import annotations
 
 import pytest
-
 from server_support import TINY
+
 from polyfleet.datafile import DataFile
 from polyfleet.errors import UserError
 from polyfleet.scenario import scenario_from_doc

@@ -9,11 +9,12 @@ import os
 import signal
 
 from server_support import start_worker, wait_for
+from sqlalchemy import select
+
 from polyfleet.datafile import DataFile
 from polyfleet.plan import plan
 from polyfleet.scenario import scenario_from_doc
 from polyfleet.server.db.tables import AuditEntry
-from sqlalchemy import select
 
 
 def _status(api, rid):

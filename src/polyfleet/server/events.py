@@ -25,7 +25,7 @@ from .fleet import pool_doc, utcnow
 from .live import LiveModel, ModelCache
 from .problems import ApiError
 from .reconcile import Outcome, reconcile
-from .schemas.events import DemandChange, DeliverySlip, Target
+from .schemas.events import DeliverySlip, DemandChange, Target
 
 
 def match(pools: list[Pool], target: Target) -> list[Pool]:

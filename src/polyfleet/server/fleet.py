@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -21,13 +21,12 @@ from .live import LiveModel
 
 def utcnow() -> datetime:
     """Naive UTC now (the database keeps no zone)."""
-    from datetime import timezone
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def pool_chips(units: int, unit_chips: int, lost_share: float) -> int:
     """Whole chips a pool can serve: what it holds less the share an outage took."""
-    return int(math.floor(units * unit_chips * (1.0 - lost_share) + 1e-9))
+    return math.floor(units * unit_chips * (1.0 - lost_share) + 1e-9)
 
 
 def new_pool(model: LiveModel, offering: str, units: int, term: str, *, months_left: int | None = None,

@@ -122,7 +122,7 @@ def _warm(app) -> None:
             vid = s.get(FleetState, 1).scenario_version_id
         if vid is not None:
             app.state.cache.for_version(app.state.db, vid)
-    except Exception:  # noqa: BLE001  (the first event builds it then, and reports any problem itself)
+    except Exception:
         log.exception("could not prepare the live scenario's model")
 
 

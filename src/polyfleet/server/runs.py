@@ -130,7 +130,7 @@ def version_names(s: Session, ids) -> dict[int, tuple[str, int]]:
 def stream(db: Database, run_id: int, last_id: int = 0, max_s: float = 25.0, poll_s: float = 0.5) -> Iterator[str]:
     """Server-sent events: each stored message once (`id:` for Last-Event-ID), then `end` when the run
     is over. Closes after `max_s` so a client reconnects (EventSource does, from the last id)."""
-    t0 = time.monotonic()
+    t0 = beat = time.monotonic()
     yield "retry: 1000\n\n"
     while True:
         with db.read() as s:
@@ -147,5 +147,7 @@ def stream(db: Database, run_id: int, last_id: int = 0, max_s: float = 25.0, pol
             return
         if time.monotonic() - t0 >= max_s:
             return
-        yield ": waiting\n\n"
+        if time.monotonic() - beat >= 10.0:      # a comment now and then keeps proxies from closing the stream
+            beat = time.monotonic()
+            yield ": waiting\n\n"
         time.sleep(poll_s)

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 from ..datafile import DataFile, Loader, field_path
 from ..errors import UserError
 from ..report.tables import jsonable
+from ..scenario import scenario_from_doc
 from . import audit
 from .auth import Principal
 from .db.engine import Database
 from .db.tables import FleetState, Pool, ScenarioVersion
 from .fleet import pool_doc, pools_from_scenario, utcnow
-from ..scenario import scenario_from_doc
 from .live import ModelCache, build_model
 from .problems import ApiError, not_found
 from .reconcile import Outcome, reconcile

@@ -81,7 +81,7 @@ class Worker:
                 for run_id, status in jobs.reap(self.db):
                     log.warning("lease expired", extra={"run": run_id, "status": status})
                 c = jobs.claim(self.db, self.name, self.options.lease_s)
-            except Exception:  # noqa: BLE001  (database away: retry, never exit with a run half-claimed)
+            except Exception:
                 log.exception("cannot reach the database; retrying")
                 time.sleep(self.options.poll_s)
                 continue

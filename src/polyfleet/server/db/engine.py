@@ -83,7 +83,7 @@ class Database:
         self._write = sessionmaker(self.engine.execution_options(polyfleet_write=True), expire_on_commit=False)
 
     @classmethod
-    def connect(cls, url: str) -> "Database":
+    def connect(cls, url: str) -> Database:
         url = normalise_url(url)
         if url.startswith("sqlite"):
             return cls(url, _sqlite_engine(url))

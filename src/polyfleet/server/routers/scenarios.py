@@ -14,8 +14,14 @@ from ..deps import MAX_ID, PageArgs, get_db, paginate, request_id, require
 from ..live import scenario_of
 from ..problems import ApiError, responses
 from ..schemas.common import Page
-from ..schemas.scenarios import DiffOut, ScenarioOut, ScenarioUpload, ScenarioVersionFull, ScenarioVersionOut, \
-    TenantsEdit
+from ..schemas.scenarios import (
+    DiffOut,
+    ScenarioOut,
+    ScenarioUpload,
+    ScenarioVersionFull,
+    ScenarioVersionOut,
+    TenantsEdit,
+)
 
 router = APIRouter(prefix="/api/v1/scenarios", tags=["scenarios"], responses=responses(401, 403, 422))
 NamePath = Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._@:+-]*$")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -24,7 +24,7 @@ class Target(Body):
     vendor: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")
-    def _some(self) -> "Target":
+    def _some(self) -> Target:
         if not any(v is not None for v in self.model_dump().values()):
             raise ValueError("name at least one of pool_ids, offering, provider, region, accelerator, family, vendor")
         return self
@@ -73,13 +73,13 @@ class DemandChange(_Event):
     tokens_per_s: float | None = Field(default=None, ge=0, le=1e13, description="the new monthly-mean forecast")
 
     @model_validator(mode="after")
-    def _one(self) -> "DemandChange":
+    def _one(self) -> DemandChange:
         if (self.factor is None) == (self.tokens_per_s is None):
             raise ValueError("give exactly one of factor or tokens_per_s")
         return self
 
 
-EventUnion = Union[OutageStart, OutageEnd, DeliverySlip, SupplyCut, PriceChange, DemandChange]
+EventUnion = OutageStart | OutageEnd | DeliverySlip | SupplyCut | PriceChange | DemandChange
 EventIn = Annotated[EventUnion, Field(discriminator="kind")]
 KINDS = ("outage_start", "outage_end", "delivery_slip", "supply_cut", "price_change", "demand_change")
 

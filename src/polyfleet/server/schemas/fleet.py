@@ -43,7 +43,7 @@ class FleetPatch(Body):
     demand_factors: dict[Name, float] | None = Field(default=None, description="service -> factor (> 0)")
 
     @model_validator(mode="after")
-    def _factors(self) -> "FleetPatch":
+    def _factors(self) -> FleetPatch:
         for k, v in (self.demand_factors or {}).items():
             if not (0 < v <= 1000):
                 raise ValueError(f"demand factor of {k} must be in (0, 1000]")

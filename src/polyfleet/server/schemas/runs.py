@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -37,7 +37,7 @@ class RiskRun(_RunCreate):
     compare: bool = Field(default=True, description="also stress the single-vendor, single-cloud and least-cost plans")
 
 
-RunUnion = Union[PlanRun, SimulateRun, RiskRun]
+RunUnion = PlanRun | SimulateRun | RiskRun
 RunIn = Annotated[RunUnion, Field(discriminator="kind")]
 
 

@@ -70,8 +70,8 @@ def incident_timeline(incidents: list[dict], now: datetime, width: int = 900) ->
 
     def x(t: datetime) -> float:
         return left + (width - left - 10) * (t - start).total_seconds() / span
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="incidents over time" class="timeline">']
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+              f'aria-label="incidents over time" class="timeline">')]
     for k, tier in enumerate(tiers):
         y = top + k * row_h
         parts.append(f'<text x="4" y="{y + 17}" class="tl-label">{escape(tier)}</text>')

@@ -80,7 +80,7 @@ def _when(v) -> str:
     if v is None:
         return "-"
     if isinstance(v, str):
-        v = datetime.fromisoformat(v.replace("Z", "+00:00"))
+        v = datetime.fromisoformat(v)
     return f"{v:%Y-%m-%d %H:%M:%S} UTC"
 
 

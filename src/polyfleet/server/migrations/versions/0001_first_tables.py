@@ -5,11 +5,10 @@ Revises:
 Create Date: 2026-11-30 13:47:54.431485
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = '0001'
 down_revision = None
@@ -226,7 +225,7 @@ def upgrade() -> None:
     fleet_state = sa.table("fleet_state", sa.column("id", sa.Integer), sa.column("demand_factors", sa.JSON),
                            sa.column("version", sa.Integer), sa.column("updated_at", sa.DateTime))
     op.bulk_insert(fleet_state, [{"id": 1, "demand_factors": {}, "version": 1,
-                                  "updated_at": datetime.now(timezone.utc).replace(tzinfo=None)}])
+                                  "updated_at": datetime.now(UTC).replace(tzinfo=None)}])
 
 
 def downgrade() -> None:
