@@ -52,8 +52,9 @@ def plan_cost(run_id: int, result: dict) -> str:
 
     def make() -> str:
         months = [r["month"] for r in rows]
-        return plots.stacked_bars(months, {"cost": np.array([r["cost_usd"] / 1e6 for r in rows])}, "USD millions",
-                                  "Cost per month")
+        cost = np.array([r["cost_usd"] for r in rows])
+        scale, unit = (1e6, "USD millions") if cost.max(initial=0) >= 1e6 else (1e3, "USD thousands")
+        return plots.stacked_bars(months, {"cost": cost / scale}, unit, "Cost per month")
     return _kept(("cost", run_id), make)
 
 
