@@ -135,3 +135,39 @@ def test_a_few_runs_say_their_tails_are_indicative(live, db):
     assert run["status"] == "succeeded"
     assert run["result"]["few_runs_note"] == ("3 runs: P99 and CVaR95 rest on the worst 1 run; tails are "
                                               "indicative below 100 runs")
+
+
+def test_risk_on_ray_gives_the_numbers_of_the_local_pool(tmp_path):
+    """`--ray local` sends the Monte Carlo runs to Ray; same seed, same numbers as without it."""
+    import pytest
+    pytest.importorskip("ray")
+    from fastapi.testclient import TestClient
+
+    from polyfleet.server.app import create_app
+    from polyfleet.server.auth import create_token
+    from polyfleet.server.db import Database, upgrade
+    from polyfleet.server.settings import Settings
+    from server_support import TINY
+    db = Database.connect(f"sqlite:///{tmp_path / 'ray.db'}")
+    upgrade(db)
+    with db.write() as s:
+        admin = create_token(s, "a", "admin", "test")[1]
+    h = {"Authorization": f"Bearer {admin}"}
+    body = {"kind": "risk", "runs": 4, "seed": 5, "months": 1, "compare": False}
+    results = []
+    with TestClient(create_app(Settings(db_url=db.url, log_requests=False), db)) as c:
+        c.post("/api/v1/scenarios", json={"yaml": TINY.read_text()}, headers=h)
+        c.post("/api/v1/fleet/activate", json={"scenario": "tiny-fleet"}, headers=h)
+        for extra in (("--ray", "local"), ()):
+            rid = c.post("/api/v1/runs", json=body, headers=h).json()["id"]
+            w = start_worker(db.url, *extra)
+            try:
+                run = wait_for(lambda: (d := c.get(f"/api/v1/runs/{rid}", headers=h).json())["status"]
+                               in ("succeeded", "failed") and d, 300, 0.5, "the risk run")
+            finally:
+                w.kill()
+                w.wait()
+            assert run["status"] == "succeeded", run["error"]
+            results.append(run["result"])
+    assert results[0]["ray"] == "local" and results[1]["ray"] is None
+    assert results[0]["strategies"] == results[1]["strategies"]
