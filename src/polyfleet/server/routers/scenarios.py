@@ -105,7 +105,11 @@ def workloads(name: str = NamePath, db: Database = Depends(get_db),
     return scenario_of(f"{v.name} v{v.version}", v.yaml).workloads
 
 
-@router.put("/{name}/workloads", response_model=ScenarioVersionOut, status_code=201, responses=responses(404))
+SAME = {200: {"model": ScenarioVersionOut, "description": "the same text as the latest version: nothing new stored"}}
+
+
+@router.put("/{name}/workloads", response_model=ScenarioVersionOut, status_code=201,
+            responses={**SAME, **responses(404)})
 def put_workloads(body: Workloads, response: Response, name: str = NamePath, db: Database = Depends(get_db),
                   who: Principal = Depends(require("admin")), rid: str | None = Depends(request_id)) -> dict:
     """A new version with this `workloads:` section (the rest as in the latest version)."""
@@ -125,7 +129,8 @@ def tenants(name: str = NamePath, db: Database = Depends(get_db),
     return {"tenants": list(scenario_of(f"{v.name} v{v.version}", v.yaml).tenants)}
 
 
-@router.put("/{name}/tenants", response_model=ScenarioVersionOut, status_code=201, responses=responses(404))
+@router.put("/{name}/tenants", response_model=ScenarioVersionOut, status_code=201,
+            responses={**SAME, **responses(404)})
 def put_tenants(body: TenantsEdit, response: Response, name: str = NamePath, db: Database = Depends(get_db),
                 who: Principal = Depends(require("admin")), rid: str | None = Depends(request_id)) -> dict:
     """A new version with this `tenants:` section."""

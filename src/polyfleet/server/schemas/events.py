@@ -70,7 +70,7 @@ class DemandChange(_Event):
     kind: Literal["demand_change"]
     service: Name
     factor: float | None = Field(default=None, gt=0, le=1000, description="multiple of the scenario's forecast")
-    tokens_per_s: float | None = Field(default=None, ge=0, le=1e13, description="the new monthly-mean forecast")
+    tokens_per_s: float | None = Field(default=None, gt=0, le=1e13, description="the new monthly-mean forecast")
 
     @model_validator(mode="after")
     def _one(self) -> DemandChange:
