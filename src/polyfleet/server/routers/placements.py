@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import select
 
@@ -24,7 +27,27 @@ def summary_doc(p: Placement) -> dict:
             "solve_s": p.solve_s, "reconcile_s": p.reconcile_s, "served_share_by_tier": p.served_share_by_tier}
 
 
+_DOCS: OrderedDict[tuple, dict] = OrderedDict()
+_LOCK = threading.Lock()
+
+
 def full_doc(s, p: Placement) -> dict:
+    """A placement version with its rows. A version never changes once stored, so its document is kept
+    (per database and version) and reads of the current placement cost one query, not four."""
+    key = (str(s.get_bind().url), p.version, p.created_at, p.inputs_sha256)   # a wiped database reuses versions
+    with _LOCK:
+        if key in _DOCS:
+            _DOCS.move_to_end(key)
+            return _DOCS[key]
+    doc = _build_doc(s, p)
+    with _LOCK:
+        _DOCS[key] = doc
+        while len(_DOCS) > 32:
+            _DOCS.popitem(last=False)
+    return doc
+
+
+def _build_doc(s, p: Placement) -> dict:
     v = p.version
     reps = s.scalars(select(PlacementReplica).where(PlacementReplica.placement_version == v)
                      .order_by(PlacementReplica.service, PlacementReplica.pool)).all()
