@@ -69,12 +69,18 @@ def test_editing_a_section_makes_a_version_with_only_that_changed(api):
     api.post("/api/v1/scenarios", {"yaml": TEXT})
     w = api.get("/api/v1/scenarios/tiny-fleet/workloads").json()
     assert [s["id"] for s in w["services"]] == ["chat", "code"]
+    w["services"][0]["tokens_per_s"] = {"value": 70000}
+    r = api.call("PUT", "/api/v1/scenarios/tiny-fleet/workloads", json=w)
+    assert r.status_code == 201 and r.json()["version"] == 2
+    assert api.get("/api/v1/scenarios/tiny-fleet/diff").json()["changes"] == [
+        {"path": "workloads.services[0].tokens_per_s", "change": "changed", "before": 60000, "after": 70000}]
+    assert api.call("PUT", "/api/v1/scenarios/tiny-fleet/workloads", json=w).status_code == 200     # the same again
     tenants = api.get("/api/v1/scenarios/tiny-fleet/tenants").json()["tenants"]
     tenants[0]["share"] = 0.4
     tenants[1]["share"] = 0.6
     r = api.call("PUT", "/api/v1/scenarios/tiny-fleet/tenants", json={"tenants": tenants})
-    assert r.status_code == 201 and r.json()["version"] == 2
-    changed = {c["path"] for c in api.get("/api/v1/scenarios/tiny-fleet/diff").json()["changes"]}
+    assert r.status_code == 201 and r.json()["version"] == 3
+    changed = {c["path"] for c in api.get("/api/v1/scenarios/tiny-fleet/diff").json()["changes"]}   # v2 -> v3
     assert changed == {"tenants[0].share", "tenants[1].share"}
     over = [{**tenants[0], "share": 0.7}, tenants[1]]          # 0.7 + 0.6 > 1 of each service
     r = api.call("PUT", "/api/v1/scenarios/tiny-fleet/tenants", json={"tenants": over})

@@ -102,8 +102,17 @@ def lean(items, old_items) -> list[dict]:
         for k in old:
             if k not in short and k in full:
                 short[k] = full[k]
-        out.append({k: short[k] for k in [*old, *full] if k in short})
+        out.append({k: _compact(short[k]) for k in [*old, *full] if k in short})
     return out
+
+
+def _compact(v: Any) -> Any:
+    """A series written as one number (`{value: 5000}` -> `5000`), as scenario files write it."""
+    if isinstance(v, dict):
+        return v["value"] if set(v) == {"value"} else {k: _compact(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_compact(x) for x in v]
+    return v
 
 
 def edit_section(db: Database, who: Principal, name: str, section: str, value: Any, request_id: str | None
