@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import uuid
@@ -13,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from . import problems
+from .auth import TokenCache
 from .db.engine import Database
 from .live import ModelCache
 from .metrics import Metrics
@@ -20,6 +22,8 @@ from .routers import audit, events, fleet, health, placements, runs, scenarios, 
 from .settings import Settings
 
 HERE = Path(__file__).resolve().parent
+_RID_PREFIX = uuid.uuid4().hex[:8] + "-"      # request ids: random per process, then counted (cheaper than uuid4)
+_RID = itertools.count(1)
 log = logging.getLogger("polyfleet.server.http")
 
 
@@ -34,7 +38,7 @@ class RequestLog:
             return await self.app(scope, receive, send)
         t0 = time.perf_counter()
         rid = next((v.decode("latin-1")[:64] for k, v in scope["headers"] if k == b"x-request-id"), None) \
-            or uuid.uuid4().hex[:16]
+            or f"{_RID_PREFIX}{next(_RID):x}"
         scope.setdefault("state", {})["request_id"] = rid
         status = [500]
 
@@ -97,6 +101,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                               "fleet, its events and placements, plan/simulate/risk runs, and who did what.",
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.db, app.state.settings, app.state.cache, app.state.metrics = db, settings, ModelCache(), Metrics()
+    app.state.tokens = TokenCache()
     problems.install(app)
     for r in (health, tokens, scenarios, fleet, events, placements, runs, audit):
         app.include_router(r.router)

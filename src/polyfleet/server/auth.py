@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -33,6 +35,33 @@ class Principal:
 
     def can(self, role: str) -> bool:
         return RANK[self.role] >= RANK[role]
+
+
+class TokenCache:
+    """Valid tokens seen in the last `ttl_s` seconds, so that a burst of reads does not look each one up.
+    Revoking through the API clears it at once; a revocation from the command line (another process)
+    takes effect within `ttl_s`."""
+
+    def __init__(self, ttl_s: float = 1.0, size: int = 1024) -> None:
+        self.ttl_s, self.size = ttl_s, size
+        self._items: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, raw: str) -> Principal | None:
+        key = digest(raw)
+        with self._lock:
+            hit = self._items.get(key)
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
+    def put(self, raw: str, who: Principal) -> None:
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            self._items[digest(raw)] = (time.monotonic() + self.ttl_s, who)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
 
 def digest(token: str) -> str:

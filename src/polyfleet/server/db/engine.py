@@ -51,7 +51,9 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+    # as many pooled connections as the thread pool has threads: none is opened (and set up) per request
+    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, pool_size=40,
+                           max_overflow=10)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn, _record) -> None:
@@ -87,7 +89,7 @@ class Database:
         url = normalise_url(url)
         if url.startswith("sqlite"):
             return cls(url, _sqlite_engine(url))
-        return cls(url, create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True))
+        return cls(url, create_engine(url, pool_size=20, max_overflow=30, pool_pre_ping=True))
 
     @property
     def dialect(self) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ..auth import Principal
 from ..db.engine import Database
 from ..db.tables import AuditEntry
-from ..deps import PageArgs, get_db, paginate, require
+from ..deps import PageArgs, get_db, page_args, paginate, require
 from ..problems import responses
 from ..schemas.audit import AuditOut
 from ..schemas.common import Page
@@ -22,7 +22,7 @@ def audit_doc(a: AuditEntry) -> dict:
 
 
 @router.get("", response_model=Page[AuditOut])
-def list_audit(page: PageArgs = Depends(), resource: str | None = Query(None, max_length=32),
+def list_audit(page: PageArgs = Depends(page_args), resource: str | None = Query(None, max_length=32),
                db: Database = Depends(get_db), who: Principal = Depends(require("viewer"))) -> dict:
     """Who wrote what, when, with the record before and after (tokens never appear, only their names)."""
     q = select(AuditEntry)

@@ -11,7 +11,7 @@ from .. import events as svc
 from ..auth import Principal
 from ..db.engine import Database
 from ..db.tables import Event
-from ..deps import PageArgs, get_cache, get_db, paginate, request_id, require
+from ..deps import PageArgs, get_cache, get_db, page_args, paginate, request_id, require
 from ..live import ModelCache
 from ..problems import not_found, responses
 from ..schemas.common import Page
@@ -47,7 +47,7 @@ def record(request: Request, response: Response, body: Annotated[EventUnion, Bod
 
 
 @router.get("", response_model=Page[EventOut])
-def list_events(page: PageArgs = Depends(), kind: str | None = Query(None, pattern="^(" + "|".join(KINDS) + ")$"),
+def list_events(page: PageArgs = Depends(page_args), kind: str | None = Query(None, pattern="^(" + "|".join(KINDS) + ")$"),
                 db: Database = Depends(get_db), who: Principal = Depends(require("viewer"))) -> dict:
     """Events, newest first."""
     q = select(Event)

@@ -8,18 +8,18 @@ in the `Polyfleet-Placement-Version` header.
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import pools as svc
 from .. import scenarios as scn_svc
 from ..auth import Principal
 from ..db.engine import Database
-from ..db.tables import FleetState, Pool, ScenarioVersion
-from ..deps import MAX_ID, PageArgs, get_cache, get_db, paginate, request_id, require
+from ..db.tables import FleetState, Placement, Pool, ScenarioVersion
+from ..deps import MAX_ID, PageArgs, get_cache, get_db, page_args, paginate, request_id, require
 from ..fleet import pool_doc, totals
 from ..live import ModelCache
 from ..problems import not_found, responses
-from ..reconcile import Outcome, latest_placement
+from ..reconcile import Outcome
 from ..schemas.common import Page
 from ..schemas.fleet import Activate, FleetOut, FleetPatch, PoolCreate, PoolOut, PoolPatch
 
@@ -39,14 +39,15 @@ def _placed(request: Request, response: Response, outcome: Outcome) -> None:
 
 def fleet_doc(s) -> dict:
     state = s.get(FleetState, 1)
-    v = s.get(ScenarioVersion, state.scenario_version_id) if state.scenario_version_id else None
+    v = s.execute(select(ScenarioVersion.name, ScenarioVersion.version, ScenarioVersion.summary)
+                  .where(ScenarioVersion.id == state.scenario_version_id)).first() if state.scenario_version_id else None
     pools = list(s.scalars(select(Pool)))
-    latest = latest_placement(s)
+    latest = s.scalar(select(func.max(Placement.version)))
     months = list((v.summary or {}).get("months", [])) if v is not None else []
     doc = {"scenario": v.name if v else None, "scenario_version": v.version if v else None, "month": state.month,
            "months": months, "demand_factors": dict(state.demand_factors or {}), "version": state.version,
            "updated_at": state.updated_at, "pools": len(pools), "chips": sum(p.units * p.unit_chips for p in pools),
-           "placement_version": latest.version if latest else None}
+           "placement_version": latest}
     doc["chips_available"] = sum(t["chips_available"] for t in totals(pools, "family"))
     for dim in ("family", "provider", "region"):
         doc[f"by_{dim}"] = [{"key": r[dim], **{k: r[k] for k in ("pools", "chips", "chips_available", "pools_down")}}
@@ -89,7 +90,7 @@ def activate(body: Activate, request: Request, response: Response, db: Database 
 
 
 @router.get("/pools", response_model=Page[PoolOut])
-def list_pools(page: PageArgs = Depends(), status: str | None = Query(None, pattern="^(up|degraded|down)$"),
+def list_pools(page: PageArgs = Depends(page_args), status: str | None = Query(None, pattern="^(up|degraded|down)$"),
                provider: str | None = Query(None, max_length=64), db: Database = Depends(get_db),
                who: Principal = Depends(require("viewer"))) -> dict:
     """Pools in id order, optionally one status or provider."""

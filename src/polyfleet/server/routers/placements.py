@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ..auth import Principal
 from ..db.engine import Database
 from ..db.tables import Incident, Placement, PlacementMove, PlacementReplica, PlacementTier
-from ..deps import MAX_ID, PageArgs, get_db, paginate, require
+from ..deps import MAX_ID, PageArgs, get_db, page_args, paginate, require
 from ..problems import ApiError, not_found, responses
 from ..reconcile import latest_placement
 from ..schemas.common import Page
@@ -75,7 +75,7 @@ def incident_doc(i: Incident) -> dict:
 
 
 @router.get("/placements", response_model=Page[PlacementSummary])
-def list_placements(page: PageArgs = Depends(), db: Database = Depends(get_db),
+def list_placements(page: PageArgs = Depends(page_args), db: Database = Depends(get_db),
                     who: Principal = Depends(require("viewer"))) -> dict:
     """Placement versions, newest first."""
     with db.read() as s:
@@ -104,7 +104,7 @@ def get_placement(version: int = Path(ge=1, le=MAX_ID), db: Database = Depends(g
 
 
 @router.get("/incidents", response_model=Page[IncidentOut])
-def list_incidents(page: PageArgs = Depends(), state: str | None = Query(None, pattern="^(open|closed)$"),
+def list_incidents(page: PageArgs = Depends(page_args), state: str | None = Query(None, pattern="^(open|closed)$"),
                    db: Database = Depends(get_db), who: Principal = Depends(require("viewer"))) -> dict:
     """Incidents (a tier short of demand), newest first; `state` open or closed."""
     q = select(Incident)

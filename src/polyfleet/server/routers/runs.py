@@ -16,7 +16,7 @@ from .. import runs as svc
 from ..auth import Principal
 from ..db.engine import Database
 from ..db.tables import Run, RunMessage
-from ..deps import MAX_ID, PageArgs, get_db, paginate, request_id, require
+from ..deps import MAX_ID, PageArgs, get_db, page_args, paginate, request_id, require
 from ..problems import not_found, responses
 from ..schemas.common import Page
 from ..schemas.runs import RunFull, RunMessageOut, RunOut, RunUnion
@@ -35,7 +35,7 @@ def start(body: Annotated[RunUnion, Body(discriminator="kind")], db: Database = 
 
 
 @router.get("", response_model=Page[RunOut])
-def list_runs(page: PageArgs = Depends(), kind: str | None = Query(None, pattern="^(plan|simulate|risk)$"),
+def list_runs(page: PageArgs = Depends(page_args), kind: str | None = Query(None, pattern="^(plan|simulate|risk)$"),
               status: str | None = Query(None, pattern="^(queued|running|succeeded|failed|cancelled)$"),
               db: Database = Depends(get_db), who: Principal = Depends(require("viewer"))) -> dict:
     """Runs, newest first."""
@@ -78,7 +78,7 @@ def delete(run_id: int = RunId, db: Database = Depends(get_db), who: Principal =
 
 
 @router.get("/{run_id}/messages", response_model=Page[RunMessageOut], responses=responses(404))
-def messages(run_id: int = RunId, page: PageArgs = Depends(), db: Database = Depends(get_db),
+def messages(run_id: int = RunId, page: PageArgs = Depends(page_args), db: Database = Depends(get_db),
              who: Principal = Depends(require("viewer"))) -> dict:
     """The run's progress messages, oldest first."""
     with db.read() as s:

@@ -10,7 +10,7 @@ from .. import scenarios as svc
 from ..auth import Principal
 from ..db.engine import Database
 from ..db.tables import FleetState, ScenarioVersion
-from ..deps import MAX_ID, PageArgs, get_db, paginate, request_id, require
+from ..deps import MAX_ID, PageArgs, get_db, page_args, paginate, request_id, require
 from ..live import scenario_of
 from ..problems import ApiError, responses
 from ..schemas.common import Page
@@ -58,7 +58,7 @@ def upload(body: ScenarioUpload, response: Response, db: Database = Depends(get_
 
 
 @router.get("/{name}/versions", response_model=Page[ScenarioVersionOut], responses=responses(404))
-def versions(name: str = NamePath, page: PageArgs = Depends(), db: Database = Depends(get_db),
+def versions(name: str = NamePath, page: PageArgs = Depends(page_args), db: Database = Depends(get_db),
              who: Principal = Depends(require("viewer"))) -> dict:
     with db.read() as s:
         rows, nxt = paginate(s, select(ScenarioVersion).where(ScenarioVersion.name == name), ScenarioVersion.version,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy import select
 
 from .. import audit
 from ..auth import Principal, create_token, token_doc
 from ..db.engine import Database
 from ..db.tables import Token
-from ..deps import PageArgs, get_db, paginate, request_id, require
+from ..deps import PageArgs, get_db, page_args, paginate, request_id, require
 from ..fleet import utcnow
 from ..problems import not_found, responses
 from ..schemas.common import Page
@@ -30,7 +30,7 @@ def create(body: TokenCreate, db: Database = Depends(get_db), who: Principal = D
 
 
 @router.get("", response_model=Page[TokenOut])
-def list_tokens(page: PageArgs = Depends(), db: Database = Depends(get_db),
+def list_tokens(page: PageArgs = Depends(page_args), db: Database = Depends(get_db),
                 who: Principal = Depends(require("admin"))) -> dict:
     with db.read() as s:
         rows, nxt = paginate(s, select(Token), Token.id, page)
@@ -44,7 +44,7 @@ def me(who: Principal = Depends(require("viewer"))) -> Me:
 
 
 @router.delete("/{token_id}", status_code=204, response_class=Response, responses=responses(404))
-def revoke(token_id: int = Path(ge=1, le=2**31 - 1), db: Database = Depends(get_db),
+def revoke(request: Request, token_id: int = Path(ge=1, le=2**31 - 1), db: Database = Depends(get_db),
            who: Principal = Depends(require("admin")), rid: str | None = Depends(request_id)) -> Response:
     """Revoke a token: it stops working at once (the row stays, for the audit log)."""
     with db.write() as s:
@@ -54,4 +54,5 @@ def revoke(token_id: int = Path(ge=1, le=2**31 - 1), db: Database = Depends(get_
         before = token_doc(row)
         row.revoked_at = utcnow()
         audit.record(s, who, "revoke", "token", token_id, before=before, after=token_doc(row), request_id=rid)
+    request.app.state.tokens.clear()
     return Response(status_code=204)
