@@ -55,7 +55,7 @@ def _global(
 
 def _register() -> None:
     from . import facts, perf  # noqa: F401  (commands register themselves on import)
-    for name in ("planning", "placing", "protecting", "bridges"):
+    for name in ("planning", "placing", "protecting", "bridges", "serve"):
         try:
             __import__(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:  # a face not built yet

@@ -1,0 +1,103 @@
+"""Read endpoints under load: wrk on loopback against a real `polyfleet serve`, SQLite and PostgreSQL.
+
+    python benchmarks/server_read_load.py [--db sqlite postgresql] [--seconds 15] [--connections 8 32]
+
+The server serves tiny.yaml's live fleet with an open incident; wrk (Debian's package, a second
+process) requests the placement now in force, the pools and the incidents in turn with a viewer's
+token, for a bounded time per setting. Printed per database and connection count: requests/s held,
+p50 and p99 latency (wrk's own), non-2xx answers, the server's CPU seconds, and the machine's load
+average: the machine is shared, so the load is part of the figure. Goal (issue 11): 500 req/s with
+p99 under 50 ms on 2 cores. Logs go to a file at the level a user runs (info: one line per request).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from server_harness import TINY, cpu_seconds, free_port, fresh_db, load_note, make_live, serve, token
+
+LUA = """
+local paths = {"/api/v1/placements/current", "/api/v1/fleet/pools", "/api/v1/incidents?state=open", "/api/v1/fleet"}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i % #paths) + 1], {["Authorization"] = "Bearer TOKEN"})
+end
+"""
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    v, unit = float(m.group(1)), m.group(2)
+    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+
+
+def run_wrk(base: str, viewer: str, seconds: int, connections: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(LUA.replace("TOKEN", viewer))
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
+                          "-s", f.name, base], capture_output=True, text=True, check=True).stdout
+    Path(f.name).unlink()
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.MULTILINE))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": _ms(lat["50"]),
+            "p99_ms": _ms(lat["99"]), "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": errors.group(1) if errors else "none"}
+
+
+def bench(kind: str, seconds: int, conns: list[int]) -> list[dict]:
+    rows = []
+    with fresh_db(kind) as url:
+        admin, viewer = token(url, "admin"), token(url, "viewer", "wrk")
+        port = free_port()
+        log = Path(tempfile.gettempdir()) / f"polyfleet-read-load-{kind}.log"
+        proc = serve(url, port, log=log)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            make_live(base, admin, TINY.read_text())
+            httpx.post(f"{base}/api/v1/events", json={"id": "bench-outage", "kind": "outage_start",
+                                                      "target": {"provider": "aws"}},
+                       headers={"Authorization": f"Bearer {admin}"}, timeout=60).raise_for_status()
+            run_wrk(base, viewer, 2, 4)                      # warm up
+            for c in conns:
+                cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
+                r = run_wrk(base, viewer, seconds, c)
+                r.update(db=kind, connections=c, server_cpu_s=cpu_seconds(proc.pid) - cpu0,
+                         wall_s=time.monotonic() - t0, load=load_note())
+                rows.append(r)
+                print(f"{kind:10s} c={c:3d}: {r['rps']:7.0f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms"
+                      f"  non-2xx {r['non_2xx']}  server CPU {r['server_cpu_s']:.1f} s in {r['wall_s']:.0f} s  "
+                      f"({r['load']})", flush=True)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"])
+    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--connections", type=int, nargs="+", default=[8, 32])
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    print(f"before: {load_note()}")
+    rows = [r for kind in args.db for r in bench(kind, args.seconds, args.connections)]
+    best = {k: max((r for r in rows if r["db"] == k and r["p99_ms"] < 50), key=lambda r: r["rps"], default=None)
+            for k in args.db}
+    for k, r in best.items():
+        print(f"{k}: held {r['rps']:.0f} req/s with p99 {r['p99_ms']:.1f} ms (c={r['connections']})" if r else
+              f"{k}: no setting kept p99 under 50 ms")
+
+
+if __name__ == "__main__":
+    main()
