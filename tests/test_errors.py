@@ -252,3 +252,15 @@ def test_unknown_model_in_a_scenario_suggests_by_words_and_numbers(tmp_path):
         load_scenario(p)
     assert err.value.where.endswith("s.yaml:3") and err.value.field == "workloads.services[0].model"
     assert "llama-3.1-70b" in err.value.suggestions
+
+
+def test_control_characters_are_bad_yaml_not_a_bug(run_cli, tmp_path):
+    """PyYAML's reader refuses control characters while the loader is built, before parsing starts;
+    that is bad input (found by the service's schemathesis run), one line naming the file."""
+    from polyfleet.datafile import DataFile
+    with pytest.raises(UserError, match="not valid YAML: unacceptable character #x001f"):
+        DataFile("\x1fname: x\n", "upload.yaml")
+    f = tmp_path / "ctl.yaml"
+    f.write_text("name: a\x1fb\nworkloads: {}\n")
+    code, _, err = run_cli("scenario", str(f))
+    assert code == 2 and err.count("\n") == 1 and f"{f}" in err and "not valid YAML" in err

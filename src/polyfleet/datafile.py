@@ -143,8 +143,9 @@ class DataFile:
         self.prefix: tuple = ()
         if len(text) > MAX_FILE_BYTES:
             raise UserError(f"is over {MAX_FILE_BYTES / 2**20:.0f} MiB", where=name)
-        loader = Loader(text)
+        loader = None
         try:
+            loader = Loader(text)           # the reader refuses control characters here already
             self.root_node = loader.get_single_node()
             if self.root_node is not None:
                 _check_nodes(self.root_node, name)
@@ -155,7 +156,8 @@ class DataFile:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise UserError(f"not valid YAML: {problem}", where=where) from None
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
 
     @classmethod
     def of(cls, data: Any, name: str, root_node: yaml.Node | None = None, prefix: Sequence[Any] = ()) -> "DataFile":
