@@ -4,6 +4,7 @@ upload a scenario, run a plan to the end, record an outage, see the incident and
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import urllib.request
@@ -61,17 +62,21 @@ def browser():
             b.close()
 
 
-def test_sign_in_upload_plan_outage_incident_and_moves(server, tokens, browser, tmp_path):
+def test_sign_in_upload_plan_outage_incident_and_moves(server, tokens, browser, tmp_path, run_cli):
+    code, out, err = run_cli("place", str(TINY), "--lose", "aws/p5.48xlarge/us-east-1", "--format", "json", "--quiet")
+    assert code == 0, err
+    moves = len(json.loads(out)["failover"]["moves"])          # what `polyfleet place --lose` lists for the pool
+    assert moves > 0
     page = browser.new_page()
     page.set_default_timeout(30_000)
     try:
-        _flow(page, server, tokens["admin"])
+        _flow(page, server, tokens["admin"], moves)
     except Exception:
         page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
         raise
 
 
-def _flow(page, base: str, token: str) -> None:
+def _flow(page, base: str, token: str, cli_moves: int) -> None:
     from playwright.sync_api import expect
 
     page.goto(base + "/")
@@ -109,7 +114,7 @@ def _flow(page, base: str, token: str) -> None:
     expect(page.locator("h1")).to_have_text("Placement v2")
     moves = page.locator("table.moves tbody tr")
     expect(moves.first).to_be_visible()
-    assert moves.count() == 3                        # what `polyfleet place --lose` lists for this pool
+    assert moves.count() == cli_moves                # the same moves `polyfleet place --lose` lists
     expect(page.locator("table.moves")).to_contain_text("aws/p5.48xlarge/us-east-1")
     expect(page.locator("table.tiers tr.short")).to_contain_text("self-serve")
 
