@@ -28,7 +28,7 @@ def test_ray_matches_pool():
     import os
     here = os.path.dirname(__file__)
     path = os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])
-    ray.init(include_dashboard=False, log_to_driver=False, num_cpus=2,
+    ray.init(address="local", include_dashboard=False, log_to_driver=False, num_cpus=2,
              runtime_env={"env_vars": {"PYTHONPATH": path}})
     try:
         pool = run_many(draw, 5.0, 4, seed=3, workers=2)
@@ -50,7 +50,7 @@ def test_risk_same_numbers_on_pool_and_ray():
     import sys
 
     sys.path.insert(0, os.path.dirname(__file__))
-    from test_sim_fleet import make_setup
+    from simkit import make_setup
 
     from polyfleet.scenario.faults import Faults, RegionOutages
     from polyfleet.sim.risk import run_risk
@@ -60,7 +60,7 @@ def test_risk_same_numbers_on_pool_and_ray():
     one = run_risk([setup], 4, seed=9, workers=1)
     two = run_risk([setup], 4, seed=9, workers=2)
     here = os.path.dirname(__file__)
-    ray.init(include_dashboard=False, log_to_driver=False, num_cpus=2,
+    ray.init(address="local", include_dashboard=False, log_to_driver=False, num_cpus=2,
              runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])}})
     try:
         on_ray = run_risk([setup], 4, seed=9, ray_address="local")

@@ -30,8 +30,8 @@ class CustomerModel(BaseModel):
 class SimOptions(BaseModel):
     """The scenario's `simulation:` section."""
     model_config = ConfigDict(extra="forbid", frozen=True)
-    months: int | None = Field(default=12, ge=1, description="months simulated from the horizon's start "
-                               "(default 12; at most the horizon)")
+    months: int | None = Field(default=None, ge=1, description="months simulated from the horizon's start "
+                               "(default: the whole horizon; at most the horizon)")
     step_minutes: float = Field(5.0, gt=0, le=1440, description="inference traffic step")
     traffic: TrafficShape = TrafficShape()
     customers: CustomerModel = CustomerModel()
