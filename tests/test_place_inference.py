@@ -130,7 +130,7 @@ def test_a_move_is_made_only_when_it_pays_back_its_cold_start():
     for method in METHODS:
         moved = place(rates, f, d, previous={("s", "old"): 1}, options=opts(method, horizon_hours=1.0))
         assert moved.replicas.tolist() == [[0, 1]]
-        assert moved.moves == (Move("s", "old", "new", 1, pytest.approx(10 * 600 / 3600)),)
+        assert moved.moves == (Move("s", "old", "new", 1, pytest.approx(10 * 600 / 3600), 1, 1, 1),)
         assert moved.start_usd == pytest.approx(10 / 6)
         stay = place(rates, f, d, previous={("s", "old"): 1}, options=opts(method, horizon_hours=0.1))
         assert stay.replicas.tolist() == [[1, 0]] and stay.moves == () and stay.start_usd == 0.0

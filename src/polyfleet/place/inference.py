@@ -162,9 +162,15 @@ def place(rates: RateTable, fleet: Fleet, demand: Demand, *,
 def assemble(rates: RateTable, fleet: Fleet, demand: Demand, options: PlaceOptions, inst: Instance,
              replicas: np.ndarray, *, status: str, gap: float, method: str, priority: str,
              solve_s: float) -> Placement:
-    """Derive everything a Placement reports from its replica matrix."""
+    """Derive everything a Placement reports from its replica matrix (slivers below
+    `options.min_routing_share` of a service's capacity dropped first)."""
     replicas = np.asarray(replicas, dtype=np.int64)
     capacity = replicas * inst.cap
+    if options.min_routing_share > 0:
+        sliver = (replicas > 0) & (capacity < options.min_routing_share * capacity.sum(axis=1, keepdims=True))
+        if sliver.any():
+            replicas = np.where(sliver, 0, replicas)
+            capacity = replicas * inst.cap
     served = tier_fill(capacity.sum(axis=1), inst.demand)
     unserved = inst.demand - served
     started = np.maximum(replicas - inst.prev, 0)
