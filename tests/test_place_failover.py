@@ -282,3 +282,24 @@ def test_slivers_below_the_routing_threshold_are_not_placed():
     assert dropped.routing.tolist() == [[1.0, 0.0]]
     (short,) = dropped.shortfalls()
     assert short.tokens_per_s == pytest.approx(0.5) and short.share == pytest.approx(0.5 / 1000.5)
+
+
+def test_fleet_failover_keeps_training_where_the_plan_put_it():
+    """Pools a and b (10 chips each, $1 and $2). Service s (100 tokens/s per 1-chip replica) needs
+    500: 5 replicas on a. Run r trains at 1 token/s per chip on the 2 chips the plan gave it on a and
+    6 on b (pace 8). Losing b: s keeps its replicas (nothing moves), r keeps a's 2 chips: 2 tokens/s."""
+    from dataclasses import replace as dc_replace
+
+    from polyfleet.place import failover_fleet, place_fleet
+    table = table_from_arrays(["s", "r"], ["a/r", "b/r"], [[R, R], [3600.0, 3600.0]], 1, [1.0, 2.0])
+    table = dc_replace(table, kinds=("inference", "training"))
+    fp = place_fleet(table, ["a/r", "b/r"], np.array([10.0, 10.0]), inference=Demand(("s",), ("t",), [[500.0]]),
+                     training=["r"], training_demand=np.array([8.0]), training_pools=np.array([[2.0, 6.0]]))
+    assert fp.inference.replicas.tolist() == [[5, 0]]
+    assert fp.training_tokens_per_s.tolist() == pytest.approx([8.0])
+    after = failover_fleet(table, fp, ["b/r"])
+    assert after.chips.tolist() == [10.0, 0.0] and after.inference.moves == ()
+    assert after.training_tokens_per_s.tolist() == pytest.approx([2.0])
+    assert after.training_chips[0].tolist() == pytest.approx([2.0, 0.0])
+    with pytest.raises(UnknownNameError):
+        failover_fleet(table, fp, ["c/r"])

@@ -8,8 +8,10 @@ import sys
 import numpy as np
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from ..errors import UnknownNameError, UserError
+from ..report.place_doc import place_doc
 from ..report.tables import Column, check_format, emit, jsonable, num
 from . import app
 from .common import load, pct, progress, to_csv
@@ -21,21 +23,27 @@ FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv (repli
              "  polyfleet place                              (frontier-2026's fleet on hand, its first month)\n\n"
              "  polyfleet place --month 2026-09 --from-plan  (the plan's fleet that month)\n\n"
              "  polyfleet place --lose gcp/tpu-v6e-8/us-east5 --format json\n\n"
+             "  polyfleet place --lose gcp/tpu-v6e-8/us-east5 --rebalance\n\n"
              "The fleet is the scenario's `fleet:` section (or, with --from-plan or when it has none, what the plan "
              "holds that month). Inference is placed for the month's peak demand with tiers in priority order; "
-             "training gangs share the chips left. --lose re-places after losing pools and lists the moves.")
+             "training runs where the plan put it (--from-plan) or in gangs on the chips left. --lose re-places after "
+             "losing pools and shows the state after, with before beside it, and the moves: only replicas on lost "
+             "pools move (and lower tiers a higher one needs room from); --rebalance re-places globally.")
 def place_cmd(
     ctx: typer.Context,
     scenario: str = typer.Argument("frontier-2026", help="Scenario YAML file or built-in name."),
     month: str | None = typer.Option(None, "--month", help="Month of the demand (YYYY-MM; default: the first)."),
     from_plan: bool = typer.Option(False, "--from-plan", help="Use the plan's fleet for that month."),
     lose: list[str] = typer.Option([], "--lose", metavar="POOL", help="A pool (offering id) to lose; repeatable."),
+    rebalance: bool = typer.Option(False, "--rebalance", help="With --lose: re-place globally (may move replicas "
+                                   "on healthy pools) instead of moving only what the lost pools held."),
     method: str = typer.Option("lp", "--method", help="lp (fast, near-optimal), milp (exact) or greedy."),
     fmt: str = FORMAT,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress indicator."),
 ) -> None:
     """Place the scenario's inference services and training on its current fleet; optionally fail pools."""
-    from ..place import Demand, PlaceOptions, failover, place_fleet
+    from ..place import Demand, PlaceOptions, failover_fleet, place_fleet
+    from ..sim.build import class_order
     from ..scenario.series import month_offset, parse_month
 
     check_format(fmt)
@@ -52,14 +60,17 @@ def place_cmd(
     with progress(quiet or not sys.stderr.isatty()) as say:
         say("building the rate table")
         table = scn.rate_table()
-        chips, reserved, train_demand = _fleet(scn, table, t, from_plan or not scn.fleet, say)
+        chips, reserved, train_demand, runs = _fleet(scn, table, t, from_plan or not scn.fleet, say)
         pools = [p for p in chips if chips[p] > 0]
         missing = [p for p in lose if p not in pools]
         if missing:
             raise UnknownNameError("pool", missing[0], pools, where="--lose")
         services = scn.workloads.services
         classes, share = scn.class_shares()
-        keep = [k for k in range(len(classes)) if share[: len(services), k].sum() > 0]
+        req = scn.priority_classes()        # tiers highest first, as the planner and simulator rank them
+        order = class_order(tuple(classes), np.array([req.get(c, 0.0) for c in classes]),
+                            tuple(t.id for t in scn.tenants))
+        keep = [k for k in order if share[: len(services), k].sum() > 0]
         peak = scn.service_tokens_per_s(peak=True)[:, t]
         demand = Demand(services=tuple(s.id for s in services), tiers=tuple(classes[k] for k in keep),
                         tokens_per_s=peak[:, None] * share[: len(services)][:, keep]) if services else None
@@ -72,12 +83,14 @@ def place_cmd(
         fp = place_fleet(table, pools, vec, inference=demand, training=training,
                          training_demand=np.array([train_demand.get(w, 0.0) for w in training]),
                          gang_chips=np.minimum(gang, scn.simulation.training_shard_chips),
-                         reserved=np.array([reserved.get(p, 0.0) for p in pools]), options=opts)
+                         reserved=np.array([reserved.get(p, 0.0) for p in pools]),
+                         training_pools=np.array([[runs[w].get(p, 0.0) for p in pools] for w in training])
+                         if runs else None, options=opts)
         after = None
-        if lose and fp.inference is not None:
+        if lose:
             say("failing over")
-            after = failover(fp.inference, lost=[p for p in fp.inference.pools if p.split("#")[0] in lose])
-    doc = _doc(scn, t, fp, after, train_demand, lose)
+            after = failover_fleet(table, fp, lose, rebalance=rebalance, options=opts)
+    doc = place_doc(scn, t, fp, after, lose, rebalance)
     if fmt == "json":
         print(json.dumps(jsonable(doc), indent=2))
     elif fmt == "csv":
@@ -104,7 +117,9 @@ def _fleet(scn, table, t: int, use_plan: bool, say):
         train = [i for i, k in enumerate(inp.kinds) if k == "training"]
         reserved = {o: float(res.allocation[train, i, t].sum()) for i, o in enumerate(ids)} if train else {}
         demand = {inp.workloads[w]: float(res.served[w, t]) / 3600.0 for w in train}
-        return chips, reserved, demand
+        runs = {inp.workloads[w]: {o: max(float(res.allocation[w, i, t]), 0.0) for i, o in enumerate(ids)}
+                for w in train}
+        return chips, reserved, demand, runs
     cat = scn.context().catalog
     chips: dict[str, float] = {}
     for e in scn.fleet:
@@ -118,67 +133,48 @@ def _fleet(scn, table, t: int, use_plan: bool, say):
         elif w.run.start <= scn.months[t] <= w.run.deadline:
             n = sum(w.run.start <= m <= w.run.deadline for m in scn.months)
             demand[w.id] = w.run.tokens / (n * hours * 3600.0)
-    return chips, {}, demand
-
-
-def _doc(scn, t, fp, after, train_demand, lost) -> dict:
-    out: dict = {"scenario": scn.name or scn.source_name, "month": scn.months[t],
-                 "fleet_chips": {p: float(c) for p, c in zip(fp.pools, fp.chips)},
-                 "idle_chips": float(fp.idle_chips.sum())}
-    pl = fp.inference
-    rows, tiers = [], []
-    if pl is not None:
-        for s, p in zip(*np.nonzero(pl.replicas)):
-            rows.append({"service": pl.services[s], "pool": pl.pools[p], "replicas": int(pl.replicas[s, p]),
-                         "chips": int(pl.replicas[s, p] * pl.instance.chips[s, p]),
-                         "tokens_per_s": float(pl.capacity_tokens_per_s[s, p]), "routing_weight": float(pl.routing[s, p])})
-        d = pl.demand.tokens_per_s
-        for s, svc in enumerate(pl.services):
-            for k, tier in enumerate(pl.tiers):
-                if d[s, k] > 0:
-                    tiers.append({"service": svc, "tier": tier, "demand_tokens_per_s": float(d[s, k]),
-                                  "served_tokens_per_s": float(pl.served_tokens_per_s[s, k]),
-                                  "served_share": float(pl.served_tokens_per_s[s, k] / d[s, k])})
-        out["placement"] = pl.summary()
-    out["replicas"] = rows
-    out["tiers"] = tiers
-    out["training"] = [{"workload": w, "demand_tokens_per_s": float(train_demand.get(w, 0.0)),
-                        "tokens_per_s": float(v), "chips": float(fp.training_chips[i].sum()),
-                        "pools": {p: float(c) for p, c in zip(fp.pools, fp.training_chips[i]) if c > 0.5}}
-                       for i, (w, v) in enumerate(zip(fp.training_workloads, fp.training_tokens_per_s))]
-    if after is not None:
-        out["failover"] = {"lost": sorted(lost),
-                           "moves": [m.__dict__ for m in after.moves], "start_usd": after.start_usd,
-                           "unserved": [s.__dict__ for s in after.shortfalls()]}
-    return out
+    return chips, {}, demand, {}
 
 
 def _print(doc: dict) -> None:
     console = Console(width=None if sys.stdout.isatty() else 160)
-    console.print(f"[bold]{doc['scenario']}[/bold], {doc['month']}: {sum(doc['fleet_chips'].values()):,.0f} chips "
-                  f"in {len(doc['fleet_chips'])} pools, {doc['idle_chips']:,.0f} idle")
-    emit(doc["replicas"], "table", [Column("service", "service", justify="left"), Column("pool", "pool",
-                                                                                         justify="left"),
-                                    Column("replicas", "replicas"), Column("chips", "chips"),
-                                    Column("tokens_per_s", "tokens/s", num(0)),
+    f = doc.get("failover")
+    head = f"[bold]{doc['scenario']}[/bold], {doc['month']}: {sum(doc['fleet_chips'].values()):,.0f} chips in " \
+           f"{sum(1 for c in doc['fleet_chips'].values() if c > 0)} pools, {doc['idle_chips']:,.0f} idle"
+    if f:
+        head += f" after losing {', '.join(f['lost'])} (before: {sum(doc['fleet_chips_before'].values()):,.0f} chips)"
+    console.print(head)
+    before = [Column("replicas_before", "replicas before")] if f else []
+    emit(doc["replicas"], "table", [Column("service", "service", justify="left"),
+                                    Column("pool", "pool", justify="left"), Column("replicas", "replicas"),
+                                    *before, Column("chips", "chips"), Column("tokens_per_s", "tokens/s", num(0)),
                                     Column("routing_weight", "routing", pct)],
-         title="Inference replicas (routing = share of the service's traffic the load balancer sends)",
-         console=console)
-    emit(doc["tiers"], "table", [Column("service", "service", justify="left"), Column("tier", "tier", justify="left"),
-                                 Column("demand_tokens_per_s", "peak demand", num(0)),
-                                 Column("served_share", "served", pct)], title="Service by tier", console=console)
+         title="Inference replicas" + (" after the loss" if f else "")
+               + " (routing = share of the service's traffic the load balancer sends)", console=console)
+    cols = [Column("service", "service", justify="left"), Column("tier", "tier", justify="left"),
+            Column("demand_tokens_per_s", "peak demand (tokens/s)", num(0))]
+    cols += ([Column("served_share_before", "served before", pct), Column("served_share", "served after", pct)]
+             if f else [Column("served_share", "served", pct)])
+    emit(doc["tiers"], "table", cols, title="Service by tier", console=console)
     if doc["training"]:
-        emit(doc["training"], "table", [Column("workload", "training", justify="left"),
-                                        Column("demand_tokens_per_s", "needs tokens/s", num(0)),
-                                        Column("tokens_per_s", "gets tokens/s", num(0)), Column("chips", "chips",
-                                                                                                num(0))],
-             title="Training on the chips left (Gavel makespan allocation)", console=console)
-    if "failover" in doc:
-        f = doc["failover"]
+        cols = [Column("workload", "training", justify="left"),
+                Column("demand_tokens_per_s", "needs tokens/s", num(0))]
+        cols += ([Column("tokens_per_s_before", "gets before", num(0)), Column("tokens_per_s", "gets after", num(0)),
+                  Column("chips_before", "chips before", num(0)), Column("chips", "chips after", num(0))] if f else
+                 [Column("tokens_per_s", "gets tokens/s", num(0)), Column("chips", "chips", num(0))])
+        emit(doc["training"], "table", cols, title="Training on its chips", console=console)
+    if f:
         emit(f["moves"], "table", [Column("service", "service", justify="left"),
-                                   Column("from_pool", "from", justify="left"), Column("to_pool", "to", justify="left"),
-                                   Column("replicas", "replicas"), Column("start_usd", "cold-start $", num(0))],
-             title=f"Failover after losing {', '.join(f['lost'])}: {len(f['moves'])} moves", console=console)
+                                   Column("from_pool", "from", justify="left"),
+                                   Column("from_replicas", "replicas stopped"), Column("from_chips", "chips"),
+                                   Column("to_pool", "to", justify="left"), Column("to_replicas", "replicas started"),
+                                   Column("to_chips", "chips"), Column("start_usd", "cold-start $", num(0)),
+                                   Column("why", "why", justify="left")],
+             title=f"Failover after losing {', '.join(f['lost'])}: {len(f['moves'])} moves"
+                   + (" (global re-placement)" if f["rebalance"] else " (only what the lost pools held)"),
+             console=console)
+        for n in f["notes"]:
+            console.print(Text(f"note: {n}", style="yellow"))
         for u in f["unserved"]:
-            console.print(f"  unserved: {u['service']} / {u['tier']}: {u['tokens_per_s']:,.0f} tokens/s "
-                          f"({u['share']:.1%})")
+            share = f"{u['share']:.1%}" if u["share"] >= 0.001 else f"{u['share']:.2%}"
+            console.print(f"  unserved: {u['service']} / {u['tier']}: {u['tokens_per_s']:,.0f} tokens/s ({share})")

@@ -19,13 +19,15 @@ Either way a run trains at most at its demand.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import UnknownNameError
 from ..perf.ratetable import RateTable
 from .allocation import Allocation, AllocationProblem
+from .failover import failover
 from .inference import Placement, assemble, place
 from .inference_model import Demand, Fleet, PlaceOptions, Pool, build_instance
 from .training import allocate
@@ -45,6 +47,10 @@ class FleetPlacement:
     training_tokens_per_s: np.ndarray     # [W_t] training throughput reached (at most the demand)
     training_chips: np.ndarray            # [W_t, P] chips each training workload holds on average
     allocation: Allocation | None
+    training_demand: np.ndarray | None = None   # [W_t] tokens/s asked (what failover_fleet re-places)
+    gang_chips: np.ndarray | None = None        # [W_t] gang sizes (Gavel path)
+    training_pools: np.ndarray | None = None    # [W_t, P] chips the plan gave each run (plan path)
+    reserved: np.ndarray | None = None          # [P] whole chips set aside for training
 
     @property
     def idle_chips(self) -> np.ndarray:
@@ -88,7 +94,36 @@ def place_fleet(table: RateTable, pools: Sequence[str], chips: np.ndarray, *, pr
         alloc = None
     else:
         got, held, alloc = _train(table, tw, pools, np.maximum(chips - used, 0.0), demand, gang_chips)
-    return FleetPlacement(tuple(pools), chips, pl, used, tw, got, held, alloc)
+    return FleetPlacement(tuple(pools), chips, pl, used, tw, got, held, alloc, demand,
+                          None if gang_chips is None else np.asarray(gang_chips, dtype=float), runs, reserved)
+
+
+def failover_fleet(table: RateTable, fp: FleetPlacement, lost: Sequence[str] = (),
+                   chips: Mapping[str, int] | None = None, *, rebalance: bool = False,
+                   options: PlaceOptions | None = None) -> FleetPlacement:
+    """The whole fleet after the pools in `lost` are gone and those in `chips` hold that many:
+    inference through `failover` (by default only replicas on lost or shrunk pools move), training
+    on the chips left by the same rules as `place_fleet`. Pools keep their order (a lost one, 0 chips)."""
+    new = fp.chips.astype(float).copy()
+    for name, value in [(p, 0) for p in lost] + list((chips or {}).items()):
+        if name not in fp.pools:
+            raise UnknownNameError("pool", name, fp.pools)
+        new[fp.pools.index(name)] = float(value)
+    pl = None
+    if fp.inference is not None:
+        pl = failover(fp.inference, lost, chips, options=options, rebalance=rebalance)
+    used = pl.chips_used.astype(float) if pl is not None else np.zeros(len(fp.pools))
+    tw, demand = fp.training_workloads, fp.training_demand if fp.training_demand is not None \
+        else fp.training_tokens_per_s
+    alloc = None
+    if fp.training_pools is not None:
+        reserved = np.minimum(fp.reserved if fp.reserved is not None else fp.training_pools.sum(axis=0), new)
+        got, held = _train_where_planned(table, tw, fp.pools, fp.training_pools, np.minimum(new - used, reserved),
+                                         demand)
+    else:
+        got, held, alloc = _train(table, tw, fp.pools, np.maximum(new - used, 0.0), demand, fp.gang_chips)
+    return FleetPlacement(fp.pools, new, pl, used, tw, got, held, alloc, demand, fp.gang_chips, fp.training_pools,
+                          fp.reserved)
 
 
 def _place_inference(table: RateTable, pools: Sequence[str], chips: np.ndarray, reserved: np.ndarray,
