@@ -93,13 +93,17 @@ def _class_body(run, doc, events_note) -> str:
     hourly = (run.series or {}).get("hourly_served_share")
     if hourly is not None:
         times = [run.calendar.at(h * 3600.0 + 1800.0) for h in range(len(hourly))]
-        lost = {c: 1.0 - hourly[:, k] for k, c in enumerate(run.classes) if np.isfinite(hourly[:, k]).all()}
+        lost = {c: 1.0 - hourly[:, k] for k, c in enumerate(run.classes)
+                if np.isfinite(hourly[:, k]).all() and (hourly[:, k] < 1.0).any()}
         worst = sorted((i for i in run.incidents if i.unserved_tokens.sum() > 0),
                        key=lambda i: -float(i.unserved_tokens.sum()))[:TOP_INCIDENTS_SHADED]
         spans = [(run.calendar.at(i.start_s), run.calendar.at(i.start_s + i.duration_s), i.label) for i in worst]
+        whole = [c for k, c in enumerate(run.classes) if np.isfinite(hourly[:, k]).all() and c not in lost]
         if lost:
             body += figure(pp.lost_over_time(times, lost, spans, "Inference demand lost, hourly (shaded and "
                                                                   "numbered: the costliest incidents)"))
+        if whole:
+            body += f"<p class='note'>No hour lost any demand of: {esc(', '.join(whole))}.</p>"
             if spans:
                 body += bullets([f"{k + 1}: {label}" for k, (_, _, label) in enumerate(spans)])
     return body

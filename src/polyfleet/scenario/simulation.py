@@ -15,7 +15,8 @@ class TrafficShape(BaseModel):
                                              "sized for (1.35 where that is 1)")
     peak_hour_utc: float = Field(17.0, ge=0, lt=24, description="US business afternoon")
     weekend_factor: float = Field(0.7, gt=0, le=1.5, description="Saturday/Sunday traffic / weekday traffic")
-    noise_sigma: float = Field(0.05, ge=0, description="lognormal step-to-step noise")
+    noise_sigma: float = Field(0.05, ge=0, description="lognormal step-to-step noise (mean one: the monthly "
+                               "volume stays the forecast's)")
     noise_hours: float = Field(2.0, gt=0, description="correlation time of the noise (AR(1))")
 
 
@@ -37,9 +38,9 @@ class SimOptions(BaseModel):
     customers: CustomerModel = CustomerModel()
     placement: Literal["lp", "greedy", "milp"] = Field("lp", description="placement method on each "
                                                          "capacity change (place/)")
-    training_shard_chips: int = Field(4096, ge=1, description="a training run is placed in data-parallel shards "
-                                      "of at most this many chips, which may sit in different pools (as the plan "
-                                      "assumes); a chip failure anywhere still stalls the whole run")
+    training_shard_chips: int = Field(4096, ge=1, description="`place` without a plan: a training run is placed "
+                                      "in data-parallel shards of at most this many chips (the simulator runs "
+                                      "each run on the chips the plan gave it)")
     slo_tolerance: float = Field(0.001, ge=0, lt=1, description="a step meets a tier's SLO when at most "
                                  "this share of its demand goes unserved")
     daily_loss_threshold: float = Field(0.01, ge=0, lt=1, description="'loses more than X% in a day' for "
