@@ -51,10 +51,26 @@ _register()
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
     try:
-        app()
+        try:
+            app()
+        except SystemExit as exc:             # typer turns Ctrl-C into a silent exit 130: say so
+            if exc.code == 130 and _from_interrupt(exc):
+                raise KeyboardInterrupt from exc
+            raise
     except PolyfleetError as exc:
         Console(stderr=True, soft_wrap=True).print(Text("error: ", style="bold red") + Text(str(exc)))
         sys.exit(2)
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted")
         sys.exit(130)
+
+
+def _from_interrupt(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is behind this exception (typer's Exit(130) chains it)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False

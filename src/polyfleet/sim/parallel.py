@@ -9,10 +9,10 @@ stops the workers (or cancels the Ray tasks) at once and lets the KeyboardInterr
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 import numpy as np
@@ -58,30 +58,23 @@ def run_many(fn: Callable[[Any, int, np.random.SeedSequence], Any], payload: Any
                 progress(1)
         return out
     results: list[Any] = [None] * n_runs
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=(payload,))
+    pool = mp.get_context().Pool(workers, initializer=_init, initargs=(payload,))
     try:
-        futures = [pool.submit(_call, fn, i, ss) for i, ss in enumerate(seeds)]
-        for fut in as_completed(futures):
-            i, res = fut.result()
+        for i, res in pool.imap_unordered(_call_packed, [(fn, i, ss) for i, ss in enumerate(seeds)]):
             results[i] = res
             if progress:
                 progress(1)
     except BaseException:
-        stop_pool(pool)
+        pool.terminate()          # Ctrl-C or a failed run: stop every worker now, start nothing more
+        pool.join()
         raise
-    pool.shutdown(wait=True)
+    pool.close()
+    pool.join()
     return results
 
 
-def stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Cancel what has not started and end the workers now, mid-run (Ctrl-C, or a run that failed)."""
-    workers = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in workers:
-        if proc.is_alive():
-            proc.terminate()
-    for proc in workers:
-        proc.join(timeout=2)
+def _call_packed(args: tuple) -> tuple[int, Any]:
+    return _call(*args)
 
 
 def _run_ray(fn, payload, seeds: Sequence[np.random.SeedSequence], address: str,
