@@ -87,21 +87,32 @@ def moves_between(inst: Instance, replicas: np.ndarray) -> tuple[Move, ...]:
 def _pair(svc: str, stops: list, starts: list) -> list[Move]:
     """Pair stopped and started replicas of one service by capacity (see the module docstring)."""
     def units(items):
+        if not items:
+            return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
         n = np.array([it[1] for it in items], dtype=np.int64)
         cap = np.repeat(np.array([it[2] for it in items], dtype=float), n)
         return np.repeat(np.arange(len(items)), n), np.cumsum(cap), cap
-    a_pool, a_end, a_cap = units(stops) if stops else (np.zeros(0, int), np.zeros(0), np.zeros(0))
-    b_pool, b_end, b_cap = units(starts) if starts else (np.zeros(0, int), np.zeros(0), np.zeros(0))
+    a_pool, a_end, a_cap = units(stops)
+    b_pool, b_end, b_cap = units(starts)
     # a started replica is charged to the stop whose capacity holds its middle, and vice versa
     to_stop = np.searchsorted(a_end, b_end - b_cap / 2, side="right")
     to_start = np.searchsorted(b_end, a_end - a_cap / 2, side="right")
-    pairs: dict[tuple[int, int], list[int]] = {}
-    for i, j in zip(a_pool.tolist(), to_start.tolist()):
-        pairs.setdefault((i, int(b_pool[j]) if j < len(b_pool) else -1), [0, 0])[0] += 1
-    for j, i in zip(b_pool.tolist(), to_stop.tolist()):
-        pairs.setdefault((int(a_pool[i]) if i < len(a_pool) else -1, j), [0, 0])[1] += 1
+    width = len(starts) + 1
+    src_of_b = np.where(to_stop < len(a_pool), a_pool[np.minimum(to_stop, max(len(a_pool) - 1, 0))], -1) \
+        if len(a_pool) else np.full(len(b_pool), -1)
+    dst_of_a = np.where(to_start < len(b_pool), b_pool[np.minimum(to_start, max(len(b_pool) - 1, 0))], -1) \
+        if len(b_pool) else np.full(len(a_pool), -1)
+    keys_a, n_a = np.unique((a_pool + 1) * width + (dst_of_a + 1), return_counts=True)
+    keys_b, n_b = np.unique((src_of_b + 1) * width + (b_pool + 1), return_counts=True)
+    counts: dict[int, list[int]] = {}
+    for k, n in zip(keys_a.tolist(), n_a.tolist()):
+        counts.setdefault(k, [0, 0])[0] += n
+    for k, n in zip(keys_b.tolist(), n_b.tolist()):
+        counts.setdefault(k, [0, 0])[1] += n
     out = []
-    for (i, j), (n_from, n_to) in sorted(pairs.items(), key=lambda kv: (kv[0][0] < 0, kv[0][0], kv[0][1] < 0, kv[0][1])):
+    for key in sorted(counts, key=lambda k: (k // width == 0, k // width, k % width == 0, k % width)):
+        i, j = key // width - 1, key % width - 1
+        n_from, n_to = counts[key]
         src = stops[i] if i >= 0 else None
         dst = starts[j] if j >= 0 else None
         out.append(Move(svc, src[0] if src else None, dst[0] if dst else None, n_to if dst else n_from,

@@ -82,8 +82,8 @@ def simulate(setup: SimSetup, events: list[FaultEvent], rng: np.random.Generator
     n, step_s = setup.n_steps, setup.step_s
     _, noisy = traffic(setup.demand[inf, :setup.months].T, step_s, n, setup.options.traffic, rng,
                        setup.peak_factor[inf], setup.month_s, setup.calendar.first_weekday)
-    idx = np.repeat(np.arange(len(seg.lengths)), seg.lengths)
-    served = serve(noisy, setup.share[inf], seg.intact[idx][:, inf], seg.actual[idx][:, inf], repair, step_s)
+    per_step = lambda cap: np.repeat(cap[:, inf], seg.lengths, axis=0)  # noqa: E731  [n, S] from [segments, W]
+    served = serve(noisy, setup.share[inf], per_step(seg.intact), per_step(seg.actual), repair, step_s)
     w_of = np.flatnonzero(inf)[served.groups[:, 0]]
     demand_tok[w_of, served.groups[:, 1]] = served.demand_tokens
     served_tok[w_of, served.groups[:, 1]] = served.demand_tokens - served.unserved.sum(axis=0) * step_s
