@@ -209,7 +209,7 @@ def risk_cmd(
         risk = run_risk(setups, runs, seed, fixed=fixed, workers=workers, ray_address=ray,
                         progress=lambda n: bar.advance(task, n), aliases=aliases)
     risk.skipped = skipped
-    doc = risk_doc.risk_doc(risk, what_if=what_if, money=money, pct=pct)
+    doc = risk_doc.risk_doc(risk, what_if=what_if, money=money)
     if out is not None:
         sections = protect.risk_sections(risk, doc) + [protect.plan_summary_section(result)]
         files = {"risk.json": json.dumps(jsonable(doc), indent=1), "risk.csv": to_csv(doc["strategies"]),

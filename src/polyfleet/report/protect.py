@@ -14,7 +14,7 @@ from ..sim.serve import CAUSES
 from ..sim.training import TRAINING_CAUSES
 from . import protect_plots as pp
 from .html import Section, bullets, esc, figure, pct, table
-from .risk_doc import tail_rows
+from .risk_doc import share, tail_rows
 from .sim_doc import CAUSE_WORDS, key
 
 TOP_INCIDENTS_SHADED = 6
@@ -34,6 +34,10 @@ def _count(v) -> str:
     return "n/a" if v is None else f"{v:,.0f}"
 
 
+def _note(v) -> str:
+    return "" if not v else (v if len(v) <= 160 else v[:157] + "...")
+
+
 def _ci(fmt):
     """A cell formatter for 'value (lo-hi)' rows prepared by `_with_ci`."""
     return lambda v: v if isinstance(v, str) else fmt(v)
@@ -49,7 +53,8 @@ def _with_ci(rows: list[dict], formats: dict) -> list[dict]:
                 continue
             lo, hi = r.get(f"{k}_lo"), r.get(f"{k}_hi")
             ok = lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)
-            d[k] = f"{f(r[k])} ({f(lo)}–{f(hi)})" if ok else f(r[k])
+            same = ok and f(lo) == f(hi) == f(r[k])
+            d[k] = f"{f(r[k])} ({f(lo)}–{f(hi)})" if ok and not same else f(r[k])
         out.append(d)
     return out
 
@@ -146,7 +151,8 @@ def risk_sections(risk, doc: dict) -> list[Section]:
                                     "expected_loss_usd": _money, "cvar95_total_usd": _money})
     body = head + table(money, [("strategy", "strategy"), ("planned_cost_usd", f"planned cost ({risk.scope})"),
                                 ("expected_cost_usd", "expected cost"), ("expected_loss_usd", "expected value lost"),
-                                ("cvar95_total_usd", "CVaR95 all-in"), ("note", "note")], left=("strategy", "note"))
+                                ("cvar95_total_usd", "CVaR95 all-in"), ("note", "note")], {"note": _note},
+                        left=("strategy", "note"))
     body += ("<p class='note'>All-in = money spent + commitments stranded + value of inference demand lost; CVaR95 = "
              "mean of the worst 5% of runs. A strategy with the same fleet as another ran once and is listed under "
              "both names.</p>")
@@ -163,7 +169,7 @@ def risk_sections(risk, doc: dict) -> list[Section]:
 
 
 def _class_risk(risk, doc, thr) -> str:
-    rows = _with_ci(doc["inference"], {"lost_mean": pct, "lost_p95": pct, "lost_p99": pct, "p_day_loss": pct})
+    rows = _with_ci(doc["inference"], {"lost_mean": share, "lost_p95": share, "lost_p99": share, "p_day_loss": pct})
     body = table(rows, [("strategy", "strategy"), ("class", "class"), ("lost_mean", "mean lost"),
                         ("lost_p95", "P95 lost"), ("lost_p99", "P99 lost"),
                         ("p_day_loss", f"P(some day loses >{thr:.0%})")], left=("strategy", "class"))

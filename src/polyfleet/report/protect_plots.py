@@ -51,6 +51,9 @@ def exceedance(names: Sequence[str], values: Sequence[np.ndarray], xlabel: str, 
         n = len(v)
         if n == 0:
             continue
+        if log and not (v > 0).any():          # nothing to draw on a log axis: say so in the legend
+            ax.plot([], [], color=PALETTE[i % len(PALETTE)], lw=1.3, label=f"{name}: 0 in every run")
+            continue
         p = 1.0 - np.arange(1, n + 1) / n
         style = "-" if i < len(PALETTE) else "--"
         x = np.maximum(v, 1e-12) if log else v

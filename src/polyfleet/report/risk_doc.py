@@ -13,8 +13,14 @@ from .sim_doc import CAUSE_WORDS, key
 BASELINE = "least cost (no risk policy)"
 
 
-def _f(v) -> float | None:
-    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
+def share(v) -> str:
+    """A share with the digits a small one needs: '0%', '0.0041%', '1.2%'."""
+    if v is None or not math.isfinite(v):
+        return "n/a"
+    p = v * 100
+    if p == 0:
+        return "0%"
+    return f"{p:.2g}%" if abs(p) < 0.1 else f"{p:.1f}%"
 
 
 def money_rows(risk) -> list[dict]:
@@ -84,11 +90,10 @@ def _expanded(risk) -> list:
     return out
 
 
-def headline(risk, money=None, pct=None) -> str:
+def headline(risk, money=None) -> str:
     """One sentence a board can read: the diversified plan against least cost (or the dearest tail).
-    `money` and `pct` format the figures (the caller's house style)."""
+    `money` formats the amounts (the caller's house style); shares keep the digits a small one needs."""
     _money = money or _usd
-    _pct = pct or (lambda v: "n/a" if v is None else f"{v:.2%}")
     rows = risk.rows()
     if not rows:
         return "No strategy could be simulated."
@@ -106,8 +111,8 @@ def headline(risk, money=None, pct=None) -> str:
              f"{_money(other['cvar95_total_usd'])}")
     top = risk.strategies[0].classes[0] if risk.strategies[0].classes else None
     if top and f"{top}_unserved_mean" in first and f"{top}_unserved_mean" in other:
-        text += (f", and {top} loses {_pct(first[f'{top}_unserved_mean'])} of its demand on average against "
-                 f"{_pct(other[f'{top}_unserved_mean'])}")
+        text += (f", and {top} loses {share(first[f'{top}_unserved_mean'])} of its demand on average against "
+                 f"{share(other[f'{top}_unserved_mean'])}")
     return text + "."
 
 
@@ -117,11 +122,11 @@ def _usd(v) -> str:
     return f"${v / 1e9:,.2f}B" if abs(v) >= 1e9 else f"${v / 1e6:,.1f}M"
 
 
-def risk_doc(risk, *, what_if: list[str], money=None, pct=None) -> dict:
+def risk_doc(risk, *, what_if: list[str], money=None) -> dict:
     """The JSON document of a risk run."""
     return {"runs": risk.runs, "seed": risk.seed, "months": risk.months, "horizon_months": risk.horizon_months,
             "scope": risk.scope, "what_if": list(what_if), "daily_loss_threshold": risk.threshold,
-            "wall_seconds": risk.wall_seconds, "headline": headline(risk, money, pct), "warnings": risk.warnings(),
+            "wall_seconds": risk.wall_seconds, "headline": headline(risk, money), "warnings": risk.warnings(),
             "strategies": risk.rows(), "not_run": list(risk.skipped),
             "money": money_rows(risk), "inference": class_rows(risk), "training": training_rows(risk),
             "tail_incidents": {s.name: s.tail_incidents for s in risk.strategies},
