@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from polyfleet.errors import UnknownNameError, UserError
@@ -49,6 +49,18 @@ def test_max_min_agnostic_two_types_by_hand():
     thr = two_by_two().throughput
     aware = allocate(two_by_two(), "max_min_fairness_perf").effective_throughput(thr)
     assert np.all(aware / (thr * equal_share(two_by_two())).sum(axis=1) > 1.2)
+
+
+def test_max_min_perf_weighs_a_gang_by_its_size_as_gavel_does():
+    """Gangs of 2 and 4 chips, one type of 3 chips, 1 step/s each. Equal share: 1.5 chips each, so
+    time shares 0.75 and 0.375. Gavel's rows: s_j T X_j / T_eq: 2 X1 / 0.75 = 8/3 X1 and
+    4 X2 / 0.375 = 32/3 X2. Equal rows and a full type (2 X1 + 4 X2 = 3): X1 = 4 X2, X2 = 1/4,
+    X1 = 1, t = 8/3. Without the s_j factor it would stay at the equal share (0.75, 0.375), t = 1."""
+    problem = AllocationProblem(throughput=np.array([[1.0], [1.0]]), scale_factor=np.array([2.0, 4.0]),
+                                capacity=np.array([3.0]))
+    result = allocate(problem, "max_min_fairness_perf")
+    assert result.objective == pytest.approx(8 / 3, rel=1e-6)
+    np.testing.assert_allclose(result.x, [[1.0], [0.25]], atol=1e-6)
 
 
 def test_equal_share_is_proportional_to_capacity():
@@ -187,6 +199,72 @@ def test_every_policy_respects_constraints(problem, policy, partitions):
     check_feasible(problem, result.x)
     again = allocate(problem, policy, SolveOptions(partitions=partitions))
     np.testing.assert_array_equal(result.x, again.x)  # deterministic
+
+
+def independent_max_min(fair: np.ndarray, problem: AllocationProblem) -> float:
+    """max t s.t. sum_w fair[j, w] X[j, w] >= t (jobs with any fair > 0), sum_w X <= 1,
+    sum_j s_j X[j, w] <= capacity_w, X >= 0, X = 0 where fair = 0: built here, solved by scipy."""
+    from scipy.optimize import linprog
+    n, m = fair.shape
+    rows = np.flatnonzero((fair > 0).any(axis=1))
+    nv = n * m + 1
+    c = np.zeros(nv)
+    c[-1] = -1.0
+    a, b = [], []
+    for j in rows:
+        r = np.zeros(nv)
+        r[j * m:(j + 1) * m] = -fair[j]
+        r[-1] = 1.0
+        a.append(r)
+        b.append(0.0)
+    for j in range(n):
+        r = np.zeros(nv)
+        r[j * m:(j + 1) * m] = 1.0
+        a.append(r)
+        b.append(1.0)
+    for w in range(m):
+        r = np.zeros(nv)
+        r[w:n * m:m] = problem.scale_factor
+        a.append(r)
+        b.append(problem.capacity[w])
+    bounds = [(0, 0) if fair.ravel()[i] <= 0 else (0, None) for i in range(n * m)] + [(0, None)]
+    res = linprog(c, A_ub=np.array(a), b_ub=np.array(b), bounds=bounds, method="highs")
+    assert res.status == 0
+    return float(-res.fun)
+
+
+def equal_share_by_hand(problem: AllocationProblem) -> np.ndarray:
+    total = problem.capacity.sum()
+    runnable = (problem.throughput > 0).any(axis=1)
+    share = np.minimum(1.0, total / max(runnable.sum(), 1) / problem.scale_factor) * runnable
+    return np.where(problem.throughput > 0, share[:, None] * problem.capacity[None, :] / total, 0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems())
+def test_lp_policies_reach_an_independent_optimum_with_the_x_they_return(problem):
+    """The allocation is clipped onto the constraints after every solve, so feasibility alone proves
+    nothing about the LP. Here the objective each policy reports must (a) be reached by the x it
+    returns, rows recomputed from x, and (b) equal the optimum of the same LP built independently
+    (Gavel's max-min rows s_j T / T_eq; makespan rows T / remaining work) and solved by scipy."""
+    assume(problem.capacity.sum() > 0 and (problem.throughput > 0).any())
+    thr, s = problem.throughput, problem.scale_factor
+    fair = s[:, None] * thr / np.maximum((thr * equal_share_by_hand(problem)).sum(axis=1), 1e-300)[:, None]
+    fair = np.where((thr * equal_share_by_hand(problem)).sum(axis=1)[:, None] > 0, fair, 0.0)
+    perf = allocate(problem, "max_min_fairness_perf")
+    rows = np.flatnonzero((fair > 0).any(axis=1))
+    if rows.size:
+        reached = float(((fair * perf.x).sum(axis=1))[rows].min())
+        best = independent_max_min(fair, problem)
+        assert reached >= perf.objective * (1 - 1e-6) - 1e-9
+        assert best * (1 - 1e-5) - 1e-12 <= perf.objective <= best * (1 + 1e-6) + 1e-12
+    span = allocate(problem, "min_total_duration")
+    speed = thr / problem.remaining_work[:, None]
+    u = independent_max_min(speed, problem)
+    if u > 0:
+        assert span.objective == pytest.approx(1.0 / u, rel=1e-5)
+        got = (speed * span.x).sum(axis=1)[(speed > 0).any(axis=1)].min()
+        assert 1.0 / got <= span.objective * (1 + 1e-6)
 
 
 @settings(max_examples=25, deadline=None)

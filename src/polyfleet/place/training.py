@@ -109,9 +109,19 @@ def _weights(problem: AllocationProblem) -> np.ndarray:
 
 def _lp(problem: AllocationProblem, opts: SolveOptions, **terms) -> tuple[np.ndarray, Allocation]:
     """Solve; a max-min LP's optimum is a whole face, so a tiny reward for the sum of the fair
-    rows picks, among max-min optimal allocations, one that puts spare capacity to use."""
+    rows picks, among max-min optimal allocations, one that puts spare capacity to use.
+
+    The reward is scaled so that all of it together is at most `tiebreak` x an upper bound of t
+    (the smallest of the jobs' best rows): each row counts relative to its own best cell. A reward
+    in the rows' own units would, where one job's rows are a million times another's (makespan rows
+    are throughput / remaining work), outweigh t itself and starve the slow job."""
     if "fair" in terms and "gain" not in terms and opts.tiebreak > 0:
-        terms["gain"] = opts.tiebreak * terms["fair"]
+        fair = terms["fair"]
+        best = fair.max(axis=1) if fair.size else np.zeros(0)
+        live = best > 0
+        if live.any():
+            unit = np.divide(fair, best[:, None], out=np.zeros_like(fair), where=best[:, None] > 0)
+            terms["gain"] = opts.tiebreak * float(best[live].min()) / int(live.sum()) * unit
     sol = solve_lp(problem.throughput > 0, problem.scale_factor, problem.capacity,
                    method=opts.method, partitions=opts.partitions, merge=opts.merge and opts.warm is None,
                    ids=problem.ids(), warm=opts.warm, workers=opts.workers, **terms)
@@ -128,14 +138,21 @@ def _result(x: np.ndarray, sol: Allocation, objective: float, solves: int | None
 # ---------------------------------------------------------------- max-min fairness (LAS)
 
 def _max_min(problem: AllocationProblem, opts: SolveOptions, aware: bool) -> Allocation:
-    """max t s.t. sum_w T[j, w] X[j, w] / (weight_j T_eq[j]) >= t for every job (Gavel's LP).
+    """max t s.t. row_j(X) >= t for every job (Gavel's LP).
 
-    T_eq is the job's throughput under the equal share. Gavel's code also multiplies row j by
-    s_j (and normalises by its agnostic LP's solution); for single-chip jobs both agree.
+    Heterogeneity-aware: row_j = s_j sum_w T[j, w] X[j, w] / (weight_j T_eq[j]), T_eq the job's
+    throughput under the equal share (Gavel normalises by its agnostic LP's solution, which the
+    equal share is the centre of) and s_j its gang size, as Gavel's code has it: a gang's row counts
+    s_j times, so a gang job's max-min share is smaller than a single-chip job's.
+    Agnostic: row_j = sum_w X[j, w] / (weight_j sum_w X_eq[j, w]); as X_eq = total / (n s_j), this is
+    Gavel's s_j sum_w X[j, w] / weight_j up to a constant factor.
     """
     thr = _view(problem, aware)
     fair_thr = (thr * equal_share(problem)).sum(axis=1)
     fair = thr / (np.maximum(fair_thr, 1e-300) * _weights(problem))[:, None]
+    fair[fair_thr <= 0] = 0.0      # a job whose types hold no chips cannot be helped: not in the max-min
+    if aware:
+        fair = fair * problem.scale_factor[:, None]
     x, sol = _lp(problem, opts, fair=fair)
     return _result(x, sol, sol.objective)
 
