@@ -51,6 +51,7 @@ def test_simulation_doc_tells_inference_and_training_apart():
     (inc,) = doc["incidents"]
     assert inc["when"] == "2026-01-06 00:00, 48 h" and inc["start"] == "2026-01-06 00:00"
     assert inc["customers_affected"] is None and inc["customer_hours"] is None      # no customer model: n/a
+    assert inc["tiers_without_customer_model"] == []          # the outage cost inference nothing here
     assert doc["customers"] is None and doc["scope"] == "2 months"
     assert any("no chip failures" in n for n in doc["notes"])
 
@@ -115,3 +116,22 @@ def test_plan_summary_points_to_the_plan_report():
                         workloads=[dict(id="w", demand=[10.0, 12.0], rates={"a": 1.0})], months=2)
     sec = plan_summary_section(plan(inp))
     assert sec.title == "The plan behind it" and "plan SCENARIO --out DIR" in sec.body
+
+
+def test_customers_hit_are_unknown_where_a_hit_tier_has_no_customer_model():
+    """Enterprise has 40 customers, self-serve none. An outage that costs only self-serve demand
+    reports its customers hit as unknown (n/a) and names the tier; one that also costs enterprise
+    counts the enterprise customers it hit beside that."""
+    from polyfleet.scenario.simulation import CustomerModel
+    from polyfleet.sim.customers import draw_customers
+    cust = draw_customers(np.array([40, 0]), np.array([[1.0, 0.0]]), CustomerModel(), np.random.default_rng(0))
+    s = make_setup([[100, 100]], [[90, 90]], share=[[0.6, 0.4]], customers=cust)
+    small = FaultEvent("outage", "region", "x/r0", 2 * 86400.0, 10 * 3600.0, magnitude=0.3)    # 70 left: self-serve only
+    big = FaultEvent("outage", "region", "x/r0", 9 * 86400.0, 10 * 3600.0, magnitude=0.6)      # 40 left: both
+    r = simulate(s, [small, big], np.random.default_rng(0))
+    doc = run_doc(s, r, seed=0, sampled=False, chip_failures=False, what_if=[])
+    rows = {row["start"][:10]: row for row in doc["incidents"]}
+    only_self = rows["2026-01-03"]
+    assert only_self["customers_affected"] is None and only_self["tiers_without_customer_model"] == ["self-serve"]
+    both = rows["2026-01-10"]
+    assert both["customers_affected"] is None and both["customers_affected_in_modelled_tiers"] == 40

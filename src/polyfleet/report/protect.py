@@ -133,7 +133,7 @@ def _incident_body(doc) -> str:
                               "customer_hours": _count}, left=("incident", "when"), scroll=True) + (
         f"<p class='note'>{len(doc['incidents'])} capacity incidents touched this fleet; the table lists the 25 "
         "costliest. Value lost is what the incident cost beyond the intact fleet's own losses. Customers share a "
-        "shortfall in proportion to their size; n/a where no tier has a customer model.</p>")
+        "shortfall in proportion to their size; n/a where the incident cost a tier with no customer model.</p>")
 
 
 # ---- Monte Carlo risk ------------------------------------------------------------------------------

@@ -68,14 +68,22 @@ def main_cause(days: dict[str, float]) -> str | None:
 
 
 def incident_rows(setup, run) -> list[dict]:
-    """Every capacity incident that touched the fleet, costliest first."""
-    known = run.customers > 0
-    rows = [{"incident": i.what, "when": i.when, "start": run.calendar.stamp(i.start_s), "hours": i.hours,
-             "kind": i.kind, "target": f"{i.target_kind}:{i.target}", "impact_hours": i.impact_hours,
-             "unserved_tokens": float(i.unserved_tokens.sum()),
-             "value_lost_usd": float((i.unserved_tokens * setup.loss_usd_per_mtok).sum() / 1e6),
-             "customers_affected": i.customers_affected if known else None,
-             "customer_hours": i.customer_hours if known else None, "sampled": i.sampled} for i in run.incidents]
+    """Every capacity incident that touched the fleet, costliest first. Customers are counted only in
+    tiers with a customer model: where the incident cost a tier without one, the count is unknown
+    (None, "n/a") and the tiers are named."""
+    modelled = run.modelled_classes if run.modelled_classes is not None else np.zeros(len(run.classes), bool)
+    rows = []
+    for i in run.incidents:
+        blind = [c for k, c in enumerate(run.classes) if i.unserved_tokens[k] > 0 and not modelled[k]]
+        known = bool(modelled.any()) and not blind
+        rows.append({"incident": i.what, "when": i.when, "start": run.calendar.stamp(i.start_s), "hours": i.hours,
+                     "kind": i.kind, "target": f"{i.target_kind}:{i.target}", "impact_hours": i.impact_hours,
+                     "unserved_tokens": float(i.unserved_tokens.sum()),
+                     "value_lost_usd": float((i.unserved_tokens * setup.loss_usd_per_mtok).sum() / 1e6),
+                     "customers_affected": i.customers_affected if known else None,
+                     "customer_hours": i.customer_hours if known else None,
+                     "customers_affected_in_modelled_tiers": i.customers_affected if modelled.any() else None,
+                     "tiers_without_customer_model": blind, "sampled": i.sampled})
     return sorted(rows, key=lambda d: -d["value_lost_usd"])
 
 

@@ -140,7 +140,9 @@ def _result(setup, events, seg, served, cls_dem, demand_tok, served_tok, by_caus
         training_delay_days=delay, training_delay_by_cause=delay_by, cost_planned_usd=planned,
         cost_actual_usd=actual, stranded_usd=stranded, energy_mwh=energy, incidents=tuple(incs),
         placements=seg.states, customers=setup.customers.count if setup.customers is not None else 0,
-        top_customer_loss_tokens=tuple(top), calendar=setup.calendar, series=series)
+        top_customer_loss_tokens=tuple(top), calendar=setup.calendar, series=series,
+        modelled_classes=setup.customers.groups.sum(axis=0) > 0 if setup.customers is not None
+        else np.zeros(len(setup.classes), dtype=bool))
 
 
 def _series(seg, cls_dem, cls_uns, hit, chips_month, per_hour) -> dict:

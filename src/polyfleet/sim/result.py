@@ -81,6 +81,7 @@ class RunResult:
     top_customer_loss_tokens: tuple[float, ...] = ()
     calendar: Calendar = Calendar()
     series: dict | None = field(default=None, repr=False)
+    modelled_classes: np.ndarray | None = None   # [C] classes with a customer model (customers counted there only)
 
     @property
     def inference(self) -> np.ndarray:
