@@ -39,11 +39,11 @@ def test_max_min_perf_two_types_by_hand():
 
 
 def test_max_min_agnostic_two_types_by_hand():
-    """Agnostic: every type counts as 1, so each job's value is 2 x (its total time share) and
-    the 2 chips split evenly: every job gets half of the time, t* = 1 (nothing gained over equal).
+    """Agnostic: every type counts as 1, so each job's row is its chip-time s_j x (its total time
+    share), Gavel's row: the 2 chips split evenly, every job gets half of the time, t* = 0.5.
     """
     result = allocate(two_by_two(), "max_min_fairness")
-    assert result.objective == pytest.approx(1.0, abs=1e-6)
+    assert result.objective == pytest.approx(0.5, abs=1e-6)
     np.testing.assert_allclose(result.x.sum(axis=1), 0.5, atol=1e-6)
     # The aware policy gives every job more of its own throughput than the agnostic one's share.
     thr = two_by_two().throughput

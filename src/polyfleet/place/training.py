@@ -138,21 +138,24 @@ def _result(x: np.ndarray, sol: Allocation, objective: float, solves: int | None
 # ---------------------------------------------------------------- max-min fairness (LAS)
 
 def _max_min(problem: AllocationProblem, opts: SolveOptions, aware: bool) -> Allocation:
-    """max t s.t. row_j(X) >= t for every job (Gavel's LP).
+    """max t s.t. row_j(X) >= t for every job (Gavel's LP, row for row).
 
-    Heterogeneity-aware: row_j = s_j sum_w T[j, w] X[j, w] / (weight_j T_eq[j]), T_eq the job's
-    throughput under the equal share (Gavel normalises by its agnostic LP's solution, which the
-    equal share is the centre of) and s_j its gang size, as Gavel's code has it: a gang's row counts
-    s_j times, so a gang job's max-min share is smaller than a single-chip job's.
-    Agnostic: row_j = sum_w X[j, w] / (weight_j sum_w X_eq[j, w]); as X_eq = total / (n s_j), this is
-    Gavel's s_j sum_w X[j, w] / weight_j up to a constant factor.
+    Agnostic: row_j = s_j sum_w X[j, w] / weight_j: chip-time, every type counted alike.
+    Heterogeneity-aware: row_j = s_j sum_w T[j, w] X[j, w] / (weight_j T_iso[j]), T_iso the job's
+    throughput under the agnostic allocation. Gavel takes that from its agnostic LP's solution
+    (ECOS returns the centre of the optimal face); here it is the equal share, that face's centre
+    when no job's share is capped at all of its time. As in Gavel's code a gang's row counts s_j
+    times. A job whose types hold no chips cannot be helped and is left out of the max-min.
     """
     thr = _view(problem, aware)
-    fair_thr = (thr * equal_share(problem)).sum(axis=1)
-    fair = thr / (np.maximum(fair_thr, 1e-300) * _weights(problem))[:, None]
-    fair[fair_thr <= 0] = 0.0      # a job whose types hold no chips cannot be helped: not in the max-min
+    s = problem.scale_factor[:, None]
     if aware:
-        fair = fair * problem.scale_factor[:, None]
+        iso = (thr * equal_share(problem)).sum(axis=1)
+        fair = s * thr / (np.maximum(iso, 1e-300) * _weights(problem))[:, None]
+    else:
+        iso = ((thr > 0) * problem.capacity[None, :]).sum(axis=1)
+        fair = s * thr / _weights(problem)[:, None]
+    fair[iso <= 0] = 0.0
     x, sol = _lp(problem, opts, fair=fair)
     return _result(x, sol, sol.objective)
 
