@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_place_inference import instances
 
 from polyfleet.errors import UnknownNameError
 from polyfleet.place.failover import evictions, failover, replace, replicas_lost
@@ -17,10 +18,9 @@ from polyfleet.place.inference import place
 from polyfleet.place.inference_checks import check_capacity, tier_violations
 from polyfleet.place.inference_milp import tier_weights
 from polyfleet.place.inference_model import Demand, Fleet, PlaceOptions, Pool
-from polyfleet.place.inference_tiers import tier_fill
 from polyfleet.place.inference_synthetic import random_instance, table_from_arrays
+from polyfleet.place.inference_tiers import tier_fill
 from polyfleet.place.routing import Move
-from test_place_inference import instances
 
 R = 360_000.0
 START = 600 / 3600  # a start costs 600 s of its chips' price

@@ -8,8 +8,17 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from polyfleet.errors import UnknownNameError, UserError
-from polyfleet.place import (POLICIES, AllocationProblem, RoundConfig, RoundMechanism, SolveOptions,
-                             allocate, equal_share, get_policy, register_policy)
+from polyfleet.place import (
+    POLICIES,
+    AllocationProblem,
+    RoundConfig,
+    RoundMechanism,
+    SolveOptions,
+    allocate,
+    equal_share,
+    get_policy,
+    register_policy,
+)
 
 TOL = 1e-7
 

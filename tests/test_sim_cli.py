@@ -84,7 +84,8 @@ def test_negative_fault_rate_in_scenario_names_line(run_cli, tmp_path):
 @pytest.fixture
 def trained(tmp_path):
     p = tmp_path / "trained.yaml"
-    text = textwrap.dedent(SMALL).replace("simulation: {months: 2, step_minutes: 30}\n", "simulation: {step_minutes: 30}\n")
+    text = textwrap.dedent(SMALL).replace("simulation: {months: 2, step_minutes: 30}\n",
+                                          "simulation: {step_minutes: 30}\n")
     text = text.replace("tokens_per_s: 2.0e5, peak_factor: 1.3}\n",
                         "tokens_per_s: 2.0e5, peak_factor: 1.3}\n  training:\n"
                         "    - {id: tune, model: llama-3.1-8b, chips: 8, tokens_per_month: 5.0e9}\n")

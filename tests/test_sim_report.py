@@ -126,7 +126,8 @@ def test_customers_hit_are_unknown_where_a_hit_tier_has_no_customer_model():
     from polyfleet.sim.customers import draw_customers
     cust = draw_customers(np.array([40, 0]), np.array([[1.0, 0.0]]), CustomerModel(), np.random.default_rng(0))
     s = make_setup([[100, 100]], [[90, 90]], share=[[0.6, 0.4]], customers=cust)
-    small = FaultEvent("outage", "region", "x/r0", 2 * 86400.0, 10 * 3600.0, magnitude=0.3)    # 70 left: self-serve only
+    small = FaultEvent("outage", "region", "x/r0", 2 * 86400.0, 10 * 3600.0, magnitude=0.3)   # 70 left: self-serve
+
     big = FaultEvent("outage", "region", "x/r0", 9 * 86400.0, 10 * 3600.0, magnitude=0.6)      # 40 left: both
     r = simulate(s, [small, big], np.random.default_rng(0))
     doc = run_doc(s, r, seed=0, sampled=False, chip_failures=False, what_if=[])

@@ -20,7 +20,6 @@ from polyfleet.sim.parallel import run_seeds
 from polyfleet.sim.risk import RiskPayload, aggregate, one_run, run_risk
 from polyfleet.sim.tail import tail_drivers, tail_runs_of
 
-
 # ---- estimates, by hand ----------------------------------------------------------------------------------
 
 def test_mean_has_the_student_t_interval():

@@ -43,8 +43,8 @@ def place_cmd(
 ) -> None:
     """Place the scenario's inference services and training on its current fleet; optionally fail pools."""
     from ..place import Demand, PlaceOptions, failover_fleet, place_fleet
-    from ..sim.build import class_order
     from ..scenario.series import month_offset, parse_month
+    from ..sim.build import class_order
 
     check_format(fmt)
     if method not in ("lp", "milp", "greedy"):

@@ -19,7 +19,8 @@ from .common import load, money, pct, progress, to_csv, write_outputs
 
 FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv (printed); --out always writes all.")
 SCENARIO = typer.Argument("frontier-2026", help="Scenario YAML file or built-in name.")
-MONTHS = typer.Option(None, "--months", help="Months to simulate (default: the scenario's simulation.months, else the whole horizon).")
+MONTHS = typer.Option(None, "--months", help="Months to simulate (default: the scenario's simulation.months, "
+                      "else the whole horizon).")
 STEP = typer.Option(None, "--step-minutes", help="Traffic step (default 5).")
 OUT = typer.Option(None, "--out", "-o", help="Directory for report.html and JSON/CSV files.")
 OVERWRITE = typer.Option(False, "--overwrite", help="Replace files in --out that polyfleet did not write.")
@@ -99,7 +100,8 @@ def simulate_cmd(
         run = simulate(setup, events, np.random.default_rng(ss_traffic), keep_series=True)
     doc = sim_doc.run_doc(setup, run, seed=seed, sampled=not no_faults, chip_failures=not no_faults, what_if=what_if)
     n_sampled = sum(e.sampled for e in events)
-    note = (f"{'no sampled faults, no chip failures' if no_faults else f'{n_sampled} sampled fault events (seed {seed})'}"
+    sampled_note = f"{n_sampled} sampled fault events (seed {seed})"
+    note = (f"{'no sampled faults, no chip failures' if no_faults else sampled_note}"
             + (f"; what-ifs: {', '.join(what_if)}" if what_if else ""))
     if out is not None:
         sections = protect.simulation_sections(setup, run, doc, note) + [protect.plan_summary_section(result)]
@@ -287,7 +289,8 @@ def _print_risk(risk, doc) -> None:
                                          "expected_loss_usd": money, "cvar95_total_usd": money})
     emit(money_rows, "table", [Column("strategy", "strategy", justify="left"),
                                Column("planned_cost_usd", "planned cost"), Column("expected_cost_usd", "E[cost]"),
-                               Column("expected_loss_usd", "E[value lost]"), Column("cvar95_total_usd", "CVaR95 all-in"),
+                               Column("expected_loss_usd", "E[value lost]"),
+                               Column("cvar95_total_usd", "CVaR95 all-in"),
                                Column("note", "note", justify="left")],
          title=f"Money over {risk.scope}", console=console)
     emit(_with_ci(doc["inference"], {"lost_mean": pct, "lost_p99": pct, "p_day_loss": pct}), "table",

@@ -76,8 +76,8 @@ def moves_between(inst: Instance, replicas: np.ndarray) -> tuple[Move, ...]:
         stops = [(inst.pools[p], int(-diff[s, p]), float(inst.cap[s, p]) or fallback_cap, int(inst.chips[s, p]))
                  for p in np.flatnonzero(diff[s] < 0)]
         stops += [(pool, n, fallback_cap, fallback_chips) for pool, n in gone.pop(svc, [])]
-        starts = [(inst.pools[p], int(diff[s, p]), float(inst.cap[s, p]), int(inst.chips[s, p]), float(inst.start_usd[s, p]))
-                  for p in np.flatnonzero(diff[s] > 0)]
+        starts = [(inst.pools[p], int(diff[s, p]), float(inst.cap[s, p]), int(inst.chips[s, p]),
+                   float(inst.start_usd[s, p])) for p in np.flatnonzero(diff[s] > 0)]
         out += _pair(svc, stops, starts)
     for svc in sorted(gone):
         out += [Move(svc, pool, None, n, 0.0, n, 0, 0) for pool, n in gone[svc]]

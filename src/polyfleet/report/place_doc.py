@@ -45,7 +45,8 @@ def _training_rows(fp, before=None) -> list[dict]:
     demand = fp.training_demand if fp.training_demand is not None else fp.training_tokens_per_s
     rows = []
     for i, w in enumerate(fp.training_workloads):
-        row = {"workload": w, "demand_tokens_per_s": float(demand[i]), "tokens_per_s": float(fp.training_tokens_per_s[i]),
+        row = {"workload": w, "demand_tokens_per_s": float(demand[i]),
+               "tokens_per_s": float(fp.training_tokens_per_s[i]),
                "chips": float(fp.training_chips[i].sum()),
                "pools": {p: float(c) for p, c in zip(fp.pools, fp.training_chips[i]) if c > 0.5}}
         if before is not None:

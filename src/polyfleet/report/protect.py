@@ -175,11 +175,14 @@ def _class_risk(risk, doc, thr) -> str:
                         ("p_day_loss", f"P(some day loses >{thr:.0%})")], left=("strategy", "class"))
     body += (f"<p class='note'>Share of the class's demand lost over a run. P(some day loses &gt;{thr:.0%}) = share "
              f"of runs in which at least one day of the class loses more than {thr:.0%} of that day's demand.</p>")
-    classes = [c for c in risk.strategies[0].classes if np.isfinite(risk.strategies[0].unserved_share[:, risk.strategies[0].classes.index(c)]).any()]
-    for c in classes[:2]:
-        k = risk.strategies[0].classes.index(c)
-        body += figure(pp.exceedance([s.name for s in risk.strategies], [s.unserved_share[:, k] * 100 for s in risk.strategies],
-                                     f"{c}: demand lost over a run (%, log scale)", f"{c}: how often more than x is lost"))
+    first = risk.strategies[0]
+    names = [s.name for s in risk.strategies]
+    shown = [k for k in range(len(first.classes)) if np.isfinite(first.unserved_share[:, k]).any()]
+    for k in shown[:2]:
+        c = first.classes[k]
+        body += figure(pp.exceedance(names, [s.unserved_share[:, k] * 100 for s in risk.strategies],
+                                     f"{c}: demand lost over a run (%, log scale)",
+                                     f"{c}: how often more than x is lost"))
     return body
 
 

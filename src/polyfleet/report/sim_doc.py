@@ -52,7 +52,8 @@ def training_rows(setup, run) -> list[dict]:
         planned = float(run.demand_tokens[i].sum())
         if planned <= 0:
             continue
-        row = {"workload": run.workloads[i], "planned_tokens": planned, "trained_tokens": float(run.served_tokens[i].sum()),
+        row = {"workload": run.workloads[i], "planned_tokens": planned,
+               "trained_tokens": float(run.served_tokens[i].sum()),
                "trained_share": float(share[i]), "delay_days": float(run.training_delay_days[i])}
         for cause in TRAINING_CAUSES:
             row[f"delay_days_{key(cause)}"] = float(run.training_delay_by_cause[cause][i])
