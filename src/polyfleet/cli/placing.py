@@ -136,6 +136,11 @@ def _fleet(scn, table, t: int, use_plan: bool, say):
     return chips, {}, demand, {}
 
 
+def _routing(v) -> str:
+    """A routing share; a needed sliver reads '<0.1%', never '0.0%'."""
+    return "-" if v is None else "<0.1%" if 0 < v < 0.0005 else pct(v)
+
+
 def _print(doc: dict) -> None:
     console = Console(width=None if sys.stdout.isatty() else 160)
     f = doc.get("failover")
@@ -148,7 +153,7 @@ def _print(doc: dict) -> None:
     emit(doc["replicas"], "table", [Column("service", "service", justify="left"),
                                     Column("pool", "pool", justify="left"), Column("replicas", "replicas"),
                                     *before, Column("chips", "chips"), Column("tokens_per_s", "tokens/s", num(0)),
-                                    Column("routing_weight", "routing", pct)],
+                                    Column("routing_weight", "routing", _routing)],
          title="Inference replicas" + (" after the loss" if f else "")
                + " (routing = share of the service's traffic the load balancer sends)", console=console)
     cols = [Column("service", "service", justify="left"), Column("tier", "tier", justify="left"),

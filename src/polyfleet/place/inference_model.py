@@ -146,8 +146,8 @@ class PlaceOptions:
     tier_slack: share of each tier's value-weighted demand that may be left unserved beyond the
     best possible, to save cost or moves (0 = strictly lexicographic).
     min_routing_share: a service's replicas on a pool that would carry less than this share of
-    its traffic are not placed (a sliver a whole replica rounds up to; default 0.1%): the service
-    gives up at most that share instead. Under deep shortage the
+    its traffic, and that it does not need to serve all its demand, are not placed (rounding noise;
+    default 0.1%). Slivers it needs stay. Under deep shortage the
     value-optimal mix of services can differ a lot from the running one; a slack of 0.01 roughly
     halves the moves there. Tier order itself (no higher tier short while capacity it could use
     holds a lower tier) holds regardless.
