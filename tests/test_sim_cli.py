@@ -116,7 +116,7 @@ def test_risk_json_has_training_intervals_warnings_and_a_headline(run_cli, train
                            "--workers", "1")
     assert code == 0
     doc = json.loads(out)
-    assert doc["headline"].startswith("Over 3 months, 'policy (diversified)'")
+    assert doc["headline"].startswith("Over the 3 months, 'policy (diversified)'")
     assert any("of 5 runs" in w for w in doc["warnings"])
     (row,) = doc["strategies"]
     for key in ("tune_delay_days_mean", "tune_delay_days_p95", "tune_trained_share_mean", "cvar95_total_usd"):

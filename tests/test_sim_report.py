@@ -83,7 +83,7 @@ def test_risk_report_answers_first_with_intervals_and_warnings():
     one, two = fragile_pair()
     risk = run_risk([two, one], 12, seed=3, workers=1, aliases=[["spread under another name"], []])
     doc = risk_doc(risk, what_if=[])
-    assert doc["headline"].startswith("Over 2 months, 'two pools' plans to spend")
+    assert doc["headline"].startswith("Over the 2 months, 'two pools' plans to spend")
     assert "in the worst 5% of 12 runs" in doc["headline"]
     assert any("CVaR95 of 12 runs" in w for w in doc["warnings"])
     assert [r["strategy"] for r in doc["money"]] == ["two pools", "spread under another name", "one pool"]

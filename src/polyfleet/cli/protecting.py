@@ -129,7 +129,7 @@ def _print_run(doc: dict, note: str) -> None:
     from ..sim.serve import CAUSES
     from ..sim.training import TRAINING_CAUSES
     console = Console(width=None if sys.stdout.isatty() else 160)
-    console.print(f"[bold]Simulated {doc['scope']}[/bold], {doc['start']} .. {doc['end']} ({note})")
+    console.print(f"[bold]Simulated the {doc['scope']}[/bold], {doc['start']} .. {doc['end']} ({note})")
     emit(doc["classes"], "table", [Column("class", "class (priority order)", justify="left"),
                                    Column("served_share", "served", pct),
                                    Column("worst_hour_loss", "worst hour lost", pct),
@@ -218,7 +218,7 @@ def risk_cmd(
                  "inference.csv": to_csv(doc["inference"]), "training.csv": to_csv(doc["training"]),
                  "plan.json": json.dumps(jsonable(result.to_dict()), indent=1),
                  "report.html": html.render(f"polyfleet risk: {scn.name or scn.source_name}", sections,
-                                            f"{runs} Monte Carlo runs over {risk.scope}, seed {seed}")}
+                                            f"{runs} Monte Carlo runs over the {risk.scope}, seed {seed}")}
         written = write_outputs(out, files, overwrite)
     if fmt == "json":
         print(json.dumps(jsonable(doc), indent=2))
@@ -282,7 +282,7 @@ def _print_risk(risk, doc) -> None:
     console = Console(width=None if sys.stdout.isatty() else 200)
     thr = risk.threshold
     console.print(Text(doc["headline"], style="bold"))
-    console.print(f"{risk.runs} runs x {len(risk.strategies)} fleets over {risk.scope}, seed {risk.seed} "
+    console.print(f"{risk.runs} runs x {len(risk.strategies)} fleets over the {risk.scope}, seed {risk.seed} "
                   f"({risk.wall_seconds:.0f} s); the same faults and traffic for every strategy; "
                   "figures are means or quantiles over runs with their 95% interval in brackets")
     money_rows = _with_ci(doc["money"], {"planned_cost_usd": money, "expected_cost_usd": money,
@@ -292,7 +292,7 @@ def _print_risk(risk, doc) -> None:
                                Column("expected_loss_usd", "E[value lost]"),
                                Column("cvar95_total_usd", "CVaR95 all-in"),
                                Column("note", "note", justify="left")],
-         title=f"Money over {risk.scope}", console=console)
+         title=f"Money over the {risk.scope}", console=console)
     emit(_with_ci(doc["inference"], {"lost_mean": pct, "lost_p99": pct, "p_day_loss": pct}), "table",
          [Column("strategy", "strategy", justify="left"), Column("class", "class", justify="left"),
           Column("lost_mean", "E[lost]"), Column("lost_p99", "P99 lost"),

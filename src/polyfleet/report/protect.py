@@ -142,7 +142,7 @@ def risk_sections(risk, doc: dict) -> list[Section]:
     """The answer first: headline, money, inference per class, training, tail; intervals shown."""
     thr = risk.threshold
     head = f"<p class='status'><b>{esc(doc['headline'])}</b></p>"
-    head += (f"<p class='note'>{risk.runs} runs over {esc(risk.scope)}, seed {risk.seed}; every strategy met the "
+    head += (f"<p class='note'>{risk.runs} runs over the {esc(risk.scope)}, seed {risk.seed}; every strategy met the "
              "same fault timelines and traffic (common random numbers). Figures: value (95% interval) — t interval "
              "for means, Wilson for probabilities, bootstrap with a fixed seed for quantiles and CVaR.</p>")
     if doc["warnings"]:
@@ -158,7 +158,7 @@ def risk_sections(risk, doc: dict) -> list[Section]:
              "both names.</p>")
     names = [s.name for s in risk.strategies]
     body += figure(pp.exceedance(names, [s.total_usd / 1e9 for s in risk.strategies],
-                                 f"all-in cost over {risk.scope} (USD billions, log scale)",
+                                 f"all-in cost over the {risk.scope} (USD billions, log scale)",
                                  "How often a strategy costs more than x, all in"))
     out = [Section("Risk: is diversification worth it?", body, "risk-answer")]
     out.append(Section("Inference demand lost, by class", _class_risk(risk, doc, thr), "risk-classes"))

@@ -102,7 +102,7 @@ def headline(risk, money=None) -> str:
     if other is None and len(rows) > 1:
         other = max(rows[1:], key=lambda r: r["cvar95_total_usd"])
     scope = first["scope"]
-    text = f"Over {scope}, '{first['strategy']}' plans to spend {_money(first['planned_cost_usd'])}"
+    text = f"Over the {scope}, '{first['strategy']}' plans to spend {_money(first['planned_cost_usd'])}"
     if other is None:
         return text + f"; in the worst 5% of {risk.runs} runs it costs {_money(first['cvar95_total_usd'])} all in."
     diff = first["planned_cost_usd"] - other["planned_cost_usd"]
