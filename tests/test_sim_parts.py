@@ -127,3 +127,25 @@ def test_training_shortfall_split_by_cause():
     assert t.delay_by_cause["outage"][0] == pytest.approx(30 * day)
     assert t.delay_by_cause["delivery_slip"][0] == pytest.approx(10 * day)
     assert t.delay_days[0] == pytest.approx(74 * day)
+
+
+def test_the_setup_takes_each_runs_chips_from_the_plan():
+    """A plan with a service and a training run on two offerings (a: $1, b: $3; the run trains twice as
+    fast on b): the setup's run chips are the plan's allocation of the run on the pools held, nothing
+    for the service; on them it trains at the plan's pace (4 tokens/s)."""
+    from dataclasses import replace as dc_replace
+
+    from polyfleet.plan import plan, simple_inputs
+    from polyfleet.sim.build import run_chips_of
+    from polyfleet.sim.schedule import FleetSchedule, held_index
+    inp = simple_inputs(offerings=[dict(id="a", on_demand=1.0), dict(id="b", on_demand=3.0)],
+                        workloads=[dict(id="svc", demand=[3600.0 * 5, 3600.0 * 7], rates={"a": 3600.0}),
+                                   dict(id="run", demand=[3600.0 * 4, 3600.0 * 4], rates={"a": 3600.0, "b": 7200.0})],
+                        months=2)
+    res = plan(dc_replace(inp, kinds=("inference", "training")))
+    idx = held_index(res)
+    runs = run_chips_of(res)
+    assert runs.shape == (2, len(idx), 2) and not runs[0].any()
+    assert np.allclose(runs[1], np.clip(res.allocation[1][idx], 0, None))
+    assert list(FleetSchedule.from_plan(res).pools) == [res.inputs.facts.ids[i] for i in idx]
+    assert ((runs[1] * res.inputs.rate[1, idx][:, None]).sum(axis=0) / 3600.0).tolist() == pytest.approx([4.0, 4.0])
