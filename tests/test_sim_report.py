@@ -103,6 +103,7 @@ def test_risk_report_answers_first_with_intervals_and_warnings():
 
 def test_headline_against_least_cost_uses_the_digits_a_small_share_needs():
     assert share(0.0) == "0%" and share(0.0000412) == "0.0041%" and share(0.0123) == "1.2%"
+    assert share(7e-8) == "<0.0001%" and share(1.2e-6) == "0.00012%"
     one, two = fragile_pair()
     risk = run_risk([replace(two, name="policy (diversified)"), replace(one, name="least cost (no risk policy)")],
                     12, seed=3, workers=1)

@@ -20,6 +20,8 @@ def share(v) -> str:
     p = v * 100
     if p == 0:
         return "0%"
+    if abs(p) < 1e-4:
+        return "<0.0001%"
     return f"{p:.2g}%" if abs(p) < 0.1 else f"{p:.1f}%"
 
 
