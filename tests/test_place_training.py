@@ -237,9 +237,12 @@ def independent_max_min(fair: np.ndarray, problem: AllocationProblem) -> float:
         a.append(r)
         b.append(problem.capacity[w])
     bounds = [(0, 0) if fair.ravel()[i] <= 0 else (0, None) for i in range(n * m)] + [(0, None)]
-    res = linprog(c, A_ub=np.array(a), b_ub=np.array(b), bounds=bounds, method="highs")
+    unit = fair[rows].max(axis=1).min() if rows.size else 1.0        # rows in units of t's bound
+    a = np.array(a)
+    a[: len(rows), : n * m] /= unit
+    res = linprog(c, A_ub=a, b_ub=np.array(b), bounds=bounds, method="highs")
     assert res.status == 0
-    return float(-res.fun)
+    return float(-res.fun) * unit
 
 
 def equal_share_by_hand(problem: AllocationProblem) -> np.ndarray:

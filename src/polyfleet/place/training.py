@@ -111,20 +111,29 @@ def _lp(problem: AllocationProblem, opts: SolveOptions, **terms) -> tuple[np.nda
     """Solve; a max-min LP's optimum is a whole face, so a tiny reward for the sum of the fair
     rows picks, among max-min optimal allocations, one that puts spare capacity to use.
 
-    The reward is scaled so that all of it together is at most `tiebreak` x an upper bound of t
-    (the smallest of the jobs' best rows): each row counts relative to its own best cell. A reward
-    in the rows' own units would, where one job's rows are a million times another's (makespan rows
-    are throughput / remaining work), outweigh t itself and starve the slow job."""
-    if "fair" in terms and "gain" not in terms and opts.tiebreak > 0:
+    The rows are solved in units of an upper bound of t (the smallest of the jobs' best rows), and
+    the reward adds up to at most `tiebreak` of that bound, each row counted relative to its own best
+    cell. In the rows' own units, where one job's rows are a million times another's (makespan rows
+    are throughput / remaining work), t falls below the solver's tolerances and a reward in those
+    units outweighs t itself: the slow job starved."""
+    scale = 1.0
+    if "fair" in terms and "gain" not in terms:
         fair = terms["fair"]
         best = fair.max(axis=1) if fair.size else np.zeros(0)
         live = best > 0
         if live.any():
-            unit = np.divide(fair, best[:, None], out=np.zeros_like(fair), where=best[:, None] > 0)
-            terms["gain"] = opts.tiebreak * float(best[live].min()) / int(live.sum()) * unit
+            # rows in units of t's upper bound, so that t is O(1) for the solver's tolerances (a makespan's
+            # t can be 1e-7 where one job has a million times more work left than another)
+            scale = 1.0 / float(best[live].min())
+            terms["fair"] = fair * scale
+            if "gain" not in terms and opts.tiebreak > 0:
+                unit = np.divide(fair, best[:, None], out=np.zeros_like(fair), where=best[:, None] > 0)
+                terms["gain"] = opts.tiebreak / int(live.sum()) * unit
     sol = solve_lp(problem.throughput > 0, problem.scale_factor, problem.capacity,
                    method=opts.method, partitions=opts.partitions, merge=opts.merge and opts.warm is None,
                    ids=problem.ids(), warm=opts.warm, workers=opts.workers, **terms)
+    if scale != 1.0:
+        sol = replace(sol, objective=sol.objective / scale)     # t in the rows' own units
     return sol.x, sol
 
 
