@@ -94,11 +94,11 @@ def run(args: argparse.Namespace) -> dict:
         if prices is None:
             raise UserError(f"need a price for each of {','.join(types)}", where="--usd-per-chip-hour")
     config = SimConfig(
-        policy=args.policy, window=(lo, hi), solve=SolveOptions(method=args.method, seed=args.seed),
+        policy=args.policy, window=(lo, hi), solve=SolveOptions(method=args.method, seed=args.seed, iso=args.iso),
         usd_per_chip_hour=prices,
         rounds=RoundConfig(round_s=args.round_s, min_reallocation_interval_s=args.min_realloc_s,
                            restart_cost_s=args.restart_cost_s, seed=args.seed,
-                           backfill_new_jobs=args.backfill))
+                           backfill_new_jobs=args.backfill, new_jobs_hold_chips=args.gavel_holds))
     result = simulate_jobs(jobs, capacity, config)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0  # reading the trace included
     jct = result.jct_s[lo:hi]
@@ -134,10 +134,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-realloc-s", type=float, default=1920.0)
     parser.add_argument("--restart-cost-s", type=float, default=0.0, help="progress lost per move/resume")
     parser.add_argument("--backfill", action="store_true", help="new jobs may use idle chips before reallocation")
+    parser.add_argument("--gavel-holds", action="store_true", help="as Gavel's scheduler: jobs not yet in the "
+                        "allocation take chips in the round's ranking and leave them idle")
     parser.add_argument("--arrival-scale", type=float, default=1.0, help="multiply arrival times (what-if load)")
     parser.add_argument("--usd-per-chip-hour", default="", help="prices for min_cost: N:N:N or type=N,...")
     parser.add_argument("--method", default="auto", choices=["auto", "simplex", "ipm"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--iso", default="equal_share", choices=["equal_share", "agnostic_lp"],
+                        help="max_min_fairness_perf's normaliser: the equal share, or Gavel's agnostic LP solution")
     parser.add_argument("--format", choices=["text", "json"], default="text")
     parser.add_argument("--compare", action="store_true", help="every trace in the data folder, both LAS policies, "
                         "beside Gavel's figures")

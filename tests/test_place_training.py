@@ -72,6 +72,18 @@ def test_max_min_perf_weighs_a_gang_by_its_size_as_gavel_does():
     np.testing.assert_allclose(result.x, [[1.0], [0.25]], atol=1e-6)
 
 
+def test_gavels_agnostic_normaliser_agrees_where_the_agnostic_optimum_is_unique():
+    """Same gangs of 2 and 4 on 3 chips: the agnostic LP's optimum is unique (equal chip-time: 0.75 and
+    0.375 of the time, the equal share), so normalising by it gives the same allocation, t = 8/3."""
+    problem = AllocationProblem(throughput=np.array([[1.0], [1.0]]), scale_factor=np.array([2.0, 4.0]),
+                                capacity=np.array([3.0]))
+    agnostic = allocate(problem, "max_min_fairness")
+    np.testing.assert_allclose(agnostic.x, [[0.75], [0.375]], atol=1e-6)
+    result = allocate(problem, "max_min_fairness_perf", SolveOptions(iso="agnostic_lp"))
+    assert result.objective == pytest.approx(8 / 3, rel=1e-6)
+    np.testing.assert_allclose(result.x, [[1.0], [0.25]], atol=1e-6)
+
+
 def test_equal_share_is_proportional_to_capacity():
     problem = AllocationProblem(throughput=np.ones((3, 2)), scale_factor=np.array([1.0, 1.0, 2.0]),
                                 capacity=np.array([3.0, 1.0]))
@@ -362,3 +374,18 @@ def test_placements_respect_capacity_gangs_and_feasibility(state):
         used = np.bincount(types, weights=scale[rows], minlength=capacity.size)
         assert np.all(used <= capacity)  # whole gangs only, never over capacity
         mech.record(rows, types, busy[rows])
+
+
+def test_jobs_not_yet_allocated_hold_chips_only_as_gavel_does():
+    """One type of 2 chips. Job 0 is allocated half of it; job 2 is allocated none of it (it may fill
+    idle chips); job 1 arrived after the allocation. By default job 1 waits and jobs 0 and 2 run.
+    Gavel's scheduler ranks job 1 (priority 0, deficit 0, earlier than job 2) and counts its chip as
+    used without starting it: only job 0 runs and a chip idles."""
+    for holds, expected in ((False, [0, 2]), (True, [0])):
+        mech = RoundMechanism(np.array([2.0]), 3, shuffle_types=False, fill_idle=True,
+                              config=RoundConfig(new_jobs_hold_chips=holds))
+        mech.add(np.array([0, 2]))
+        mech.set_allocation(0.0, np.array([[0.5], [0.0]]))
+        mech.add(np.array([1]))
+        rows, types = mech.place(np.ones((3, 1)), np.ones(3))
+        assert sorted(mech.active[rows].tolist()) == expected and set(types.tolist()) <= {0}

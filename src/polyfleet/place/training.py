@@ -28,6 +28,7 @@ class SolveOptions:
     seed: int = 0
     workers: int = 1  # threads for POP partitions
     tiebreak: float = 1e-6  # max-min LPs: also reward total normalised throughput, this much
+    iso: str = "equal_share"  # max_min_fairness_perf's T_iso: "equal_share" or "agnostic_lp" (Gavel's, one more LP)
 
 
 PolicyFn = Callable[[AllocationProblem, SolveOptions], Allocation]
@@ -159,7 +160,9 @@ def _max_min(problem: AllocationProblem, opts: SolveOptions, aware: bool) -> All
     thr = _view(problem, aware)
     s = problem.scale_factor[:, None]
     if aware:
-        iso = (thr * equal_share(problem)).sum(axis=1)
+        agnostic = _max_min(problem, replace(opts, warm=None), aware=False).x if opts.iso == "agnostic_lp" \
+            else equal_share(problem)
+        iso = (thr * agnostic).sum(axis=1)
         fair = s * thr / (np.maximum(iso, 1e-300) * _weights(problem))[:, None]
     else:
         iso = ((thr > 0) * problem.capacity[None, :]).sum(axis=1)
