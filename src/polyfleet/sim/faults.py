@@ -21,6 +21,7 @@ from .calendar import DAY, DEFAULT_HOURS_PER_MONTH, HOUR, Calendar, span, when
 
 YEAR = 365.25 * DAY
 DEFAULT_MONTH_S = DEFAULT_HOURS_PER_MONTH * HOUR
+MONTH = DEFAULT_MONTH_S   # the default plan month (730 h); a run's own is SimSetup.month_s (hours_per_month)
 
 TargetKind = Literal["provider", "region", "vendor", "offering", "family", "accelerator"]
 

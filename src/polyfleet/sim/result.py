@@ -107,8 +107,9 @@ class RunResult:
         """[C] classes with inference demand."""
         return self.demand_tokens[self.inference].sum(axis=0) > 0
 
-    def served_share(self) -> np.ndarray:
-        """[C] share of each class's inference demand served (NaN for a class without any)."""
+    def served_share(self, inference_only: np.ndarray | None = None) -> np.ndarray:
+        """[C] share of each class's inference demand served (NaN for a class without any).
+        `inference_only` is accepted for older callers and ignored: classes are inference only."""
         d = self.demand_tokens[self.inference].sum(axis=0)
         s = self.served_tokens[self.inference].sum(axis=0)
         return np.divide(s, d, out=np.full_like(d, np.nan), where=d > 0)

@@ -9,6 +9,7 @@ its 95% interval and, where the runs are too few for it, a warning (sim/stats.py
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -96,6 +97,9 @@ class StrategyRisk:
         if self.has_customers:
             out["customer_hours_mean"] = stats.mean(self.customer_hours, 0.0)
             out["customer_hours_p95"] = stats.quantile(self.customer_hours, 0.95)
+        else:                      # unknown, not 0: no tier has a customer model
+            unknown = stats.Estimate(math.nan, math.nan, math.nan, "none", self.runs, None)
+            out["customer_hours_mean"] = out["customer_hours_p95"] = unknown
         for c, name in enumerate(self.classes):
             u = self.unserved_share[:, c]
             if np.isnan(u).all():
