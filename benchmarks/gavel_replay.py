@@ -3,8 +3,9 @@
 `--compare` replays every trace in ../shared/data/gavel (single-GPU at 2.8 jobs/h; gang, i.e.
 multi-GPU, at 1.5 and 2.0 jobs/h) under both LAS policies on 36 V100 + 36 P100 + 36 K80 and prints
 our average JCT (jobs 4000-4999) and CPU seconds beside Gavel's own (FORMAT.md there, measured with
-Gavel's simulator on a 2-core machine). It solves the LPs by interior point, as Gavel does (--method
-simplex for vertices):
+Gavel's simulator on a 2-core machine), twice: solved as Gavel solves (interior point, no tie-break)
+and with our defaults (a tie-break that gives capacity the max-min leaves over to jobs that can use
+it, which shortens JCTs):
 
     PYTHONPATH=src python benchmarks/gavel_replay.py --compare [--format json]
 
@@ -94,7 +95,9 @@ def run(args: argparse.Namespace) -> dict:
         if prices is None:
             raise UserError(f"need a price for each of {','.join(types)}", where="--usd-per-chip-hour")
     config = SimConfig(
-        policy=args.policy, window=(lo, hi), solve=SolveOptions(method=args.method, seed=args.seed, iso=args.iso),
+        policy=args.policy, window=(lo, hi),
+        solve=SolveOptions(method=args.method, seed=args.seed, iso=args.iso,
+                           **({} if getattr(args, "tiebreak", None) is None else {"tiebreak": args.tiebreak})),
         usd_per_chip_hour=prices,
         rounds=RoundConfig(round_s=args.round_s, min_reallocation_interval_s=args.min_realloc_s,
                            restart_cost_s=args.restart_cost_s, seed=args.seed,
@@ -140,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--usd-per-chip-hour", default="", help="prices for min_cost: N:N:N or type=N,...")
     parser.add_argument("--method", default="auto", choices=["auto", "simplex", "ipm"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tiebreak", type=float, default=None, help="max-min tie-break weight (default: the "
+                        "library's; 0 = pure max-min, as Gavel)")
     parser.add_argument("--iso", default="equal_share", choices=["equal_share", "agnostic_lp"],
                         help="max_min_fairness_perf's normaliser: the equal share, or Gavel's agnostic LP solution")
     parser.add_argument("--format", choices=["text", "json"], default="text")
@@ -170,28 +175,32 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def compare(args: argparse.Namespace) -> int:
-    """Each trace x both LAS policies: our average JCT and CPU seconds beside Gavel's."""
+    """Each trace x both LAS policies, replayed twice: as Gavel solves its LPs (interior point, the centre
+    of a max-min optimum, no tie-break) and with our defaults (the tie-break gives capacity left over by
+    the max-min to jobs that can use it); average JCT and CPU seconds beside Gavel's."""
     if not GAVEL.exists():
         print(f"gavel_replay: skipped, shared data folder {GAVEL} is absent", file=sys.stderr)
         return 0
     rows = []
-    # Gavel solves its LPs with ECOS, an interior-point method: on a max-min LP's optimal face it returns
-    # the centre. HiGHS's interior point without crossover does the same; simplex returns a vertex.
-    method = "ipm" if args.method == "auto" else args.method
     for trace, policies in GAVEL_RESULTS.items():
         for policy, (jct, seconds) in policies.items():
-            one = argparse.Namespace(**{**vars(args), "trace": str(GAVEL / trace), "policy": policy, "method": method})
-            out = run(one)
-            rows.append({"trace": trace, "policy": policy, "method": method, "avg_jct_hours": out["avg_jct_hours"],
-                         "gavel_avg_jct_hours": jct,
-                         "difference": round(out["avg_jct_hours"] / jct - 1, 4),
-                         "bound_jct_hours": out["bound_jct_hours"], "failed_jobs": out["failed_jobs"],
-                         "cpu_seconds": out["cpu_seconds"], "gavel_seconds": seconds})
+            row = {"trace": trace, "policy": policy, "gavel_avg_jct_hours": jct, "gavel_seconds": seconds}
+            for label, method, tiebreak in (("as_gavel", "ipm", 0.0), ("default", "auto", None)):
+                one = argparse.Namespace(**{**vars(args), "trace": str(GAVEL / trace), "policy": policy,
+                                            "method": method, "tiebreak": tiebreak})
+                out = run(one)
+                row.update({f"{label}_avg_jct_hours": out["avg_jct_hours"],
+                            f"{label}_difference": round(out["avg_jct_hours"] / jct - 1, 4),
+                            f"{label}_cpu_seconds": out["cpu_seconds"], f"{label}_failed_jobs": out["failed_jobs"]})
+            row["bound_jct_hours"] = out["bound_jct_hours"]
+            rows.append(row)
             if args.format == "text":
                 r = rows[-1]
-                print(f"{trace:34s} {policy:22s} ours {r['avg_jct_hours']:7.2f} h  Gavel {jct:6.2f} h  "
-                      f"({r['difference']:+.1%})  floor {r['bound_jct_hours']:6.2f} h  ours {r['cpu_seconds']:6.1f} "
-                      f"CPU-s  Gavel {seconds:6.1f} s", flush=True)
+                print(f"{trace:34s} {policy:22s} Gavel {jct:6.2f} h ({seconds:5.1f} s) | as Gavel "
+                      f"{r['as_gavel_avg_jct_hours']:6.2f} h ({r['as_gavel_difference']:+.1%}, "
+                      f"{r['as_gavel_cpu_seconds']:4.1f} CPU-s) | default {r['default_avg_jct_hours']:6.2f} h "
+                      f"({r['default_difference']:+.1%}, {r['default_cpu_seconds']:4.1f} CPU-s) | floor "
+                      f"{r['bound_jct_hours']:5.2f} h", flush=True)
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     return 0
