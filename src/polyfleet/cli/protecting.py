@@ -287,6 +287,9 @@ def _print_risk(risk, doc) -> None:
                   "figures are means or quantiles over runs with their 95% interval in brackets")
     money_rows = _with_ci(doc["money"], {"planned_cost_usd": money, "expected_cost_usd": money,
                                          "expected_loss_usd": money, "cvar95_total_usd": money})
+    for r in money_rows:                       # the whole reason is in the JSON; a table line is enough here
+        if r.get("note") and len(r["note"]) > 90:
+            r["note"] = r["note"][:87] + "..."
     emit(money_rows, "table", [Column("strategy", "strategy", justify="left"),
                                Column("planned_cost_usd", "planned cost"), Column("expected_cost_usd", "E[cost]"),
                                Column("expected_loss_usd", "E[value lost]"),
