@@ -1,8 +1,10 @@
-"""One simulated year of the default scenario, and how its cost grows with chips, customers and step.
+"""One simulated run of the default scenario (its whole horizon), and how its cost grows with chips,
+customers and step.
 
     python benchmarks/sim_year.py [--scenario frontier-2026] [--out benchmarks/out]
 
-Plans the scenario, then times `simulate` on a sampled year of faults: once cold (every fleet
+Plans the scenario, then times `simulate` (CPU seconds of this process, so that other load on the
+machine does not inflate it) on a sampled timeline of faults: once cold (every fleet
 state placed for the first time) and once warm (the month's normal placements remembered, as in
 a Monte Carlo worker). The sweep scales the fleet and demand, the customer count and the step,
 one at a time, and writes the figure `sim_scaling.svg` into --out.
@@ -25,21 +27,20 @@ from polyfleet.report import plots  # noqa: E402
 from polyfleet.scenario import load_scenario  # noqa: E402
 from polyfleet.sim.build import setup_from_plan  # noqa: E402
 from polyfleet.sim.customers import draw_customers  # noqa: E402
-from polyfleet.sim.faults import MONTH, sample_timeline  # noqa: E402
+from polyfleet.sim.faults import sample_timeline  # noqa: E402
 from polyfleet.sim.fleet import simulate  # noqa: E402
 
 
 def timed(setup, events, seed: int = 1) -> tuple[float, object]:
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     run = simulate(setup, events, np.random.default_rng(seed))
-    return time.perf_counter() - t0, run
+    return time.process_time() - t0, run
 
 
 def scaled(setup, k: float):
     s = setup.schedule
-    sched = replace(s, firm=s.firm * k, spot=s.spot * k, committed=s.committed * k, training=s.training * k,
-                    cost=s.cost * k)
-    return replace(setup, schedule=sched, demand=setup.demand * k, placements={})
+    sched = replace(s, firm=s.firm * k, spot=s.spot * k, committed=s.committed * k, cost=s.cost * k)
+    return replace(setup, schedule=sched, demand=setup.demand * k, run_chips=setup.runs * k, placements={})
 
 
 def with_customers(setup, k: float):
@@ -61,16 +62,17 @@ def main() -> None:
     result = plan(scn)
     setup = setup_from_plan(scn, result)
     print(f"plan + setup: {time.perf_counter() - t0:.2f} s")
-    months = setup.options.months
-    events = sample_timeline(setup.faults, setup.universe, months * MONTH, np.random.default_rng(7))
+    months = setup.months
+    events = sample_timeline(setup.faults, setup.universe, setup.horizon_s, np.random.default_rng(7),
+                             month_s=setup.month_s)
     chips = setup.schedule.chips[:, :months].max(axis=1).sum()
     cold, run = timed(setup, events)
     warm, _ = timed(setup, events)
-    n_steps = int(round(months * MONTH / (setup.options.step_minutes * 60)))
-    print(f"one year: {months} months, {setup.options.step_minutes:g}-minute steps ({n_steps:,}), "
+    n_steps = setup.n_steps
+    print(f"one run: {months} months, {setup.options.step_minutes:g}-minute steps ({n_steps:,}), "
           f"{chips:,.0f} chips at peak, {run.customers:,} customers, {len(events)} fault events, "
           f"{run.placements} fleet states placed")
-    print(f"simulate: cold {cold:.2f} s, warm {warm:.2f} s")
+    print(f"simulate: cold {cold:.2f} CPU-s, warm {warm:.2f} CPU-s")
     if args.no_sweep:
         return
     sweeps = {}
@@ -87,7 +89,7 @@ def main() -> None:
         t, _ = timed(s2, events)
         rows.append(("step minutes", step, t))
     for what, k, t in rows:
-        print(f"  {what:13s} {k:>6g}: {t:6.2f} s (cold)")
+        print(f"  {what:13s} {k:>6g}: {t:6.2f} CPU-s (cold)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     import matplotlib.pyplot as plt
@@ -99,9 +101,9 @@ def main() -> None:
         ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-")
         ax.set_xscale("log")
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("seconds per simulated year")
+        ax.set_ylabel("CPU seconds per simulated run")
         ax.set_ylim(bottom=0)
-    fig.suptitle("polyfleet simulate: cost of one simulated year (cold placements)")
+    fig.suptitle("polyfleet simulate: cost of one simulated run (cold placements)")
     (out / "sim_scaling.svg").write_text(plots.to_svg(fig), encoding="utf-8")
     print(f"wrote {out / 'sim_scaling.svg'}")
 

@@ -10,16 +10,17 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_place_inference import instances
 
 from polyfleet.errors import UnknownNameError
-from polyfleet.place.failover import failover, replace, replicas_lost
+from polyfleet.place.failover import evictions, failover, replace, replicas_lost
 from polyfleet.place.inference import place
 from polyfleet.place.inference_checks import check_capacity, tier_violations
 from polyfleet.place.inference_milp import tier_weights
 from polyfleet.place.inference_model import Demand, Fleet, PlaceOptions, Pool
 from polyfleet.place.inference_synthetic import random_instance, table_from_arrays
+from polyfleet.place.inference_tiers import tier_fill
 from polyfleet.place.routing import Move
-from test_place_inference import instances
 
 R = 360_000.0
 START = 600 / 3600  # a start costs 600 s of its chips' price
@@ -47,7 +48,7 @@ def test_lose_a_pool_moves_only_what_was_on_it(method):
     assert replicas_lost(before, ["p1"]) == {("A", "p1"): 2}
     after = failover(before, ["p1"], options=opts(method))
     assert after.replicas.tolist() == [[0, 0, 2], [0, 2, 0]]
-    assert after.moves == (Move("A", "p1", "p3", 2, pytest.approx(2 * 3 * START)),)
+    assert after.moves == (Move("A", "p1", "p3", 2, pytest.approx(2 * 3 * START), 2, 2, 2),)
     assert after.start_usd == pytest.approx(1.0)
     assert after.usd_per_hour == pytest.approx(8.0) and after.shortfalls() == []
     assert after.routing.tolist() == [[0, 0, 1], [0, 1, 0]]
@@ -65,12 +66,15 @@ def test_a_higher_tier_displaces_a_lower_one_and_the_chain_is_reported():
     assert before.replicas.tolist() == [[2, 0, 0], [0, 2, 0]]
     after = failover(before, ["p1"])
     assert after.replicas.tolist() == [[0, 2, 0], [0, 0, 2]]
-    assert sorted(after.moves, key=lambda m: m.service) == [Move("A", "p1", "p2", 2, pytest.approx(2 * 1 * START)),
-                                                            Move("B", "p2", "p3", 2, pytest.approx(2 * 3 * START))]
+    assert sorted(after.moves, key=lambda m: m.service) == [
+        Move("A", "p1", "p2", 2, pytest.approx(2 * 1 * START), 2, 2, 2),
+        Move("B", "p2", "p3", 2, pytest.approx(2 * 3 * START), 2, 2, 2)]
+    # B sat on a healthy pool: it moved only to make room for a higher tier, and that is named
+    assert [(m.service, m.from_pool) for m in evictions(before, after, ["p1"])] == [("B", "p2")]
     # without p3 B has nowhere to go: it is stopped, and the shortfall says so
     gone = failover(before, ["p1", "p3"], options=opts())
     assert gone.replicas.tolist() == [[0, 2, 0], [0, 0, 0]]
-    assert Move("B", "p2", None, 2, 0.0) in gone.moves
+    assert Move("B", "p2", None, 2, 0.0, 2, 2, 0) in gone.moves
     assert [(s.service, s.tier, s.tokens_per_s) for s in gone.shortfalls()] == [("B", "batch", 200.0)]
 
 
@@ -84,7 +88,7 @@ def test_shrunk_pool_keeps_what_fits():
     assert replicas_lost(before, chips={"p1": 2}) == {("A", "p1"): 2}
     after = replace(before, chips={"p1": 2})
     assert after.replicas[0].tolist() == [2, 0, 2]
-    assert after.moves == (Move("A", "p1", "p3", 2, pytest.approx(2 * 3 * START)),)
+    assert after.moves == (Move("A", "p1", "p3", 2, pytest.approx(2 * 3 * START), 2, 2, 2),)
 
 
 def test_unknown_pool_is_a_user_error():
@@ -99,40 +103,95 @@ def test_previous_on_pools_or_services_no_longer_present_are_reported_as_stops()
     d = Demand(("A",), ("t",), [[100.0]])
     p = place(rates, f, d, previous={("A", "p1"): 1, ("A", "gone"): 3, ("Z", "p2"): 1})
     assert p.replicas.tolist() == [[1, 0, 0]]
-    assert set(p.moves) == {Move("A", "gone", None, 3, 0.0), Move("Z", "p2", None, 1, 0.0)}
+    assert set(p.moves) == {Move("A", "gone", None, 3, 0.0, 3, 3, 0), Move("Z", "p2", None, 1, 0.0, 1, 0, 0)}
+
+
+def net_moves(moves, services, pools, shape) -> np.ndarray:
+    """Replica changes the moves describe: stopped replicas off their source, started ones onto their target."""
+    net = np.zeros(shape, dtype=np.int64)
+    for m in moves:
+        if m.from_pool is not None:
+            net[services.index(m.service), pools.index(m.from_pool)] -= m.from_replicas
+        if m.to_pool is not None:
+            net[services.index(m.service), pools.index(m.to_pool)] += m.replicas
+    return net
+
+
+def tier_values(placement) -> list[float]:
+    _, v = tier_weights(placement.instance)
+    return [float(v @ placement.served_tokens_per_s[:, k]) for k in range(len(placement.tiers))]
+
+
+def lexi_at_least(a: list[float], b: list[float]) -> bool:
+    for x, y in zip(a, b):
+        if abs(x - y) > 1e-6 * max(1.0, abs(x), abs(y)):
+            return x > y
+    return True
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances(), st.integers(0, 3))
-def test_failover_replaces_everything_placeable_with_minimal_moves(inst, lose):
-    """Lose one pool. The failover must (a) put nothing on the lost pool, (b) serve, tier by
-    tier, exactly what a fresh placement on the reduced fleet serves (everything placeable is
-    re-placed), (c) keep the invariants, (d) report moves that add up to the replica changes,
-    and (e) when all demand is served, pay no more in cold starts than the fresh placement
+def test_rebalance_replaces_everything_placeable_with_minimal_moves(inst, lose):
+    """Lose one pool and re-place globally. The failover must (a) put nothing on the lost pool,
+    (b) serve, tier by tier, exactly what a fresh placement on the reduced fleet serves (everything
+    placeable is re-placed), (c) keep the invariants, (d) report moves that add up to the replica
+    changes, and (e) when all demand is served, pay no more in cold starts than the fresh placement
     would (both optimal: fresh minimises cost, failover cost + start penalties)."""
     rates, f, d = inst
     lost = f.ids[lose % len(f.ids)]
     before = place(rates, f, d, options=opts())
-    after = failover(before, [lost], options=opts())
+    after = failover(before, [lost], options=opts(), rebalance=True)
     fresh = place(rates, f.with_chips({lost: 0}), d, options=opts())
-    p = f.index(lost)
-    assert not after.replicas[:, p].any()
+    assert not after.replicas[:, f.index(lost)].any()
     assert check_capacity(after) == [] and tier_violations(after) == []
-    _, v = tier_weights(after.instance)
-    for k in range(len(d.tiers)):
-        a, b = float(v @ after.served_tokens_per_s[:, k]), float(v @ fresh.served_tokens_per_s[:, k])
-        assert a == pytest.approx(b, rel=1e-6, abs=1e-6)
-    net = np.zeros_like(before.replicas)
-    for m in after.moves:
-        if m.from_pool is not None:
-            net[d.services.index(m.service), f.index(m.from_pool)] -= m.replicas
-        if m.to_pool is not None:
-            net[d.services.index(m.service), f.index(m.to_pool)] += m.replicas
-    assert np.array_equal(net, after.replicas - before.replicas)
+    assert tier_values(after) == pytest.approx(tier_values(fresh), rel=1e-6, abs=1e-6)
+    assert np.array_equal(net_moves(after.moves, d.services, f.ids, before.replicas.shape),
+                          after.replicas - before.replicas)
     if not fresh.shortfalls() and after.status == fresh.status == "optimal":
         started = np.maximum(fresh.replicas - before.replicas, 0)
         fresh_start_usd = float((started * after.instance.start_usd).sum())
         assert after.start_usd <= fresh_start_usd + 1e-6
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(), st.integers(0, 3))
+def test_default_failover_moves_nothing_on_a_healthy_pool_but_for_a_higher_tier(inst, lose):
+    """Lose one pool, default path. (a) nothing lands on the lost pool; (b) capacity and tier order
+    hold; (c) the moves add up to the replica changes; (d) it serves, tier by tier, at least what the
+    surviving replicas alone serve and at most what an optimal fresh placement serves; (e) a replica
+    on a healthy pool leaves only as an eviction: its service then serves no tier above one that
+    another service gained on that pool, and nothing is started for a service on a pool while its
+    own replicas on healthy pools are stopped (no relocation); (f) when the survivors serve everything
+    they did, the only moves are off the lost pool."""
+    rates, f, d = inst
+    lost = f.ids[lose % len(f.ids)]
+    p = f.index(lost)
+    before = place(rates, f, d, options=opts())
+    after = failover(before, [lost], options=opts())
+    fresh = place(rates, f.with_chips({lost: 0}), d, options=opts())
+    kept = before.replicas.copy()
+    kept[:, p] = 0
+    assert not after.replicas[:, p].any()
+    assert check_capacity(after) == [] and tier_violations(after) == []
+    assert np.array_equal(net_moves(after.moves, d.services, f.ids, before.replicas.shape),
+                          after.replicas - before.replicas)
+    only_kept = tier_fill((kept * after.instance.cap).sum(axis=1), after.instance.demand)
+    _, v = tier_weights(after.instance)
+    assert lexi_at_least(tier_values(after), [float(v @ only_kept[:, k]) for k in range(len(d.tiers))])
+    assert lexi_at_least(tier_values(fresh), tier_values(after))
+    healthy = [q for q in range(len(f.ids)) if q != p]
+    fell = after.replicas[:, healthy] < before.replicas[:, healthy]
+    rose = after.replicas[:, healthy] > before.replicas[:, healthy]
+    gain = after.served_tokens_per_s - only_kept              # against what the survivors alone serve
+    tol = 1e-6 * max(1.0, float(d.tokens_per_s.max()))
+    for s, q in zip(*np.nonzero(fell)):
+        assert rose[:, q].any()                                       # someone else took the room
+        gained = [k for k in range(len(d.tiers)) if (gain[rose[:, q], k] > tol).any()]
+        lost_k = [k for k in range(len(d.tiers)) if gain[s, k] < -tol]
+        assert gained and all(k > min(gained) for k in lost_k)       # ... for a higher tier
+    if np.allclose(only_kept, before.served_tokens_per_s):
+        assert all(m.from_pool == lost for m in after.moves)
+        assert np.array_equal(after.replicas[:, healthy], before.replicas[:, healthy])
 
 
 def test_failover_at_scale_keeps_untouched_services_in_place():
@@ -171,8 +230,11 @@ def test_regression_highs_presolve_with_a_start_is_checked():
     d = Demand(tuple(f"s{i}" for i in range(5)), ("premium", "batch"),
                [[0, 40], [120, 0], [0, 0], [0, 40], [120, 40]])
     before = place(rates, f, d, options=opts())
-    after = failover(before, ["p2"])
+    after = failover(before, ["p2"], rebalance=True)
     assert after.replicas[:, 3:].tolist() == [[0, 1], [3, 0], [0, 0], [0, 0], [2, 0]]
+    # by default s3 keeps its healthy pool p4 (s0's batch cannot evict a batch of the same tier)
+    kept = failover(before, ["p2"])
+    assert kept.replicas[3, 4] == before.replicas[3, 4] == 1 and kept.replicas[0, 4] == 0
 
 
 def test_many_tiers_fall_back_to_sequential_priority():
@@ -189,3 +251,38 @@ def test_many_tiers_fall_back_to_sequential_priority():
     assert p.priority == "sequential"
     assert p.replicas.T.tolist() == [[2, 1, 0, 0, 0, 0], [0, 8, 0, 0, 0, 0]]
     assert tier_violations(p) == []
+
+
+def test_a_move_between_replica_sizes_says_both_sides():
+    """s runs in 8-chip replicas of 100 tokens/s on a ($1/chip-h) or 4-chip replicas of 50 tokens/s on
+    b ($1.2): 300 tokens/s is 3 replicas (24 chips) on a. Losing a starts 6 replicas (24 chips) on b:
+    one move, 3 replicas and 24 chips off a, 6 replicas and 24 chips onto b, 6 x 4 x $1.2 x 600/3600
+    = $4.80 of cold starts."""
+    rate = np.array([[100 * 3600 / 8, 50 * 3600 / 4]])
+    rates = table_from_arrays(["s"], ["a/r", "b/r"], rate, np.array([[8, 4]]), [1.0, 1.2])
+    f = Fleet((Pool("a", "a/r", 24), Pool("b", "b/r", 40)))
+    before = place(rates, f, Demand(("s",), ("t",), [[300.0]]), options=opts())
+    assert before.replicas.tolist() == [[3, 0]]
+    after = failover(before, ["a"], options=opts())
+    assert after.replicas.tolist() == [[0, 6]]
+    assert after.moves == (Move("s", "a", "b", 6, pytest.approx(4.8), 3, 24, 24),)
+
+
+def test_surplus_slivers_below_the_routing_threshold_are_not_placed():
+    """s needs 1,000.5 tokens/s: ten 100-token/s replicas on a (its 10 chips) and the last 0.5 on b: a
+    replica on b carries 100 / 1,100 = 9% of the traffic and is needed, so it stays even at a 10%
+    threshold. Handed a placement with a surplus replica on b (demand 1,000: a holds it all), the
+    same threshold drops it; the default 0.1% keeps it (9% is no sliver)."""
+    from polyfleet.place.inference import assemble
+    from polyfleet.place.inference_model import build_instance
+    rates = table_from_arrays(["s"], ["a/r", "b/r"], [[R, R]], 1, [1.0, 2.0])
+    f = Fleet((Pool("a", "a/r", 10), Pool("b", "b/r", 4)))
+    tight = PlaceOptions(method="milp", mip_rel_gap=0.0, min_routing_share=0.1)
+    needed = place(rates, f, Demand(("s",), ("t",), [[1000.5]]), options=tight)
+    assert needed.replicas.tolist() == [[10, 1]] and needed.shortfalls() == []
+    d = Demand(("s",), ("t",), [[1000.0]])
+    for opt, kept in ((tight, [[10, 0]]), (opts(), [[10, 1]])):
+        inst = build_instance(rates, f, d, opt)
+        p = assemble(rates, f, d, opt, inst, np.array([[10, 1]]), status="given", gap=np.nan, method="milp",
+                     priority="-", solve_s=0.0)
+        assert p.replicas.tolist() == kept and p.shortfalls() == []

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from polyfleet.errors import UnknownNameError, UserError
-from polyfleet.place import (POLICIES, AllocationProblem, RoundConfig, RoundMechanism, SolveOptions,
-                             allocate, equal_share, get_policy, register_policy)
+from polyfleet.place import (
+    POLICIES,
+    AllocationProblem,
+    RoundConfig,
+    RoundMechanism,
+    SolveOptions,
+    allocate,
+    equal_share,
+    get_policy,
+    register_policy,
+)
 
 TOL = 1e-7
 
@@ -39,16 +48,40 @@ def test_max_min_perf_two_types_by_hand():
 
 
 def test_max_min_agnostic_two_types_by_hand():
-    """Agnostic: every type counts as 1, so each job's value is 2 x (its total time share) and
-    the 2 chips split evenly: every job gets half of the time, t* = 1 (nothing gained over equal).
+    """Agnostic: every type counts as 1, so each job's row is its chip-time s_j x (its total time
+    share), Gavel's row: the 2 chips split evenly, every job gets half of the time, t* = 0.5.
     """
     result = allocate(two_by_two(), "max_min_fairness")
-    assert result.objective == pytest.approx(1.0, abs=1e-6)
+    assert result.objective == pytest.approx(0.5, abs=1e-6)
     np.testing.assert_allclose(result.x.sum(axis=1), 0.5, atol=1e-6)
     # The aware policy gives every job more of its own throughput than the agnostic one's share.
     thr = two_by_two().throughput
     aware = allocate(two_by_two(), "max_min_fairness_perf").effective_throughput(thr)
     assert np.all(aware / (thr * equal_share(two_by_two())).sum(axis=1) > 1.2)
+
+
+def test_max_min_perf_weighs_a_gang_by_its_size_as_gavel_does():
+    """Gangs of 2 and 4 chips, one type of 3 chips, 1 step/s each. Equal share: 1.5 chips each, so
+    time shares 0.75 and 0.375. Gavel's rows: s_j T X_j / T_eq: 2 X1 / 0.75 = 8/3 X1 and
+    4 X2 / 0.375 = 32/3 X2. Equal rows and a full type (2 X1 + 4 X2 = 3): X1 = 4 X2, X2 = 1/4,
+    X1 = 1, t = 8/3. Without the s_j factor it would stay at the equal share (0.75, 0.375), t = 1."""
+    problem = AllocationProblem(throughput=np.array([[1.0], [1.0]]), scale_factor=np.array([2.0, 4.0]),
+                                capacity=np.array([3.0]))
+    result = allocate(problem, "max_min_fairness_perf")
+    assert result.objective == pytest.approx(8 / 3, rel=1e-6)
+    np.testing.assert_allclose(result.x, [[1.0], [0.25]], atol=1e-6)
+
+
+def test_gavels_agnostic_normaliser_agrees_where_the_agnostic_optimum_is_unique():
+    """Same gangs of 2 and 4 on 3 chips: the agnostic LP's optimum is unique (equal chip-time: 0.75 and
+    0.375 of the time, the equal share), so normalising by it gives the same allocation, t = 8/3."""
+    problem = AllocationProblem(throughput=np.array([[1.0], [1.0]]), scale_factor=np.array([2.0, 4.0]),
+                                capacity=np.array([3.0]))
+    agnostic = allocate(problem, "max_min_fairness")
+    np.testing.assert_allclose(agnostic.x, [[0.75], [0.375]], atol=1e-6)
+    result = allocate(problem, "max_min_fairness_perf", SolveOptions(iso="agnostic_lp"))
+    assert result.objective == pytest.approx(8 / 3, rel=1e-6)
+    np.testing.assert_allclose(result.x, [[1.0], [0.25]], atol=1e-6)
 
 
 def test_equal_share_is_proportional_to_capacity():
@@ -189,6 +222,75 @@ def test_every_policy_respects_constraints(problem, policy, partitions):
     np.testing.assert_array_equal(result.x, again.x)  # deterministic
 
 
+def independent_max_min(fair: np.ndarray, problem: AllocationProblem) -> float:
+    """max t s.t. sum_w fair[j, w] X[j, w] >= t (jobs with any fair > 0), sum_w X <= 1,
+    sum_j s_j X[j, w] <= capacity_w, X >= 0, X = 0 where fair = 0: built here, solved by scipy."""
+    from scipy.optimize import linprog
+    n, m = fair.shape
+    rows = np.flatnonzero((fair > 0).any(axis=1))
+    nv = n * m + 1
+    c = np.zeros(nv)
+    c[-1] = -1.0
+    a, b = [], []
+    for j in rows:
+        r = np.zeros(nv)
+        r[j * m:(j + 1) * m] = -fair[j]
+        r[-1] = 1.0
+        a.append(r)
+        b.append(0.0)
+    for j in range(n):
+        r = np.zeros(nv)
+        r[j * m:(j + 1) * m] = 1.0
+        a.append(r)
+        b.append(1.0)
+    for w in range(m):
+        r = np.zeros(nv)
+        r[w:n * m:m] = problem.scale_factor
+        a.append(r)
+        b.append(problem.capacity[w])
+    bounds = [(0, 0) if fair.ravel()[i] <= 0 else (0, None) for i in range(n * m)] + [(0, None)]
+    unit = fair[rows].max(axis=1).min() if rows.size else 1.0        # rows in units of t's bound
+    a = np.array(a)
+    a[: len(rows), : n * m] /= unit
+    res = linprog(c, A_ub=a, b_ub=np.array(b), bounds=bounds, method="highs")
+    assert res.status == 0
+    return float(-res.fun) * unit
+
+
+def equal_share_by_hand(problem: AllocationProblem) -> np.ndarray:
+    total = problem.capacity.sum()
+    runnable = (problem.throughput > 0).any(axis=1)
+    share = np.minimum(1.0, total / max(runnable.sum(), 1) / problem.scale_factor) * runnable
+    return np.where(problem.throughput > 0, share[:, None] * problem.capacity[None, :] / total, 0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems())
+def test_lp_policies_reach_an_independent_optimum_with_the_x_they_return(problem):
+    """The allocation is clipped onto the constraints after every solve, so feasibility alone proves
+    nothing about the LP. Here the objective each policy reports must (a) be reached by the x it
+    returns, rows recomputed from x, and (b) equal the optimum of the same LP built independently
+    (Gavel's max-min rows s_j T / T_eq; makespan rows T / remaining work) and solved by scipy."""
+    assume(problem.capacity.sum() > 0 and (problem.throughput > 0).any())
+    thr, s = problem.throughput, problem.scale_factor
+    fair = s[:, None] * thr / np.maximum((thr * equal_share_by_hand(problem)).sum(axis=1), 1e-300)[:, None]
+    fair = np.where((thr * equal_share_by_hand(problem)).sum(axis=1)[:, None] > 0, fair, 0.0)
+    perf = allocate(problem, "max_min_fairness_perf")
+    rows = np.flatnonzero((fair > 0).any(axis=1))
+    if rows.size:
+        reached = float(((fair * perf.x).sum(axis=1))[rows].min())
+        best = independent_max_min(fair, problem)
+        assert reached >= perf.objective * (1 - 1e-6) - 1e-9
+        assert best * (1 - 1e-5) - 1e-12 <= perf.objective <= best * (1 + 1e-6) + 1e-12
+    span = allocate(problem, "min_total_duration")
+    speed = thr / problem.remaining_work[:, None]
+    u = independent_max_min(speed, problem)
+    if u > 0:
+        assert span.objective == pytest.approx(1.0 / u, rel=1e-5)
+        got = (speed * span.x).sum(axis=1)[(speed > 0).any(axis=1)].min()
+        assert 1.0 / got <= span.objective * (1 + 1e-6)
+
+
 @settings(max_examples=25, deadline=None)
 @given(problems())
 def test_merging_identical_jobs_is_exact(problem):
@@ -272,3 +374,18 @@ def test_placements_respect_capacity_gangs_and_feasibility(state):
         used = np.bincount(types, weights=scale[rows], minlength=capacity.size)
         assert np.all(used <= capacity)  # whole gangs only, never over capacity
         mech.record(rows, types, busy[rows])
+
+
+def test_jobs_not_yet_allocated_hold_chips_only_as_gavel_does():
+    """One type of 2 chips. Job 0 is allocated half of it; job 2 is allocated none of it (it may fill
+    idle chips); job 1 arrived after the allocation. By default job 1 waits and jobs 0 and 2 run.
+    Gavel's scheduler ranks job 1 (priority 0, deficit 0, earlier than job 2) and counts its chip as
+    used without starting it: only job 0 runs and a chip idles."""
+    for holds, expected in ((False, [0, 2]), (True, [0])):
+        mech = RoundMechanism(np.array([2.0]), 3, shuffle_types=False, fill_idle=True,
+                              config=RoundConfig(new_jobs_hold_chips=holds))
+        mech.add(np.array([0, 2]))
+        mech.set_allocation(0.0, np.array([[0.5], [0.0]]))
+        mech.add(np.array([1]))
+        rows, types = mech.place(np.ones((3, 1)), np.ones(3))
+        assert sorted(mech.active[rows].tolist()) == expected and set(types.tolist()) <= {0}

@@ -79,3 +79,52 @@ def test_negative_fault_rate_in_scenario_names_line(run_cli, tmp_path):
     p.write_text(textwrap.dedent(SMALL) + "faults:\n  region_outages: {rate_per_region_year: -1}\n", encoding="utf-8")
     code, _, err = run_cli("simulate", str(p), "-q")
     assert code == 2 and "bad.yaml:" in err and "rate_per_region_year" in err
+
+
+@pytest.fixture
+def trained(tmp_path):
+    p = tmp_path / "trained.yaml"
+    text = textwrap.dedent(SMALL).replace("simulation: {months: 2, step_minutes: 30}\n",
+                                          "simulation: {step_minutes: 30}\n")
+    text = text.replace("tokens_per_s: 2.0e5, peak_factor: 1.3}\n",
+                        "tokens_per_s: 2.0e5, peak_factor: 1.3}\n  training:\n"
+                        "    - {id: tune, model: llama-3.1-8b, chips: 8, tokens_per_month: 5.0e9}\n")
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_simulate_reports_training_apart_and_agrees_with_the_plan_when_nothing_fails(run_cli, trained):
+    """--no-faults: no sampled faults and no chip failures. The whole 3-month horizon is simulated by
+    default; the fine-tuning run trains where the plan put it, so it is on the plan's pace (what is
+    left is whole-replica placement, named as such); the batch class (training only) is not in the
+    inference table."""
+    code, out, _ = run_cli("simulate", str(trained), "--no-faults", "--format", "json", "-q")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["months"] == doc["horizon_months"] == 3 and doc["scope"] == "3 months"
+    assert "batch" not in [c["class"] for c in doc["classes"]]
+    (tune,) = doc["training"]
+    assert tune["workload"] == "tune" and tune["trained_share"] > 0.9
+    causes = {k: v for k, v in tune.items() if k.startswith("delay_days_")}
+    assert sum(causes.values()) == pytest.approx(tune["delay_days"], abs=1e-9)
+    assert all(v == 0 for k, v in causes.items() if k != "delay_days_placement")
+    assert doc["chip_failures"] is False and doc["start"] == "2026-01-01 00:00"
+
+
+def test_risk_json_has_training_intervals_warnings_and_a_headline(run_cli, trained):
+    code, out, _ = run_cli("risk", str(trained), "--runs", "5", "--format", "json", "-q", "--no-compare",
+                           "--workers", "1")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["headline"].startswith("Over the 3 months, 'policy (diversified)'")
+    assert any("of 5 runs" in w for w in doc["warnings"])
+    (row,) = doc["strategies"]
+    for key in ("tune_delay_days_mean", "tune_delay_days_p95", "tune_trained_share_mean", "cvar95_total_usd"):
+        assert row[f"{key}_lo"] is None or row[f"{key}_lo"] <= row[key] + 1e-9
+    assert [t["workload"] for t in doc["training"]] == ["tune"]
+    assert {i["class"] for i in doc["inference"]} == {"enterprise", "self-serve"}
+
+
+def test_months_beyond_a_what_if_are_refused(run_cli, small):
+    code, _, err = run_cli("simulate", str(small), "--no-faults", "--what-if", "outage:provider=gcp,day=400", "-q")
+    assert code == 2 and "after the simulated" in err

@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from ..errors import InfeasibleError, UnknownNameError, UserError
+from ..report.place_doc import place_doc
 from ..report.tables import Column, emit, jsonable, num
-from . import app, options as opt, preflight
 from ..report.units import plural
+from . import app, options as opt, preflight
 from .common import load, pct, progress, to_csv, write_outputs
 
 FORMAT = typer.Option("table", "--format", "-f", help="table, json or csv (replicas; printed on stdout).")
@@ -24,9 +26,12 @@ PLACE_FILES = ("place.json", "replicas.csv", "tiers.csv", "training.csv")
              "  polyfleet place                              (frontier-2026's fleet on hand, its first month)\n\n"
              "  polyfleet place --month 2026-09 --from-plan  (the plan's fleet that month)\n\n"
              "  polyfleet place --lose gcp/tpu-v6e-8/us-east5 --format json\n\n"
+             "  polyfleet place --lose gcp/tpu-v6e-8/us-east5 --rebalance\n\n"
              "The fleet is the scenario's `fleet:` section (or, with --from-plan or when it has none, what the plan "
              "holds that month). Inference is placed for the month's peak demand with tiers in priority order; "
-             "training gangs share the chips left. --lose re-places after losing pools and lists the moves.\n\n"
+             "training runs where the plan put it (--from-plan) or in gangs on the chips left. --lose re-places after "
+             "losing pools and shows the state after, with before beside it, and the moves: only replicas on lost "
+             "pools move (and lower tiers a higher one needs room from); --rebalance re-places globally.\n\n"
              "--out DIR writes place.json, replicas.csv, tiers.csv and training.csv.")
 def place_cmd(
     ctx: typer.Context,
@@ -34,6 +39,8 @@ def place_cmd(
     month: str | None = typer.Option(None, "--month", help="Month of the demand (YYYY-MM; default: the first)."),
     from_plan: bool = typer.Option(False, "--from-plan", help="Use the plan's fleet for that month."),
     lose: list[str] = typer.Option([], "--lose", metavar="POOL", help="A pool (offering id) to lose; repeatable."),
+    rebalance: bool = typer.Option(False, "--rebalance", help="With --lose: re-place globally (may move replicas "
+                                   "on healthy pools) instead of moving only what the lost pools held."),
     method: str = typer.Option("lp", "--method", help="lp (fast, near-optimal), milp (exact) or greedy."),
     gap: float = opt.GAP,
     time_limit: float = opt.TIME_LIMIT,
@@ -43,10 +50,11 @@ def place_cmd(
     quiet: bool = opt.QUIET,
 ) -> None:
     """Place the scenario's inference services and training on its current fleet; optionally fail pools."""
-    from ..place import Demand, PlaceOptions, failover, place_fleet
+    from ..place import Demand, PlaceOptions, failover_fleet, place_fleet
     from ..plan import PlanOptions, SolveOptions
     from ..scenario.checks import fault_targets
     from ..scenario.series import month_offset, parse_month
+    from ..sim.build import class_order
 
     preflight.options(ctx, outputs=PLACE_FILES)
     scn = load(ctx, scenario)
@@ -65,14 +73,17 @@ def place_cmd(
     with progress(quiet) as say:
         say("building the rate table")
         table = scn.rate_table()
-        chips, reserved, train_demand = _fleet(scn, table, t, from_plan or not scn.fleet, say, plan_opts)
+        chips, reserved, train_demand, runs = _fleet(scn, table, t, from_plan or not scn.fleet, say, plan_opts)
         pools = [p for p in chips if chips[p] > 0]
         missing = [p for p in lose if p not in pools]
         if missing:
             raise UnknownNameError("pool", missing[0], pools, where="--lose")
         services = scn.workloads.services
         classes, share = scn.class_shares()
-        keep = [k for k in range(len(classes)) if share[: len(services), k].sum() > 0]
+        req = scn.priority_classes()        # tiers highest first, as the planner and simulator rank them
+        order = class_order(tuple(classes), np.array([req.get(c, 0.0) for c in classes]),
+                            tuple(t.id for t in scn.tenants))
+        keep = [k for k in order if share[: len(services), k].sum() > 0]
         peak = scn.service_tokens_per_s(peak=True)[:, t]
         demand = Demand(services=tuple(s.id for s in services), tiers=tuple(classes[k] for k in keep),
                         tokens_per_s=peak[:, None] * share[: len(services)][:, keep]) if services else None
@@ -85,12 +96,15 @@ def place_cmd(
         fp = place_fleet(table, pools, vec, inference=demand, training=training,
                          training_demand=np.array([train_demand.get(w, 0.0) for w in training]),
                          gang_chips=np.minimum(gang, scn.simulation.training_shard_chips),
-                         reserved=np.array([reserved.get(p, 0.0) for p in pools]), options=opts)
+                         reserved=np.array([reserved.get(p, 0.0) for p in pools]),
+                         training_pools=np.array([[runs[w].get(p, 0.0) for p in pools] for w in training])
+                         if runs else None, options=opts)
         after = None
-        if lose and fp.inference is not None:
+        if lose:
             say("failing over")
-            after = failover(fp.inference, lost=[p for p in fp.inference.pools if p.split("#")[0] in lose])
-    doc = _doc(scn, t, fp, after, train_demand, lose)
+            after = failover_fleet(table, fp, lose, rebalance=rebalance, options=opts)
+    doc = place_doc(scn, t, fp, after, lose, rebalance)
+    written = []
     if out is not None:
         written = write_outputs(out, {"place.json": json.dumps(jsonable(doc), indent=1),
                                       "replicas.csv": to_csv(doc["replicas"]), "tiers.csv": to_csv(doc["tiers"]),
@@ -102,7 +116,7 @@ def place_cmd(
         sys.stdout.write(to_csv(doc["replicas"]))
     else:
         _print(doc)
-    if out is not None and written:
+    if written:
         Console(stderr=True).print(f"[dim]wrote {len(written)} files to {out}[/dim]")
 
 
@@ -124,7 +138,9 @@ def _fleet(scn, table, t: int, use_plan: bool, say, plan_opts):
         train = [i for i, k in enumerate(inp.kinds) if k == "training"]
         reserved = {o: float(res.allocation[train, i, t].sum()) for i, o in enumerate(ids)} if train else {}
         demand = {inp.workloads[w]: float(res.served[w, t]) / 3600.0 for w in train}
-        return chips, reserved, demand
+        runs = {inp.workloads[w]: {o: max(float(res.allocation[w, i, t]), 0.0) for i, o in enumerate(ids)}
+                for w in train}
+        return chips, reserved, demand, runs
     cat = scn.context().catalog
     chips: dict[str, float] = {}
     for e in scn.fleet:
@@ -138,67 +154,53 @@ def _fleet(scn, table, t: int, use_plan: bool, say, plan_opts):
         elif w.run.start <= scn.months[t] <= w.run.deadline:
             n = sum(w.run.start <= m <= w.run.deadline for m in scn.months)
             demand[w.id] = w.run.tokens / (n * hours * 3600.0)
-    return chips, {}, demand
+    return chips, {}, demand, {}
 
 
-def _doc(scn, t, fp, after, train_demand, lost) -> dict:
-    out: dict = {"scenario": scn.name or scn.source_name, "month": scn.months[t],
-                 "fleet_chips": {p: float(c) for p, c in zip(fp.pools, fp.chips)},
-                 "idle_chips": float(fp.idle_chips.sum())}
-    pl = fp.inference
-    rows, tiers = [], []
-    if pl is not None:
-        for s, p in zip(*np.nonzero(pl.replicas)):
-            rows.append({"service": pl.services[s], "pool": pl.pools[p], "replicas": int(pl.replicas[s, p]),
-                         "chips": int(pl.replicas[s, p] * pl.instance.chips[s, p]),
-                         "tokens_per_s": float(pl.capacity_tokens_per_s[s, p]), "routing_weight": float(pl.routing[s, p])})
-        d = pl.demand.tokens_per_s
-        for s, svc in enumerate(pl.services):
-            for k, tier in enumerate(pl.tiers):
-                if d[s, k] > 0:
-                    tiers.append({"service": svc, "tier": tier, "demand_tokens_per_s": float(d[s, k]),
-                                  "served_tokens_per_s": float(pl.served_tokens_per_s[s, k]),
-                                  "served_share": float(pl.served_tokens_per_s[s, k] / d[s, k])})
-        out["placement"] = pl.summary()
-    out["replicas"] = rows
-    out["tiers"] = tiers
-    out["training"] = [{"workload": w, "demand_tokens_per_s": float(train_demand.get(w, 0.0)),
-                        "tokens_per_s": float(v), "chips": float(fp.training_chips[i].sum()),
-                        "pools": {p: float(c) for p, c in zip(fp.pools, fp.training_chips[i]) if c > 0.5}}
-                       for i, (w, v) in enumerate(zip(fp.training_workloads, fp.training_tokens_per_s))]
-    if after is not None:
-        out["failover"] = {"lost": sorted(lost),
-                           "moves": [m.__dict__ for m in after.moves], "start_usd": after.start_usd,
-                           "unserved": [s.__dict__ for s in after.shortfalls()]}
-    return out
+def _routing(v) -> str:
+    """A routing share; a needed sliver reads '<0.1%', never '0.0%'."""
+    return "-" if v is None else "<0.1%" if 0 < v < 0.0005 else pct(v)
 
 
 def _print(doc: dict) -> None:
     console = Console(width=None if sys.stdout.isatty() else 160)
-    console.print(f"[bold]{doc['scenario']}[/bold], {doc['month']}: {sum(doc['fleet_chips'].values()):,.0f} chips "
-                  f"in {plural(len(doc['fleet_chips']), 'pool')}, {doc['idle_chips']:,.0f} idle")
-    emit(doc["replicas"], "table", [Column("service", "service", justify="left"), Column("pool", "pool",
-                                                                                         justify="left"),
-                                    Column("replicas", "replicas"), Column("chips", "chips"),
-                                    Column("tokens_per_s", "tokens/s", num(0)),
-                                    Column("routing_weight", "routing", pct)],
-         title="Inference replicas (routing = share of the service's traffic the load balancer sends)",
-         console=console)
-    emit(doc["tiers"], "table", [Column("service", "service", justify="left"), Column("tier", "tier", justify="left"),
-                                 Column("demand_tokens_per_s", "peak demand tokens/s", num(0)),
-                                 Column("served_share", "served", pct)], title="Service by tier", console=console)
+    f = doc.get("failover")
+    head = f"[bold]{doc['scenario']}[/bold], {doc['month']}: {sum(doc['fleet_chips'].values()):,.0f} chips in " \
+           f"{plural(sum(1 for c in doc['fleet_chips'].values() if c > 0), 'pool')}, {doc['idle_chips']:,.0f} idle"
+    if f:
+        head += f" after losing {', '.join(f['lost'])} (before: {sum(doc['fleet_chips_before'].values()):,.0f} chips)"
+    console.print(head)
+    before = [Column("replicas_before", "replicas before")] if f else []
+    emit(doc["replicas"], "table", [Column("service", "service", justify="left"),
+                                    Column("pool", "pool", justify="left"), Column("replicas", "replicas"),
+                                    *before, Column("chips", "chips"), Column("tokens_per_s", "tokens/s", num(0)),
+                                    Column("routing_weight", "routing", _routing)],
+         title="Inference replicas" + (" after the loss" if f else "")
+               + " (routing = share of the service's traffic the load balancer sends)", console=console)
+    cols = [Column("service", "service", justify="left"), Column("tier", "tier", justify="left"),
+            Column("demand_tokens_per_s", "peak demand (tokens/s)", num(0))]
+    cols += ([Column("served_share_before", "served before", pct), Column("served_share", "served after", pct)]
+             if f else [Column("served_share", "served", pct)])
+    emit(doc["tiers"], "table", cols, title="Service by tier", console=console)
     if doc["training"]:
-        emit(doc["training"], "table", [Column("workload", "training", justify="left"),
-                                        Column("demand_tokens_per_s", "needs tokens/s", num(0)),
-                                        Column("tokens_per_s", "gets tokens/s", num(0)), Column("chips", "chips",
-                                                                                                num(0))],
-             title="Training on the chips left (Gavel makespan allocation)", console=console)
-    if "failover" in doc:
-        f = doc["failover"]
+        cols = [Column("workload", "training", justify="left"),
+                Column("demand_tokens_per_s", "needs tokens/s", num(0))]
+        cols += ([Column("tokens_per_s_before", "gets before", num(0)), Column("tokens_per_s", "gets after", num(0)),
+                  Column("chips_before", "chips before", num(0)), Column("chips", "chips after", num(0))] if f else
+                 [Column("tokens_per_s", "gets tokens/s", num(0)), Column("chips", "chips", num(0))])
+        emit(doc["training"], "table", cols, title="Training on its chips", console=console)
+    if f:
         emit(f["moves"], "table", [Column("service", "service", justify="left"),
-                                   Column("from_pool", "from", justify="left"), Column("to_pool", "to", justify="left"),
-                                   Column("replicas", "replicas"), Column("start_usd", "cold-start $", num(0))],
-             title=f"Failover after losing {', '.join(f['lost'])}: {plural(len(f['moves']), 'move')}", console=console)
+                                   Column("from_pool", "from", justify="left"),
+                                   Column("from_replicas", "replicas stopped"), Column("from_chips", "chips"),
+                                   Column("to_pool", "to", justify="left"), Column("to_replicas", "replicas started"),
+                                   Column("to_chips", "chips"), Column("start_usd", "cold-start $", num(0)),
+                                   Column("why", "why", justify="left")],
+             title=f"Failover after losing {', '.join(f['lost'])}: {plural(len(f['moves']), 'move')}"
+                   + (" (global re-placement)" if f["rebalance"] else " (only what the lost pools held)"),
+             console=console)
+        for n in f["notes"]:
+            console.print(Text(f"note: {n}", style="yellow"))
         for u in f["unserved"]:
-            console.print(f"  unserved: {u['service']} / {u['tier']}: {u['tokens_per_s']:,.0f} tokens/s "
-                          f"({u['share']:.1%})")
+            share = f"{u['share']:.1%}" if u["share"] >= 0.001 else f"{u['share']:.2%}"
+            console.print(f"  unserved: {u['service']} / {u['tier']}: {u['tokens_per_s']:,.0f} tokens/s ({share})")

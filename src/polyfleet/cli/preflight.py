@@ -105,7 +105,8 @@ RULES: dict[str, Callable[[Any, str], None]] = {
 
 # option -> (the option it needs, why): given without it, it would do nothing
 NEEDS = {"--levels": ("--frontier", "it sets the survivability levels of --frontier"),
-         "--overwrite": ("--out", "it lets --out replace files polyfleet did not write")}
+         "--overwrite": ("--out", "it lets --out replace files polyfleet did not write"),
+         "--rebalance": ("--lose", "it re-places globally after the loss")}
 # a switch -> options that do nothing when it is on
 UNUSED_WITH = {"--training": ("--input-tokens", "--output-tokens", "--ttft-ms", "--tpot-ms", "--no-slo"),
                "--inference": ("--tokens", "--seq-len", "--chips", "--days"),

@@ -327,8 +327,9 @@ def _solve_one(mask, scale, count, capacity, fair, gain, floor, floor_rhs, metho
 
 
 def _project(x: np.ndarray, mask: np.ndarray, scale: np.ndarray, capacity: np.ndarray) -> np.ndarray:
-    """Clip solver round-off so every constraint holds exactly (interior points sit ~1e-9 outside)."""
-    x = np.where(mask & (x > 1e-7), np.minimum(x, 1.0), 0.0)
+    """Clip solver round-off so every constraint holds exactly (interior points sit ~1e-9 outside).
+    Small positive values stay: a short job beside a long one can need 1e-7 of a type's time."""
+    x = np.where(mask & (x > 1e-12), np.minimum(x, 1.0), 0.0)
     rows = x.sum(axis=1)
     x /= np.maximum(rows, 1.0)[:, None]
     used = scale @ x

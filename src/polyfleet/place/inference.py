@@ -162,9 +162,19 @@ def place(rates: RateTable, fleet: Fleet, demand: Demand, *,
 def assemble(rates: RateTable, fleet: Fleet, demand: Demand, options: PlaceOptions, inst: Instance,
              replicas: np.ndarray, *, status: str, gap: float, method: str, priority: str,
              solve_s: float) -> Placement:
-    """Derive everything a Placement reports from its replica matrix."""
+    """Derive everything a Placement reports from its replica matrix (surplus slivers dropped first:
+    replicas carrying less than `options.min_routing_share` of a service's capacity that the service
+    does not need to serve all its demand, rounding noise of the LP)."""
     replicas = np.asarray(replicas, dtype=np.int64)
     capacity = replicas * inst.cap
+    if options.min_routing_share > 0:
+        total = capacity.sum(axis=1, keepdims=True)
+        sliver = (replicas > 0) & (capacity < options.min_routing_share * total)
+        spare = total - inst.demand.sum(axis=1, keepdims=True)
+        drop = sliver & (np.where(sliver, capacity, 0.0).sum(axis=1, keepdims=True) <= spare * (1 + 1e-9))
+        if drop.any():
+            replicas = np.where(drop, 0, replicas)
+            capacity = replicas * inst.cap
     served = tier_fill(capacity.sum(axis=1), inst.demand)
     unserved = inst.demand - served
     started = np.maximum(replicas - inst.prev, 0)

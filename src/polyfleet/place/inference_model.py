@@ -144,7 +144,10 @@ class PlaceOptions:
     serving) plus `usd_per_start`; the objective spreads that one-off cost over `horizon_hours`.
     Moves are only charged when a previous placement is given.
     tier_slack: share of each tier's value-weighted demand that may be left unserved beyond the
-    best possible, to save cost or moves (0 = strictly lexicographic). Under deep shortage the
+    best possible, to save cost or moves (0 = strictly lexicographic).
+    min_routing_share: a service's replicas on a pool that would carry less than this share of
+    its traffic, and that it does not need to serve all its demand, are not placed (rounding noise;
+    default 0.1%). Slivers it needs stay. Under deep shortage the
     value-optimal mix of services can differ a lot from the running one; a slack of 0.01 roughly
     halves the moves there. Tier order itself (no higher tier short while capacity it could use
     holds a lower tier) holds regardless.
@@ -158,13 +161,15 @@ class PlaceOptions:
     time_limit_s: float = 10.0
     mip_rel_gap: float = 1e-4
     tier_slack: float = 0.0
+    min_routing_share: float = 1e-3
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise UserError(f"unknown method '{self.method}'", field="method", allowed=", ".join(METHODS))
         if self.priority not in PRIORITIES:
             raise UserError(f"unknown priority '{self.priority}'", field="priority", allowed=", ".join(PRIORITIES))
-        for name in ("cold_start_s", "usd_per_start", "time_limit_s", "mip_rel_gap", "tier_slack"):
+        for name in ("cold_start_s", "usd_per_start", "time_limit_s", "mip_rel_gap", "tier_slack",
+                     "min_routing_share"):
             if not getattr(self, name) >= 0:
                 raise UserError(f"{name} must be >= 0", field=name)
         if not self.horizon_hours > 0:

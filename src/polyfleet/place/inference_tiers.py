@@ -2,7 +2,7 @@
 "a higher tier is never short while capacity that could serve it holds a lower tier".
 
 The property (checked by `violations`, enforced by `repair_tiers`): if tier k of service A is
-short by at least one replica's capacity on a pool p that A can use, then p cannot free one
+short by at least one replica's capacity (to a relative 1e-7) on a pool p that A can use, then p cannot free one
 replica of A, counting its idle chips and the replicas on p that their services do not need
 for their tiers <= k. Anything shorter than one replica is a sliver that a whole replica would
 be needed for; the exact MILP (sequential priority) serves slivers too when capacity allows.
@@ -50,7 +50,7 @@ def violations(inst: Instance, r: np.ndarray) -> list[tuple[int, int, int, int]]
         if not np.any(short[:, k] > 0):
             continue
         _, free = freeable(inst, r, k)
-        hit = usable & (short[:, k:k + 1] >= inst.cap * (1 + REL_TOL)) & (free[None, :] >= inst.chips)
+        hit = usable & (short[:, k:k + 1] >= inst.cap * (1 - REL_TOL)) & (free[None, :] >= inst.chips)
         out += [(int(s), k, int(p), int(free[p])) for s, p in zip(*np.nonzero(hit))]
     return out
 
@@ -79,13 +79,13 @@ def repair_tiers(inst: Instance, r: np.ndarray) -> np.ndarray:
             with np.errstate(divide="ignore", invalid="ignore"):
                 removable = np.where(r > 0, np.minimum(r, np.floor(slack[:, None] / cap * (1 + REL_TOL))), 0)
             free = idle + (removable * chips).sum(axis=0)
-            hit = usable & (short[:, None] >= cap * (1 + REL_TOL)) & (free[None, :] >= chips)
+            hit = usable & (short[:, None] >= cap * (1 - REL_TOL)) & (free[None, :] >= chips)
             if not hit.any():
                 break
             s = int(np.argmax(np.where(hit.any(axis=1), short, -1.0)))
             p = int(np.argmin(np.where(hit[s], unit[s], np.inf)))
             # as many replicas at once as the shortfall wants and the pool can free (>= 1 by `hit`)
-            n_add = int(max(1, min(short[s] // (cap[s, p] * (1 + REL_TOL)), free[p] // chips[s, p])))
+            n_add = int(max(1, min(np.floor(short[s] / cap[s, p] + REL_TOL), free[p] // chips[s, p])))
             need = n_add * chips[s, p]
             rem = removable[:, p].astype(np.int64)
             while idle[p] < need:

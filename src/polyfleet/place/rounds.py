@@ -26,6 +26,8 @@ class RoundConfig:
     restart_cost_s: float = 0.0  # progress lost when a job resumes after a pause or changes type
     seed: int = 0
     backfill_new_jobs: bool = False  # let jobs not yet in the allocation use idle chips (Gavel: no)
+    new_jobs_hold_chips: bool = False  # Gavel's scheduler ranks jobs not yet in the allocation (priority 0)
+    # and counts the chips they would take as used, then does not start them: those chips idle that round
 
 
 class RoundMechanism:
@@ -128,10 +130,14 @@ class RoundMechanism:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         prio = self.priorities(throughput_active)
         ok = throughput_active > 0
+        hold = np.zeros(n, dtype=bool)
         if not self.config.backfill_new_jobs:
-            ok &= self.in_allocation[act][:, None]
+            if self.config.new_jobs_hold_chips:
+                hold = ~self.in_allocation[act]
+            else:
+                ok &= self.in_allocation[act][:, None]
         if not self.fill_idle:
-            ok &= prio > 0
+            ok &= (prio > 0) | hold[:, None]
         neg_prio, neg_deficit, neg_x = -prio, -self.deficit[act], -self.x[act]
         taken = np.zeros(n, dtype=bool)
         chosen_rows: list[np.ndarray] = []
@@ -155,8 +161,9 @@ class RoundMechanism:
                         if left < 1:
                             break
                 chosen = np.asarray(picked, dtype=np.int64)
+            taken[chosen] = True
+            chosen = chosen[~hold[chosen]]
             if chosen.size:
-                taken[chosen] = True
                 chosen_rows.append(chosen)
                 chosen_types.append(np.full(chosen.size, w, dtype=np.int64))
         if not chosen_rows:

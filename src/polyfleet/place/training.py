@@ -28,6 +28,7 @@ class SolveOptions:
     seed: int = 0
     workers: int = 1  # threads for POP partitions
     tiebreak: float = 1e-6  # max-min LPs: also reward total normalised throughput, this much
+    iso: str = "equal_share"  # max_min_fairness_perf's T_iso: "equal_share" or "agnostic_lp" (Gavel's, one more LP)
 
 
 PolicyFn = Callable[[AllocationProblem, SolveOptions], Allocation]
@@ -109,12 +110,31 @@ def _weights(problem: AllocationProblem) -> np.ndarray:
 
 def _lp(problem: AllocationProblem, opts: SolveOptions, **terms) -> tuple[np.ndarray, Allocation]:
     """Solve; a max-min LP's optimum is a whole face, so a tiny reward for the sum of the fair
-    rows picks, among max-min optimal allocations, one that puts spare capacity to use."""
-    if "fair" in terms and "gain" not in terms and opts.tiebreak > 0:
-        terms["gain"] = opts.tiebreak * terms["fair"]
+    rows picks, among max-min optimal allocations, one that puts spare capacity to use.
+
+    The rows are solved in units of an upper bound of t (the smallest of the jobs' best rows), and
+    the reward adds up to at most `tiebreak` of that bound, each row counted relative to its own best
+    cell. In the rows' own units, where one job's rows are a million times another's (makespan rows
+    are throughput / remaining work), t falls below the solver's tolerances and a reward in those
+    units outweighs t itself: the slow job starved."""
+    scale = 1.0
+    if "fair" in terms and "gain" not in terms:
+        fair = terms["fair"]
+        best = fair.max(axis=1) if fair.size else np.zeros(0)
+        live = best > 0
+        if live.any():
+            # rows in units of t's upper bound, so that t is O(1) for the solver's tolerances (a makespan's
+            # t can be 1e-7 where one job has a million times more work left than another)
+            scale = 1.0 / float(best[live].min())
+            terms["fair"] = fair * scale
+            if "gain" not in terms and opts.tiebreak > 0:
+                unit = np.divide(fair, best[:, None], out=np.zeros_like(fair), where=best[:, None] > 0)
+                terms["gain"] = opts.tiebreak / int(live.sum()) * unit
     sol = solve_lp(problem.throughput > 0, problem.scale_factor, problem.capacity,
                    method=opts.method, partitions=opts.partitions, merge=opts.merge and opts.warm is None,
                    ids=problem.ids(), warm=opts.warm, workers=opts.workers, **terms)
+    if scale != 1.0:
+        sol = replace(sol, objective=sol.objective / scale)     # t in the rows' own units
     return sol.x, sol
 
 
@@ -128,14 +148,26 @@ def _result(x: np.ndarray, sol: Allocation, objective: float, solves: int | None
 # ---------------------------------------------------------------- max-min fairness (LAS)
 
 def _max_min(problem: AllocationProblem, opts: SolveOptions, aware: bool) -> Allocation:
-    """max t s.t. sum_w T[j, w] X[j, w] / (weight_j T_eq[j]) >= t for every job (Gavel's LP).
+    """max t s.t. row_j(X) >= t for every job (Gavel's LP, row for row).
 
-    T_eq is the job's throughput under the equal share. Gavel's code also multiplies row j by
-    s_j (and normalises by its agnostic LP's solution); for single-chip jobs both agree.
+    Agnostic: row_j = s_j sum_w X[j, w] / weight_j: chip-time, every type counted alike.
+    Heterogeneity-aware: row_j = s_j sum_w T[j, w] X[j, w] / (weight_j T_iso[j]), T_iso the job's
+    throughput under the agnostic allocation. Gavel takes that from its agnostic LP's solution
+    (ECOS returns the centre of the optimal face); here it is the equal share, that face's centre
+    when no job's share is capped at all of its time. As in Gavel's code a gang's row counts s_j
+    times. A job whose types hold no chips cannot be helped and is left out of the max-min.
     """
     thr = _view(problem, aware)
-    fair_thr = (thr * equal_share(problem)).sum(axis=1)
-    fair = thr / (np.maximum(fair_thr, 1e-300) * _weights(problem))[:, None]
+    s = problem.scale_factor[:, None]
+    if aware:
+        agnostic = _max_min(problem, replace(opts, warm=None), aware=False).x if opts.iso == "agnostic_lp" \
+            else equal_share(problem)
+        iso = (thr * agnostic).sum(axis=1)
+        fair = s * thr / (np.maximum(iso, 1e-300) * _weights(problem))[:, None]
+    else:
+        iso = ((thr > 0) * problem.capacity[None, :]).sum(axis=1)
+        fair = s * thr / _weights(problem)[:, None]
+    fair[iso <= 0] = 0.0
     x, sol = _lp(problem, opts, fair=fair)
     return _result(x, sol, sol.objective)
 

@@ -2,7 +2,8 @@
 
 Each function takes plain arrays and labels, so any engine's result can be drawn; the plan's
 figures are: capacity by family over time (stacked), cost over time, power against the limits,
-the cost-vs-resilience frontier, and the diversification comparison.
+the cost-vs-resilience frontier, and the diversification comparison. The simulate and risk
+figures are in protect_plots.py.
 """
 
 from __future__ import annotations
@@ -123,37 +124,5 @@ def compare_scatter(names: Sequence[str], premium: Sequence[float | None], serve
         ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=7)
     ax.set_xlabel("cost premium over the least-cost plan (%)")
     ax.set_ylabel("worst served share of protected demand (%)")
-    ax.set_title(title, loc="left")
-    return to_svg(fig)
-
-
-CLASS_COLORS = ("#1f3b73", "#2e7bcf", "#7fb3e8", "#b0b0b0", "#d0d0d0", "#e0e0e0")
-
-
-def served_over_time(hours: np.ndarray, served: dict[str, np.ndarray], incidents: Sequence[tuple[float, float, str]],
-                     title: str) -> str:
-    """Served share per class over time (hourly), with incidents shaded: (start h, end h, label)."""
-    fig, ax = plt.subplots(figsize=(9, 3.4))
-    days = hours / 24.0
-    for a, b, _ in incidents:
-        ax.axvspan(a / 24.0, b / 24.0, color="#c62828", alpha=0.12, lw=0)
-    for i, (name, s) in enumerate(served.items()):
-        ax.plot(days, np.asarray(s) * 100, lw=0.9, color=CLASS_COLORS[i % len(CLASS_COLORS)], label=name)
-    ax.set_ylim(min(90.0, float(np.nanmin([np.nanmin(v) for v in served.values()] + [1.0])) * 100 - 1), 100.5)
-    ax.set_xlabel("day of the simulated year")
-    ax.set_ylabel("demand served (%)")
-    ax.set_title(title, loc="left")
-    ax.legend(loc="lower left", frameon=False, ncol=min(len(served), 4))
-    return to_svg(fig)
-
-
-def distributions(names: Sequence[str], values: Sequence[np.ndarray], xlabel: str, title: str) -> str:
-    """One horizontal box per strategy: spread over Monte Carlo runs (whiskers P1-P99)."""
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(names) + 1.2))
-    ax.boxplot([np.asarray(v, dtype=float) for v in values], vert=False, whis=(1, 99), showfliers=True,
-               flierprops={"markersize": 2, "alpha": 0.4})
-    ax.set_yticks(range(1, len(names) + 1))
-    ax.set_yticklabels(names)
-    ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left")
     return to_svg(fig)

@@ -10,9 +10,10 @@ from ..catalog import FAMILIES
 from ..scenario import Scenario
 from ..scenario.faults import Faults
 from ..scenario.simulation import SimOptions
+from .calendar import Calendar
 from .customers import Customers, draw_customers
 from .faults import Universe
-from .schedule import FleetSchedule
+from .schedule import FleetSchedule, held_index
 from .setup import SimSetup
 
 LAST_CLASSES = ("standard", "batch")   # default classes rank after tenants of the same requirement
@@ -64,9 +65,23 @@ def customers_of(scenario: Scenario, inputs, classes: tuple[str, ...], order: li
     return draw_customers(counts, traffic, scenario.simulation.customers, np.random.default_rng(seed))
 
 
+def run_chips_of(result) -> np.ndarray:
+    """[W, P, T] chips the plan gives each training workload on each held pool each month (0 for
+    inference); a solver's -1e-9 is 0. Today the plan spreads a run over pools like a fluid; a plan
+    that puts each run on one cluster fills one pool per run, and the simulator follows either."""
+    inp = result.inputs
+    idx = held_index(result)
+    out = np.zeros((inp.W, len(idx), inp.T))
+    train = np.array([k == "training" for k in inp.kinds])
+    if result.allocation is not None and train.any():
+        out[train] = result.allocation[train][:, idx]
+    return np.where(out > 1e-6, out, 0.0)
+
+
 def setup_from_plan(scenario: Scenario, result, name: str = "plan", table=None,
                     faults: Faults | None = None, options: SimOptions | None = None) -> SimSetup:
-    """The simulator's view of one plan: its fleet, the scenario's demand, classes and customers."""
+    """The simulator's view of one plan: its fleet, where it trains, the scenario's demand, classes
+    and customers, on the plan's calendar (the scenario's hours per month)."""
     inp = result.inputs
     sched = FleetSchedule.from_plan(result)
     full = table if table is not None else scenario.rate_table()
@@ -85,4 +100,6 @@ def setup_from_plan(scenario: Scenario, result, name: str = "plan", table=None,
                     classes=classes, share=inp.class_share[:, order], customers=customers,
                     loss_usd_per_mtok=inp.loss_usd_per_mtok[order], training_chips=gang.astype(float),
                     faults=faults or getattr(scenario, "faults", None) or Faults(), universe=universe_of(scenario),
-                    options=options or getattr(scenario, "simulation", None) or SimOptions())
+                    options=options or getattr(scenario, "simulation", None) or SimOptions(),
+                    run_chips=run_chips_of(result),
+                    calendar=Calendar.from_month(scenario.horizon.start, inp.hours))

@@ -16,11 +16,11 @@ import numpy as np
 
 from ..errors import UnknownNameError, UserError
 from ..scenario.faults import Faults, FixedEvent, Kind, what_if_event
+from .calendar import DAY, DEFAULT_HOURS_PER_MONTH, HOUR, Calendar, span, when
 
-HOUR = 3600.0
-DAY = 86400.0
-MONTH = 30.4375 * DAY
 YEAR = 365.25 * DAY
+DEFAULT_MONTH_S = DEFAULT_HOURS_PER_MONTH * HOUR
+MONTH = DEFAULT_MONTH_S   # the default plan month (730 h); a run's own is SimSetup.month_s (hours_per_month)
 
 TargetKind = Literal["provider", "region", "vendor", "offering", "family", "accelerator"]
 
@@ -45,12 +45,20 @@ class FaultEvent:
     def end_s(self) -> float:
         return self.start_s + self.duration_s
 
-    def label(self) -> str:
-        what = {"outage": "outage", "supply_cut": "supply cut", "delivery_slip": "delivery slip",
-                "preemption": "spot preemption", "price_shock": "price shock", "obsolescence": "new generation"}
-        day = self.start_s / DAY
-        span = f"{self.duration_s / HOUR:.0f} h" if self.duration_s < 3 * DAY else f"{self.duration_s / DAY:.0f} d"
-        return f"{what[self.kind]} {self.target_kind} {self.target} day {day:.0f} for {span}"
+    @property
+    def what(self) -> str:
+        """'outage of region gcp/us-east5': the kind and its target, no time."""
+        return f"{KIND_WORDS[self.kind]} of {self.target_kind} {self.target}"
+
+    def label(self, calendar: Calendar | None = None) -> str:
+        """'outage of provider gcp, 2026-04-11 14:00, 6 h' (time from the start without a calendar)."""
+        at = when(calendar, self.start_s, self.duration_s) if calendar is not None else \
+            f"after {span(self.start_s)} for {span(self.duration_s)}"
+        return f"{self.what}, {at}"
+
+
+KIND_WORDS = {"outage": "outage", "supply_cut": "supply cut", "delivery_slip": "delivery slip",
+              "preemption": "spot preemption", "price_shock": "price shock", "obsolescence": "new generation"}
 
 
 @dataclass(frozen=True)
@@ -82,14 +90,16 @@ def _lognormal(rng: np.random.Generator, median: float, sigma: float, n: int) ->
 
 
 def sample_timeline(faults: Faults, universe: Universe, horizon_s: float,
-                    rng: np.random.Generator, sampled: bool = True) -> list[FaultEvent]:
+                    rng: np.random.Generator, sampled: bool = True,
+                    month_s: float = DEFAULT_MONTH_S) -> list[FaultEvent]:
     """A random timeline of faults over [0, horizon_s), in start order, plus the scenario's
     scheduled events (new generations, fixed `events`); `sampled=False` gives those alone.
+    `month_s` is the plan's month (what "months" in the fault parameters mean).
 
     Draws are made in a fixed order over the sorted universe, so the same seed gives the
     same timeline whatever fleet is later run through it.
     """
-    out: list[FaultEvent] = [] if sampled else _scheduled(faults, universe, horizon_s)
+    out: list[FaultEvent] = [] if sampled else _scheduled(faults, universe, horizon_s, month_s)
     if not sampled:
         return out
     years = horizon_s / YEAR
@@ -104,10 +114,10 @@ def sample_timeline(faults: Faults, universe: Universe, horizon_s: float,
     sc = faults.supply_cuts
     n_cut = rng.poisson(sc.rate_per_vendor_year * years, size=len(universe.vendors))
     for vendor, k in zip(universe.vendors, n_cut):
-        for s, d in zip(rng.uniform(0, horizon_s, k), _lognormal(rng, sc.median_months * MONTH, sc.sigma, k)):
+        for s, d in zip(rng.uniform(0, horizon_s, k), _lognormal(rng, sc.median_months * month_s, sc.sigma, k)):
             out.append(FaultEvent("supply_cut", "vendor", vendor, s, d))
     sp = faults.spot_preemptions
-    months = horizon_s / MONTH
+    months = horizon_s / month_s
     n_spot = rng.poisson(sp.events_per_month * months, size=len(universe.regions))
     for (prov, reg), k in zip(universe.regions, n_spot):
         for s, d in zip(rng.uniform(0, horizon_s, k), _lognormal(rng, sp.median_hours * HOUR, 0.7, k)):
@@ -116,23 +126,23 @@ def sample_timeline(faults: Faults, universe: Universe, horizon_s: float,
     n_ps = rng.poisson(ps.rate_per_offering_year * years, size=len(universe.offerings))
     for off, k in zip(universe.offerings, n_ps):
         for s, f in zip(rng.uniform(0, horizon_s, k), _lognormal(rng, ps.median_factor - 1.0, 0.5, k)):
-            out.append(FaultEvent("price_shock", "offering", off, s, ps.months * MONTH, 1.0 + f))
+            out.append(FaultEvent("price_shock", "offering", off, s, ps.months * month_s, 1.0 + f))
     ds = faults.delivery_slips
     n_months = int(np.ceil(months))
     slips = rng.random((n_months, len(universe.vendors))) < ds.probability
     lengths = rng.exponential(ds.mean_months, size=slips.shape)
     for m, v in zip(*np.nonzero(slips)):
-        out.append(FaultEvent("delivery_slip", "vendor", universe.vendors[v], m * MONTH, lengths[m, v] * MONTH,
+        out.append(FaultEvent("delivery_slip", "vendor", universe.vendors[v], m * month_s, lengths[m, v] * month_s,
                               float(lengths[m, v])))
-    out.extend(_scheduled(faults, universe, horizon_s))
+    out.extend(_scheduled(faults, universe, horizon_s, month_s))
     out.sort(key=lambda e: (e.start_s, e.kind, e.target))
     return out
 
 
-def _scheduled(faults: Faults, universe: Universe, horizon_s: float) -> list[FaultEvent]:
+def _scheduled(faults: Faults, universe: Universe, horizon_s: float, month_s: float) -> list[FaultEvent]:
     """Events the scenario fixes in time: new chip generations and its `events:` list."""
-    out = [FaultEvent("obsolescence", "accelerator", g.accelerator, g.arrival_month * MONTH,
-                      max(horizon_s - g.arrival_month * MONTH, 0.0), g.value_drop, sampled=False)
+    out = [FaultEvent("obsolescence", "accelerator", g.accelerator, g.arrival_month * month_s,
+                      max(horizon_s - g.arrival_month * month_s, 0.0), g.value_drop, sampled=False)
            for g in faults.new_generations]
     return out + fixed_events(faults.events, universe)
 
@@ -146,7 +156,12 @@ def fixed_events(events: Sequence[FixedEvent], universe: Universe, where: str = 
     return out
 
 
-def parse_what_if(text: str, universe: Universe) -> FaultEvent:
+def parse_what_if(text: str, universe: Universe, horizon_s: float | None = None) -> FaultEvent:
     """`outage:provider=gcp,day=30,hours=48` -> a fixed event (read by `scenario.faults.what_if_event`,
-    names checked against the universe)."""
-    return fixed_events([what_if_event(text)], universe, where="--what-if")[0]
+    names checked against the universe). With `horizon_s`, an event that starts after the simulated
+    time is refused rather than silently dropped."""
+    event = fixed_events([what_if_event(text)], universe, where="--what-if")[0]
+    if horizon_s is not None and event.start_s >= horizon_s:
+        raise UserError(f"day {event.start_s / DAY:g} is after the simulated {horizon_s / DAY:.0f} days",
+                        field="--what-if", allowed=f"day in [0, {horizon_s / DAY:.0f})")
+    return event

@@ -2,13 +2,17 @@
 
 Run i always draws from the i-th child of `SeedSequence(seed)`, whoever executes it, so
 results are bit-identical for the same seed on one process, a pool or Ray.
+
+Ctrl-C: workers ignore SIGINT, so only this process sees it; it cancels every run not started,
+stops the workers (or cancels the Ray tasks) at once and lets the KeyboardInterrupt through.
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
+import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 import numpy as np
@@ -24,6 +28,7 @@ def run_seeds(seed: int, n_runs: int) -> list[np.random.SeedSequence]:
 
 def _init(payload: Any) -> None:
     global _PAYLOAD
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent decides what Ctrl-C stops
     _PAYLOAD = payload
 
 
@@ -53,14 +58,23 @@ def run_many(fn: Callable[[Any, int, np.random.SeedSequence], Any], payload: Any
                 progress(1)
         return out
     results: list[Any] = [None] * n_runs
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=(payload,)) as pool:
-        futures = [pool.submit(_call, fn, i, ss) for i, ss in enumerate(seeds)]
-        for fut in as_completed(futures):
-            i, res = fut.result()
+    pool = mp.get_context().Pool(workers, initializer=_init, initargs=(payload,))
+    try:
+        for i, res in pool.imap_unordered(_call_packed, [(fn, i, ss) for i, ss in enumerate(seeds)]):
             results[i] = res
             if progress:
                 progress(1)
+    except BaseException:
+        pool.terminate()          # Ctrl-C or a failed run: stop every worker now, start nothing more
+        pool.join()
+        raise
+    pool.close()
+    pool.join()
     return results
+
+
+def _call_packed(args: tuple) -> tuple[int, Any]:
+    return _call(*args)
 
 
 def _run_ray(fn, payload, seeds: Sequence[np.random.SeedSequence], address: str,
@@ -72,9 +86,10 @@ def _run_ray(fn, payload, seeds: Sequence[np.random.SeedSequence], address: str,
                         field="--ray") from None
     started = False
     if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address, include_dashboard=False,
-                 log_to_driver=False, ignore_reinit_error=True)
+        # "local" starts a private instance here, never one another process left running
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
         started = True
+    pending: dict = {}
     try:
         ref = ray.put(payload)
         remote = ray.remote(_ray_call)
@@ -87,6 +102,10 @@ def _run_ray(fn, payload, seeds: Sequence[np.random.SeedSequence], address: str,
                 if progress:
                     progress(1)
         return results
+    except BaseException:
+        for obj in pending:
+            ray.cancel(obj, force=True)
+        raise
     finally:
         if started and address == "local":
             ray.shutdown()

@@ -25,7 +25,6 @@ class FleetSchedule:
     price: np.ndarray            # [P, K] USD per chip-hour by term (NaN: not offered)
     cost: np.ndarray             # [P, K, T] planned USD per month by term
     facility_watts: np.ndarray   # [P] watts per chip at the facility (IT x PUE), NaN = unknown
-    training: np.ndarray         # [P, T] chips the plan allocates to training (kept for it unless needed)
     months: tuple[str, ...]
     hours_per_month: float
 
@@ -47,23 +46,18 @@ class FleetSchedule:
 
     @classmethod
     def from_plan(cls, result) -> "FleetSchedule":
-        """From a solved `PlanResult` (raises if the plan has no solution)."""
+        """From a solved `PlanResult` (raises if the plan has no solution); pools in `held_index` order."""
         if not result.feasible:
             raise ValueError("the plan has no solution to simulate")
         inp = result.inputs
-        units = result.units                       # [O, K, T]
-        chips_k = units * inp.unit_chips[:, None, None]
-        held = chips_k.sum(axis=(1, 2)) > 0.5
-        idx = np.flatnonzero(held)
+        chips_k = result.units * inp.unit_chips[:, None, None]     # [O, K, T]
+        idx = held_index(result)
         f = inp.facts
         pick = lambda vals: tuple(vals[i] for i in idx)  # noqa: E731
         facts = OfferingFacts(ids=pick(f.ids), accelerator=pick(f.accelerator), vendor=pick(f.vendor),
                               family=pick(f.family), provider=pick(f.provider), region=pick(f.region))
         ck = chips_k[idx]
-        train = np.array([k == "training" for k in inp.kinds])
-        alloc = result.allocation[train][:, idx].sum(axis=0) if result.allocation is not None and train.any() \
-            else np.zeros((len(idx), inp.T))
-        return cls(training=np.maximum(np.floor(alloc + 1e-6), 0.0), facts=facts, firm=ck[:, [ON_DEMAND, COMMIT_1Y, COMMIT_3Y]].sum(axis=1), spot=ck[:, SPOT],
+        return cls(facts=facts, firm=ck[:, [ON_DEMAND, COMMIT_1Y, COMMIT_3Y]].sum(axis=1), spot=ck[:, SPOT],
                    committed=ck[:, [COMMIT_1Y, COMMIT_3Y]].sum(axis=1), price=inp.price[idx],
                    cost=result.cost[idx], facility_watts=inp.mw_per_chip[idx] * 1e6, months=inp.months,
                    hours_per_month=inp.hours)
@@ -77,3 +71,9 @@ class FleetSchedule:
         else:
             vals, want = self.facts.values(target_kind), target
         return np.array([v == want for v in vals], dtype=bool)
+
+
+def held_index(result) -> np.ndarray:
+    """Offering indices of the plan that hold chips in some month: the schedule's pools, in order."""
+    chips = result.units.sum(axis=1) * result.inputs.unit_chips[:, None]
+    return np.flatnonzero(chips.sum(axis=1) > 0.5)
