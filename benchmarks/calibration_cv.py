@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from polyfleet.perf import Context  # noqa: E402
 from polyfleet.perf.calibration import load_calibration  # noqa: E402
 from polyfleet.perf.cv_report import GOAL, band_rows, by_family, by_stack  # noqa: E402
-from polyfleet.perf.fit import cross_validate, summarise  # noqa: E402
+from polyfleet.perf.fit import GROUPINGS, cross_validate, summarise  # noqa: E402
 
 BEFORE = r'''
 import json, sys, math
@@ -91,15 +91,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--group", choices=GROUPINGS, default="setup",
+                    help="what a fold keeps whole: every measurement of one model on one chip with one stack "
+                         "(setup), or one publication (source)")
     ap.add_argument("--write", action="store_true", help="store the bands in perf/data/bands.yaml")
     ap.add_argument("--before", metavar="DIR", help="src/ of the model before this work, to score on the same points")
     args = ap.parse_args()
     ctx = Context()
     cal = load_calibration()
     t0 = time.process_time()
-    held = cross_validate(ctx, cal, k=args.folds, seed=args.seed,
+    held = cross_validate(ctx, cal, k=args.folds, seed=args.seed, grouping=args.group,
                           progress=lambda i, k: print(f"fold {i}/{k} fitted", file=sys.stderr))
-    print(f"{len(held)} points, {args.folds}-fold cross-validation (seed {args.seed}), "
+    print(f"{len(held)} points, {args.folds}-fold cross-validation (seed {args.seed}, folds grouped by {args.group}), "
           f"{time.process_time() - t0:.1f} CPU-s; goal per family: {GOAL}")
     table("Held-out error by family (after)", by_family(held))
     table("Held-out error by family and stack (after)", by_stack(held))

@@ -2,9 +2,10 @@
 
 The fit is bounded least squares (scipy, soft-L1 loss) on log(predicted / published
 throughput) over a small set of physically meaningful factors per platform and stack (FIT_PARAMS):
-no factor belongs to one point. `cross_validate` splits the points into k folds (dealt round
-robin within each chip family, shuffled with a fixed seed), fits on k-1 and predicts the one
-left out, so a point is never in the fit that scores it.
+no factor belongs to one point. `cross_validate` splits the points into k folds within each chip
+family, keeping every measurement of one setup (model, chip, stack) in one fold so near-duplicates
+never sit on both sides; it fits on k-1 folds and predicts the one left out, so a point is never
+in the fit that scores it, nor is its twin.
 """
 
 from __future__ import annotations
@@ -148,24 +149,49 @@ class HeldOut:
         return float(np.exp(self.log_error) - 1.0) if np.isfinite(self.log_error) else float("nan")
 
 
-def folds_for(points: Sequence[tuple[str, Point]], ctx: Context, k: int, seed: int) -> np.ndarray:
-    """Fold of each point: shuffled with `seed`, then dealt round robin within each family."""
+GROUPINGS = ("setup", "source")
+
+
+def group_of(kind: str, p: Point, grouping: str = "setup") -> str:
+    """The unit a fold keeps whole. "setup": one model on one chip with one stack (every
+    published measurement of it, whatever its lengths, batch or metric, and from any
+    publication: a TPOT and a throughput of the same run, or two MLPerf rounds of the same
+    system, are near-duplicates). "source": one publication (leave-publication-out)."""
+    if grouping == "source":
+        return p.source
+    if grouping != "setup":
+        raise ValueError(f"grouping must be one of {GROUPINGS}")
+    return f"{kind}:{p.model}:{p.accelerator}:{p.stack}"
+
+
+def folds_for(points: Sequence[tuple[str, Point]], ctx: Context, k: int, seed: int,
+              grouping: str = "setup") -> np.ndarray:
+    """Fold of each point. Within each family the groups (`group_of`) are shuffled with `seed`
+    and each, largest first, goes to the fold holding fewest of the family's points so far: a
+    group is never split between a fold's training and test points."""
     rng = np.random.default_rng(seed)
     fams = np.array([family_of(ctx, p.accelerator) for _, p in points])
+    groups = np.array([group_of(kind, p, grouping) for kind, p in points])
     fold = np.empty(len(points), dtype=int)
     for fam in np.unique(fams):
-        idx = np.flatnonzero(fams == fam)
-        idx = idx[rng.permutation(len(idx))]
-        fold[idx] = np.arange(len(idx)) % k
+        names, sizes = np.unique(groups[fams == fam], return_counts=True)
+        order = rng.permutation(len(names))
+        order = order[np.argsort(-sizes[order], kind="stable")]
+        load = np.zeros(k, dtype=int)
+        for g in order:
+            f = int(np.argmin(load + rng.random(k) * 0.5))   # ties broken by the seed
+            fold[(fams == fam) & (groups == names[g])] = f
+            load[f] += sizes[g]
     return fold
 
 
 def cross_validate(ctx: Context | None = None, calibration: Calibration | None = None, k: int = 5, seed: int = 0,
-                   progress: Callable[[int, int], None] | None = None) -> list[HeldOut]:
-    """k-fold cross-validated error of every point (fit on the other folds, predict this one)."""
+                   progress: Callable[[int, int], None] | None = None, grouping: str = "setup") -> list[HeldOut]:
+    """k-fold cross-validated error of every point (fit on the other folds, predict this one);
+    folds keep each group (`group_of`) whole."""
     ctx = ctx or Context()
     points = (calibration or load_calibration()).points()
-    fold = folds_for(points, ctx, k, seed)
+    fold = folds_for(points, ctx, k, seed, grouping)
     out: list[HeldOut | None] = [None] * len(points)
     for f in range(k):
         train = [pt for pt, g in zip(points, fold) if g != f]
