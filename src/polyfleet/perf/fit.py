@@ -11,6 +11,7 @@ in the fit that scores it, nor is its twin.
 from __future__ import annotations
 
 import copy
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -169,11 +170,11 @@ def folds_for(points: Sequence[tuple[str, Point]], ctx: Context, k: int, seed: i
     """Fold of each point. Within each family the groups (`group_of`) are shuffled with `seed`
     and each, largest first, goes to the fold holding fewest of the family's points so far: a
     group is never split between a fold's training and test points."""
-    rng = np.random.default_rng(seed)
     fams = np.array([family_of(ctx, p.accelerator) for _, p in points])
     groups = np.array([group_of(kind, p, grouping) for kind, p in points])
     fold = np.empty(len(points), dtype=int)
     for fam in np.unique(fams):
+        rng = np.random.default_rng([seed, zlib.crc32(fam.encode())])   # a family's folds ignore the others' points
         names, sizes = np.unique(groups[fams == fam], return_counts=True)
         order = rng.permutation(len(names))
         order = order[np.argsort(-sizes[order], kind="stable")]

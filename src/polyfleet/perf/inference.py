@@ -134,7 +134,10 @@ def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResul
     free = usable - M.weight_bytes[m]
     kv_seq_avg = M.kv_bytes_per_token[m] * (I + O / 2.0)
     kv_seq_max = M.kv_bytes_per_token[m] * (I + O)
-    b_mem = np.floor(np.where(free > 0, free / kv_seq_avg, 0.0))
+    # only where weights leave room and a sequence has a KV cache (a 0-byte cache is not divided by)
+    room = (free > 0) & (kv_seq_avg > 0)
+    b_mem = np.floor(np.divide(free, kv_seq_avg, out=np.zeros_like(free), where=room))
+    b_mem = np.where((free > 0) & (kv_seq_avg <= 0), np.inf, b_mem)
     b_cap = np.minimum(b_mem, H.max_batch[h])
 
     per_chip_usable = H.hbm_usable[h] * H.hbm_bytes[h]
