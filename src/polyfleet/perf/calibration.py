@@ -45,6 +45,7 @@ class Point(BaseModel):
     source: str
     note: str = ""
     metric: Metric | None = None
+    harness: Literal["mlperf"] | None = None   # published from a benchmark harness, not the public stack
     # inference
     input_tokens: int | None = Field(default=None, gt=0)
     output_tokens: int | None = Field(default=None, gt=0)
@@ -111,7 +112,7 @@ def family_of(ctx: Context, accelerator: str) -> str:
 
 def _stack_eff(ctx: Context, p: Point, acc, use: str) -> float:
     factor, _ = stack_factor(ctx.catalog, ctx.efficiency, p.stack, acc.platform, use)
-    return factor
+    return factor * (ctx.efficiency.harness.get(p.harness, 1.0) if p.harness else 1.0)
 
 
 def predict_inference(points: list[Point], ctx: Context) -> np.ndarray:

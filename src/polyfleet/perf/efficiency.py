@@ -81,6 +81,11 @@ class Efficiency(BaseModel):
         default_factory=dict, description="platform -> stack -> use -> fitted factor relative to the platform's "
         "reference stack; stacks not listed use the catalog's prior")
 
+    harness: dict[str, float] = Field(
+        default_factory=dict, description="benchmark harness -> fitted factor on the stack's efficiency for results "
+        "published from it (an MLPerf submission is a tuned build of its stack); calibration only, never applied "
+        "to an estimate")
+
     def stack_factor(self, platform: str, stack: str, use: str) -> float | None:
         """The fitted factor for a stack on a platform, or None when no published result pins it."""
         return self.stacks.get(platform, {}).get(stack, {}).get(use)

@@ -61,6 +61,7 @@ FIT_PARAMS: tuple[tuple[str, float, float], ...] = (
     ("stacks.tpu.jetstream.inference", 0.3, 1.5),
     ("stacks.neuron.tnx.inference", 0.3, 1.5),
     ("stacks.neuron.neuronx-nemo.training", 0.2, 1.2),
+    ("harness.mlperf", 0.7, 2.0),
 )
 MAX_ITERATIONS = 30
 NAN_PENALTY = 3.0     # residual for a point the model calls infeasible (log error of ~20x)
