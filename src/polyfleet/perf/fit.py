@@ -47,6 +47,8 @@ FIT_PARAMS: tuple[tuple[str, float, float], ...] = (
     ("platforms.neuron.inference.overhead_ms", 0.5, 20.0),
     ("platforms.*.inference.attention_efficiency", 0.2, 1.0),
     ("platforms.*.inference.interference", 0.0, 1.0),
+    ("platforms.cuda.inference.allreduce_efficiency", 0.1, 1.0),
+    ("platforms.rocm.inference.allreduce_efficiency", 0.1, 1.0),
     ("platforms.cuda.training.mfu.fp8", 0.2, 0.8),
     ("platforms.cuda.training.mfu.bf16", 0.3, 0.55),   # Megatron-LM reports up to 47% on H100
     ("platforms.tpu.training.mfu.bf16", 0.2, 0.9),
