@@ -125,15 +125,16 @@ def test_band_rows_group_held_out_errors(cal):
 
 
 def test_held_out_error_stays_where_it_was_measured(heldout):
-    """Regression guard on the figures in the closing note (5 folds, seed 0), with a margin."""
+    """Regression guard on the figures in the closing note (5 folds grouped by setup, seed 0, every
+    fold fitted from the prior), with a margin."""
     fams = {s.group: s for s in by_family(heldout)}
-    assert fams["tpu"].meets_goal()
-    assert fams["all"].median_abs_error < 0.13 and fams["all"].within_25 > 0.7
-    for fam in ("nvidia", "trainium"):
-        assert fams[fam].median_abs_error < 0.15
+    assert fams["tpu"].median_abs_error < 0.13 and fams["tpu"].within_25 > 0.8
+    assert fams["all"].median_abs_error < 0.18 and fams["all"].within_25 > 0.7
+    for fam, bar in (("nvidia", 0.17), ("trainium", 0.2), ("amd", 0.3)):
+        assert fams[fam].median_abs_error < bar
 
 
 def test_built_in_bands_cover_every_family():
     for fam in FAMILIES:
         b = band_for(fam, None, "inference")
-        assert b.n >= 5 and b.low < 1 < b.high
+        assert b.n >= 5 and b.low <= 1 <= b.high and b.low < b.high

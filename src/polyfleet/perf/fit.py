@@ -119,12 +119,14 @@ def log_errors(points: Sequence[tuple[str, Point]], ctx: Context) -> np.ndarray:
 
 
 def fit(points: Sequence[tuple[str, Point]], ctx: Context, base: Efficiency | None = None,
-        params=FIT_PARAMS) -> Efficiency:
-    """The efficiency factors that best explain `points` (bounded, robust least squares)."""
+        params=FIT_PARAMS, from_prior: bool = False) -> Efficiency:
+    """The efficiency factors that best explain `points` (bounded, robust least squares).
+    `from_prior` starts every fitted factor at the middle of its bounds, not at its stored
+    value (which was fitted to every point: a held-out fit must not start there)."""
     base_d = (base or ctx.efficiency).model_dump()
     lo = np.array([p[1] for p in params])
     hi = np.array([p[2] for p in params])
-    x0 = np.clip([_get(base_d, p[0], (p[1] + p[2]) / 2) for p in params], lo, hi)
+    x0 = (lo + hi) / 2 if from_prior else np.clip([_get(base_d, p[0], (p[1] + p[2]) / 2) for p in params], lo, hi)
     work = Context(catalog=ctx.catalog, models=ctx.models, efficiency=ctx.efficiency)
 
     def residuals(x):
@@ -200,7 +202,7 @@ def cross_validate(ctx: Context | None = None, calibration: Calibration | None =
     for f in range(k):
         train = [pt for pt, g in zip(points, fold) if g != f]
         test_idx = np.flatnonzero(fold == f)
-        fitted = fit(train, ctx)
+        fitted = fit(train, ctx, from_prior=True)
         scored = log_errors([points[i] for i in test_idx], Context(catalog=ctx.catalog, models=ctx.models,
                                                                    efficiency=fitted))
         for i, e in zip(test_idx, scored):
