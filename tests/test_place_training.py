@@ -287,8 +287,12 @@ def test_lp_policies_reach_an_independent_optimum_with_the_x_they_return(problem
     u = independent_max_min(speed, problem)
     if u > 0:
         assert span.objective == pytest.approx(1.0 / u, rel=1e-5)
-        got = (speed * span.x).sum(axis=1)[(speed > 0).any(axis=1)].min()
-        assert 1.0 / got <= span.objective * (1 + 1e-6)
+        # every job's rate under the returned x reaches the reported makespan, to within HiGHS's primal
+        # feasibility tolerance (1e-7 on each x): a job with little work left needs a sliver of a chip
+        # (x ~ 1e-7) that the solver may return as 0
+        live = (speed > 0).any(axis=1)
+        got = (speed * span.x).sum(axis=1)[live]
+        assert np.all(got + 1e-7 * speed[live].sum(axis=1) >= (1.0 / span.objective) * (1 - 1e-6))
 
 
 @settings(max_examples=25, deadline=None)
