@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .milp import Milp
+from ..solvers import Milp
 from .solve import Solution
 
 LIMIT_KINDS = ("power", "supply", "ramp", "cap", "budget", "survive")

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from ..solvers import Milp
 from .binding import KIND_WORDS, month_ranges, tight_rows
 from .inputs import PlanInputs
-from .milp import Milp
 from .solve import Solution, SolveOptions, solve
 
 GE_KINDS = ("demand", "window", "survive")
