@@ -56,7 +56,7 @@ class Supply(Section):
     rules: tuple[SupplyRule, ...] = ()
 
 
-class PowerLimit(Selector):
+class PowerLimitSpec(Selector):
     """A facility or power-contract limit in MW (facility power: IT watts x PUE) over matched offerings."""
 
     id: str | None = None
@@ -77,7 +77,7 @@ class Power(Section):
     watts_per_chip: dict[str, PositiveWatts | Watts] = Field(default_factory=dict, description="IT watts per chip by "
                                                      "accelerator (replaces the catalog's; labelled assumption)")
     total_mw: Series | None = None
-    limits: tuple[PowerLimit, ...] = ()
+    limits: tuple[PowerLimitSpec, ...] = ()
 
     def pue_for(self, region_key: str) -> float:
         if isinstance(self.pue, (int, float)):
