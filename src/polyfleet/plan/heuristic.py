@@ -24,9 +24,9 @@ import numpy as np
 from .. import solvers
 from ..solvers import Milp, Solution, row_violations
 from .inputs import C1, C3, OD, SPOT, TERM_MONTHS, PlanInputs
-from .solve import SolveOptions, load, solve
+from .solve import SolveOptions, load_highs, solve
 
-LIMIT_KINDS = ("supply", "ramp", "power", "cap", "budget")
+REPAIRABLE_KINDS = ("supply", "ramp", "power", "cap", "budget")
 
 
 def _held(n: np.ndarray) -> np.ndarray:
@@ -102,7 +102,7 @@ def round_up(inp: PlanInputs, model: Milp, x: np.ndarray) -> np.ndarray | None:
 def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: int = 10) -> np.ndarray | None:
     """A feasible integral point near the LP optimum, or None. `highs` holds the LP (it is re-solved warm
     with tightened limit rows; its row bounds are restored before returning)."""
-    limit_rows = np.concatenate([b.rows for b in model.row_blocks if b.kind in LIMIT_KINDS] or [np.zeros(0, int)])
+    limit_rows = np.concatenate([b.rows for b in model.row_blocks if b.kind in REPAIRABLE_KINDS] or [np.zeros(0, int)])
     if (model.integer & ~_integral_cols(model)).any():
         return None                                     # integers the rounding does not know (none today)
     hi0 = model.row_hi.copy()
@@ -152,7 +152,7 @@ def solve_plan(inp: PlanInputs, model: Milp, options: SolveOptions) -> tuple[Sol
     if not options.start_heuristic or not model.integer.any():
         return _checked(model, solve(model, options)), None
     t0 = time.perf_counter()
-    h_lp = load(model, options, relax=True)
+    h_lp = load_highs(model, options, relax=True)
     lp = solvers.run(h_lp, model, relax=True, guard=False)
     lp.solve_seconds = time.perf_counter() - t0
     if not lp.has_solution:                 # the LP is infeasible, so is the MIP: let HiGHS say so

@@ -32,7 +32,7 @@ class SolveOptions:
                 "mip_heuristic_run_shifting": True}
 
 
-def load(model: Milp, options: SolveOptions = SolveOptions(), *, relax: bool = False) -> highspy.Highs:
+def load_highs(model: Milp, options: SolveOptions = SolveOptions(), *, relax: bool = False) -> highspy.Highs:
     """A HiGHS instance holding the model (or its LP relaxation) with the options set."""
     return solvers.load(model, options.highs(), relax=relax, verbose=options.verbose)
 
@@ -41,8 +41,8 @@ def solve(model: Milp, options: SolveOptions = SolveOptions(), *, relax: bool = 
           start: np.ndarray | None = None) -> Solution:
     """Solve the MILP (or its LP relaxation, which also gives row duals), optionally from a start point.
     MILP points go through the layer's consistency guard."""
-    return solvers.run(load(model, options, relax=relax), model, relax=relax, start=start,
+    return solvers.run(load_highs(model, options, relax=relax), model, relax=relax, start=start,
                        guard=not relax and bool(model.integer.any()))
 
 
-__all__ = ["Solution", "SolveOptions", "load", "solve"]
+__all__ = ["Solution", "SolveOptions", "load_highs", "solve"]

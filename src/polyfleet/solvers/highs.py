@@ -120,12 +120,6 @@ def run(h: highspy.Highs, model: Milp, *, relax: bool = False, start: np.ndarray
     return sol
 
 
-def solve(model: Milp, options: Mapping[str, object] | None = None, *, relax: bool = False,
-          start: np.ndarray | None = None, guard: bool = True, verbose: bool = False) -> Solution:
-    """Load and run in one call."""
-    return run(load(model, options, relax=relax, verbose=verbose), model, relax=relax, start=start, guard=guard)
-
-
 def read(h: highspy.Highs, model: Milp, relax: bool, seconds: float, any_point: bool = False) -> Solution:
     """The Solution of a HiGHS instance that has run."""
     code = h.getModelStatus()
