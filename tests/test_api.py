@@ -13,9 +13,14 @@ import polyfleet
 
 def test_import_polyfleet_loads_no_subpackage():
     """The heavy parts (numpy, HiGHS, pydantic, the catalog) load on first use, not on import."""
-    code = "import sys, polyfleet; print(sorted(m for m in sys.modules if m.startswith(('polyfleet.', 'numpy', 'highspy'))))"
+    code = ("import sys, polyfleet; "
+            "print(sorted(m for m in sys.modules if m.startswith(('polyfleet.', 'numpy', 'highspy'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_all_lists_exactly_the_entry_points():
+    assert set(polyfleet.__all__) == {"__version__", *polyfleet._ENTRY_POINTS} and len(polyfleet.__all__) < 32
 
 
 @pytest.mark.parametrize("name", [n for n in polyfleet.__all__ if n != "__version__"])

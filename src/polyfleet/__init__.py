@@ -21,9 +21,7 @@ here because `polyfleet.plan` and `polyfleet.place` are the packages.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False            # typing.TYPE_CHECKING without importing typing (it costs more than the rest)
 __version__ = "0.1.0"
 
 # name here -> (module, name there); imported on first access (PEP 562)
@@ -47,13 +45,21 @@ _ENTRY_POINTS: dict[str, str] = {
     "UnknownNameError": "polyfleet.errors", "InfeasibleError": "polyfleet.errors",
 }
 
-__all__ = ["__version__", *_ENTRY_POINTS]
+__all__ = [
+    "__version__",
+    "load_scenario", "Scenario", "build_rate_table", "RateTable",
+    "plan_capacity", "compare", "frontier", "PlanOptions", "SolveOptions", "PlanResult",
+    "place_services", "failover", "place_fleet", "Fleet", "Pool", "Demand", "PlaceOptions", "Placement",
+    "setup_from_plan", "simulate", "run_risk", "SimSetup", "RunResult", "RiskResult",
+    "PolyfleetError", "UserError", "UnknownNameError", "InfeasibleError",
+]
 
 
 def __getattr__(name: str) -> Any:
     module = _ENTRY_POINTS.get(name)
     if module is None:
         raise AttributeError(f"module 'polyfleet' has no attribute '{name}'")
+    from importlib import import_module
     value = getattr(import_module(module), _RENAMED.get(name, name))
     globals()[name] = value          # later lookups skip __getattr__
     return value
@@ -64,9 +70,11 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and IDEs see
+    from typing import Any
+
     from polyfleet.errors import InfeasibleError, PolyfleetError, UnknownNameError, UserError
     from polyfleet.perf import RateTable, build_rate_table
-    from polyfleet.place import Demand, Fleet, PlaceOptions, Placement, Pool, failover, place_fleet
+    from polyfleet.place import Demand, Fleet, Placement, PlaceOptions, Pool, failover, place_fleet
     from polyfleet.place import place as place_services
     from polyfleet.plan import PlanOptions, PlanResult, SolveOptions, compare, frontier
     from polyfleet.plan import plan as plan_capacity
