@@ -7,12 +7,15 @@ any other status is passed on verbatim with the gap and the best bound.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import highspy
 import numpy as np
 
 from .. import solvers
 from ..solvers import Milp, Solution
+
+if TYPE_CHECKING:
+    import highspy
 
 
 @dataclass(frozen=True)
