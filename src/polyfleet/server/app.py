@@ -18,6 +18,7 @@ from .auth import TokenCache
 from .db.engine import Database
 from .live import ModelCache
 from .metrics import Metrics
+from .readcache import ReadCache
 from .routers import audit, events, fleet, health, placements, runs, scenarios, tokens
 from .settings import Settings
 
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.db, app.state.settings, app.state.cache, app.state.metrics = db, settings, ModelCache(), Metrics()
     app.state.tokens = TokenCache()
+    app.state.reads = ReadCache(settings.read_cache_s)
     problems.install(app)
     for r in (health, tokens, scenarios, fleet, events, placements, runs, audit):
         app.include_router(r.router)
