@@ -72,7 +72,7 @@ def test_a_write_during_a_read_leaves_no_stale_answer(db):
         return {"units": seen["units"]}, None
 
     request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(reads=ReadCache(max_age_s=60))),
-                              url=SimpleNamespace(path="/x", query=""), headers={})
+                              url=SimpleNamespace(path="/x", query=""), headers={}, scope={})
     first = asyncio.run(cached(request, db, dict, build))
     second = asyncio.run(cached(request, db, dict, build))
     assert (json.loads(first.body), json.loads(second.body)) == ({"units": 1}, {"units": 2})
@@ -101,3 +101,26 @@ def test_the_cache_keeps_at_most_its_size_and_never_replaces_a_newer_answer():
     assert c.get("a", 1) is None and c.get("c", 1).body == b"c"
     c.put("c", Answer(0, time.monotonic(), b"older", '"o"'))
     assert c.get("c", 1).body == b"c" and c.get("c", 2) is None
+
+
+def test_a_kept_answer_is_given_only_to_a_token_that_may_read(live):
+    """The middleware answers before routing only for a token checked within the token cache's second:
+    no token, a wrong one or a revoked one goes the ordinary way and gets 401."""
+    path = "/api/v1/placements/current"
+    assert live.get(path).status_code == live.get(path).status_code == 200          # kept now
+    assert live.get(path, role=None).status_code == 401
+    assert live.get(path, role=None, headers={"Authorization": "Bearer pf_nope"}).status_code == 401
+    assert live.get(path, role=None, headers={"Authorization": "Basic eDp5"}).status_code == 401
+    me = live.get("/api/v1/tokens/me").json()
+    assert live.call("DELETE", f"/api/v1/tokens/{me['token_id']}", role="admin").status_code == 204
+    r = live.get(path)
+    assert r.status_code == 401 and r.json()["detail"] == "unknown or revoked token"
+
+
+def test_kept_answers_are_counted_under_their_route(live):
+    for _ in range(3):
+        live.get("/api/v1/incidents?state=open")
+    metrics = live.get("/metrics").text
+    line = next(x for x in metrics.splitlines() if x.startswith("polyfleet_http_request_duration_seconds_count")
+                and 'route="/api/v1/incidents"' in x and 'status="200"' in x)
+    assert float(line.rsplit(" ", 1)[1]) >= 3

@@ -18,7 +18,7 @@ from .auth import TokenCache
 from .db.engine import Database
 from .live import ModelCache
 from .metrics import Metrics
-from .readcache import ReadCache
+from .readcache import KeptReads, ReadCache
 from .routers import audit, events, fleet, health, placements, runs, scenarios, tokens
 from .settings import Settings
 
@@ -113,5 +113,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     session.install(app)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(KeptReads, state=app.state)          # inside the request log: kept reads are logged too
     app.add_middleware(RequestLog, metrics=app.state.metrics, log_requests=settings.log_requests)
     return app
