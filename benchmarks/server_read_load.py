@@ -8,10 +8,10 @@ process) requests the placement now in force, the pools and the incidents in tur
 token, for a bounded time per setting. Printed per database and connection count: requests/s held,
 p50 and p99 latency (wrk's own), non-2xx answers, the server's CPU seconds (and per request: the
 figure that does not depend on what else the machine runs), and the machine's load average: the
-machine is shared, so the load is part of the figure. Nothing is written during a run, so after the
-first read of each path every answer comes from memory (server/readcache.py): this is the steady
-state of a read-mostly service; a write makes the next read of each path build its answer again. Goal (issue 11): 500 req/s with
-p99 under 50 ms on 2 cores. Logs go to a file at the level a user runs (info: one line per request).
+machine is shared, so the load is part of the figure. Without --writes-per-s nothing is written during
+a run, so after the first read of each path every answer comes from memory (server/readcache.py):
+the steady state of a read-mostly service; a write makes the next read of each path build its answer
+again. Goal (issue 11): 500 req/s with p99 under 50 ms on 2 cores. Logs go to a file at the level a user runs (info: one line per request).
 """
 
 from __future__ import annotations
@@ -104,7 +104,9 @@ def bench(kind: str, seconds: int, conns: list[int], writes_per_s: float = 0.0) 
                          wall_s=time.monotonic() - t0, load=load_note())
                 rows.append(r)
                 r["cpu_ms_per_request"] = 1000 * r["server_cpu_s"] / max(r["rps"] * seconds, 1.0)
-                print(f"{kind:10s} c={c:3d}{' +%d writes' % r['writes'] if 'writes' in r else ''}: {r['rps']:7.0f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms"
+                writes = f" +{r['writes']} writes" if "writes" in r else ""
+                print(f"{kind:10s} c={c:3d}{writes}: {r['rps']:7.0f} req/s  p50 {r['p50_ms']:6.1f} ms"
+                      f"  p99 {r['p99_ms']:6.1f} ms"
                       f"  non-2xx {r['non_2xx']}  server CPU {r['server_cpu_s']:.1f} s in {r['wall_s']:.0f} s "
                       f"= {r['cpu_ms_per_request']:.2f} ms per request  ({r['load']})", flush=True)
         finally:

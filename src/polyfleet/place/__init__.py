@@ -18,8 +18,9 @@ from polyfleet.place.training import (POLICIES, SolveOptions, allocate, equal_sh
                                       register_policy)
 
 __all__ = [
-    "Allocation", "AllocationProblem", "Demand", "Fleet", "FleetPlacement", "Move", "POLICIES", "PlaceOptions", "Placement", "Pool",
-    "RoundConfig", "RoundMechanism", "Shortfall", "SolveOptions", "WarmStart", "allocate", "check_capacity",
-    "equal_share", "evictions", "failover", "failover_fleet", "failover_from", "get_policy", "place", "place_fleet", "register_policy", "replace", "replicas_lost",
-    "routing_table", "solve_lp", "split_buckets", "split_demand", "split_services", "tier_violations",
+    "Allocation", "AllocationProblem", "Demand", "Fleet", "FleetPlacement", "Move", "POLICIES", "PlaceOptions",
+    "Placement", "Pool", "RoundConfig", "RoundMechanism", "Shortfall", "SolveOptions", "WarmStart", "allocate",
+    "check_capacity", "equal_share", "evictions", "failover", "failover_fleet", "failover_from", "get_policy", "place",
+    "place_fleet", "register_policy", "replace", "replicas_lost", "routing_table", "solve_lp", "split_buckets",
+    "split_demand", "split_services", "tier_violations",
 ]
