@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from polyfleet.place import AllocationProblem, SolveOptions, allocate, equal_share
+from polyfleet.place import AllocationProblem, PolicyOptions, allocate, equal_share
 
 
 def instance(n_jobs: int, n_types: int, seed: int, classes: int = 0, oversubscription: float = 3.0
@@ -57,7 +57,7 @@ def churn(problem: AllocationProblem, fraction: float, seed: int) -> AllocationP
         job_ids=np.concatenate([problem.ids()[keep], problem.ids().max() + 1 + np.arange(k)]))
 
 
-def timed(problem: AllocationProblem, policy: str, options: SolveOptions) -> dict:
+def timed(problem: AllocationProblem, policy: str, options: PolicyOptions) -> dict:
     t0 = time.perf_counter()
     result = allocate(problem, policy, options)
     wall = time.perf_counter() - t0
@@ -90,20 +90,20 @@ def main(argv: list[str] | None = None) -> int:
     problem = instance(args.jobs, args.types, args.seed)
     rows: dict[str, dict] = {}
     if not args.skip_single:
-        rows["single LP, IPM"] = timed(problem, args.policy, SolveOptions(method="ipm", partitions=1))
+        rows["single LP, IPM"] = timed(problem, args.policy, PolicyOptions(method="ipm", partitions=1))
     k = args.partitions
-    rows["POP"] = timed(problem, args.policy, SolveOptions(partitions=k))
-    rows["POP, 2 threads"] = timed(problem, args.policy, SolveOptions(partitions=k, workers=2))
-    rows["POP, simplex"] = timed(problem, args.policy, SolveOptions(method="simplex", partitions=k))
+    rows["POP"] = timed(problem, args.policy, PolicyOptions(partitions=k))
+    rows["POP, 2 threads"] = timed(problem, args.policy, PolicyOptions(partitions=k, workers=2))
+    rows["POP, simplex"] = timed(problem, args.policy, PolicyOptions(method="simplex", partitions=k))
     warm: list = []
-    rows["POP, first round, keeps bases"] = timed(problem, args.policy, SolveOptions(partitions=k, warm=warm))
+    rows["POP, first round, keeps bases"] = timed(problem, args.policy, PolicyOptions(partitions=k, warm=warm))
     nxt = churn(problem, 0.01, args.seed + 7)
-    rows["POP, next round, 1% churn, warm"] = timed(nxt, args.policy, SolveOptions(partitions=k, warm=warm))
-    rows["POP, next round, 1% churn, cold"] = timed(nxt, args.policy, SolveOptions(partitions=k))
+    rows["POP, next round, 1% churn, warm"] = timed(nxt, args.policy, PolicyOptions(partitions=k, warm=warm))
+    rows["POP, next round, 1% churn, cold"] = timed(nxt, args.policy, PolicyOptions(partitions=k))
     if not args.skip_single:
-        rows["single LP, next round, IPM"] = timed(nxt, args.policy, SolveOptions(method="ipm", partitions=1))
+        rows["single LP, next round, IPM"] = timed(nxt, args.policy, PolicyOptions(method="ipm", partitions=1))
     classes = instance(args.jobs, args.types, args.seed, classes=200)
-    rows["200 job classes, merged, one LP"] = timed(classes, args.policy, SolveOptions())
+    rows["200 job classes, merged, one LP"] = timed(classes, args.policy, PolicyOptions())
     if "single LP, IPM" in rows:
         for key in ("POP", "POP, 2 threads", "POP, simplex", "POP, first round, keeps bases"):
             quality(rows[key], rows["single LP, IPM"])

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from polyfleet.errors import UserError
-from polyfleet.place import POLICIES, RoundConfig, SolveOptions
+from polyfleet.place import POLICIES, RoundConfig, PolicyOptions
 from polyfleet.place.training import ALIASES
 from polyfleet.sim.jobs import SimConfig, load_gavel_trace, simulate_jobs
 
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> dict:
             raise UserError(f"need a price for each of {','.join(types)}", where="--usd-per-chip-hour")
     config = SimConfig(
         policy=args.policy, window=(lo, hi),
-        solve=SolveOptions(method=args.method, seed=args.seed, iso=args.iso,
+        solve=PolicyOptions(method=args.method, seed=args.seed, iso=args.iso,
                            **({} if getattr(args, "tiebreak", None) is None else {"tiebreak": args.tiebreak})),
         usd_per_chip_hour=prices,
         rounds=RoundConfig(round_s=args.round_s, min_reallocation_interval_s=args.min_realloc_s,

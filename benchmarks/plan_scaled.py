@@ -104,7 +104,7 @@ def main() -> None:
     sol, _ = solve_plan(inp, model, SolveOptions(mip_rel_gap=args.gap, time_limit=args.time_limit,
                                                  verbose=args.verbose))
     out = {"offerings": inp.O, "months": inp.T, "workloads": inp.W, "failure_sets": len(inp.contingencies),
-           "pools": model.extra["pools"].P, "columns": model.num_cols, "rows": model.num_rows,
+           "pools": model.blocks.pools.P, "columns": model.num_cols, "rows": model.num_rows,
            "nonzeros": int(model.A.nnz), "integer_columns": int(model.integer.sum()),
            "scenario_and_rate_table_s": round(t1 - t0, 3), "build_s": round(model.build_seconds, 3),
            "solve_s": round(sol.solve_seconds, 2), "of_which_lp_and_rounding_s": round(sol.lp_seconds, 2),

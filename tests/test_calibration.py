@@ -61,11 +61,17 @@ def test_in_sample_check_is_finite_and_mostly_within_tolerance(ctx):
 
 
 def test_folds_deal_each_family_evenly(cal, ctx):
+    """Folds keep every measurement of one setup together, and each family's folds differ by at
+    most its largest setup."""
     points = cal.points()
     fold = folds_for(points, ctx, 5, 0)
+    groups = [fitmod.group_of(k, p) for k, p in points]
+    assert all(len({f for f, g2 in zip(fold, groups) if g2 == g}) == 1 for g in set(groups))
     for fam in FAMILIES:
-        counts = np.bincount(fold[[family_of(ctx, p.accelerator) == fam for _, p in points]], minlength=5)
-        assert counts.max() - counts.min() <= 1
+        mask = [family_of(ctx, p.accelerator) == fam for _, p in points]
+        counts = np.bincount(fold[mask], minlength=5)
+        largest = max(groups.count(groups[i]) for i in np.flatnonzero(mask))
+        assert counts.max() - counts.min() <= largest
     assert (folds_for(points, ctx, 5, 0) == fold).all()
     assert not (folds_for(points, ctx, 5, 1) == fold).all()
 
@@ -119,15 +125,16 @@ def test_band_rows_group_held_out_errors(cal):
 
 
 def test_held_out_error_stays_where_it_was_measured(heldout):
-    """Regression guard on the figures in the closing note (5 folds, seed 0), with a margin."""
+    """Regression guard on the figures in the closing note (5 folds grouped by setup, seed 0, every
+    fold fitted from the prior), with a margin."""
     fams = {s.group: s for s in by_family(heldout)}
-    assert fams["tpu"].meets_goal()
-    assert fams["all"].median_abs_error < 0.13 and fams["all"].within_25 > 0.7
-    for fam in ("nvidia", "trainium"):
-        assert fams[fam].median_abs_error < 0.15
+    assert fams["tpu"].median_abs_error < 0.13 and fams["tpu"].within_25 > 0.8
+    assert fams["all"].median_abs_error < 0.18 and fams["all"].within_25 > 0.7
+    for fam, bar in (("nvidia", 0.17), ("trainium", 0.2), ("amd", 0.3)):
+        assert fams[fam].median_abs_error < bar
 
 
 def test_built_in_bands_cover_every_family():
     for fam in FAMILIES:
         b = band_for(fam, None, "inference")
-        assert b.n >= 5 and b.low < 1 < b.high
+        assert b.n >= 5 and b.low <= 1 <= b.high and b.low < b.high

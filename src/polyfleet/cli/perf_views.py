@@ -62,7 +62,9 @@ def calibration_cv_view(ctx: Context, cal: Calibration, fmt: str, folds: int, se
     missed = [r["group"] for r in rows if r["scope"] == "family" and r["goal"] == "missed" and r["group"] != "all"]
     notes = [f"Goal per family: {GOAL}. Error = predicted / published throughput - 1 (a latency point counts "
              "inverted); a point the model calls infeasible counts as 100%.",
-             f"Each point predicted by a fit on the other {folds - 1} folds (dealt within each family, seed {seed})."]
+             f"Each point predicted by a fit on the other {folds - 1} folds (drawn within each family, every "
+             "measurement of one setup (model, chip, stack) kept in one fold, each fit started from neutral "
+             f"factors; seed {seed})."]
     if missed:
         notes.append("Goal missed for: " + ", ".join(missed) + ". Per point: `--format json`.")
     emit(rows, fmt, cols, title=f"Held-out calibration error, {folds}-fold cross-validation over {len(held)} points",

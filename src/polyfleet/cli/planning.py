@@ -24,6 +24,7 @@ PLAN_FILES = ("plan.json", "plan.csv", "months.csv", "survivability.csv", "bindi
              "  polyfleet plan examples/midsize-gpu-tpu.yaml --out plan-out\n\n"
              "  polyfleet plan frontier-2026 --compare --frontier --out report\n\n"
              "  polyfleet plan my.yaml --format json > plan.json\n\n"
+             "  polyfleet plan --robust   (at the pessimistic end of each modelled rate's band)\n\n"
              "--out DIR writes plan.json, plan.csv (month x offering), months.csv, survivability.csv, binding.csv, "
              "report.html (self-contained) and, with --compare/--frontier, compare.csv and frontier.csv. Files "
              "polyfleet did not write are never replaced unless --overwrite is given.")
@@ -38,6 +39,8 @@ def plan_cmd(
                                   "resilience."),
     levels: str | None = typer.Option(None, "--levels", help="Survivability levels for --frontier "
                                       "(default 0,0.25,0.5,0.75,0.9,1)."),
+    robust: bool = typer.Option(False, "--robust", help="Plan at the pessimistic end (P10) of each modelled rate's "
+                                "held-out error band; also solves the nominal plan and reports what that certainty costs."),
     gap: float = opt.GAP,
     time_limit: float = opt.TIME_LIMIT,
     overwrite: bool = opt.OVERWRITE,
@@ -54,11 +57,20 @@ def plan_cmd(
     opts = PlanOptions(solve=SolveOptions(mip_rel_gap=gap, time_limit=time_limit))
     with progress(quiet) as say:
         say("reading the scenario and building the rate table")
-        inp = inputs_from_scenario(scn)
+        nominal = None
+        if robust:
+            table = scn.rate_table(scn.context())
+            say("solving the nominal plan (central rates) to price the robust one against")
+            nominal = plan(inputs_from_scenario(scn, table=table), opts, progress=say)
+            inp = inputs_from_scenario(scn, table=table.pessimistic())
+        else:
+            inp = inputs_from_scenario(scn)
         result = plan(inp, opts, progress=say)
         cmp = do_compare(inp, opts, policy=None, progress=say) if compare else None
         fr = do_frontier(inp, lv, opts, progress=say) if frontier else None
     doc = result.to_dict()
+    if nominal is not None:
+        doc["robust"] = robust_cost(result, nominal)
     if cmp is not None:
         doc["compare"] = cmp.rows()
     if fr is not None:
@@ -85,10 +97,45 @@ def plan_cmd(
         sys.stdout.write(to_csv(result.offering_rows()))
     else:
         _print_tables(result, cmp, fr)
+        if nominal is not None:
+            _print_robust(doc["robust"])
     if out is not None:
         Console(stderr=True).print(f"[dim]wrote {len(written)} files to {out} (open {out / 'report.html'})[/dim]")
     if not result.feasible:
         raise typer.Exit(code=EXIT_INFEASIBLE)
+
+
+def robust_cost(robust, nominal) -> dict:
+    """What planning at the pessimistic rates costs over the nominal plan, and how the mix moves.
+
+    Both plans are HiGHS solves within the same gap, so a difference smaller than the gaps is noise."""
+    out = {"rates": "P10 of each modelled cell's held-out error band; measured cells keep their rate",
+           "nominal_feasible": nominal.feasible, "robust_feasible": robust.feasible}
+    if not (nominal.feasible and robust.feasible):
+        return out
+    extra = robust.total_cost - nominal.total_cost
+    gaps = [s.solution.mip_gap for s in (robust, nominal)]
+    mixes = {k: {f: v["chips"] for f, v in r.mix_by_family().items()} for k, r in (("nominal", nominal),
+                                                                                   ("robust", robust))}
+    out.update(nominal_cost_usd=nominal.total_cost, robust_cost_usd=robust.total_cost, extra_usd=extra,
+               extra_share=extra / nominal.total_cost if nominal.total_cost else None,
+               mip_gaps=gaps, last_month_chips_by_family=mixes)
+    return out
+
+
+def _print_robust(r: dict) -> None:
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    if "extra_usd" not in r:
+        console.print("[yellow]robust: one of the two plans has no solution, so the cost of certainty is unknown[/yellow]")
+        return
+    gap = max(g for g in r["mip_gaps"] if g is not None) if any(g is not None for g in r["mip_gaps"]) else None
+    console.print(f"[bold]Robust plan[/bold] (rates at {r['rates']}): {money(r['robust_cost_usd'])} against "
+                  f"{money(r['nominal_cost_usd'])} at central rates, {money(r['extra_usd'])} more "
+                  f"({pct(r['extra_share'])})" + (f"; each solve within a {gap:.2%} gap" if gap is not None else ""))
+    fams = sorted(set(r["last_month_chips_by_family"]["nominal"]) | set(r["last_month_chips_by_family"]["robust"]))
+    console.print("  last month's chips, nominal -> robust: " + ", ".join(
+        f"{f} {r['last_month_chips_by_family']['nominal'].get(f, 0):,.0f} -> "
+        f"{r['last_month_chips_by_family']['robust'].get(f, 0):,.0f}" for f in fams))
 
 
 def _print_tables(result, cmp, fr) -> None:

@@ -84,6 +84,7 @@ class ChipArrays:
     memory_pressure: np.ndarray
     attention_eff: np.ndarray
     interference: np.ndarray
+    allreduce_bw: np.ndarray        # link bandwidth a tensor-parallel all-reduce reaches (inference)
     a2a_eff: np.ndarray
     expert_imbalance: np.ndarray
     expert_gemm_width: np.ndarray
@@ -115,7 +116,8 @@ class ChipArrays:
                 "hbm_usable": inf.hbm_usable, "max_batch": inf.max_batch,
                 "mfu": tr.mfu_for(used) * float(eff.intensity_factor(peak / (_val(acc.figure("hbm_tbps")) * 1e12))), "scaleout_exponent": tr.scaleout_exponent,
                 "memory_pressure": tr.memory_pressure, "attention_eff": inf.attention_efficiency,
-                "interference": inf.interference, "a2a_eff": tr.a2a_efficiency,
+                "interference": inf.interference,
+                "allreduce_bw": _val(link) * 1e9 * inf.allreduce_efficiency, "a2a_eff": tr.a2a_efficiency,
                 "expert_imbalance": tr.expert_imbalance, "expert_gemm_width": tr.expert_gemm_width,
                 "torus_dims": float(acc.torus_dims), "scaleout_bw": _val(acc.figure("scaleout_gbytes_per_s")) * 1e9,
             }

@@ -45,6 +45,7 @@ class Point(BaseModel):
     source: str
     note: str = ""
     metric: Metric | None = None
+    harness: Literal["mlperf"] | None = None   # published from a benchmark harness, not the public stack
     # inference
     input_tokens: int | None = Field(default=None, gt=0)
     output_tokens: int | None = Field(default=None, gt=0)
@@ -53,6 +54,7 @@ class Point(BaseModel):
     choose_replica: bool = False
     # training
     seq_len: int | None = Field(default=None, gt=0)
+    ep: int | None = Field(default=None, gt=0, description="expert parallelism of the published layout")
 
     @model_validator(mode="after")
     def _check(self) -> "Point":
@@ -110,7 +112,7 @@ def family_of(ctx: Context, accelerator: str) -> str:
 
 def _stack_eff(ctx: Context, p: Point, acc, use: str) -> float:
     factor, _ = stack_factor(ctx.catalog, ctx.efficiency, p.stack, acc.platform, use)
-    return factor
+    return factor * (ctx.efficiency.harness.get(p.harness, 1.0) if p.harness else 1.0)
 
 
 def predict_inference(points: list[Point], ctx: Context) -> np.ndarray:
@@ -177,7 +179,8 @@ def predict_training(points: list[Point], ctx: Context) -> np.ndarray:
     cases = tr.TrainingCases(model=np.array(mi_l), chip=np.arange(len(points)),
                              chips=np.array([float(p.chips) for p in points]),
                              seq_len=np.array([float(p.seq_len or 8192) for p in points]),
-                             runtime_eff=rt_eff, state_bytes=state, act_layers=act)
+                             runtime_eff=rt_eff, state_bytes=state, act_layers=act,
+                             expert_parallel=np.array([float(p.ep or 0) for p in points]))
     res = tr.estimate(ModelArrays.build(mrows), ChipArrays.build(crows, ctx.efficiency), cases)
     return np.where(res.feasible & (rt_eff > 0), res.tokens_per_s_per_chip, np.nan)
 

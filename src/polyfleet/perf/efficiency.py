@@ -29,6 +29,8 @@ class InferenceEfficiency(BaseModel):
     max_batch: int = Field(gt=0, description="largest batch the serving engine runs")
     attention_efficiency: float = Field(1.0, gt=0, le=1.5, description="attention kernels' share of the matmul "
                                         "compute efficiency (flash attention at long context reaches less)")
+    allreduce_efficiency: float = Field(1.0, gt=0, le=1, description="share of the scale-up link bandwidth a "
+                                        "tensor-parallel all-reduce reaches (ring over the chip's links)")
     interference: float = Field(0.0, ge=0, le=1, description="share of the shorter of a mixed step's compute and "
                                 "memory time that does not overlap the longer (chunked-prefill interference)")
 
@@ -80,6 +82,11 @@ class Efficiency(BaseModel):
     stacks: dict[str, dict[str, dict[str, float]]] = Field(
         default_factory=dict, description="platform -> stack -> use -> fitted factor relative to the platform's "
         "reference stack; stacks not listed use the catalog's prior")
+
+    harness: dict[str, float] = Field(
+        default_factory=dict, description="benchmark harness -> fitted factor on the stack's efficiency for results "
+        "published from it (an MLPerf submission is a tuned build of its stack); calibration only, never applied "
+        "to an estimate")
 
     def stack_factor(self, platform: str, stack: str, use: str) -> float | None:
         """The fitted factor for a stack on a platform, or None when no published result pins it."""

@@ -2,14 +2,16 @@
 
 The fit is bounded least squares (scipy, soft-L1 loss) on log(predicted / published
 throughput) over a small set of physically meaningful factors per platform and stack (FIT_PARAMS):
-no factor belongs to one point. `cross_validate` splits the points into k folds (dealt round
-robin within each chip family, shuffled with a fixed seed), fits on k-1 and predicts the one
-left out, so a point is never in the fit that scores it.
+no factor belongs to one point. `cross_validate` splits the points into k folds within each chip
+family, keeping every measurement of one setup (model, chip, stack) in one fold so near-duplicates
+never sit on both sides; it fits on k-1 folds and predicts the one left out, so a point is never
+in the fit that scores it, nor is its twin.
 """
 
 from __future__ import annotations
 
 import copy
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -45,6 +47,8 @@ FIT_PARAMS: tuple[tuple[str, float, float], ...] = (
     ("platforms.neuron.inference.overhead_ms", 0.5, 20.0),
     ("platforms.*.inference.attention_efficiency", 0.2, 1.0),
     ("platforms.*.inference.interference", 0.0, 1.0),
+    ("platforms.cuda.inference.allreduce_efficiency", 0.1, 1.0),
+    ("platforms.rocm.inference.allreduce_efficiency", 0.1, 1.0),
     ("platforms.cuda.training.mfu.fp8", 0.2, 0.8),
     ("platforms.cuda.training.mfu.bf16", 0.3, 0.55),   # Megatron-LM reports up to 47% on H100
     ("platforms.tpu.training.mfu.bf16", 0.2, 0.9),
@@ -59,6 +63,7 @@ FIT_PARAMS: tuple[tuple[str, float, float], ...] = (
     ("stacks.tpu.jetstream.inference", 0.3, 1.5),
     ("stacks.neuron.tnx.inference", 0.3, 1.5),
     ("stacks.neuron.neuronx-nemo.training", 0.2, 1.2),
+    ("harness.mlperf", 0.7, 2.0),
 )
 MAX_ITERATIONS = 30
 NAN_PENALTY = 3.0     # residual for a point the model calls infeasible (log error of ~20x)
@@ -114,12 +119,14 @@ def log_errors(points: Sequence[tuple[str, Point]], ctx: Context) -> np.ndarray:
 
 
 def fit(points: Sequence[tuple[str, Point]], ctx: Context, base: Efficiency | None = None,
-        params=FIT_PARAMS) -> Efficiency:
-    """The efficiency factors that best explain `points` (bounded, robust least squares)."""
+        params=FIT_PARAMS, from_prior: bool = False) -> Efficiency:
+    """The efficiency factors that best explain `points` (bounded, robust least squares).
+    `from_prior` starts every fitted factor at the middle of its bounds, not at its stored
+    value (which was fitted to every point: a held-out fit must not start there)."""
     base_d = (base or ctx.efficiency).model_dump()
     lo = np.array([p[1] for p in params])
     hi = np.array([p[2] for p in params])
-    x0 = np.clip([_get(base_d, p[0], (p[1] + p[2]) / 2) for p in params], lo, hi)
+    x0 = (lo + hi) / 2 if from_prior else np.clip([_get(base_d, p[0], (p[1] + p[2]) / 2) for p in params], lo, hi)
     work = Context(catalog=ctx.catalog, models=ctx.models, efficiency=ctx.efficiency)
 
     def residuals(x):
@@ -148,29 +155,54 @@ class HeldOut:
         return float(np.exp(self.log_error) - 1.0) if np.isfinite(self.log_error) else float("nan")
 
 
-def folds_for(points: Sequence[tuple[str, Point]], ctx: Context, k: int, seed: int) -> np.ndarray:
-    """Fold of each point: shuffled with `seed`, then dealt round robin within each family."""
-    rng = np.random.default_rng(seed)
+GROUPINGS = ("setup", "source")
+
+
+def group_of(kind: str, p: Point, grouping: str = "setup") -> str:
+    """The unit a fold keeps whole. "setup": one model on one chip with one stack (every
+    published measurement of it, whatever its lengths, batch or metric, and from any
+    publication: a TPOT and a throughput of the same run, or two MLPerf rounds of the same
+    system, are near-duplicates). "source": one publication (leave-publication-out)."""
+    if grouping == "source":
+        return p.source
+    if grouping != "setup":
+        raise ValueError(f"grouping must be one of {GROUPINGS}")
+    return f"{kind}:{p.model}:{p.accelerator}:{p.stack}"
+
+
+def folds_for(points: Sequence[tuple[str, Point]], ctx: Context, k: int, seed: int,
+              grouping: str = "setup") -> np.ndarray:
+    """Fold of each point. Within each family the groups (`group_of`) are shuffled with `seed`
+    and each, largest first, goes to the fold holding fewest of the family's points so far: a
+    group is never split between a fold's training and test points."""
     fams = np.array([family_of(ctx, p.accelerator) for _, p in points])
+    groups = np.array([group_of(kind, p, grouping) for kind, p in points])
     fold = np.empty(len(points), dtype=int)
     for fam in np.unique(fams):
-        idx = np.flatnonzero(fams == fam)
-        idx = idx[rng.permutation(len(idx))]
-        fold[idx] = np.arange(len(idx)) % k
+        rng = np.random.default_rng([seed, zlib.crc32(fam.encode())])   # a family's folds ignore the others' points
+        names, sizes = np.unique(groups[fams == fam], return_counts=True)
+        order = rng.permutation(len(names))
+        order = order[np.argsort(-sizes[order], kind="stable")]
+        load = np.zeros(k, dtype=int)
+        for g in order:
+            f = int(np.argmin(load + rng.random(k) * 0.5))   # ties broken by the seed
+            fold[(fams == fam) & (groups == names[g])] = f
+            load[f] += sizes[g]
     return fold
 
 
 def cross_validate(ctx: Context | None = None, calibration: Calibration | None = None, k: int = 5, seed: int = 0,
-                   progress: Callable[[int, int], None] | None = None) -> list[HeldOut]:
-    """k-fold cross-validated error of every point (fit on the other folds, predict this one)."""
+                   progress: Callable[[int, int], None] | None = None, grouping: str = "setup") -> list[HeldOut]:
+    """k-fold cross-validated error of every point (fit on the other folds, predict this one);
+    folds keep each group (`group_of`) whole."""
     ctx = ctx or Context()
     points = (calibration or load_calibration()).points()
-    fold = folds_for(points, ctx, k, seed)
+    fold = folds_for(points, ctx, k, seed, grouping)
     out: list[HeldOut | None] = [None] * len(points)
     for f in range(k):
         train = [pt for pt, g in zip(points, fold) if g != f]
         test_idx = np.flatnonzero(fold == f)
-        fitted = fit(train, ctx)
+        fitted = fit(train, ctx, from_prior=True)
         scored = log_errors([points[i] for i in test_idx], Context(catalog=ctx.catalog, models=ctx.models,
                                                                    efficiency=fitted))
         for i, e in zip(test_idx, scored):

@@ -8,7 +8,8 @@ steady state, B·I/O prompt tokens are prefilled, so
               + B · per-sequence cost
     compute = 2·N_active·B·(1 + I/O) / (C · peak · eff_compute) + attention FLOPs / (that · eff_attention)
     memory  = weights read / (C · HBM BW · eff_bw) + B · KV bytes/token · (I + O/2) / (C · HBM BW · eff_kv)
-    collectives = 2 · layers · (latency + ring all-reduce of the step's activations)
+    collectives = 2 · layers · (latency + ring all-reduce of the step's activations at the
+                  share of link bandwidth an all-reduce reaches)
 
 TPOT = step(B); TTFT = prefill(I) + step(B); memory holds weights and B KV caches.
 The batch is the largest on a grid that meets the SLOs, or the one given.
@@ -97,7 +98,7 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     lat = H.collective_s[h]
     with np.errstate(invalid="ignore", divide="ignore"):
         coll_fixed = np.where(multi, 2.0 * M.layers[m] * lat, 0.0)
-        coll_per_seq = np.where(multi, 2.0 * M.layers[m] * ring * per_seq_tokens * act_bytes / H.link_bw[h], 0.0)
+        coll_per_seq = np.where(multi, 2.0 * M.layers[m] * ring * per_seq_tokens * act_bytes / H.allreduce_bw[h], 0.0)
     coll_per_seq = np.nan_to_num(coll_per_seq, nan=np.inf)
     fixed = (M.weight_bytes[m] - M.expert_bytes[m]) / bw_rate
 
@@ -117,7 +118,7 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     pre_compute = 2.0 * M.matmul_params[m] * I / flops_rate + M.att_coeff[m] * I * I / 2.0 / att_rate
     with np.errstate(invalid="ignore"):
         t_pre = (np.maximum(pre_compute, M.weight_bytes[m] / bw_rate)
-                 + np.where(multi, 2.0 * M.layers[m] * (lat + ring * I * act_bytes / H.link_bw[h]), 0.0)
+                 + np.where(multi, 2.0 * M.layers[m] * (lat + ring * I * act_bytes / H.allreduce_bw[h]), 0.0)
                  + H.overhead_s[h])
     t_pre = np.nan_to_num(t_pre, nan=np.inf)
     return step, col(t_pre) + step, t_compute, t_memory, t_coll
@@ -134,7 +135,10 @@ def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResul
     free = usable - M.weight_bytes[m]
     kv_seq_avg = M.kv_bytes_per_token[m] * (I + O / 2.0)
     kv_seq_max = M.kv_bytes_per_token[m] * (I + O)
-    b_mem = np.floor(np.where(free > 0, free / kv_seq_avg, 0.0))
+    # only where weights leave room and a sequence has a KV cache (a 0-byte cache is not divided by)
+    room = (free > 0) & (kv_seq_avg > 0)
+    b_mem = np.floor(np.divide(free, kv_seq_avg, out=np.zeros_like(free), where=room))
+    b_mem = np.where((free > 0) & (kv_seq_avg <= 0), np.inf, b_mem)
     b_cap = np.minimum(b_mem, H.max_batch[h])
 
     per_chip_usable = H.hbm_usable[h] * H.hbm_bytes[h]
@@ -161,7 +165,7 @@ def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResul
     rows = np.arange(n)
     any_good = good[rows, k]
 
-    unknown = ~np.isfinite(H.peak_flops[h] * H.hbm_bytes[h] * H.hbm_bw[h]) | ((C > 1) & ~np.isfinite(H.link_bw[h]))
+    unknown = ~np.isfinite(H.peak_flops[h] * H.hbm_bytes[h] * H.hbm_bw[h]) | ((C > 1) & ~np.isfinite(H.allreduce_bw[h]))
     too_big = C > H.scaleup[h]
     fail = ~any_good
     first_fits = ok_mem[:, 0]

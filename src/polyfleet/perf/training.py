@@ -9,8 +9,11 @@ run at ffn / (ffn + expert_gemm_width) of it (narrow experts make small GEMMs) a
 the busiest expert (expert_imbalance); and each MoE layer sends the token's activations to
 its top-k experts and back, forward and backward (8 · k · d_model bytes per layer in bf16),
 over the interconnect: a switched fabric (NVLink, NeuronSwitch) gives each chip its link
-bandwidth, a d-dimensional torus of E chips about 4 / (d · E^(1/d)) of it (bisection), and
-experts spread beyond one scale-up domain go over the scale-out network. Those times add.
+bandwidth, a d-dimensional torus of E chips about 4 / (d · E^(1/d)) of it (bisection); experts
+spread over several scale-up domains also send each token once to every other domain that holds
+one of its experts, over the scale-out network (hierarchical dispatch). Those times add. The
+experts spread over min(experts, chips, scale-up domain) chips unless a published layout says
+otherwise (`expert_parallel`).
 
 Memory, per the stack's recipe: weights, gradients and optimizer state (state_bytes_per_param)
 are sharded over all chips; each chip also holds its activations: one sequence's layer inputs
@@ -49,6 +52,7 @@ class TrainingCases:
     runtime_eff: np.ndarray
     state_bytes: np.ndarray | None = None      # per parameter (default DEFAULT_STATE_BYTES)
     act_layers: np.ndarray | None = None       # activation bytes per token per layer / d_model (default 2)
+    expert_parallel: np.ndarray | None = None  # experts spread over this many chips (0 = the default rule)
 
 
 @dataclass(frozen=True)
@@ -82,14 +86,26 @@ def seconds_per_token(M: ModelArrays, H: ChipArrays, c: TrainingCases, fpt: np.n
     t_compute = (fpt - expert) / rate + expert * H.expert_imbalance[h] / (rate * gemm)
     scaleup = np.nan_to_num(H.scaleup[h], nan=1.0)
     ep = np.minimum(np.maximum(M.experts[m], 1.0), np.where(scaleup >= 8, np.minimum(c.chips, scaleup), c.chips))
+    if c.expert_parallel is not None:     # a published layout's expert parallelism (may cross scale-out)
+        ep = np.where(c.expert_parallel > 0, np.minimum(c.expert_parallel, np.maximum(M.experts[m], 1.0)), ep)
     ep = np.maximum(ep, 1.0)
     dims = H.torus_dims[h]
     topo = np.where(dims > 0, np.minimum(1.0, 4.0 / (np.maximum(dims, 1.0) * ep ** (1.0 / np.maximum(dims, 1.0)))), 1.0)
-    bw = np.nan_to_num(H.link_bw[h], nan=0.0) * topo
-    bw = np.where(ep > scaleup, np.minimum(bw, np.nan_to_num(H.scaleout_bw[h], nan=0.0)), bw) * H.a2a_eff[h]
-    a2a_bytes = A2A_BYTES_PER_LAYER_AND_EXPERT * M.moe_layers[m] * M.top_k[m] * M.d_model[m] * (1.0 - 1.0 / ep)
+    bw_in = np.nan_to_num(H.link_bw[h], nan=0.0) * topo * H.a2a_eff[h]
+    bw_out = np.nan_to_num(H.scaleout_bw[h], nan=0.0) * H.a2a_eff[h]
+    # copies of a token's activations: to each of its k experts not on its own chip, over the
+    # scale-up fabric (delivering within a domain); and, when experts span several scale-up
+    # domains, once to each other domain holding one of its experts (hierarchical dispatch, as
+    # DeepEP and Megatron's flex dispatcher do), over the scale-out network
+    k = M.top_k[m]
+    copies_in = k * (ep - 1.0) / ep
+    domains = np.maximum(ep / scaleup, 1.0)
+    copies_out = (domains - 1.0) * -np.expm1(k * np.log1p(-1.0 / np.maximum(domains, 1.0 + 1e-9)))
+    per_copy = A2A_BYTES_PER_LAYER_AND_EXPERT * M.moe_layers[m] * M.d_model[m]
     with np.errstate(divide="ignore", invalid="ignore"):
-        t_a2a = np.where(a2a_bytes > 0, a2a_bytes / bw, 0.0)
+        t_in = np.where(copies_in > 0, per_copy * copies_in / bw_in, 0.0)
+        t_out = np.where(copies_out > 1e-9, per_copy * copies_out / bw_out, 0.0)
+        t_a2a = np.where(per_copy * k > 0, t_in + t_out, 0.0)
     return t_compute + t_a2a, t_a2a
 
 

@@ -14,12 +14,12 @@ from polyfleet.place.inference_checks import check_capacity, tier_violations
 from polyfleet.place.inference_model import Demand, Fleet, PlaceOptions, Pool
 from polyfleet.place.rounds import RoundConfig, RoundMechanism
 from polyfleet.place.routing import Move, routing_table
-from polyfleet.place.training import (POLICIES, SolveOptions, allocate, equal_share, get_policy,
+from polyfleet.place.training import (POLICIES, PolicyOptions, allocate, equal_share, get_policy,
                                       register_policy)
 
 __all__ = [
     "Allocation", "AllocationProblem", "Demand", "Fleet", "FleetPlacement", "Move", "POLICIES", "PlaceOptions",
-    "Placement", "Pool", "RoundConfig", "RoundMechanism", "Shortfall", "SolveOptions", "WarmStart", "allocate",
+    "Placement", "PolicyOptions", "Pool", "RoundConfig", "RoundMechanism", "Shortfall", "WarmStart", "allocate",
     "check_capacity", "equal_share", "evictions", "failover", "failover_fleet", "failover_from", "get_policy", "place",
     "place_fleet", "register_policy", "replace", "replicas_lost", "routing_table", "solve_lp", "split_buckets",
     "split_demand", "split_services", "tier_violations",

@@ -20,17 +20,19 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from polyfleet import solvers
 from polyfleet.errors import UserError
-from polyfleet.solvers import quiet_highs
+from polyfleet.solvers import BASIC as _BASIC
+from polyfleet.solvers import LOWER as _LOWER
+from polyfleet.solvers import Milp
 
-_BASIC = int(highspy.HighsBasisStatus.kBasic)
-_LOWER = int(highspy.HighsBasisStatus.kLower)
-_MAXIMIZE = int(highspy.ObjSense.kMaximize)
+if TYPE_CHECKING:
+    import highspy
 SIMPLEX_MAX_CELLS = 1_500  # "auto": simplex below (HiGHS IPM has ~1 ms of overhead), IPM above
 CELLS_PER_PARTITION = 5_000  # POP: one part per this many (job, type) cells; small parts suit simplex
 _local = threading.local()
@@ -133,7 +135,7 @@ def _highs() -> highspy.Highs:
     """A per-thread HiGHS instance, reused between solves (warm starts need the same instance)."""
     h = getattr(_local, "highs", None)
     if h is None:
-        h = _local.highs = quiet_highs()
+        h = _local.highs = solvers.quiet_highs()
     return h
 
 
@@ -293,32 +295,27 @@ def _solve_one(mask, scale, count, capacity, fair, gain, floor, floor_rhs, metho
     col_hi = np.ones(n_cols)
     if has_t:
         col_hi[nv] = np.inf
-    h = _highs()
-    h.clearSolver()
-    h.passModel(n_cols, n_rows, a.nnz, 1, _MAXIMIZE, 0.0, cost, col_lo, col_hi,
-                np.concatenate(lo), np.concatenate(hi), a.indptr, a.indices, a.data,
-                np.zeros(n_cols, np.int32))
+    model = Milp(A=a, cost=cost, col_lo=col_lo, col_hi=col_hi, row_lo=np.concatenate(lo), row_hi=np.concatenate(hi),
+                 integer=np.zeros(n_cols, bool), sense="max")
     if method == "auto":
         method = "simplex" if nv <= SIMPLEX_MAX_CELLS else "ipm"
     # Warm start: simplex from the stored basis; the first solve runs crossover to get one.
     use_warm = warm is not None and warm.ids.size > 0
-    h.setOptionValue("solver", "simplex" if use_warm else method)
-    h.setOptionValue("presolve", "off" if n_cols < 5000 else "choose")  # costs more than it saves on tiny LPs
-    h.setOptionValue("run_crossover", "off" if method == "ipm" and warm is None else "on")
+    h = solvers.load(model, {"solver": "simplex" if use_warm else method,
+                             "presolve": "off" if n_cols < 5000 else "choose",  # costs more than it saves on tiny LPs
+                             "run_crossover": "off" if method == "ipm" and warm is None else "on"}, highs=_highs())
     if use_warm:
         _set_warm_basis(h, warm, ids, jj, ww, n_types, has_t, floor is not None, n_cols, n_rows)
     t1 = time.perf_counter()
-    h.run()
+    # no consistency guard: the HiGHS bug it catches needs a MIP start, and these are LPs
+    sol = solvers.run(h, model, relax=True, guard=False, any_point=True)
     t2 = time.perf_counter()
-    model_status = h.getModelStatus()
-    status = "optimal" if model_status == highspy.HighsModelStatus.kOptimal else \
-        h.modelStatusToString(model_status).lower()
+    status = "optimal" if sol.optimal else sol.status.lower()
     x = np.zeros((n, n_types))
     objective = 0.0
-    if h.getInfo().primal_solution_status >= 1:  # a primal point exists (feasible or not)
-        values = np.asarray(h.getSolution().col_value)
-        x[jj, ww] = values[:nv]
-        objective = float(values[nv]) if has_t else float(h.getInfo().objective_function_value)
+    if sol.x is not None:  # a primal point exists (feasible or not)
+        x[jj, ww] = sol.x[:nv]
+        objective = float(sol.x[nv]) if has_t else float(sol.objective)
     if warm is not None:
         _save_basis(h, warm, ids, jj, ww, n, n_types, has_t, floor is not None, nv)
     x = _project(x, mask, scale * count, capacity)
@@ -360,20 +357,15 @@ def _set_warm_basis(h, warm: WarmStart, ids, jj, ww, n_types, has_t, has_floor, 
     row = np.concatenate(rows + [cap])
     if row.size != n_rows:
         return
-    basis = highspy.HighsBasis()
-    basis.col_status = [highspy.HighsBasisStatus(int(v)) for v in col]
-    basis.row_status = [highspy.HighsBasisStatus(int(v)) for v in row]
-    basis.alien = True
-    h.setBasis(basis)
+    solvers.set_basis(h, col, row)
 
 
 def _save_basis(h, warm: WarmStart, ids, jj, ww, n_jobs, n_types, has_t, has_floor, nv) -> None:
-    basis = h.getBasis()
-    if not basis.valid:
+    got = solvers.basis(h)
+    if got is None:
         warm.ids = np.zeros(0, np.int64)
         return
-    col = np.fromiter((int(v) for v in basis.col_status), np.int8)
-    row = np.fromiter((int(v) for v in basis.row_status), np.int8)
+    col, row = got
     warm.ids = np.asarray(ids).copy()
     warm.col_status = np.full((n_jobs, n_types), _LOWER, np.int8)
     warm.col_status[jj, ww] = col[:nv]

@@ -40,11 +40,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from ..solvers import quiet_highs
+from .. import solvers
+from ..solvers import Milp
 from .inference_model import Instance, PlaceOptions
 from .inference_tiers import tier_fill
 
@@ -114,13 +114,10 @@ def solve_milp(inst: Instance, options: PlaceOptions, start: np.ndarray | None =
     col_hi = np.concatenate([np.minimum(fits[cs, cp], need_ub), np.minimum(inst.prev[ks, kp], fits[ks, kp]),
                              dem]).astype(float)
     row_hi = np.concatenate([inst.pool_chips.astype(float), np.zeros(S)])
-    h = _highs()
-    h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
-    h.setOptionValue("time_limit", float(options.time_limit_s))
-    h.passModel(n_col, P + S, a.nnz, 1, int(highspy.ObjSense.kMinimize), 0.0, np.zeros(n_col), col_lo,
-                col_hi, np.full(P + S, -np.inf), row_hi, a.indptr, a.indices, a.data,
-                np.full(n_col, 0, np.int32) if relax else
-                np.concatenate([np.ones(n_rep), np.zeros(n_srv)]).astype(np.int32))
+    model = Milp(A=a, cost=np.zeros(n_col), col_lo=col_lo, col_hi=col_hi, row_lo=np.full(P + S, -np.inf),
+                 row_hi=row_hi, integer=np.concatenate([np.ones(n_rep, bool), np.zeros(n_srv, bool)]))
+    h = solvers.load(model, {"mip_rel_gap": float(options.mip_rel_gap), "time_limit": float(options.time_limit_s),
+                             "random_seed": 0}, relax=relax)
     priority = "none needed" if all_served else ("sequential" if options.priority == "sequential"
                                                  or m[0] > MAX_WEIGHT else "weighted")
     stages: list[tuple[np.ndarray, int | None]] = []
@@ -131,27 +128,17 @@ def solve_milp(inst: Instance, options: PlaceOptions, start: np.ndarray | None =
                    for k in range(K) if np.any(sk == k)]
     stages.append((np.concatenate([rep_cost, np.zeros(n_srv)]), None))
     cols = np.arange(n_col, dtype=np.int32)
-    status, gap, holds = "optimal", 0.0, []
+    status, gap, sol = "optimal", 0.0, None
     for cost, tier in stages:
         h.changeColsCost(n_col, cols, cost)
-        if x is not None and not relax:
-            sol = highspy.HighsSolution()
-            sol.col_value = list(x)
-            h.setSolution(sol)
-        h.run()
-        st, g, x_new = _result(h, relax)
-        if x_new is not None and not _consistent(h, cost, x_new, a, row_hi, col_lo, col_hi, holds):
-            # HiGHS presolve has returned points whose objective is not c.x (seen in 1.16 with a
-            # MIP start; cf. ERGO-Code/HiGHS#3094, #2900): solve this stage again without it
-            h.setOptionValue("presolve", "off")
-            h.run()
-            h.setOptionValue("presolve", "choose")
-            st, g, x_new = _result(h, relax)
-        if x_new is None:
-            return MilpResult(np.zeros((S, P)), st, np.inf, time.perf_counter() - t0, priority, -np.inf)
-        x = x_new
-        status = st if st != "optimal" else status
-        gap = max(gap, g)
+        model.cost = cost
+        # guarded (see polyfleet.solvers): a point whose objective is not c.x is solved again without presolve
+        sol = solvers.run(h, model, relax=relax, start=x if x is not None and not relax else None)
+        if not sol.has_solution:
+            return MilpResult(np.zeros((S, P)), sol.code, np.inf, time.perf_counter() - t0, priority, -np.inf)
+        x = sol.x
+        status = sol.code if sol.code != "optimal" else status
+        gap = max(gap, 0.0 if relax else (sol.mip_gap if np.isfinite(sol.mip_gap) else np.inf))
         # hold each tier's value-weighted service just under what this stage reached; the
         # cost stage may then pick any placement that serves as much, e.g. the one that moves least
         for k in range(K) if tier == -1 else ([tier] if tier is not None else []):
@@ -160,11 +147,10 @@ def solve_milp(inst: Instance, options: PlaceOptions, start: np.ndarray | None =
                 got = float(v[ss[sel]] @ x[n_rep + sel])
                 floor = got - (options.tier_slack + 1e-7) * float(v[ss[sel]] @ dem[sel]) - 1e-9
                 h.addRow(floor, np.inf, len(sel), (n_rep + sel).astype(np.int32), v[ss[sel]])
-                holds.append((n_rep + sel, v[ss[sel]], floor))
+                model = model.with_rows(floor, np.inf, n_rep + sel, v[ss[sel]])
     reps = np.zeros((S, P))
     np.add.at(reps, (rs, rp), x[:n_rep] if relax else np.rint(x[:n_rep]))
-    info = h.getInfo()
-    bound = float(info.objective_function_value if relax else info.mip_dual_bound)
+    bound = float(sol.objective if relax else sol.dual_bound)
     return MilpResult(reps if relax else reps.astype(np.int64), status, gap, time.perf_counter() - t0, priority,
                       bound)
 
@@ -176,38 +162,3 @@ def _start_vector(inst: Instance, start: np.ndarray, cs, cp, ks, kp, ss, sk) -> 
     left[ks, kp] -= keep
     served = tier_fill((start * inst.cap).sum(axis=1), inst.demand)
     return np.concatenate([left[cs, cp], keep, served[ss, sk]]).astype(float)
-
-
-def _consistent(h: highspy.Highs, cost: np.ndarray, x: np.ndarray, a: sp.csc_matrix, row_hi: np.ndarray,
-                col_lo: np.ndarray, col_hi: np.ndarray, holds: list) -> bool:
-    """The reported objective is c.x and x keeps its bounds, rows and holds (to solver tolerance)."""
-    obj = float(h.getInfo().objective_function_value)
-    tol = 1e-6
-    if abs(obj - float(cost @ x)) > tol * max(1.0, abs(obj)):
-        return False
-    if np.any(x < col_lo - tol) or np.any(x > col_hi + tol):
-        return False
-    act = a @ x
-    if np.any(act > row_hi + tol * (1 + np.abs(act))):
-        return False
-    return all(float(vals @ x[cols]) >= lo - tol * (1 + abs(lo)) for cols, vals, lo in holds)
-
-
-def _result(h: highspy.Highs, relax: bool) -> tuple[str, float, np.ndarray | None]:
-    ms = h.getModelStatus()
-    status = {highspy.HighsModelStatus.kOptimal: "optimal",
-              highspy.HighsModelStatus.kTimeLimit: "time_limit"}.get(ms, h.modelStatusToString(ms).lower())
-    info = h.getInfo()
-    if info.primal_solution_status < 2:
-        return status, np.inf, None
-    gap = 0.0 if relax else (float(info.mip_gap) if np.isfinite(info.mip_gap) else np.inf)
-    return status, gap, np.asarray(h.getSolution().col_value)
-
-
-def _highs() -> highspy.Highs:
-    """A fresh, silent HiGHS instance per solve (a reused one carries its clock and state over)."""
-    h = quiet_highs()
-    h.setOptionValue("random_seed", 0)
-    return h
-
-

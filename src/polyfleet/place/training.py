@@ -18,7 +18,7 @@ from polyfleet.place.allocation import Allocation, AllocationProblem, WarmStart,
 
 
 @dataclass(frozen=True)
-class SolveOptions:
+class PolicyOptions:
     """How to solve: LP method, POP partitions, merging identical jobs, warm start, seed."""
 
     method: str = "auto"  # "simplex", "ipm" or "auto" (simplex on small LPs, IPM on big ones)
@@ -31,7 +31,7 @@ class SolveOptions:
     iso: str = "equal_share"  # max_min_fairness_perf's T_iso: "equal_share" or "agnostic_lp" (Gavel's, one more LP)
 
 
-PolicyFn = Callable[[AllocationProblem, SolveOptions], Allocation]
+PolicyFn = Callable[[AllocationProblem, PolicyOptions], Allocation]
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def get_policy(name: str) -> PolicySpec:
 
 
 def allocate(problem: AllocationProblem, policy: str = "max_min_fairness_perf",
-             options: SolveOptions | None = None) -> Allocation:
+             options: PolicyOptions | None = None) -> Allocation:
     """Allocation of `problem` under `policy`; raises UserError if the policy lacks an input."""
     spec = get_policy(policy)
     for need in spec.needs:
@@ -77,7 +77,7 @@ def allocate(problem: AllocationProblem, policy: str = "max_min_fairness_perf",
             raise UserError(f"policy '{spec.name}' needs {need}", field=need)
     if problem.num_jobs == 0:
         return Allocation(np.zeros((0, len(problem.types))), spec.name, "optimal", 0.0)
-    result = spec.fn(problem, options or SolveOptions())
+    result = spec.fn(problem, options or PolicyOptions())
     return replace(result, policy=spec.name)
 
 
@@ -108,7 +108,7 @@ def _weights(problem: AllocationProblem) -> np.ndarray:
     return problem.weight if problem.weight is not None else np.ones(problem.num_jobs)
 
 
-def _lp(problem: AllocationProblem, opts: SolveOptions, **terms) -> tuple[np.ndarray, Allocation]:
+def _lp(problem: AllocationProblem, opts: PolicyOptions, **terms) -> tuple[np.ndarray, Allocation]:
     """Solve; a max-min LP's optimum is a whole face, so a tiny reward for the sum of the fair
     rows picks, among max-min optimal allocations, one that puts spare capacity to use.
 
@@ -147,7 +147,7 @@ def _result(x: np.ndarray, sol: Allocation, objective: float, solves: int | None
 
 # ---------------------------------------------------------------- max-min fairness (LAS)
 
-def _max_min(problem: AllocationProblem, opts: SolveOptions, aware: bool) -> Allocation:
+def _max_min(problem: AllocationProblem, opts: PolicyOptions, aware: bool) -> Allocation:
     """max t s.t. row_j(X) >= t for every job (Gavel's LP, row for row).
 
     Agnostic: row_j = s_j sum_w X[j, w] / weight_j: chip-time, every type counted alike.
@@ -173,13 +173,13 @@ def _max_min(problem: AllocationProblem, opts: SolveOptions, aware: bool) -> All
 
 
 @register_policy("max_min_fairness_perf", aware=True)
-def max_min_fairness_perf(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+def max_min_fairness_perf(problem: AllocationProblem, opts: PolicyOptions) -> Allocation:
     """Gavel's heterogeneity-aware LAS: maximise the least normalised effective throughput."""
     return _max_min(problem, opts, aware=True)
 
 
 @register_policy("max_min_fairness", aware=False)
-def max_min_fairness(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+def max_min_fairness(problem: AllocationProblem, opts: PolicyOptions) -> Allocation:
     """Heterogeneity-agnostic LAS: max-min of time share, every type counted alike."""
     return _max_min(problem, opts, aware=False)
 
@@ -187,7 +187,7 @@ def max_min_fairness(problem: AllocationProblem, opts: SolveOptions) -> Allocati
 # ---------------------------------------------------------------- makespan
 
 @register_policy("min_total_duration", aware=True, needs=("remaining_work",))
-def min_total_duration(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+def min_total_duration(problem: AllocationProblem, opts: PolicyOptions) -> Allocation:
     """Minimise the time until every active job is done (makespan); objective in seconds.
 
     Gavel bisects on the makespan M; with u = 1/M the constraints sum_w T X >= rem / M become the
@@ -200,7 +200,7 @@ def min_total_duration(problem: AllocationProblem, opts: SolveOptions) -> Alloca
 
 # ---------------------------------------------------------------- finish-time fairness
 
-def _finish_time_fairness(problem: AllocationProblem, opts: SolveOptions, aware: bool,
+def _finish_time_fairness(problem: AllocationProblem, opts: PolicyOptions, aware: bool,
                           iterations: int = 6) -> Allocation:
     """Minimise the worst rho_j = finish time under X / finish time under an equal share.
 
@@ -236,13 +236,13 @@ def _finish_time_fairness(problem: AllocationProblem, opts: SolveOptions, aware:
 
 
 @register_policy("finish_time_fairness_perf", aware=True, needs=("remaining_work",))
-def finish_time_fairness_perf(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+def finish_time_fairness_perf(problem: AllocationProblem, opts: PolicyOptions) -> Allocation:
     """Themis-style finish-time fairness, heterogeneity-aware; objective = worst rho."""
     return _finish_time_fairness(problem, opts, aware=True)
 
 
 @register_policy("finish_time_fairness", aware=False, needs=("remaining_work",))
-def finish_time_fairness(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+def finish_time_fairness(problem: AllocationProblem, opts: PolicyOptions) -> Allocation:
     """Finish-time fairness with every type counted alike (heterogeneity-agnostic)."""
     return _finish_time_fairness(problem, opts, aware=False)
 
@@ -251,7 +251,7 @@ def finish_time_fairness(problem: AllocationProblem, opts: SolveOptions) -> Allo
 
 @register_policy("max_sum_throughput_normalized_by_cost_perf", aware=True,
                  needs=("usd_per_chip_hour",))
-def min_cost(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+def min_cost(problem: AllocationProblem, opts: PolicyOptions) -> Allocation:
     """Most normalised throughput per dollar; deadlines (if given) as throughput floors.
 
     Each job's throughput is normalised by its best type so that work units of different jobs
@@ -279,7 +279,7 @@ SRPT_HORIZON_S = 3600.0
 
 
 @register_policy("srpt_perf", aware=True, needs=("remaining_work",))
-def srpt_perf(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+def srpt_perf(problem: AllocationProblem, opts: PolicyOptions) -> Allocation:
     """Ours: most normalised throughput, jobs near completion first (efficiency-weighted SRPT).
 
     gain[j, w] = T[j, w] / T_ref[j] * (1 + H / R[j]): T_ref is the job's throughput on an average
@@ -297,7 +297,7 @@ def srpt_perf(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
 
 # ---------------------------------------------------------------- FIFO baseline
 
-def _fifo(problem: AllocationProblem, opts: SolveOptions, aware: bool) -> Allocation:
+def _fifo(problem: AllocationProblem, opts: PolicyOptions, aware: bool) -> Allocation:
     """Whole jobs in arrival order onto free chips; running jobs keep their type (Gavel's FIFO)."""
     t0 = time.perf_counter()
     thr, scale = problem.throughput, problem.scale_factor
@@ -328,12 +328,12 @@ def _fifo(problem: AllocationProblem, opts: SolveOptions, aware: bool) -> Alloca
 
 
 @register_policy("fifo", aware=False, lp=False)
-def fifo(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+def fifo(problem: AllocationProblem, opts: PolicyOptions) -> Allocation:
     """FIFO baseline: arrival order, a random type with room; running jobs stay where they are."""
     return _fifo(problem, opts, aware=False)
 
 
 @register_policy("fifo_perf", aware=True, lp=False)
-def fifo_perf(problem: AllocationProblem, opts: SolveOptions) -> Allocation:
+def fifo_perf(problem: AllocationProblem, opts: PolicyOptions) -> Allocation:
     """FIFO in arrival order, each job on its fastest type with room."""
     return _fifo(problem, opts, aware=True)

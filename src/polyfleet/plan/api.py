@@ -46,7 +46,7 @@ def plan(source: Scenario | PlanInputs | str, options: PlanOptions = PlanOptions
     model = build(inp)
     size = {"columns": model.num_cols, "rows": model.num_rows, "nonzeros": int(model.A.nnz),
             "integer_columns": int(model.integer.sum()), "failure_sets": len(inp.contingencies),
-            "offerings": inp.O, "months": inp.T, "workloads": inp.W, "pools": model.extra["pools"].P}
+            "offerings": inp.O, "months": inp.T, "workloads": inp.W, "pools": model.blocks.pools.P}
     say(f"solving ({size['columns']:,} columns, {size['rows']:,} rows)")
     sol, lp = solve_plan(inp, model, options.solve)
     result = PlanResult(inputs=inp, solution=sol, build_seconds=model.build_seconds, size=size)

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .milp import Milp
+from ..solvers import Milp
 from .solve import Solution
 
 LIMIT_KINDS = ("power", "supply", "ramp", "cap", "budget", "survive")
-KIND_WORDS = {"power": "power limit", "supply": "supply limit", "ramp": "ramp limit", "cap": "concentration cap",
+LIMIT_WORDS = {"power": "power limit", "supply": "supply limit", "ramp": "ramp limit", "cap": "concentration cap",
               "budget": "budget", "survive": "survivability", "window": "training deadline"}
 PRICE_UNIT = {"power": "USD per MW-month", "supply": "USD per chip-month", "ramp": "USD per chip",
               "budget": "USD per USD", "cap": "USD per unit of share"}
@@ -102,7 +102,7 @@ def binding_constraints(model: Milp, sol: Solution, months: tuple[str, ...], rel
             elif block.kind == "window":
                 text, name = f"the deadline of training run {ent} limits the plan", str(ent)
             else:
-                text, name = f"{KIND_WORDS[block.kind]} '{ent}' limits months {when}", str(ent)
+                text, name = f"{LIMIT_WORDS[block.kind]} '{ent}' limits months {when}", str(ent)
             if price is not None:
                 text += f" (worth ${price:,.0f} {PRICE_UNIT[block.kind].replace('USD ', '')})"
             out.append(Binding(block.kind, name, block.group, mset, price, PRICE_UNIT.get(block.kind, ""), text))

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .binding import KIND_WORDS, month_ranges, tight_rows
+from ..solvers import Milp
+from .binding import LIMIT_WORDS, month_ranges, tight_rows
 from .inputs import PlanInputs
-from .milp import Milp
 from .solve import Solution, SolveOptions, solve
 
 GE_KINDS = ("demand", "window", "survive")
@@ -137,7 +137,7 @@ def diagnose(inp: PlanInputs, model: Milp, options: SolveOptions = SolveOptions(
         at = tight[b.rows] & ~hot[pos] & np.isin(b.month, list(conflicts_months))
         for ent in dict.fromkeys(b.entity[at].tolist()):
             ms = b.month[at][b.entity[at] == ent]
-            diag.limits.append(f"{KIND_WORDS[b.kind]} '{ent}' ({month_ranges(ms, inp.months)})")
+            diag.limits.append(f"{LIMIT_WORDS[b.kind]} '{ent}' ({month_ranges(ms, inp.months)})")
     return diag
 
 

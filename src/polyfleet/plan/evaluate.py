@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..solvers import Assembler
+from .blocks import initial_firm_chips, make_pools
 from .inputs import Contingency, PlanInputs
-from .milp import Assembler
-from .model import initial_firm_chips, make_pools
 from .solve import SolveOptions, solve
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from ..catalog import FAMILIES
+from ..catalog import FAMILIES, Catalog
 from ..errors import UserError
 from ..scenario import COMMIT_MONTHS, Scenario, month_offset, select_offerings, selector_mask
 from ..scenario.policy import DEFAULT_PUE, DEFAULT_SPOT_AVAILABILITY, DEFAULT_SPOT_MAX_CHIPS
@@ -24,12 +26,39 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
     if not ids:
         raise UserError("no offering with a known price is left to plan with", where=scn.where(("offerings",)))
     facts = OfferingFacts.of(cat, ids)
-    O, T, K = len(ids), scn.horizon.months, len(TERMS)
     hours = scn.horizon.hours_per_month
     assumptions: list[str] = []
     notes = list(notes)
+    price = _prices(scn, cat, table, ids, assumptions)
+    mw_per_chip = _mw_per_chip(scn, cat, table, facts, assumptions)
+    unit = np.asarray(table.unit_chips, dtype=int)
+    fleet = _fleet(scn, ids, price, unit, notes)
+    ub, spot_avail, supply = _supply(scn, cat, facts, price, unit, fleet.initial, assumptions)
+    power, caps = _power_limits(scn, cat, facts), _caps(scn, facts)
+    budget = (scn.expand(scn.money.budget_usd_per_month, ("money", "budget_usd_per_month"))
+              if scn.money.budget_usd_per_month else None)
+    demand, window_tokens, window = _demand(scn)
+    classes, share, required, loss_c = _classes(scn)
+    conts, cnotes = contingencies(scn, facts)
+    notes += cnotes
+    cv = cvar_cases(scn, facts, conts)
+    return PlanInputs(
+        name=scn.name or scn.source_name, months=scn.months, hours=hours, facts=facts, unit_chips=unit, price=price,
+        mw_per_chip=mw_per_chip, spot_avail=spot_avail, unit_ub=ub, workloads=tuple(table.workloads),
+        kinds=tuple(table.kinds), rate=np.asarray(table.rate, dtype=float), reasons=np.asarray(table.reason),
+        demand=demand, window_tokens=window_tokens, window=window, classes=tuple(classes), class_share=share,
+        required=required, loss_usd_per_mtok=loss_c, port_cost=_porting(scn),
+        fleet_commit=fleet.commit, fleet_initial=fleet.initial, fleet_cost=fleet.cost, supply=tuple(supply),
+        power=tuple(power), budget=budget, caps=tuple(caps),
+        share_coef=mw_per_chip if scn.risk.share_measure == "power" else np.ones(len(ids)),
+        share_measure=scn.risk.share_measure, commitment_tail=scn.money.commitment_tail,
+        contingencies=tuple(conts), cvar_cases=tuple(cv), cvar_alpha=scn.risk.cvar.alpha if scn.risk.cvar else 0.9,
+        cvar_weight=(scn.risk.cvar.weight if scn.risk.cvar else 1.0) if scn.risk.scenarios else 0.0,
+        assumptions=tuple(dict.fromkeys(assumptions)), notes=tuple(notes))
 
-    # ---- prices -----------------------------------------------------------------------------
+
+def _prices(scn: Scenario, cat: Catalog, table, ids: list[str], assumptions: list[str]) -> np.ndarray:
+    """[O, K] USD per chip-hour: the table's, commitments filled from the discount, NaN for terms not allowed."""
     price = np.array(table.usd_per_chip_hour, dtype=float)
     for term in ("commit_1y", "commit_3y"):
         k = TERMS.index(term)
@@ -48,8 +77,11 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
     for k, t in enumerate(TERMS):
         if t not in scn.money.terms:
             price[:, k] = np.nan
+    return price
 
-    # ---- power ------------------------------------------------------------------------------
+
+def _mw_per_chip(scn: Scenario, cat: Catalog, table, facts: OfferingFacts, assumptions: list[str]) -> np.ndarray:
+    """[O] facility MW per chip (IT watts x PUE); NaN where unknown, an error if a power limit needs it."""
     watts = np.array(table.watts_per_chip, dtype=float)
     for acc, w in scn.power.watts_per_chip.items():
         acc_id = cat.accelerator_id(acc)
@@ -72,14 +104,20 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
         acc = facts.accelerator[int(np.flatnonzero(np.isnan(mw_per_chip))[0])]
         raise UserError(f"no power figure for {acc}; power limits and power shares need one",
                         where=scn.where(("power",)), field=f"power.watts_per_chip.{acc}")
+    return mw_per_chip
 
-    # ---- what can be bought when ----------------------------------------------------------------
-    unit = np.asarray(table.unit_chips, dtype=int)
-    spot_avail = np.full(O, scn.supply.spot_availability)
-    ub = np.full((O, K, T), np.inf)
-    fleet_commit = np.zeros((O, K, T))
-    fleet_initial = np.zeros((O, K))
-    fleet_cost = np.zeros((O, T))
+
+@dataclass(frozen=True)
+class _Fleet:
+    commit: np.ndarray          # [O, K, T] committed units held
+    initial: np.ndarray         # [O, K] units held just before the horizon
+    cost: np.ndarray            # [O, T] USD of the fleet's commitments
+
+
+def _fleet(scn: Scenario, ids: list[str], price: np.ndarray, unit: np.ndarray, notes: list[str]) -> _Fleet:
+    """The fleet already held: commitments running into the horizon, and on-demand/spot units held now."""
+    O, K, T, hours = len(ids), len(TERMS), scn.horizon.months, scn.horizon.hours_per_month
+    out = _Fleet(np.zeros((O, K, T)), np.zeros((O, K)), np.zeros((O, T)))
     for i, f in enumerate(scn.fleet):
         o = ids.index(f.offering) if f.offering in ids else None
         if o is None:
@@ -92,11 +130,20 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
                             field=f"fleet[{i}].usd_per_chip_hour")
         if k in (C1, C3):
             left = f.months_left if f.months_left is not None else COMMIT_MONTHS[f.term]
-            fleet_commit[o, k, :min(left, T)] += f.units
-            fleet_cost[o, :min(left, T)] += f.units * unit[o] * hours * p
-            fleet_initial[o, k] += f.units if left > 0 else 0
+            out.commit[o, k, :min(left, T)] += f.units
+            out.cost[o, :min(left, T)] += f.units * unit[o] * hours * p
+            out.initial[o, k] += f.units if left > 0 else 0
         else:
-            fleet_initial[o, k] += f.units
+            out.initial[o, k] += f.units
+    return out
+
+
+def _supply(scn: Scenario, cat: Catalog, facts: OfferingFacts, price: np.ndarray, unit: np.ndarray,
+            fleet_initial: np.ndarray, assumptions: list[str]) -> tuple[np.ndarray, np.ndarray, list[SupplyLimit]]:
+    """What can be bought when: unit bounds [O, K, T], spot availability [O] and the supply rules' limits."""
+    O, K, T = len(unit), len(TERMS), scn.horizon.months
+    spot_avail = np.full(O, scn.supply.spot_availability)
+    ub = np.full((O, K, T), np.inf)
     ub[np.isnan(price)] = 0.0
     if scn.supply.spot_max_chips is not None:
         ub[:, SPOT] = np.minimum(ub[:, SPOT], np.floor(scn.supply.spot_max_chips / unit)[:, None])
@@ -120,24 +167,30 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
         if mx is not None or rp is not None:
             supply.append(SupplyLimit(rule.id or f"supply of {rule.describe()}", mask, terms, mx, rp))
     ub = np.maximum(ub, np.where(np.arange(K)[None, :, None] < 2, fleet_initial[:, :, None], 0.0) * (ub > 0))
-    spot_used = np.isfinite(price[:, SPOT]).any() and "spot" in scn.money.terms
-    if spot_used:
+    if np.isfinite(price[:, SPOT]).any() and "spot" in scn.money.terms:
         if "spot_availability" not in scn.supply.model_fields_set:
             assumptions.append(f"a spot chip counts as {DEFAULT_SPOT_AVAILABILITY:.0%} of a firm chip "
                                "(default assumption; set supply.spot_availability)")
         if "spot_max_chips" not in scn.supply.model_fields_set:
             assumptions.append(f"at most {DEFAULT_SPOT_MAX_CHIPS} spot chips per offering (default assumption; "
                                "set supply.spot_max_chips)")
+    return ub, spot_avail, supply
 
-    # ---- power limits, budget, caps ---------------------------------------------------------------
+
+def _power_limits(scn: Scenario, cat: Catalog, facts: OfferingFacts) -> list[PowerLimit]:
+    """The total and each site's facility MW limit, month by month."""
+    O = len(facts.ids)
     power = []
     if scn.power.total_mw is not None:
         power.append(PowerLimit("total", np.ones(O, bool), scn.expand(scn.power.total_mw, ("power", "total_mw"))))
     for i, lim in enumerate(scn.power.limits):
         power.append(PowerLimit(lim.id or lim.describe(), selector_mask(lim, facts, cat),
                                 scn.expand(lim.mw, ("power", "limits", i, "mw"))))
-    budget = (scn.expand(scn.money.budget_usd_per_month, ("money", "budget_usd_per_month"))
-              if scn.money.budget_usd_per_month else None)
+    return power
+
+
+def _caps(scn: Scenario, facts: OfferingFacts) -> list[Cap]:
+    """Concentration caps below 100% for every vendor, provider, family, region and accelerator."""
     caps = []
     first = month_offset(scn.horizon.start, scn.risk.caps_from) if scn.risk.caps_from else 0
     for dim in ("vendor", "provider", "family", "region", "accelerator"):
@@ -146,11 +199,14 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
             cap = scn.risk.cap_for(dim, group)
             if cap is not None and cap < 1:
                 caps.append(Cap(dim, group, np.array([v == group for v in vals]), cap, max(first, 0)))
-    share_coef = mw_per_chip if scn.risk.share_measure == "power" else np.ones(O)
+    return caps
 
-    # ---- demand and classes ------------------------------------------------------------------------
+
+def _demand(scn: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Demand [W, T] in tokens/h (services at peak, training per month), and for runs with a window the
+    tokens to serve inside it [W] (NaN for the rest) and the window itself [W, T]."""
     wls = scn.workloads.all()
-    W = len(wls)
+    W, T, hours = len(wls), scn.horizon.months, scn.horizon.hours_per_month
     demand = np.zeros((W, T))
     window_tokens = np.full(W, np.nan)
     window = np.ones((W, T), dtype=bool)
@@ -160,38 +216,34 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
         if w < S:
             continue
         if wl.tokens_per_month is not None:
-            j = w - len(scn.workloads.services)
-            demand[w] = scn.expand(wl.tokens_per_month, ("workloads", "training", j, "tokens_per_month")) / hours
+            demand[w] = scn.expand(wl.tokens_per_month, ("workloads", "training", w - S, "tokens_per_month")) / hours
         else:
             a = month_offset(scn.horizon.start, wl.run.start)
             b = month_offset(scn.horizon.start, wl.run.deadline)
             window[w] = (np.arange(T) >= a) & (np.arange(T) <= b)
             window_tokens[w] = wl.run.tokens / hours
+    return demand, window_tokens, window
+
+
+def _classes(scn: Scenario) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Priority classes, each workload's share in each [W, C], the required survivability share [C] and
+    the value of a lost million tokens [C] (a tenant's own, else the risk section's, else $10)."""
     classes, share = scn.class_shares()
     req_map = scn.priority_classes()
     loss = scn.risk.loss_usd_per_million_tokens
     loss_c = np.array([next((t.loss_usd_per_million_tokens for t in scn.tenants
                              if t.id == c and t.loss_usd_per_million_tokens is not None),
                             loss.get(c, loss.get("default", 10.0))) for c in classes], dtype=float)
-    port = np.zeros((W, len(FAMILIES)))
+    return classes, share, np.array([req_map[c] for c in classes], dtype=float), loss_c
+
+
+def _porting(scn: Scenario) -> np.ndarray:
+    """[W, families] USD to port each workload to a family outside its `runs_on` (0 = runs there already)."""
+    wls = scn.workloads.all()
+    port = np.zeros((len(wls), len(FAMILIES)))
     for w, wl in enumerate(wls):
         if wl.runs_on is not None:
             for f, fam in enumerate(FAMILIES):
                 if fam not in wl.runs_on:
                     port[w, f] = scn.money.porting_for(fam)
-
-    conts, cnotes = contingencies(scn, facts)
-    notes += cnotes
-    cv = cvar_cases(scn, facts, conts)
-    return PlanInputs(
-        name=scn.name or scn.source_name, months=scn.months, hours=hours, facts=facts, unit_chips=unit, price=price,
-        mw_per_chip=mw_per_chip, spot_avail=spot_avail, unit_ub=ub, workloads=tuple(table.workloads),
-        kinds=tuple(table.kinds), rate=np.asarray(table.rate, dtype=float), reasons=np.asarray(table.reason),
-        demand=demand, window_tokens=window_tokens, window=window, classes=tuple(classes), class_share=share,
-        required=np.array([req_map[c] for c in classes], dtype=float), loss_usd_per_mtok=loss_c, port_cost=port,
-        fleet_commit=fleet_commit, fleet_initial=fleet_initial, fleet_cost=fleet_cost, supply=tuple(supply),
-        power=tuple(power), budget=budget, caps=tuple(caps), share_coef=share_coef,
-        share_measure=scn.risk.share_measure, commitment_tail=scn.money.commitment_tail,
-        contingencies=tuple(conts), cvar_cases=tuple(cv), cvar_alpha=scn.risk.cvar.alpha if scn.risk.cvar else 0.9,
-        cvar_weight=(scn.risk.cvar.weight if scn.risk.cvar else 1.0) if scn.risk.scenarios else 0.0,
-        assumptions=tuple(dict.fromkeys(assumptions)), notes=tuple(notes))
+    return port

@@ -21,11 +21,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from .. import solvers
+from ..solvers import Milp, Solution, row_violations
 from .inputs import C1, C3, OD, SPOT, TERM_MONTHS, PlanInputs
-from .milp import Milp
-from .solve import Solution, SolveOptions, load, read, solve
+from .solve import SolveOptions, load_highs, solve
 
-LIMIT_KINDS = ("supply", "ramp", "power", "cap", "budget")
+REPAIRABLE_KINDS = ("supply", "ramp", "power", "cap", "budget")
 
 
 def _held(n: np.ndarray) -> np.ndarray:
@@ -98,19 +99,10 @@ def round_up(inp: PlanInputs, model: Milp, x: np.ndarray) -> np.ndarray | None:
     return out
 
 
-def violations(model: Milp, x: np.ndarray, tol: float = 1e-7) -> np.ndarray:
-    """[rows] how far each row is outside its bounds (0 = inside), relative tolerance `tol`."""
-    act = model.A @ x
-    slack = tol * np.maximum(1.0, np.abs(act))
-    over = np.where(np.isfinite(model.row_hi), act - model.row_hi - slack, 0.0)
-    under = np.where(np.isfinite(model.row_lo), model.row_lo - act - slack, 0.0)
-    return np.maximum(np.maximum(over, under), 0.0)
-
-
 def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: int = 10) -> np.ndarray | None:
     """A feasible integral point near the LP optimum, or None. `highs` holds the LP (it is re-solved warm
     with tightened limit rows; its row bounds are restored before returning)."""
-    limit_rows = np.concatenate([b.rows for b in model.row_blocks if b.kind in LIMIT_KINDS] or [np.zeros(0, int)])
+    limit_rows = np.concatenate([b.rows for b in model.row_blocks if b.kind in REPAIRABLE_KINDS] or [np.zeros(0, int)])
     if (model.integer & ~_integral_cols(model)).any():
         return None                                     # integers the rounding does not know (none today)
     hi0 = model.row_hi.copy()
@@ -121,7 +113,7 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
         cand = round_up(inp, model, x)
         if cand is None:
             break
-        viol = violations(model, cand)
+        viol = row_violations(model, cand)
         if not viol.any():
             found = cand
             break
@@ -130,15 +122,14 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
             break                                       # a row the tightening cannot fix
         # cut each overshooting limit by more than its overshoot (growing with the rounds) plus a sliver
         tightened[rows] -= viol[rows] * 2.0 ** (it + 1) + 1e-4 * np.maximum(1.0, np.abs(hi0[rows]))
-        highs.changeRowsBounds(len(rows), rows.astype(np.int32), model.row_lo[rows], tightened[rows])
-        highs.run()
-        sol = highs.getSolution()
-        if highs.getInfo().primal_solution_status < 2:
+        solvers.set_row_bounds(highs, rows, model.row_lo[rows], tightened[rows])
+        again = solvers.run(highs, model, relax=True, guard=False)
+        if not again.has_solution:
             break
-        x = np.asarray(sol.col_value)
+        x = again.x
     changed = np.flatnonzero(tightened != hi0)
     if len(changed):
-        highs.changeRowsBounds(len(changed), changed.astype(np.int32), model.row_lo[changed], hi0[changed])
+        solvers.set_row_bounds(highs, changed, model.row_lo[changed], hi0[changed])
     return found
 
 
@@ -151,7 +142,7 @@ def _integral_cols(model: Milp) -> np.ndarray:
     return known
 
 
-__all__ = ["round_up", "solve_plan", "start_point", "violations"]
+__all__ = ["round_up", "solve_plan", "start_point"]
 
 
 def solve_plan(inp: PlanInputs, model: Milp, options: SolveOptions) -> tuple[Solution, Solution | None]:
@@ -161,9 +152,9 @@ def solve_plan(inp: PlanInputs, model: Milp, options: SolveOptions) -> tuple[Sol
     if not options.start_heuristic or not model.integer.any():
         return _checked(model, solve(model, options)), None
     t0 = time.perf_counter()
-    h_lp = load(model, options, relax=True)
-    h_lp.run()
-    lp = read(h_lp, model, True, time.perf_counter() - t0)
+    h_lp = load_highs(model, options, relax=True)
+    lp = solvers.run(h_lp, model, relax=True, guard=False)
+    lp.solve_seconds = time.perf_counter() - t0
     if not lp.has_solution:                 # the LP is infeasible, so is the MIP: let HiGHS say so
         mip = solve(model, options)
         mip.solve_seconds += lp.solve_seconds
@@ -172,14 +163,10 @@ def solve_plan(inp: PlanInputs, model: Milp, options: SolveOptions) -> tuple[Sol
     start = start_point(inp, model, h_lp, lp.x)
     t1 = time.perf_counter()
     left = max(1.0, options.time_limit - (t1 - t0))
-    mip = solve(model, replace(options, time_limit=left), start=start)
+    mip = solve(model, replace(options, time_limit=left), start=start)   # guarded: see polyfleet.solvers
     label = "rounded LP" if start is not None else "none (rounding failed)"
-    if start is not None and mip.x is not None and not consistent(model, mip):
-        # HiGHS 1.16 can return, after presolve, a point whose values for presolved-away columns come from
-        # the start while the objective reported is the reduced problem's: trust neither, solve again cold
-        t2 = time.perf_counter()
-        mip = solve(model, replace(options, time_limit=max(1.0, options.time_limit - (t2 - t0))))
-        label = "none (HiGHS returned an inconsistent point from the start; solved again without it)"
+    if mip.resolved:
+        label += " (HiGHS returned an inconsistent point; solved again without presolve)"
     mip.solve_seconds += t1 - t0
     mip.lp_seconds = t1 - t0
     mip.start = label
@@ -187,17 +174,10 @@ def solve_plan(inp: PlanInputs, model: Milp, options: SolveOptions) -> tuple[Sol
 
 
 def _checked(model: Milp, sol: Solution) -> Solution:
-    """Never call a point optimal that does not satisfy the rows or does not cost what HiGHS reports."""
-    if sol.x is not None and model.integer.any() and not consistent(model, sol):
+    """Never call a point optimal that does not satisfy the rows or does not cost what HiGHS reports
+    (the guard's second solve can fail the same check)."""
+    if sol.x is not None and model.integer.any() and not solvers.consistent(model, sol.x, sol.objective):
         sol.optimal = False
         sol.status += " (but the returned point does not match it: not proven optimal)"
         sol.objective = float(model.cost @ sol.x + model.offset)
     return sol
-
-
-def consistent(model: Milp, sol: Solution, tol: float = 1e-7) -> bool:
-    """The returned point satisfies the rows and its cost is the objective HiGHS reports."""
-    cost = float(model.cost @ sol.x + model.offset)
-    if sol.objective is None or abs(cost - sol.objective) > tol * max(1.0, abs(sol.objective)) + 1e-6:
-        return False
-    return not (violations(model, sol.x, 1e-6) > 1e-6).any()

@@ -11,12 +11,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..catalog import FAMILIES
+from ..catalog import FAMILIES, TERMS
 from ..errors import UserError
 from ..scenario.resolve import OfferingFacts
 
-TERMS = ("on_demand", "spot", "commit_1y", "commit_3y")
-OD, SPOT, C1, C3 = range(4)
+OD, SPOT, C1, C3 = range(4)                     # positions in catalog.TERMS
 TERM_MONTHS = np.array([1, 1, 12, 36])          # a unit bought at t is held for this many months
 TERM_LABEL = {"on_demand": "on-demand", "spot": "spot", "commit_1y": "1y commitment", "commit_3y": "3y commitment"}
 

@@ -15,7 +15,7 @@ Rows: held/firm definitions, demand met every month (or a run's tokens inside it
 pool capacity, supply (held chips and ramp per rule; lead time and availability as bounds), power
 (IT watts x PUE) per limit, budget, concentration caps, and, per failure set, a separate
 re-allocation of the surviving capacity that must serve each workload's required share
-(`security.py`). Objective: total cost over the horizon (+ lambda x CVaR of loss over explicit
+(`security.py`, which reads the core through the typed handles in `blocks.py`). Objective: total cost over the horizon (+ lambda x CVaR of loss over explicit
 scenarios). Commitments are paid every month of their term; with `commitment_tail: prorated` only
 the months inside the horizon enter the objective (the rest is reported as an obligation).
 """
@@ -23,84 +23,49 @@ the months inside the horizon enter the objective (the rest is reported as an ob
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 
-from .inputs import C1, C3, SPOT, TERM_MONTHS, TERMS, PlanInputs
-from .milp import Assembler, Milp, band
+from ..solvers import Assembler, band
+from .blocks import CoreBlocks, PlanMilp, Pools, initial_firm_chips, make_pools, months_paid
+from .inputs import SPOT, TERM_MONTHS, TERMS, PlanInputs
+from .security import add_contingencies, add_cvar, add_porting
 
 BUDGET_SCALE = 1e6          # budget rows in USD millions
 
 
-@dataclass(frozen=True)
-class Pools:
-    of: np.ndarray              # [O] pool of each offering, -1 = serves no workload
-    members: list[np.ndarray]   # per pool
-    rate: np.ndarray            # [W, P] tokens per chip-hour
-    scale: np.ndarray           # [W] best rate of each workload (demand rows are divided by it)
-
-    @property
-    def P(self) -> int:  # noqa: N802
-        return len(self.members)
-
-    def sum_matrix(self, O: int) -> np.ndarray:
-        """[P, O] 0/1 membership."""
-        m = np.zeros((self.P, O))
-        ok = self.of >= 0
-        m[self.of[ok], np.flatnonzero(ok)] = 1.0
-        return m
-
-
-def make_pools(inp: PlanInputs) -> Pools:
-    """Group offerings with identical rate columns and family (exact aggregation)."""
-    useful = (inp.rate > 0).any(axis=0)
-    key = np.vstack([inp.rate, inp.family_index[None, :]]).T        # [O, W+1]
-    of = np.full(inp.O, -1, dtype=np.int64)
-    if useful.any():
-        _, inverse = np.unique(key[useful], axis=0, return_inverse=True)
-        of[useful] = inverse.ravel()
-    P = int(of.max()) + 1 if useful.any() else 0
-    members = [np.flatnonzero(of == p) for p in range(P)]
-    rate = np.stack([inp.rate[:, m[0]] for m in members], axis=1) if P else np.zeros((inp.W, 0))
-    scale = np.where(rate.max(axis=1, initial=0) > 0, rate.max(axis=1, initial=0), 1.0)
-    return Pools(of, members, rate, scale)
-
-
-def months_paid(inp: PlanInputs) -> np.ndarray:
-    """[K, T] months of cost a unit bought (held or started) in month t puts in the objective."""
-    T = inp.T
-    out = np.ones((len(TERMS), T))
-    for k in (C1, C3):
-        L = TERM_MONTHS[k]
-        out[k] = np.minimum(L, T - np.arange(T)) if inp.commitment_tail == "prorated" else L
-    return out
-
-
-def build(inp: PlanInputs) -> Milp:
+def build(inp: PlanInputs) -> PlanMilp:
     """Assemble the whole MILP (core + security blocks) in bulk."""
-    from .security import add_contingencies, add_cvar, add_porting
     t0 = time.perf_counter()
     inp.check()
-    O, K, T = inp.O, len(TERMS), inp.T
     pools = make_pools(inp)
-    P = pools.P
     a = Assembler()
-    chips = inp.unit_chips.astype(float)
     cpu = np.nan_to_num(inp.cost_per_unit_month(), nan=0.0)                 # [O, K]
-    paid = months_paid(inp)
+    n, H, F = _unit_cols(a, inp, pools, cpu)
+    core = _allocation(a, inp, pools, n, H, F)
+    _supply_rows(a, inp, core)
+    _limit_rows(a, inp, core, cpu)
+    b = add_porting(a, inp, core)
+    if b is not None:
+        core = replace(core, b=b)
+    add_contingencies(a, inp, core)
+    add_cvar(a, inp, core)
+    model = PlanMilp.of(a.finish(offset=float(inp.fleet_cost.sum() + inp.sunk.sum())), core)
+    model.build_seconds = time.perf_counter() - t0
+    return model
 
-    # ---- unit columns ------------------------------------------------------------------------
+
+def _unit_cols(a: Assembler, inp: PlanInputs, pools: Pools, cpu: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Units bought n[o,k,t], held H[o,t] and firm chips F[o,t], with the rows that define H and F."""
+    O, K, T = inp.O, len(TERMS), inp.T
+    chips = inp.unit_chips.astype(float)
     ub = inp.unit_ub.copy()
     ub[pools.of < 0] = 0.0                                                 # nothing to serve: buy nothing
-    present = ub > 0
-    n = a.add_cols("n", present, cost=cpu[:, :, None] * paid[None, :, :], hi=ub, integer=True)
+    n = a.add_cols("n", ub > 0, cost=cpu[:, :, None] * months_paid(inp)[None, :, :], hi=ub, integer=True)
     H = a.add_cols("H", np.ones((O, T), bool))
     F = a.add_cols("F", np.ones((O, T), bool))
-    # ---- held and firm definitions ----------------------------------------------------------------
     fleet_units = inp.fleet_commit.sum(axis=1)                               # [O, T] constants
-    avail = np.ones((O, K))
-    avail[:, SPOT] = inp.spot_avail
     rH = a.add_rows("held", np.ones((O, T), bool), lo=fleet_units, hi=fleet_units, unit="units")
     rF = a.add_rows("firm", np.ones((O, T), bool), lo=0.0, hi=0.0, unit="chips")
     a.coef(rH, H, 1.0)
@@ -112,8 +77,13 @@ def build(inp: PlanInputs) -> Milp:
     # firm chips = chips x (held - the share of spot that is not firm)
     a.coef(rF, H, -chips[:, None])
     a.coef(rF, n[:, SPOT, :], (chips * (1.0 - inp.spot_avail))[:, None])
+    return n, H, F
 
-    # ---- allocation and demand ---------------------------------------------------------------------
+
+def _allocation(a: Assembler, inp: PlanInputs, pools: Pools, n: np.ndarray, H: np.ndarray,
+                F: np.ndarray) -> CoreBlocks:
+    """Allocation x[w,p,t], demand (or run-window) rows and pool capacity rows; the core's handles."""
+    O, K, T, P = inp.O, len(TERMS), inp.T, pools.P
     fixed = ~inp.windowed
     feas = pools.rate > 0                                                   # [W, P]
     rate_s = pools.rate / pools.scale[:, None]
@@ -138,8 +108,15 @@ def build(inp: PlanInputs) -> Milp:
     a.coef(rC[None, :, :], x, 1.0)
     po, oo = np.nonzero(member)
     a.coef(rC[po][:, :], F[oo], -1.0)
+    avail = np.ones((O, K))
+    avail[:, SPOT] = inp.spot_avail
+    return CoreBlocks(pools=pools, n=n, H=H, F=F, x=x, rD=rD, chips=inp.unit_chips.astype(float), avail=avail,
+                      rate_s=rate_s, need=need, x_hi=x_hi, member=member)
 
-    # ---- supply ---------------------------------------------------------------------------------------
+
+def _supply_rows(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> None:
+    """Per supply rule: chips held (counting its terms) at most max_chips[t], rising by at most ramp[t]."""
+    T, chips, n, H = inp.T, core.chips, core.n, core.H
     for s in inp.supply:
         all_terms = bool(s.terms.all())
         fleet_const = chips[s.mask] @ (inp.fleet_commit[s.mask][:, s.terms, :].sum(axis=1)) \
@@ -171,7 +148,10 @@ def build(inp: PlanInputs) -> Milp:
                         keep = tt + 1 < T
                         a.coef(r[None, tt[keep] + 1], n[sel][:, k, ss[keep]], -chips[sel, None])
 
-    # ---- power, caps, budget ----------------------------------------------------------------------------
+
+def _limit_rows(a: Assembler, inp: PlanInputs, core: CoreBlocks, cpu: np.ndarray) -> None:
+    """Power (IT watts x PUE) per limit, concentration caps and the monthly budget."""
+    O, K, T, chips, H = inp.O, len(TERMS), inp.T, core.chips, core.H
     mw_unit = np.nan_to_num(inp.mw_per_chip, nan=0.0) * chips                 # [O] facility MW per unit
     for p in inp.power:
         r = a.add_rows("power", np.ones(T, bool), hi=p.mw, entity=p.name, month=np.arange(T), unit="MW",
@@ -180,9 +160,10 @@ def build(inp: PlanInputs) -> Milp:
         a.coef(r[None, :], H[sel], mw_unit[sel, None])
     if inp.caps:
         # rows in units of (an estimate of) total capacity, so a slack reads as a share of it
+        fixed = ~inp.windowed
         per_chip = np.nan_to_num(inp.share_coef if inp.share_coef is not None else np.ones(O), nan=0.0)
         typical = float(np.median(per_chip[per_chip > 0])) if (per_chip > 0).any() else 1.0
-        total = np.maximum((np.where(fixed[:, None], need, 0.0)).sum(axis=0) * typical, 1.0)   # [T]
+        total = np.maximum((np.where(fixed[:, None], core.need, 0.0)).sum(axis=0) * typical, 1.0)   # [T]
         for c in inp.caps:
             months = np.arange(T) >= c.first
             r = a.add_rows("cap", months, hi=0.0, entity=f"{c.dimension} {c.group} <= {c.share:.0%}",
@@ -193,24 +174,7 @@ def build(inp: PlanInputs) -> Milp:
                        entity="budget", month=np.arange(T), scale=BUDGET_SCALE, unit="USD", elastic=True)
         for k in range(K):
             tt, ss = band(T, TERM_MONTHS[k])
-            a.coef(r[None, tt], n[:, k, ss], cpu[:, k, None] / BUDGET_SCALE)
-
-    ctx = {"pools": pools, "n": n, "H": H, "F": F, "x": x, "rD": rD, "chips": chips, "avail": avail,
-           "rate_s": rate_s, "need": need, "x_hi": x_hi, "member": member}
-    add_porting(a, inp, ctx)
-    add_contingencies(a, inp, ctx)
-    add_cvar(a, inp, ctx)
-    model = a.finish(offset=float(inp.fleet_cost.sum() + inp.sunk.sum()))
-    model.extra.update(ctx)
-    model.build_seconds = time.perf_counter() - t0
-    return model
-
-
-def initial_firm_chips(inp: PlanInputs) -> np.ndarray:
-    """[O] firm chips held just before the horizon."""
-    avail = np.ones((inp.O, len(TERMS)))
-    avail[:, SPOT] = inp.spot_avail
-    return inp.unit_chips * (inp.fleet_initial * avail).sum(axis=1)
+            a.coef(r[None, tt], core.n[:, k, ss], cpu[:, k, None] / BUDGET_SCALE)
 
 
 __all__ = ["Pools", "build", "initial_firm_chips", "make_pools", "months_paid"]

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..catalog import FAMILIES
+from ..solvers import band
 from .binding import Binding
+from .blocks import PlanMilp
 from .diagnose import Diagnosis
 from .evaluate import Survivability
 from .inputs import C1, C3, TERM_MONTHS, TERMS, PlanInputs
-from .milp import Milp, band
 from .solve import Solution
 
 
@@ -195,7 +196,7 @@ class PlanResult:
         return doc
 
 
-def extract(inp: PlanInputs, model: Milp, sol: Solution) -> dict:
+def extract(inp: PlanInputs, model: PlanMilp, sol: Solution) -> dict:
     """Units, costs and allocation from a solved model (rounded to whole units)."""
     O, K, T = inp.O, len(TERMS), inp.T
     n = np.round(model.value("n", sol.x))                                  # [O, K, T]
@@ -217,10 +218,10 @@ def extract(inp: PlanInputs, model: Milp, sol: Solution) -> dict:
         L = TERM_MONTHS[k]
         tail = np.maximum(np.arange(T) + L - T, 0)                          # months past the horizon
         after += float((n[:, k, :] * cpu[:, k, None] * tail[None, :]).sum())
-    pools = model.extra["pools"]
+    pools = model.blocks.pools
     x = model.value("x", sol.x)                                              # [W, P, T]
     served = (x * pools.rate[:, :, None]).sum(axis=1)
-    fam_p = model.extra["pool_family"]
+    fam_p = pools.family
     by_family = np.stack([x[:, fam_p == f, :].sum(axis=1) for f in range(len(FAMILIES))], axis=1)
     porting = 0.0
     if "b" in model.cols:

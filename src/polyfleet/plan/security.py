@@ -13,20 +13,21 @@ from __future__ import annotations
 import numpy as np
 
 from ..catalog import FAMILIES
+from ..solvers import Assembler
+from .blocks import CoreBlocks, initial_firm_chips
 from .inputs import Contingency, PlanInputs
-from .milp import Assembler
-from .model import initial_firm_chips
 
 LOSS_SCALE = 1e6            # CVaR rows in USD millions
 
 
-def surviving_capacity(a: Assembler, inp: PlanInputs, ctx: dict, c: Contingency, tag: str) -> tuple[np.ndarray, ...]:
+def surviving_capacity(a: Assembler, inp: PlanInputs, core: CoreBlocks, c: Contingency,
+                       tag: str) -> tuple[np.ndarray, ...]:
     """Capacity rows [P, T] for contingency c: sum_w y[w,p,t] <= what pool p keeps.
 
     Returns (capacity row index [P, T], pool survives [P])."""
-    pools, F = ctx["pools"], ctx["F"]
+    pools, F = core.pools, core.F
     P, T = pools.P, inp.T
-    member = ctx["member"]                                          # [P, O]
+    member = core.member                                            # [P, O]
     keep = np.where(c.delayed, 0.0, c.keep)
     survives = (member @ ((keep > 0) | c.delayed).astype(float)) > 0
     rows = a.add_rows("survive_capacity", survives[:, None] & np.ones((P, T), bool), hi=0.0, unit="chips",
@@ -51,12 +52,12 @@ def surviving_capacity(a: Assembler, inp: PlanInputs, ctx: dict, c: Contingency,
     return rows, survives
 
 
-def _port_rows(a: Assembler, inp: PlanInputs, ctx: dict, y: np.ndarray, y_hi: np.ndarray, tag: str) -> None:
+def _port_rows(a: Assembler, core: CoreBlocks, b: np.ndarray | None, y: np.ndarray, y_hi: np.ndarray,
+               tag: str) -> None:
     """Allocation y[w,p,t] to a family the workload is not ported to needs the porting binary."""
-    b = ctx.get("b")
     if b is None:
         return
-    fam_p = ctx["pool_family"]
+    fam_p = core.pools.family
     for f in range(len(FAMILIES)):
         on = fam_p == f
         big = (y_hi[:, on, :] * (y[:, on, :] >= 0)).sum(axis=(1, 2))
@@ -65,34 +66,34 @@ def _port_rows(a: Assembler, inp: PlanInputs, ctx: dict, y: np.ndarray, y_hi: np
         a.coef(rows, b[:, f], -big)
 
 
-def add_porting(a: Assembler, inp: PlanInputs, ctx: dict) -> None:
-    """Binary b[w, family]: pay porting_usd once to run w on a family outside its runs_on."""
-    pools = ctx["pools"]
-    fam_p = np.array([inp.family_index[m[0]] for m in pools.members], dtype=int)
-    ctx["pool_family"] = fam_p
+def add_porting(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> np.ndarray | None:
+    """Binary b[w, family]: pay porting_usd once to run w on a family outside its runs_on.
+    Returns b's index array (None when no workload has a porting cost)."""
+    pools = core.pools
+    fam_p = pools.family
     if not (inp.port_cost > 0).any():
-        return
+        return None
     feas_f = np.stack([(pools.rate[:, fam_p == f] > 0).any(axis=1) for f in range(len(FAMILIES))], axis=1)
     b = a.add_cols("b", (inp.port_cost > 0) & feas_f, cost=inp.port_cost, hi=1.0, integer=True)
-    ctx["b"] = b
-    _port_rows(a, inp, ctx, ctx["x"], ctx["x_hi"], "plan")
+    _port_rows(a, core, b, core.x, core.x_hi, "plan")
+    return b
 
 
-def add_contingencies(a: Assembler, inp: PlanInputs, ctx: dict) -> None:
+def add_contingencies(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> None:
     """One re-allocation per failure set, serving the required share of protected demand."""
     req = inp.required_w()
     protected = req > 0
     if not protected.any() or not inp.contingencies:
         return
-    pools = ctx["pools"]
+    pools = core.pools
     feas = pools.rate > 0
-    x_hi, rate_s, need = ctx["x_hi"], ctx["rate_s"], ctx["need"]
+    x_hi, rate_s, need = core.x_hi, core.rate_s, core.need
     fixed = ~inp.windowed
     w_ids = np.array(inp.workloads, dtype=object)
     T = inp.T
     for i, c in enumerate(inp.contingencies):
         tag = f"f{i}"
-        cap_rows, survives = surviving_capacity(a, inp, ctx, c, tag)
+        cap_rows, survives = surviving_capacity(a, inp, core, c, tag)
         present = protected[:, None, None] & feas[:, :, None] & survives[None, :, None] & (x_hi > 0)
         y = a.add_cols(f"y:{tag}", present, hi=x_hi)
         a.coef(cap_rows[None, :, :], y, 1.0)
@@ -105,17 +106,17 @@ def add_contingencies(a: Assembler, inp: PlanInputs, ctx: dict) -> None:
             rw = a.add_rows("survive", wmask, lo=0.0, entity=w_ids[:, None], month=np.arange(T)[None, :],
                             scale=pools.scale[:, None], unit="tokens/h", elastic=True, group=c.id)
             a.coef(rw[:, None, :], y, rate_s[:, :, None])
-            a.coef(rw[:, None, :], ctx["x"], -(req[:, None] * rate_s)[:, :, None])
-        _port_rows(a, inp, ctx, y, x_hi, c.id)
+            a.coef(rw[:, None, :], core.x, -(req[:, None] * rate_s)[:, :, None])
+        _port_rows(a, core, core.b, y, x_hi, c.id)
 
 
-def add_cvar(a: Assembler, inp: PlanInputs, ctx: dict) -> None:
+def add_cvar(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> None:
     """lambda x CVaR_alpha of the loss (value of unserved demand) over the explicit scenarios."""
     if not inp.cvar_cases or inp.cvar_weight <= 0:
         return
-    pools = ctx["pools"]
+    pools = core.pools
     feas = pools.rate > 0
-    x_hi, rate_s, need = ctx["x_hi"], ctx["rate_s"], ctx["need"]
+    x_hi, rate_s, need = core.x_hi, core.rate_s, core.need
     fixed = ~inp.windowed
     lam, alpha = inp.cvar_weight, inp.cvar_alpha
     eta = a.add_cols("eta", np.ones(1, bool), cost=lam * LOSS_SCALE)
@@ -123,7 +124,7 @@ def add_cvar(a: Assembler, inp: PlanInputs, ctx: dict) -> None:
     value = (pools.scale[:, None] * inp.hours * inp.loss_usd_per_mtok[None, :]) / 1e6 / LOSS_SCALE   # [W, C]
     for s, case in enumerate(inp.cvar_cases):
         tag = f"s{s}"
-        cap_rows, survives = surviving_capacity(a, inp, ctx, case.contingency, tag)
+        cap_rows, survives = surviving_capacity(a, inp, core, case.contingency, tag)
         present = fixed[:, None, None] & feas[:, :, None] & survives[None, :, None] & (x_hi > 0)
         y = a.add_cols(f"ys:{tag}", present, hi=x_hi)
         a.coef(cap_rows[None, :, :], y, 1.0)
@@ -137,4 +138,4 @@ def add_cvar(a: Assembler, inp: PlanInputs, ctx: dict) -> None:
         a.coef(r, e, 1.0)
         a.coef(r, eta, 1.0)
         a.coef(np.broadcast_to(r[0], u.shape), u, -np.broadcast_to(value[:, :, None], u.shape))
-        _port_rows(a, inp, ctx, y, x_hi, case.id)
+        _port_rows(a, core, core.b, y, x_hi, case.id)

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .api import PlanOptions, plan
+from ..scenario import Scenario
+from .api import PlanOptions, as_inputs, plan
 from .diagnose import unservable_workloads
 from .evaluate import Survivability, evaluate
 from .inputs import PlanInputs
@@ -105,10 +106,12 @@ def _strategy(name: str, kind: str, res: PlanResult, full: PlanInputs, mask: np.
                     res.solution.mip_gap, surv, reason, _mix(res), res.solution.solve_seconds, res)
 
 
-def compare(inp: PlanInputs, options: PlanOptions = PlanOptions(), policy: PlanResult | None = None,
-            progress: Callable[[str], None] | None = None) -> CompareResult:
-    """Policy plan, least-cost plan, and single-vendor / single-cloud plans, under the same failures."""
+def compare(source: Scenario | PlanInputs | str, options: PlanOptions = PlanOptions(),
+            policy: PlanResult | None = None, progress: Callable[[str], None] | None = None) -> CompareResult:
+    """Policy plan, least-cost plan, and single-vendor / single-cloud plans, under the same failures.
+    `source`: as for `plan()` (with `policy`, the scenario it was planned from)."""
     say = progress or (lambda _m: None)
+    inp = policy.inputs if policy is not None and not isinstance(source, PlanInputs) else as_inputs(source)
     quick = replace(options, binding=False, survivability=False)
     out: list[Strategy] = []
     everything = np.ones(inp.O, bool)
@@ -164,12 +167,14 @@ class FrontierResult:
                  "mix": ", ".join(f"{k} {v:.0%}" for k, v in p.mix.items() if v > 0.005)} for p in self.points]
 
 
-def frontier(inp: PlanInputs, levels: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0),
+def frontier(source: Scenario | PlanInputs | str, levels: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0),
              options: PlanOptions = PlanOptions(), progress: Callable[[str], None] | None = None) -> FrontierResult:
     """Cost of requiring `level` of each protected class to survive every failure set.
+    `source`: as for `plan()`.
 
     Protected classes are those the scenario gives a non-zero requirement (all classes if none)."""
     say = progress or (lambda _m: None)
+    inp = as_inputs(source)
     protected = inp.required > 0 if (inp.required > 0).any() else np.ones(len(inp.classes), bool)
     quick = replace(options, binding=False, survivability=False)
     points = []

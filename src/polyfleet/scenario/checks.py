@@ -10,15 +10,19 @@ what a later command would.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from ..catalog import FAMILIES, Catalog
 from ..datafile import field_path
 from ..errors import UnknownNameError, UserError
-from .model import Scenario
+from .context import select_offerings
 from .resolve import check_name, check_selector, check_unique_ids
 from .series import Series, month_offset
+
+if TYPE_CHECKING:
+    from .model import Scenario
 
 DAYS_PER_MONTH = 30.4375          # the simulator's month (365.25 / 12 days)
 
@@ -209,7 +213,6 @@ def simulated_months(scn: Scenario, months: int | None = None) -> int:
 def fault_targets(scn: Scenario) -> dict[str, tuple[str, ...]]:
     """What a fault event may name in this scenario: the offerings it may use, their providers,
     regions (`provider/region`), vendors and accelerators, and the families."""
-    from .load import select_offerings
     cat = scn.context().catalog
     offs = [cat.offerings[i] for i in select_offerings(scn)[0]]
     return {"provider": tuple(sorted({o.provider for o in offs})),

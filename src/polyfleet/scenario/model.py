@@ -13,7 +13,10 @@ from typing import Any
 import numpy as np
 from pydantic import Field, PrivateAttr, field_validator
 
-from ..datafile import DataFile
+from ..datafile import DataFile, field_path
+from ..errors import UserError
+from .checks import check_scenario
+from .context import build_context, select_offerings
 from .faults import Faults
 from .policy import Money, Power, Risk, Supply
 from .sections import FleetEntry, Horizon, OfferingFilter, RateOverride, Section, Tenant, Workloads
@@ -78,8 +81,6 @@ class Scenario(Section):
 
     def expand(self, series, loc: tuple) -> np.ndarray:
         """A Series over the horizon; a wrong length is a UserError at its file:line."""
-        from ..datafile import field_path
-        from ..errors import UserError
         try:
             return series.expand(self.horizon.start, self.horizon.months)
         except ValueError as exc:
@@ -123,13 +124,11 @@ class Scenario(Section):
     def context(self):
         """The perf `Context`: catalog with this scenario's overrides, models with its extras."""
         if self._ctx is None:
-            from .load import build_context
             self._ctx = build_context(self)
         return self._ctx
 
     def offering_ids(self) -> list[str]:
         """Offerings the planner may use: included, not excluded, with a price for an allowed term."""
-        from .load import select_offerings
         return select_offerings(self)[0]
 
     def rate_table(self, ctx=None):
@@ -147,7 +146,6 @@ class Scenario(Section):
 
     def with_extra_files(self, catalog_files=(), model_files=()) -> "Scenario":
         """A copy that also reads these catalog override and model files (e.g. the CLI's --catalog/--models)."""
-        from .checks import check_scenario
         cat = dict(self.catalog)
         cat["files"] = [*(cat.get("files") or []), *[str(Path(f).resolve()) for f in catalog_files]]
         new = self.model_copy(update={"catalog": cat, "model_files": (*self.model_files,

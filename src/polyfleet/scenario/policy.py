@@ -11,10 +11,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from ..catalog.model import TERMS
 from .sections import NonNegative, Section, Selector, Share, Term
 from .series import Month, Series
 
-TERMS_ALL: tuple[Term, ...] = ("on_demand", "spot", "commit_1y", "commit_3y")
 COMMIT_MONTHS = {"commit_1y": 12, "commit_3y": 36}
 
 # Documented defaults that are assumptions; the plan report lists them when used.
@@ -56,7 +56,7 @@ class Supply(Section):
     rules: tuple[SupplyRule, ...] = ()
 
 
-class PowerLimit(Selector):
+class PowerLimitSpec(Selector):
     """A facility or power-contract limit in MW (facility power: IT watts x PUE) over matched offerings."""
 
     id: str | None = None
@@ -77,7 +77,7 @@ class Power(Section):
     watts_per_chip: dict[str, PositiveWatts | Watts] = Field(default_factory=dict, description="IT watts per chip by "
                                                      "accelerator (replaces the catalog's; labelled assumption)")
     total_mw: Series | None = None
-    limits: tuple[PowerLimit, ...] = ()
+    limits: tuple[PowerLimitSpec, ...] = ()
 
     def pue_for(self, region_key: str) -> float:
         if isinstance(self.pue, (int, float)):
@@ -95,7 +95,7 @@ class Money(Section):
     """Budget, terms and what commitments and moves cost."""
 
     budget_usd_per_month: Series | None = None
-    terms: tuple[Term, ...] = Field(default=TERMS_ALL, description="terms the planner may buy")
+    terms: tuple[Term, ...] = Field(default=TERMS, description="terms the planner may buy")
     commit_discount: dict[Literal["commit_1y", "commit_3y"], Discount] = Field(
         default_factory=lambda: dict(DEFAULT_COMMIT_DISCOUNT),
         description="discount off on-demand where the catalog has no commitment price (assumption: Trillium's "

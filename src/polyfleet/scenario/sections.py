@@ -11,11 +11,10 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..catalog.model import Family, Term
 from ..workloads.workload import InferenceService, RequestMix, TrainingRun
 from .series import Month, Series
 
-Term = Literal["on_demand", "spot", "commit_1y", "commit_3y"]
-Family = Literal["tpu", "trainium", "gpu"]
 # dtypes the perf engine models: weights (with the matmul dtype each falls back to), KV cache, training
 WeightDtype = Literal["bf16", "fp16", "fp8", "int8", "fp4", "int4"]
 KvDtype = Literal["fp32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]

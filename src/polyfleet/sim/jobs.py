@@ -22,7 +22,7 @@ import numpy as np
 from polyfleet.errors import UnknownNameError, UserError
 from polyfleet.place.allocation import AllocationProblem
 from polyfleet.place.rounds import RoundConfig, RoundMechanism
-from polyfleet.place.training import SolveOptions, allocate, get_policy
+from polyfleet.place.training import PolicyOptions, allocate, get_policy
 from polyfleet.sim.engine import Engine
 
 __all__ = ["JobTrace", "SimConfig", "SimResult", "load_gavel_trace", "simulate_jobs"]
@@ -64,7 +64,7 @@ class SimConfig:
 
     policy: str = "max_min_fairness_perf"
     rounds: RoundConfig = RoundConfig()
-    solve: SolveOptions = SolveOptions()
+    solve: PolicyOptions = PolicyOptions()
     window: tuple[int, int] | None = None
     usd_per_chip_hour: np.ndarray | None = None
     max_failures: int = 5

@@ -1,14 +1,19 @@
-"""A bulk MILP assembler: column and row blocks, coefficients as numpy triplets, one CSC matrix.
+"""LP/MILP models in bulk: labelled column and row blocks, coefficients as numpy triplets, one CSC matrix.
 
-Every block is created from index arrays in one call; nothing here loops over coefficients.
+`Assembler` builds a `Milp` the way linopy does, one labelled block at a time: `add_cols("x", present)`
+returns an index array shaped like `present` (-1 where there is no column), and `coef(rows, cols, vals)`
+broadcasts a whole block of coefficients in one call; nothing here loops over coefficients. Callers
+with a fixed column structure (placement, allocation) may fill a `Milp` from their own CSC arrays.
+
 Row blocks keep what the diagnosis and the binding-constraint report need: a kind, an entity
 label and a month per row, the factor that turns a row's units into natural units, and
-whether the row may be relaxed when the plan is infeasible.
+whether the row may be relaxed when the model is infeasible.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,7 +40,8 @@ class RowBlock:
 
 @dataclass
 class Milp:
-    """The assembled model, ready for HiGHS."""
+    """An LP or MILP, ready for HiGHS: row_lo <= A x <= row_hi, col_lo <= x <= col_hi, x integer where
+    `integer`; objective cost . x + offset, minimised (or maximised with sense="max")."""
 
     A: sp.csc_matrix
     cost: np.ndarray
@@ -44,11 +50,11 @@ class Milp:
     row_lo: np.ndarray
     row_hi: np.ndarray
     integer: np.ndarray                # bool per column
-    offset: float
-    cols: dict[str, np.ndarray]        # name -> index array (-1 = no column)
-    row_blocks: list[RowBlock]
+    offset: float = 0.0
+    cols: dict[str, np.ndarray] = field(default_factory=dict)   # name -> index array (-1 = no column)
+    row_blocks: list[RowBlock] = field(default_factory=list)
     build_seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
+    sense: Literal["min", "max"] = "min"
 
     @property
     def num_cols(self) -> int:
@@ -68,6 +74,15 @@ class Milp:
         ok = idx >= 0
         out[ok] = x[idx[ok]]
         return out
+
+    def with_rows(self, lo: float, hi: float, cols: np.ndarray, vals: np.ndarray) -> "Milp":
+        """A copy with one more row lo <= sum vals x[cols] <= hi (e.g. a bound added between stages)."""
+        row = sp.csr_matrix((np.asarray(vals, float), (np.zeros(len(cols), np.int64), np.asarray(cols))),
+                            shape=(1, self.num_cols))
+        return Milp(A=sp.vstack([self.A, row], format="csc"), cost=self.cost, col_lo=self.col_lo,
+                    col_hi=self.col_hi, row_lo=np.append(self.row_lo, lo), row_hi=np.append(self.row_hi, hi),
+                    integer=self.integer, offset=self.offset, cols=self.cols, row_blocks=self.row_blocks,
+                    build_seconds=self.build_seconds, sense=self.sense)
 
 
 class Assembler:
