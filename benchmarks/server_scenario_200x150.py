@@ -48,6 +48,8 @@ def scenario(n_services: int = 200, regions: int = 25, seed: int = 0, load: floa
             "horizon": {"start": "2026-01", "months": 3},
             "catalog": {"sources": {"bench": {"ref": "benchmark: real instance types and catalog prices in "
                                               "synthetic regions", "status": "estimate", "as_of": "2026-11-01"}},
+                        "regions": [{"id": f"bench-{k:02d}", "provider": prov}
+                                    for prov in sorted({t[0] for t in TYPES}) for k in range(regions)],
                         "offerings": offerings},
             "offerings": {"include": [{"offering": ids}]},
             "workloads": {"services": services},

@@ -197,3 +197,15 @@ def test_price_csv_bad_number(tmp_path):
 def test_missing_file_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="not found"):
         load_catalog(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("text,kind", [("- a\n- b\n", "list"), ("just text\n", "str")])
+def test_a_catalog_file_that_is_no_mapping_is_one_clear_error(tmp_path, text, kind):
+    """A list or a bare word at the top is refused naming the file and the sections allowed (it used to
+    end in an AttributeError while the reader looked for `sources:`)."""
+    f = tmp_path / "cat.yaml"
+    f.write_text(text)
+    with pytest.raises(UserError) as err:
+        load_catalog(f)
+    assert err.value.where.endswith("cat.yaml") and f"not a {kind}" in str(err.value)
+    assert "offerings" in err.value.allowed and "accelerators" in err.value.allowed

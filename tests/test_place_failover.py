@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from test_place_inference import instances
 
 from polyfleet.errors import UnknownNameError
-from polyfleet.place.failover import evictions, failover, replace, replicas_lost
+from polyfleet.place.failover import evictions, failover, failover_from, replace, replicas_lost
 from polyfleet.place.inference import place
 from polyfleet.place.inference_checks import check_capacity, tier_violations
 from polyfleet.place.inference_milp import tier_weights
@@ -286,3 +286,33 @@ def test_surplus_slivers_below_the_routing_threshold_are_not_placed():
         p = assemble(rates, f, d, opt, inst, np.array([[10, 1]]), status="given", gap=np.nan, method="milp",
                      priority="-", solve_s=0.0)
         assert p.replicas.tolist() == kept and p.shortfalls() == []
+
+
+def test_a_whole_tier_short_of_less_than_one_replica_still_displaces_a_lower_one():
+    """A (premium) needs 50 tokens/s, half of one replica, on p1 or p2; B (batch) 200 on p2 only.
+    Fresh: A x1 on p1, B x2 on p2 (2 chips, all of it). Lose p1: premium would be 100% short for
+    want of one replica, which tier repair alone calls a sliver; the failover stops one B replica
+    on p2 and starts A there: premium served whole, batch 100 of 200 tokens/s."""
+    rates = table_from_arrays(["A", "B"], ["a/1", "a/2"], [[R, R], [0, R]], 1, [1.0, 1.0])
+    f = Fleet((Pool("p1", "a/1", 1), Pool("p2", "a/2", 2)))
+    d = Demand(("A", "B"), ("premium", "batch"), [[50.0, 0.0], [0.0, 200.0]])
+    before = place(rates, f, d, options=opts())
+    assert before.replicas.tolist() == [[1, 0], [0, 2]]
+    after = failover(before, ["p1"], options=opts())
+    assert after.replicas.tolist() == [[0, 1], [0, 1]]
+    assert [(s.service, s.tier, s.tokens_per_s) for s in after.shortfalls()] == [("B", "batch", 100.0)]
+    assert [(m.service, m.from_pool, m.to_pool) for m in evictions(before, after, ["p1"])] == [("B", "p2", None)]
+
+
+@pytest.mark.parametrize("rebalance", [False, True])
+def test_failover_from_a_replica_map_is_the_failover_of_the_placement(rebalance):
+    """The service keeps replicas as records: starting from {(service, pool): replicas} and the fleet
+    as it is after the loss gives the very replicas and moves `failover` gives from the Placement."""
+    rates = table_from_arrays(["A", "B"], ["a/1", "a/2", "a/3"], [[R, R, 0], [0, R, R]], 1, [1.0, 1.0, 3.0])
+    f = Fleet((Pool("p1", "a/1", 2), Pool("p2", "a/2", 2), Pool("p3", "a/3", 2)))
+    d = Demand(("A", "B"), ("premium", "batch"), [[200.0, 0.0], [0.0, 200.0]])
+    before = place(rates, f, d, options=opts())
+    want = failover(before, ["p1"], options=opts(), rebalance=rebalance)
+    got = failover_from(rates, f.with_chips({"p1": 0}), d, before.replica_map(), options=opts(), rebalance=rebalance)
+    assert got.replicas.tolist() == want.replicas.tolist() and got.moves == want.moves
+    assert got.replicas.tolist() == [[0, 2, 0], [0, 0, 2]]                 # B made room for A (see above)

@@ -168,3 +168,16 @@ def test_scenario_from_a_dict_and_extra_files(tmp_path):
     more = base.with_extra_files([cat])
     assert more.context().catalog.offering("aws/p5.48xlarge/us-east-1").on_demand.value == 3.0
     assert base.context().catalog.offering("aws/p5.48xlarge/us-east-1").on_demand.value != 3.0
+
+
+def test_a_tenant_named_like_the_default_class_is_explained_not_suggested_back(tmp_path):
+    """A tenant called `standard` takes that class's name; a service left at the default priority then
+    names a tenant. The error says so and offers the risk classes no tenant holds, never the same word."""
+    text = MINIMAL + "tenants:\n  - {id: standard, share: 0.5}\n"
+    err = error_of(tmp_path, text)
+    assert err.field == "workloads.services[0].priority" and err.where.endswith("s.yaml:4")   # the service (its priority is the default)
+    assert "is a tenant's id" in str(err) and "did you mean" not in str(err)
+    assert err.allowed.split(", ") == ["critical", "high", "batch"]
+    err = error_of(tmp_path, MINIMAL.replace("tokens_per_s: 1000", "tokens_per_s: 1000\n      priority: standrd")
+                   + "tenants:\n  - {id: standard, share: 0.5}\n")
+    assert "unknown priority class 'standrd'" in str(err) and "did you mean standard" not in str(err)

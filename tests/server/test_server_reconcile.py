@@ -53,9 +53,13 @@ def test_outage_replaces_with_the_library_failover_and_opens_an_incident(live, r
     assert r.status_code == 201, r.text
     assert r.json()["event"]["placement_version"] == 2 and r.headers["Polyfleet-Placement-Version"] == "2"
     cur = live.get("/api/v1/placements/current").json()
-    want = {(m["service"], m["from_pool"], m["to_pool"], m["replicas"]) for m in cli["failover"]["moves"]}
-    assert {(m["service"], m["from_pool"], m["to_pool"], m["replicas"]) for m in cur["moves"]} == want
+    sides = ("service", "from_pool", "from_replicas", "from_chips", "to_pool", "to_replicas", "to_chips")
+    want = sorted((*(m[k] for k in sides), round(m["start_usd"], 6)) for m in cli["failover"]["moves"])
+    assert sorted((*(m[k] for k in sides), round(m["start_usd"], 6)) for m in cur["moves"]) == want
+    assert _replicas(cur["replicas"]) == _replicas(r for r in cli["replicas"] if r["replicas"] > 0)
     assert all(r["pool"] != AWS for r in cur["replicas"])
+    # local failover: nothing on a healthy pool moved but to make room for a higher tier
+    assert all(m["from_pool"] in (AWS, None) or m["to_pool"] is None for m in cur["moves"])
     short = {u["service"]: u["share"] for u in cli["failover"]["unserved"] if u["tier"] == "self-serve"}
     incidents = live.get("/api/v1/incidents?state=open").json()["items"]
     assert [i["tier"] for i in incidents] == ["self-serve"]          # enterprise is served whole

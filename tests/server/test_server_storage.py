@@ -18,7 +18,7 @@ def test_the_migrations_make_exactly_the_models_tables(db):
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert current_revision(db) == head_revision() == "0001"
+    assert current_revision(db) == head_revision() == "0002"
     with db.read() as s:
         state = s.get(FleetState, 1)
     assert (state.scenario_version_id, state.version, state.demand_factors) == (None, 1, {})

@@ -43,15 +43,21 @@ def test_more_lost_never_leaves_more_chips(units, per, a, b):
 
 
 def test_placement_pays_a_chip_weighted_price_per_offering():
-    table = SimpleNamespace(price=lambda: np.array([2.7, 6.88]), o=lambda o: {"gcp/v6e/r": 0, "aws/p5/r": 1}[o])
+    """Each pool at its own price, else the catalog's for its term, else on-demand (where the term has no
+    price), weighted by the chips each pool can serve now; offerings in pool order (bridges.placement)."""
+    prices = np.array([[2.7, 1.08, 1.89, 1.22], [6.88, 1.41, np.nan, np.nan]])   # on-demand, spot, 1y, 3y
+    table = SimpleNamespace(usd_per_chip_hour=prices, o=lambda o: {"gcp/v6e/r": 0, "aws/p5/r": 1}[o])
     model = SimpleNamespace(table=table)
     pools = [_pool(1, "aws/p5/r", units=2, price=4.0), _pool(2, "aws/p5/r", units=1, term="spot"),
              _pool(3, "gcp/v6e/r", units=1, lost=0.5)]
     ids, chips, price = by_offering(pools, model)
     assert ids == ["aws/p5/r", "gcp/v6e/r"] and chips.tolist() == [24.0, 4.0]
-    assert math.isclose(price[0], (16 * 4.0 + 8 * 6.88) / 24)       # own price on 16 chips, catalog on 8
+    assert math.isclose(price[0], (16 * 4.0 + 8 * 1.41) / 24)       # own price on 16 chips, spot's on 8
     assert price[1] == 2.7
-    assert by_offering(pools[1:], model)[2] is None                   # no pool priced: the table's, as the CLI
+    assert by_offering([_pool(4, "gcp/v6e/r", units=1, term="commit_1y")], model)[2].tolist() == [1.89]
+    assert by_offering([_pool(5, "aws/p5/r", units=1, term="commit_1y")], model)[2].tolist() == [6.88]  # 1y unknown
+    down = [_pool(1, "aws/p5/r", units=2, price=4.0, lost=1.0)]
+    assert by_offering(down, model)[2].tolist() == [6.88]             # no chips left: on-demand, charged on none
 
 
 def test_an_event_names_pools_by_every_field_it_gives():

@@ -158,12 +158,13 @@ class _Reader:
 def _merge(cat: dict[str, dict], doc: DataFile, user: bool, declare_regions: bool = False) -> None:
     """Merge one file's entries into the growing catalog dictionaries. A user YAML file's offerings
     must name declared providers and regions; a CSV price list (`declare_regions`) declares its regions."""
+    data = doc.data or {}
+    if not isinstance(data, dict):        # checked first: the reader looks up `sources:` in it
+        raise UserError(f"a catalog file must be a mapping of sections, not a {type(data).__name__}",
+                        where=doc.name, allowed="sources, accelerators, runtimes, defaults, providers, regions, "
+                                                "offerings")
     reader = _Reader(doc, "user" if user else None, cat["providers"],
                      cat["regions"] if user and not declare_regions else None)
-    data = doc.data or {}
-    if not isinstance(data, dict):
-        raise UserError("must be a mapping with sections accelerators, runtimes, providers, regions, offerings",
-                        where=doc.name)
     allowed = {"sources", "accelerators", "runtimes", "defaults", "providers", "regions", "offerings"}
     unknown = set(data) - allowed
     if unknown:

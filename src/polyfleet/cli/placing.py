@@ -6,12 +6,11 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from ..errors import InfeasibleError, UnknownNameError, UserError
+from ..errors import UnknownNameError, UserError
 from ..report.place_doc import place_doc
 from ..report.tables import Column, emit, jsonable, num
 from ..report.units import plural
@@ -50,11 +49,11 @@ def place_cmd(
     quiet: bool = opt.QUIET,
 ) -> None:
     """Place the scenario's inference services and training on its current fleet; optionally fail pools."""
-    from ..place import Demand, PlaceOptions, failover_fleet, place_fleet
+    from ..bridges.placement import scenario_placement
+    from ..place import PlaceOptions, failover_fleet
     from ..plan import PlanOptions, SolveOptions
     from ..scenario.checks import fault_targets
     from ..scenario.series import month_offset, parse_month
-    from ..sim.build import class_order
 
     preflight.options(ctx, outputs=PLACE_FILES)
     scn = load(ctx, scenario)
@@ -70,39 +69,18 @@ def place_cmd(
     if not 0 <= t < scn.horizon.months:
         raise UserError(f"{month} is outside the horizon", field="--month",
                         allowed=f"{scn.months[0]} .. {scn.months[-1]}")
+    opts = PlaceOptions(method=method)
     with progress(quiet) as say:
-        say("building the rate table")
-        table = scn.rate_table()
-        chips, reserved, train_demand, runs = _fleet(scn, table, t, from_plan or not scn.fleet, say, plan_opts)
-        pools = [p for p in chips if chips[p] > 0]
-        missing = [p for p in lose if p not in pools]
+        # the steps every face shares (bridges.placement): one tier order, the fleet at what it pays
+        sp = scenario_placement(scn, t, from_plan=from_plan, options=opts, plan_options=plan_opts, say=say)
+        fp = sp.fleet
+        missing = [p for p in lose if p not in fp.pools]
         if missing:
-            raise UnknownNameError("pool", missing[0], pools, where="--lose")
-        services = scn.workloads.services
-        classes, share = scn.class_shares()
-        req = scn.priority_classes()        # tiers highest first, as the planner and simulator rank them
-        order = class_order(tuple(classes), np.array([req.get(c, 0.0) for c in classes]),
-                            tuple(t.id for t in scn.tenants))
-        keep = [k for k in order if share[: len(services), k].sum() > 0]
-        peak = scn.service_tokens_per_s(peak=True)[:, t]
-        demand = Demand(services=tuple(s.id for s in services), tiers=tuple(classes[k] for k in keep),
-                        tokens_per_s=peak[:, None] * share[: len(services)][:, keep]) if services else None
-        training = [w.id for w in scn.workloads.training]
-        gang = np.array([w.chips or table.chips_per_unit[table.w(w.id)].max() for w in scn.workloads.training],
-                        dtype=float)
-        vec = np.array([chips[p] for p in pools], dtype=float)
-        opts = PlaceOptions(method=method)
-        say("placing")
-        fp = place_fleet(table, pools, vec, inference=demand, training=training,
-                         training_demand=np.array([train_demand.get(w, 0.0) for w in training]),
-                         gang_chips=np.minimum(gang, scn.simulation.training_shard_chips),
-                         reserved=np.array([reserved.get(p, 0.0) for p in pools]),
-                         training_pools=np.array([[runs[w].get(p, 0.0) for p in pools] for w in training])
-                         if runs else None, options=opts)
+            raise UnknownNameError("pool", missing[0], fp.pools, where="--lose")
         after = None
         if lose:
             say("failing over")
-            after = failover_fleet(table, fp, lose, rebalance=rebalance, options=opts)
+            after = failover_fleet(sp.table, fp, lose, rebalance=rebalance, options=opts)
     doc = place_doc(scn, t, fp, after, lose, rebalance)
     written = []
     if out is not None:
@@ -118,43 +96,6 @@ def place_cmd(
         _print(doc)
     if written:
         Console(stderr=True).print(f"[dim]wrote {len(written)} files to {out}[/dim]")
-
-
-def _fleet(scn, table, t: int, use_plan: bool, say, plan_opts):
-    """Chips per offering, chips kept for training, and training demand (tokens/s) in month t."""
-    hours = scn.horizon.hours_per_month
-    if use_plan:
-        from ..plan import plan
-        from ..plan.from_scenario import inputs_from_scenario
-        say("planning")
-        inp = inputs_from_scenario(scn)
-        res = plan(inp, plan_opts, progress=say)
-        if not res.feasible:
-            raise InfeasibleError("the scenario has no plan to place", (res.diagnosis.lines() if res.diagnosis
-                                                                        else [res.status_line])[:3],
-                                  where=scn.source_name)
-        ids = inp.facts.ids
-        chips = {o: float(res.chips[i, t]) for i, o in enumerate(ids)}
-        train = [i for i, k in enumerate(inp.kinds) if k == "training"]
-        reserved = {o: float(res.allocation[train, i, t].sum()) for i, o in enumerate(ids)} if train else {}
-        demand = {inp.workloads[w]: float(res.served[w, t]) / 3600.0 for w in train}
-        runs = {inp.workloads[w]: {o: max(float(res.allocation[w, i, t]), 0.0) for i, o in enumerate(ids)}
-                for w in train}
-        return chips, reserved, demand, runs
-    cat = scn.context().catalog
-    chips: dict[str, float] = {}
-    for e in scn.fleet:
-        off = cat.offering(e.offering)
-        chips[e.offering] = chips.get(e.offering, 0.0) + e.units * off.unit_chips
-    demand = {}
-    for j, w in enumerate(scn.workloads.training):
-        if w.tokens_per_month is not None:
-            demand[w.id] = scn.expand(w.tokens_per_month, ("workloads", "training", j, "tokens_per_month"))[t] \
-                / (hours * 3600.0)
-        elif w.run.start <= scn.months[t] <= w.run.deadline:
-            n = sum(w.run.start <= m <= w.run.deadline for m in scn.months)
-            demand[w.id] = w.run.tokens / (n * hours * 3600.0)
-    return chips, {}, demand, {}
 
 
 def _routing(v) -> str:

@@ -6,7 +6,7 @@ failover with few moves, and routing weights.
 """
 
 from polyfleet.place.allocation import Allocation, AllocationProblem, WarmStart, solve_lp
-from polyfleet.place.failover import evictions, failover, replace, replicas_lost
+from polyfleet.place.failover import evictions, failover, failover_from, replace, replicas_lost
 from polyfleet.place.fleet import FleetPlacement, failover_fleet, place_fleet
 from polyfleet.place.inference import Placement, Shortfall, place
 from polyfleet.place.inference_buckets import split_buckets, split_demand, split_services
@@ -18,8 +18,9 @@ from polyfleet.place.training import (POLICIES, PolicyOptions, allocate, equal_s
                                       register_policy)
 
 __all__ = [
-    "Allocation", "AllocationProblem", "Demand", "Fleet", "FleetPlacement", "Move", "POLICIES", "PlaceOptions", "Placement", "PolicyOptions", "Pool",
-    "RoundConfig", "RoundMechanism", "Shortfall", "WarmStart", "allocate", "check_capacity",
-    "equal_share", "evictions", "failover", "failover_fleet", "get_policy", "place", "place_fleet", "register_policy", "replace", "replicas_lost",
-    "routing_table", "solve_lp", "split_buckets", "split_demand", "split_services", "tier_violations",
+    "Allocation", "AllocationProblem", "Demand", "Fleet", "FleetPlacement", "Move", "POLICIES", "PlaceOptions",
+    "Placement", "PolicyOptions", "Pool", "RoundConfig", "RoundMechanism", "Shortfall", "WarmStart", "allocate",
+    "check_capacity", "equal_share", "evictions", "failover", "failover_fleet", "failover_from", "get_policy", "place",
+    "place_fleet", "register_policy", "replace", "replicas_lost", "routing_table", "solve_lp", "split_buckets",
+    "split_demand", "split_services", "tier_violations",
 ]

@@ -12,6 +12,10 @@ to make room (`evictions` names them), and what they served is placed again on w
 `rebalance=True` re-places globally instead: an ordinary `place` with the running placement as
 `previous`, where kept replicas cost their price and every started one also pays its cold start,
 so a replica moves when its pool is gone or when the saving outweighs the cold start.
+
+`failover_from` does the same from a map of the replicas running and the fleet as it is now, for a
+caller that keeps placements as records (the service's reconciler): `failover` is that function
+applied to a `Placement`, so both give the same replicas and moves for the same inputs.
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from ..perf.ratetable import RateTable
 from .inference import Placement, assemble, place
 from .inference_greedy import surviving
-from .inference_model import Demand, PlaceOptions, build_instance
-from .inference_tiers import repair_tiers, tier_fill
+from .inference_model import Demand, Fleet, Instance, PlaceOptions, build_instance
+from .inference_tiers import _cut_tier, freeable, repair_tiers, tier_fill
 from .routing import Move
 
 ROUNDS = 3
+Running = Mapping[tuple[str, str], int] | np.ndarray
 
 
 def failover(placement: Placement, lost: Iterable[str] = (), chips: Mapping[str, int] | None = None, *,
@@ -41,29 +47,102 @@ def failover(placement: Placement, lost: Iterable[str] = (), chips: Mapping[str,
     """
     new_chips = {p: 0 for p in lost}
     new_chips.update(dict(chips or {}))
-    fleet = placement.fleet.with_chips(new_chips)
-    demand = demand or placement.demand
-    options = options or placement.options
+    return failover_from(placement.rates, placement.fleet.with_chips(new_chips), demand or placement.demand,
+                         placement.replica_map(), options=options or placement.options, rebalance=rebalance)
+
+
+def failover_from(rates: RateTable, fleet: Fleet, demand: Demand, running: Running, *,
+                  options: PlaceOptions | None = None, rebalance: bool = False) -> Placement:
+    """The failover of `failover`, from the replicas running now ({(service, pool): replicas}, or an
+    array on demand x fleet) on `fleet` as it is now (a lost pool holds 0 chips): what a service that
+    stores placements, not `Placement` objects, calls after a change of its fleet.
+
+    Default: every running replica that still fits stays; the demand they no longer serve is placed
+    on the free chips; a tier still short then takes the chips of replicas that serve only lower
+    tiers (they are stopped). `rebalance`: a global `place` with `running` as the previous placement.
+    """
+    options = options or PlaceOptions()
     if rebalance:
-        return place(placement.rates, fleet, demand, previous=placement, options=options)
-    inst = build_instance(placement.rates, fleet, demand, options, placement.replica_map())
+        return place(rates, fleet, demand, previous=running, options=options)
+    inst = build_instance(rates, fleet, demand, options, running)
     reps = surviving(inst)
     solve_s, status = 0.0, "kept"
     for _ in range(ROUNDS):
-        short = inst.demand - tier_fill((reps * inst.cap).sum(axis=1), inst.demand)
-        if not short.sum() > 1e-9 * max(float(inst.demand.sum()), 1.0):
+        if not _short(inst, reps).sum() > 1e-9 * max(float(inst.demand.sum()), 1.0):
             break
         free = inst.pool_chips - (reps * inst.chips).sum(axis=0)
-        more = place(placement.rates, fleet.with_chips(dict(zip(fleet.ids, free.tolist()))),
-                     Demand(demand.services, demand.tiers, short), options=options)
+        more = place(rates, fleet.with_chips(dict(zip(fleet.ids, free.tolist()))),
+                     Demand(demand.services, demand.tiers, _short(inst, reps)), options=options)
         solve_s += more.solve_s
         status = more.status
         new = repair_tiers(inst, reps + more.replicas)     # evicts lower tiers where a higher one is short
+        new, spent = _make_room(inst, new, rates, fleet, demand, options)
+        solve_s += spent
         if np.array_equal(new, reps):
             break
         reps = new
-    return assemble(placement.rates, fleet, demand, options, inst, reps, status=f"local ({status})", gap=np.nan,
+    return assemble(rates, fleet, demand, options, inst, reps, status=f"local ({status})", gap=np.nan,
                     method=options.method, priority="kept in place", solve_s=solve_s)
+
+
+def _short(inst: Instance, reps: np.ndarray) -> np.ndarray:
+    """[s, k] tokens/s the replicas leave unserved, tiers filled in order."""
+    return inst.demand - tier_fill((reps * inst.cap).sum(axis=1), inst.demand)
+
+
+def _make_room(inst: Instance, reps: np.ndarray, rates: RateTable, fleet: Fleet, demand: Demand,
+               options: PlaceOptions) -> tuple[np.ndarray, float]:
+    """For the highest tier still short: place its shortfall (and that of the tiers above it) on the
+    chips that are idle or held by replicas serving only lower tiers, then stop those lower-tier
+    replicas, pool by pool, to make room. `repair_tiers` leaves a shortfall smaller than one replica
+    alone (it cannot tell it from rounding); here a whole tier short for want of one replica gets it.
+    Returns the replicas and the solver's seconds."""
+    short = _short(inst, reps)
+    tol = 1e-9 * max(float(inst.demand.sum()), 1.0)
+    for k in range(len(demand.tiers)):
+        if not short[:, k].sum() > tol:
+            continue
+        removable, room = freeable(inst, reps, k)
+        idle = inst.pool_chips - (reps * inst.chips).sum(axis=0)
+        if not (room > idle).any():
+            continue                      # nothing below tier k to stop: the free chips were tried
+        want = np.where(np.arange(len(demand.tiers))[None, :] <= k, short, 0.0)
+        trial = place(rates, fleet.with_chips(dict(zip(fleet.ids, room.astype(int).tolist()))),
+                      Demand(demand.services, demand.tiers, want), options=options)
+        if not trial.replicas.any():
+            continue
+        return _exchange(inst, reps, np.asarray(trial.replicas), k), trial.solve_s
+    return reps, 0.0
+
+
+def _exchange(inst: Instance, reps: np.ndarray, add: np.ndarray, k: int) -> np.ndarray:
+    """Start `add` on each pool, stopping replicas there that serve only tiers below k (the loss on
+    the lowest tier first, then the largest replica); what no longer fits on a pool is not started."""
+    r = reps.copy()
+    for p in np.flatnonzero(add.any(axis=0)):
+        removable, _ = freeable(inst, r, k)            # again after each pool: services span pools
+        idle = int(inst.pool_chips[p] - (r[:, p] * inst.chips[:, p]).sum())
+        room = idle + int((removable[:, p] * inst.chips[:, p]).sum())
+        new = add[:, p].copy()
+        for s in np.argsort(-inst.chips[:, p] * (new > 0), kind="stable"):   # drop the largest that do not fit
+            while new[s] > 0 and int((new * inst.chips[:, p]).sum()) > room:
+                new[s] -= 1
+        need = int((new * inst.chips[:, p]).sum())
+        if need == 0:
+            continue
+        total = (r * inst.cap).sum(axis=1)
+        cum = np.cumsum(inst.demand, axis=1)
+        rem = removable[:, p].astype(np.int64)
+        while idle < need:
+            cand = np.flatnonzero(rem > 0)
+            b = cand[np.lexsort((-inst.chips[cand, p], -_cut_tier(total[cand] - inst.cap[cand, p], cum[cand])))[0]]
+            m = int(min(rem[b], np.ceil((need - idle) / inst.chips[b, p])))
+            r[b, p] -= m
+            rem[b] -= m
+            total[b] -= m * inst.cap[b, p]
+            idle += m * int(inst.chips[b, p])
+        r[:, p] += new
+    return r
 
 
 replace = failover  # the issue's name for it

@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import UnknownNameError
 from ..perf.ratetable import RateTable
 from .allocation import Allocation, AllocationProblem
-from .failover import failover
+from .failover import failover, failover_from
 from .inference import Placement, assemble, place
 from .inference_model import Demand, Fleet, PlaceOptions, Pool, build_instance
 from .training import allocate
@@ -61,14 +61,20 @@ def place_fleet(table: RateTable, pools: Sequence[str], chips: np.ndarray, *, pr
                 inference: Demand | None = None, training: Sequence[str] = (), training_demand: np.ndarray | None = None,
                 gang_chips: np.ndarray | None = None, reserved: np.ndarray | None = None,
                 training_pools: np.ndarray | None = None,
-                previous: Placement | None = None, options: PlaceOptions | None = None) -> FleetPlacement:
+                previous: Placement | Mapping[tuple[str, str], int] | None = None,
+                rebalance: bool = True, options: PlaceOptions | None = None) -> FleetPlacement:
     """Place `inference` demand (services x tiers, tokens/s) and `training` workloads (tokens/s each)
     on `chips[p]` chips of each pool; every pool is an offering column of `table`.
 
     `training_pools[j, p]`: chips the plan gives run j on pool p (they are reserved, and the run
     trains there); without it, `reserved[p]` chips are kept for training and the runs share what is
     left in gangs of `gang_chips`. Reserved chips go to inference only for demand it could not
-    serve otherwise."""
+    serve otherwise.
+
+    `previous`: the inference replicas running now (a Placement or {(service, pool): replicas}).
+    With `rebalance` (default) inference is placed again globally, keeping a replica costing less
+    than starting one; without, by the failover's rule (`failover_from`): what still fits stays,
+    only what it no longer serves is placed, lower tiers make room for a short higher one."""
     chips = np.asarray(chips, dtype=float)
     P = len(pools)
     price = np.asarray(price, dtype=float) if price is not None else np.nan_to_num(table.price()[[table.o(p)
@@ -85,7 +91,7 @@ def place_fleet(table: RateTable, pools: Sequence[str], chips: np.ndarray, *, pr
         else np.clip(np.floor(want + 1e-6), 0.0, chips)
     pl, used = previous, np.zeros(P)
     if inference is not None and len(inference.services):
-        pl = _place_inference(table, pools, chips, reserved, price, inference, previous, options)
+        pl = _place_inference(table, pools, chips, reserved, price, inference, previous, options, rebalance)
         used = pl.chips_used.astype(float)
     tw = tuple(training)
     demand = np.asarray(training_demand if training_demand is not None else np.zeros(len(tw)), dtype=float)
@@ -127,8 +133,8 @@ def failover_fleet(table: RateTable, fp: FleetPlacement, lost: Sequence[str] = (
 
 
 def _place_inference(table: RateTable, pools: Sequence[str], chips: np.ndarray, reserved: np.ndarray,
-                     price: np.ndarray, demand: Demand, previous: Placement | None,
-                     options: PlaceOptions | None) -> Placement:
+                     price: np.ndarray, demand: Demand, previous, options: PlaceOptions | None,
+                     rebalance: bool = True) -> Placement:
     """Inference on the chips not reserved; what that leaves unserved, on the chips still free
     (reserved ones, and pieces of pools too small for a replica beside the reservation)."""
     sub = table.subset(workloads=list(demand.services))
@@ -138,7 +144,9 @@ def _place_inference(table: RateTable, pools: Sequence[str], chips: np.ndarray, 
         return Fleet(tuple(Pool(id=p, offering=p, chips=int(round(x)), usd_per_chip_hour=float(pr))
                            for p, x, pr in zip(pools, c, price)))
 
-    pl = place(sub, fleet(chips - reserved), demand, previous=previous, options=opts)
+    prev = previous.replica_map() if isinstance(previous, Placement) else previous
+    pl = failover_from(sub, fleet(chips - reserved), demand, prev, options=opts, rebalance=rebalance) \
+        if prev is not None else place(sub, fleet(chips - reserved), demand, options=opts)
     short = pl.unserved_tokens_per_s
     if not reserved.any() or not short.sum() > 1e-9 * max(float(demand.tokens_per_s.sum()), 1.0):
         return pl
@@ -146,7 +154,7 @@ def _place_inference(table: RateTable, pools: Sequence[str], chips: np.ndarray, 
     if not more.replicas.any():
         return pl
     whole = fleet(chips)
-    inst = build_instance(sub, whole, demand, opts, previous.replica_map() if previous is not None else None)
+    inst = build_instance(sub, whole, demand, opts, prev)
     return assemble(sub, whole, demand, opts, inst, pl.replicas + more.replicas, status=pl.status, gap=np.nan,
                     method=pl.method, priority=pl.priority, solve_s=pl.solve_s + more.solve_s)
 

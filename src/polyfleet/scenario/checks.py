@@ -103,10 +103,16 @@ def _check_tenants(scn: Scenario) -> None:
 def _check_priorities(scn: Scenario) -> None:
     classes = scn.priority_classes()
     tenant_ids = {t.id for t in scn.tenants}
+    own = [c for c in scn.risk.required() if c not in tenant_ids]      # a tenant's id is no workload's class
     for kind, i, item in _items(scn):
-        if item.priority not in classes or item.priority in tenant_ids:
-            raise _unknown(scn, "priority class", item.priority, list(scn.risk.required()),
-                           ("workloads", kind, i, "priority"))
+        loc = ("workloads", kind, i, "priority")
+        if item.priority in tenant_ids:
+            raise _loc_error(scn, loc, f"priority '{item.priority}' is a tenant's id (a tenant's tier holds only its "
+                             "share of the demand): give the workload a risk class or rename the tenant"
+                             + (" (a workload's priority is 'standard' unless set)" if item.priority == "standard"
+                                else ""), allowed=", ".join(own))
+        if item.priority not in classes:
+            raise _unknown(scn, "priority class", item.priority, own, loc)
     for cls in scn.risk.loss_usd_per_million_tokens:
         if cls != "default" and cls not in classes:
             raise _unknown(scn, "priority class", cls, list(classes) + ["default"],

@@ -18,6 +18,7 @@ from .auth import TokenCache
 from .db.engine import Database
 from .live import ModelCache
 from .metrics import Metrics
+from .readcache import KeptReads, ReadCache
 from .routers import audit, events, fleet, health, placements, runs, scenarios, tokens
 from .settings import Settings
 
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.db, app.state.settings, app.state.cache, app.state.metrics = db, settings, ModelCache(), Metrics()
     app.state.tokens = TokenCache()
+    app.state.reads = ReadCache(settings.read_cache_s)
     problems.install(app)
     for r in (health, tokens, scenarios, fleet, events, placements, runs, audit):
         app.include_router(r.router)
@@ -111,5 +113,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     session.install(app)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(KeptReads, state=app.state)          # inside the request log: kept reads are logged too
     app.add_middleware(RequestLog, metrics=app.state.metrics, log_requests=settings.log_requests)
     return app

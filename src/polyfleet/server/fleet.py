@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from ..bridges.placement import priced_chips
 from .db.tables import Pool
 from .live import LiveModel
 
@@ -62,26 +63,12 @@ def pool_doc(p: Pool) -> dict:
             "supply_cut": p.supply_cut, "source": p.source, "version": p.version}
 
 
-def by_offering(pools: Sequence[Pool], model: LiveModel) -> tuple[list[str], np.ndarray, np.ndarray | None]:
-    """Offerings held (sorted), chips available on each, and the price placement charges: where any
-    pool has a price of its own, the chip-weighted mean of its pools' prices (the rate table's for
-    pools without one); otherwise None, so placement takes the rate table's, as `polyfleet place`."""
-    chips: dict[str, float] = {}
-    for p in pools:
-        chips[p.offering] = chips.get(p.offering, 0.0) + pool_chips(p.units, p.unit_chips, p.lost_share)
-    ids = sorted(chips)
-    vec = np.array([chips[o] for o in ids], dtype=float)
-    if all(p.usd_per_chip_hour is None for p in pools):
-        return ids, vec, None
-    table_price = np.nan_to_num(model.table.price()[[model.table.o(o) for o in ids]])
-    col = {o: i for i, o in enumerate(ids)}
-    paid, held = np.zeros(len(ids)), np.zeros(len(ids))
-    for p in pools:
-        i = col[p.offering]
-        price = table_price[i] if p.usd_per_chip_hour is None else p.usd_per_chip_hour
-        paid[i] += p.units * p.unit_chips * price
-        held[i] += p.units * p.unit_chips
-    return ids, vec, np.where(held > 0, paid / np.maximum(held, 1e-12), table_price)
+def by_offering(pools: Sequence[Pool], model: LiveModel) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Offerings held (in pool order: a scenario's pools in its `fleet:` order, as `polyfleet place` reads
+    it), chips available on each, and the USD per chip-hour placement charges: each pool at its own
+    price, else the catalog's for its term, chip-weighted over an offering's pools (bridges.placement)."""
+    return priced_chips(model.table, ((p.offering, p.term, float(pool_chips(p.units, p.unit_chips, p.lost_share)),
+                                       p.usd_per_chip_hour) for p in pools))
 
 
 def totals(pools: Sequence[Pool], dim: str) -> list[dict]:

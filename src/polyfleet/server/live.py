@@ -1,5 +1,6 @@
-"""What the reconciler places, read from one scenario version: its rate table, services and tiers,
-peak demand per month, training and the offerings pools may hold. Built once per version and kept
+"""What the reconciler places, read from one scenario version as `polyfleet place` reads it
+(`bridges.placement.scenario_work`): its rate table, services and tiers, peak demand per month,
+training and the offerings pools may hold. Built once per version and kept
 (a version never changes), so an event costs a placement, not a rate table.
 """
 
@@ -11,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..bridges.placement import scenario_work
 from ..datafile import DataFile
 from ..perf.ratetable import RateTable
 from ..scenario import Scenario, scenario_from_doc
-from ..sim.build import class_order
 
 CACHE_SIZE = 8
 
@@ -64,14 +65,9 @@ def scenario_of(name: str, text: str) -> Scenario:
 
 
 def build_model(scn: Scenario) -> LiveModel:
-    """Everything placement reads from a scenario, in the simulator's tier order (sim.build.class_order)."""
-    table = scn.rate_table()
-    svcs = scn.workloads.services
-    classes, share = scn.class_shares()
-    required = scn.priority_classes()
-    tenants = tuple(t.id for t in scn.tenants)
-    order = [k for k in class_order(tuple(classes), np.array([required[c] for c in classes]), tenants)
-             if share[: len(svcs), k].sum() > 0]
+    """Everything placement reads from a scenario, as `polyfleet place` reads it (bridges.placement)."""
+    work = scenario_work(scn)
+    table = work.table
     cat = scn.context().catalog
     offerings = {}
     for oid in table.offerings:
@@ -79,33 +75,11 @@ def build_model(scn: Scenario) -> LiveModel:
         acc = cat.accelerators[off.accelerator]
         offerings[oid] = OfferingInfo(off.provider, off.region, off.accelerator, acc.family, acc.vendor,
                                       int(off.unit_chips))
-    train = scn.workloads.training
-    gang = np.array([w.chips or table.chips_per_unit[table.w(w.id)].max() for w in train], dtype=float)
     customers = {t.id: t.customers for t in scn.tenants}
-    return LiveModel(scenario=scn, table=table, months=scn.months, services=tuple(s.id for s in svcs),
-                     tiers=tuple(classes[k] for k in order), share=share[: len(svcs)][:, order],
-                     peak_tokens_per_s=scn.service_tokens_per_s(peak=True),
-                     training=tuple(w.id for w in train),
-                     gang_chips=np.minimum(gang, scn.simulation.training_shard_chips),
-                     training_tokens_per_s=_training_demand(scn),
-                     customers={classes[k]: customers[classes[k]] for k in order if classes[k] in customers},
-                     offerings=offerings)
-
-
-def _training_demand(scn: Scenario) -> np.ndarray:
-    """[W, T] tokens/s each training workload needs: its monthly flow, or its run spread evenly over
-    the months of its window (as `polyfleet place` reads a scenario's fleet)."""
-    train = scn.workloads.training
-    seconds = scn.horizon.hours_per_month * 3600.0
-    out = np.zeros((len(train), scn.horizon.months))
-    for j, w in enumerate(train):
-        if w.tokens_per_month is not None:
-            out[j] = scn.expand(w.tokens_per_month, ("workloads", "training", j, "tokens_per_month")) / seconds
-        else:
-            inside = np.array([w.run.start <= m <= w.run.deadline for m in scn.months])
-            if inside.any():
-                out[j, inside] = w.run.tokens / (inside.sum() * seconds)
-    return out
+    return LiveModel(scenario=scn, table=table, months=scn.months, services=work.services, tiers=work.tiers,
+                     share=work.share, peak_tokens_per_s=work.peak_tokens_per_s, training=work.training,
+                     gang_chips=work.gang_chips, training_tokens_per_s=work.training_tokens_per_s,
+                     customers={k: customers[k] for k in work.tiers if k in customers}, offerings=offerings)
 
 
 class ModelCache:

@@ -1,9 +1,12 @@
 """The reconciler: after every change to the live fleet, re-place with `place/`'s failover policy
 and store the new placement version, its moves and the incidents it opens or closes.
 
-The decision is the library's: `place_fleet` over the pools' chips now, with the running
-placement as `previous`, which is exactly what `place.failover` does for a `Placement` (tiers
-first, then cost, and every started replica pays its cold start, so nothing moves that need not).
+The decision is the library's, as `polyfleet place --lose` makes it: `place_fleet` over the pools'
+chips now with the running replicas as `previous` and `rebalance=False`, which is the failover
+`place.failover_from` (what still fits stays; only what it no longer serves is placed; a short
+higher tier takes the chips of lower tiers). Nothing on a healthy pool moves but for a higher tier.
+A new scenario version or month is placed again globally (`rebalance=True`: kept replicas cost
+less than started ones), since its services and demand are new. The first placement is fresh.
 Inputs that did not change (same scenario version, month, demand, chips and prices) store no new
 version. Runs inside the caller's write transaction: the version, its moves and the incidents
 commit together with the event or edit that caused them, or not at all.
@@ -57,15 +60,18 @@ def inputs_digest(state: FleetState, ids: list[str], chips: np.ndarray, price: n
 
 
 def place_live(model: LiveModel, state: FleetState, pools: list[Pool],
-               previous: dict[tuple[str, str], int] | None) -> tuple[FleetPlacement, list[str], np.ndarray]:
-    """The library's placement of the live fleet: month's demand (with recorded changes) on the pools' chips."""
+               previous: dict[tuple[str, str], int] | None, rebalance: bool = False
+               ) -> tuple[FleetPlacement, list[str], np.ndarray]:
+    """The library's placement of the live fleet: month's demand (with recorded changes) on the pools'
+    chips, from the replicas running (`previous`) by the failover's rule unless `rebalance`."""
     t = model.month_index(state.month)
     ids, chips, price = by_offering(pools, model)
     demand = (Demand(model.services, model.tiers, model.demand(t, state.demand_factors or {}))
               if model.services and model.tiers else None)
     fp = place_fleet(model.table, ids, chips, price=price, inference=demand, training=model.training,
                      training_demand=model.training_tokens_per_s[:, t], gang_chips=model.gang_chips,
-                     previous=previous if demand is not None else None, options=PlaceOptions())
+                     previous=previous if demand is not None else None, rebalance=rebalance,
+                     options=PlaceOptions())
     return fp, ids, chips
 
 
@@ -82,7 +88,10 @@ def reconcile(s: Session, model: LiveModel, trigger: str) -> Outcome:
     if latest is not None and latest.inputs_sha256 == digest:
         return Outcome(latest.version, False, seconds=time.perf_counter() - t0)
     previous = replica_map(s, latest.version) if latest is not None else None
-    fp, ids, chips = place_live(model, state, pools, previous)
+    month = model.months[model.month_index(state.month)]
+    rebalance = latest is not None and (latest.scenario_version_id, latest.month) != (state.scenario_version_id,
+                                                                                    month)
+    fp, ids, chips = place_live(model, state, pools, previous, rebalance)
     version = (latest.version if latest is not None else 0) + 1
     _store(s, model, state, fp, version, trigger, digest, dict(zip(ids, chips.tolist())))
     opened, closed = update_incidents(s, version, trigger, short_tiers(fp.inference), model.customers)
@@ -124,7 +133,9 @@ def _store(s: Session, model: LiveModel, state: FleetState, fp: FleetPlacement, 
                                   served_tokens_per_s=float(pl.served_tokens_per_s[i, k])))
     for m in pl.moves:
         rows.append(PlacementMove(placement_version=version, service=m.service, from_pool=m.from_pool,
-                                  to_pool=m.to_pool, replicas=int(m.replicas), start_usd=float(m.start_usd)))
+                                  to_pool=m.to_pool, replicas=int(m.replicas), start_usd=float(m.start_usd),
+                                  from_replicas=int(m.from_replicas), from_chips=int(m.from_chips),
+                                  to_chips=int(m.to_chips)))
     s.add_all(rows)
 
 

@@ -14,3 +14,4 @@ class Settings:
     sse_poll_s: float = 0.5
     secure_cookies: bool = False     # set behind HTTPS
     log_requests: bool = True
+    read_cache_s: float = 1.0        # a kept read answer is served at most this long (see readcache)

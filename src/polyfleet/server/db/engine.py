@@ -9,6 +9,7 @@ ordinary transactions; writers that must not interleave lock a row (see `fleet_l
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -83,6 +84,8 @@ class Database:
     def __post_init__(self) -> None:
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(polyfleet_write=True), expire_on_commit=False)
+        self.generation = 0                 # commits made through this object (see server.readcache)
+        self._generation_lock = threading.Lock()
 
     @classmethod
     def connect(cls, url: str) -> Database:
@@ -111,6 +114,13 @@ class Database:
             except BaseException:
                 s.rollback()
                 raise
+            finally:
+                self.bump()
+
+    def bump(self) -> None:
+        """Mark what was read before as possibly stale (after a commit; also after a rollback, harmlessly)."""
+        with self._generation_lock:
+            self.generation += 1
 
     def fleet_lock(self, s: Session) -> None:
         """Serialise writers of the live fleet: a row lock on PostgreSQL (SQLite's BEGIN IMMEDIATE already

@@ -148,8 +148,11 @@ class PlacementMove(Base):
     service: Mapped[str] = mapped_column(String(200))
     from_pool: Mapped[str | None] = mapped_column(String(200), nullable=True)
     to_pool: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    replicas: Mapped[int] = mapped_column(Integer)
+    replicas: Mapped[int] = mapped_column(Integer)           # started on to_pool (stopped, for a stop)
     start_usd: Mapped[float] = mapped_column(Float)
+    from_replicas: Mapped[int] = mapped_column(Integer, server_default="0")   # stopped on from_pool
+    from_chips: Mapped[int] = mapped_column(Integer, server_default="0")
+    to_chips: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class PlacementTier(Base):

@@ -19,6 +19,7 @@ from ..deps import MAX_ID, PageArgs, get_cache, get_db, page_args, paginate, req
 from ..fleet import pool_doc, totals
 from ..live import ModelCache
 from ..problems import not_found, responses
+from ..readcache import NOT_MODIFIED, cached
 from ..reconcile import Outcome
 from ..schemas.common import Page
 from ..schemas.fleet import Activate, FleetOut, FleetPatch, PoolCreate, PoolOut, PoolPatch
@@ -55,13 +56,17 @@ def fleet_doc(s) -> dict:
     return doc
 
 
-@router.get("", response_model=FleetOut)
-def get_fleet(response: Response, db: Database = Depends(get_db), who: Principal = Depends(require("viewer"))) -> dict:
+# Reads are answered from memory until this process next writes (see readcache): `build` reads the database.
+
+@router.get("", response_model=FleetOut, responses=NOT_MODIFIED)
+async def get_fleet(request: Request, db: Database = Depends(get_db),
+                    who: Principal = Depends(require("viewer"))) -> Response:
     """The fleet now: the scenario it serves, the month placed, chips by family, provider and region."""
-    with db.read() as s:
-        doc = fleet_doc(s)
-    response.headers["ETag"] = svc.etag(doc["version"])
-    return doc
+    def build():
+        with db.read() as s:
+            doc = fleet_doc(s)
+        return doc, svc.etag(doc["version"])
+    return await cached(request, db, FleetOut, build)
 
 
 @router.patch("", response_model=FleetOut, responses=responses(409, 412, 428))
@@ -89,19 +94,23 @@ def activate(body: Activate, request: Request, response: Response, db: Database 
     return doc
 
 
-@router.get("/pools", response_model=Page[PoolOut])
-def list_pools(page: PageArgs = Depends(page_args), status: str | None = Query(None, pattern="^(up|degraded|down)$"),
-               provider: str | None = Query(None, max_length=64), db: Database = Depends(get_db),
-               who: Principal = Depends(require("viewer"))) -> dict:
+@router.get("/pools", response_model=Page[PoolOut], responses=NOT_MODIFIED)
+async def list_pools(request: Request, page: PageArgs = Depends(page_args),
+                     status: str | None = Query(None, pattern="^(up|degraded|down)$"),
+                     provider: str | None = Query(None, max_length=64), db: Database = Depends(get_db),
+                     who: Principal = Depends(require("viewer"))) -> Response:
     """Pools in id order, optionally one status or provider."""
     q = select(Pool)
     if status:
         q = q.where(Pool.status == status)
     if provider:
         q = q.where(Pool.provider == provider)
-    with db.read() as s:
-        rows, nxt = paginate(s, q, Pool.id, page, newest_first=False)
-        return {"items": [pool_doc(p) for p in rows], "next_cursor": nxt}
+
+    def build():
+        with db.read() as s:
+            rows, nxt = paginate(s, q, Pool.id, page, newest_first=False)
+            return {"items": [pool_doc(p) for p in rows], "next_cursor": nxt}, None
+    return await cached(request, db, Page[PoolOut], build)
 
 
 @router.post("/pools", response_model=PoolOut, status_code=201, responses=responses(409))
@@ -115,15 +124,16 @@ def create_pool(body: PoolCreate, request: Request, response: Response, db: Data
     return pool_doc(p)
 
 
-@router.get("/pools/{pool_id}", response_model=PoolOut, responses=responses(404))
-def get_pool(response: Response, pool_id: int = PoolId, db: Database = Depends(get_db),
-             who: Principal = Depends(require("viewer"))) -> dict:
-    with db.read() as s:
-        p = s.get(Pool, pool_id)
-        if p is None:
-            raise not_found("pool", pool_id)
-    response.headers["ETag"] = svc.etag(p.version)
-    return pool_doc(p)
+@router.get("/pools/{pool_id}", response_model=PoolOut, responses={**responses(404), **NOT_MODIFIED})
+async def get_pool(request: Request, pool_id: int = PoolId, db: Database = Depends(get_db),
+                   who: Principal = Depends(require("viewer"))) -> Response:
+    def build():
+        with db.read() as s:
+            p = s.get(Pool, pool_id)
+            if p is None:
+                raise not_found("pool", pool_id)
+        return pool_doc(p), svc.etag(p.version)
+    return await cached(request, db, PoolOut, build)
 
 
 @router.patch("/pools/{pool_id}", response_model=PoolOut, responses=responses(404, 409, 412, 428))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import select
 
 from ..auth import Principal
@@ -13,6 +13,7 @@ from ..db.engine import Database
 from ..db.tables import Incident, Placement, PlacementMove, PlacementReplica, PlacementTier
 from ..deps import MAX_ID, PageArgs, get_db, page_args, paginate, require
 from ..problems import ApiError, not_found, responses
+from ..readcache import NOT_MODIFIED, cached
 from ..reconcile import latest_placement
 from ..schemas.common import Page
 from ..schemas.placements import IncidentOut, PlacementOut, PlacementSummary
@@ -62,8 +63,15 @@ def _build_doc(s, p: Placement) -> dict:
                        "served_tokens_per_s": t.served_tokens_per_s,
                        "unserved_tokens_per_s": max(t.demand_tokens_per_s - t.served_tokens_per_s, 0.0),
                        "served_share": t.served_tokens_per_s / t.demand_tokens_per_s} for t in tiers],
-            "moves": [{"service": m.service, "from_pool": m.from_pool, "to_pool": m.to_pool, "replicas": m.replicas,
-                       "start_usd": m.start_usd} for m in moves]}
+            "moves": [move_doc(m) for m in moves]}
+
+
+def move_doc(m: PlacementMove) -> dict:
+    """A move with both sides, as `polyfleet place --lose` lists it (to_replicas 0 for a stop)."""
+    return {"service": m.service, "from_pool": m.from_pool, "to_pool": m.to_pool, "replicas": m.replicas,
+            "from_replicas": m.from_replicas, "from_chips": m.from_chips,
+            "to_replicas": m.replicas if m.to_pool is not None else 0, "to_chips": m.to_chips,
+            "start_usd": m.start_usd}
 
 
 def incident_doc(i: Incident) -> dict:
@@ -74,54 +82,69 @@ def incident_doc(i: Incident) -> dict:
             "services": i.services}
 
 
-@router.get("/placements", response_model=Page[PlacementSummary])
-def list_placements(page: PageArgs = Depends(page_args), db: Database = Depends(get_db),
-                    who: Principal = Depends(require("viewer"))) -> dict:
+# Reads are answered from memory until this process next writes (see readcache): `build` reads the database.
+
+@router.get("/placements", response_model=Page[PlacementSummary], responses=NOT_MODIFIED)
+async def list_placements(request: Request, page: PageArgs = Depends(page_args), db: Database = Depends(get_db),
+                          who: Principal = Depends(require("viewer"))) -> Response:
     """Placement versions, newest first."""
-    with db.read() as s:
-        rows, nxt = paginate(s, select(Placement), Placement.version, page)
-        return {"items": [summary_doc(p) for p in rows], "next_cursor": nxt}
+    def build():
+        with db.read() as s:
+            rows, nxt = paginate(s, select(Placement), Placement.version, page)
+            return {"items": [summary_doc(p) for p in rows], "next_cursor": nxt}, None
+    return await cached(request, db, Page[PlacementSummary], build)
 
 
-@router.get("/placements/current", response_model=PlacementOut, responses=responses(404))
-def current(db: Database = Depends(get_db), who: Principal = Depends(require("viewer"))) -> dict:
+@router.get("/placements/current", response_model=PlacementOut, responses={**responses(404), **NOT_MODIFIED})
+async def current(request: Request, db: Database = Depends(get_db),
+                  who: Principal = Depends(require("viewer"))) -> Response:
     """The placement now in force."""
-    with db.read() as s:
-        p = latest_placement(s)
-        if p is None:
-            raise ApiError(404, "no placement yet: activate a scenario first")
-        return full_doc(s, p)
+    def build():
+        with db.read() as s:
+            p = latest_placement(s)
+            if p is None:
+                raise ApiError(404, "no placement yet: activate a scenario first")
+            return full_doc(s, p), None
+    return await cached(request, db, PlacementOut, build)
 
 
-@router.get("/placements/{version}", response_model=PlacementOut, responses=responses(404))
-def get_placement(version: int = Path(ge=1, le=MAX_ID), db: Database = Depends(get_db),
-                  who: Principal = Depends(require("viewer"))) -> dict:
-    with db.read() as s:
-        p = s.get(Placement, version)
-        if p is None:
-            raise not_found("placement version", version)
-        return full_doc(s, p)
+@router.get("/placements/{version}", response_model=PlacementOut, responses={**responses(404), **NOT_MODIFIED})
+async def get_placement(request: Request, version: int = Path(ge=1, le=MAX_ID), db: Database = Depends(get_db),
+                        who: Principal = Depends(require("viewer"))) -> Response:
+    def build():
+        with db.read() as s:
+            p = s.get(Placement, version)
+            if p is None:
+                raise not_found("placement version", version)
+            return full_doc(s, p), None
+    return await cached(request, db, PlacementOut, build)
 
 
-@router.get("/incidents", response_model=Page[IncidentOut])
-def list_incidents(page: PageArgs = Depends(page_args), state: str | None = Query(None, pattern="^(open|closed)$"),
-                   db: Database = Depends(get_db), who: Principal = Depends(require("viewer"))) -> dict:
+@router.get("/incidents", response_model=Page[IncidentOut], responses=NOT_MODIFIED)
+async def list_incidents(request: Request, page: PageArgs = Depends(page_args),
+                         state: str | None = Query(None, pattern="^(open|closed)$"),
+                         db: Database = Depends(get_db), who: Principal = Depends(require("viewer"))) -> Response:
     """Incidents (a tier short of demand), newest first; `state` open or closed."""
     q = select(Incident)
     if state == "open":
         q = q.where(Incident.closed_at.is_(None))
     elif state == "closed":
         q = q.where(Incident.closed_at.is_not(None))
-    with db.read() as s:
-        rows, nxt = paginate(s, q, Incident.id, page)
-        return {"items": [incident_doc(i) for i in rows], "next_cursor": nxt}
+
+    def build():
+        with db.read() as s:
+            rows, nxt = paginate(s, q, Incident.id, page)
+            return {"items": [incident_doc(i) for i in rows], "next_cursor": nxt}, None
+    return await cached(request, db, Page[IncidentOut], build)
 
 
-@router.get("/incidents/{incident_id}", response_model=IncidentOut, responses=responses(404))
-def get_incident(incident_id: int = Path(ge=1, le=MAX_ID), db: Database = Depends(get_db),
-                 who: Principal = Depends(require("viewer"))) -> dict:
-    with db.read() as s:
-        i = s.get(Incident, incident_id)
-        if i is None:
-            raise not_found("incident", incident_id)
-        return incident_doc(i)
+@router.get("/incidents/{incident_id}", response_model=IncidentOut, responses={**responses(404), **NOT_MODIFIED})
+async def get_incident(request: Request, incident_id: int = Path(ge=1, le=MAX_ID), db: Database = Depends(get_db),
+                       who: Principal = Depends(require("viewer"))) -> Response:
+    def build():
+        with db.read() as s:
+            i = s.get(Incident, incident_id)
+            if i is None:
+                raise not_found("incident", incident_id)
+            return incident_doc(i), None
+    return await cached(request, db, IncidentOut, build)

@@ -19,7 +19,7 @@ from ..db.tables import Run, RunMessage
 from ..deps import MAX_ID, PageArgs, get_db, page_args, paginate, request_id, require
 from ..problems import not_found, responses
 from ..schemas.common import Page
-from ..schemas.runs import RunFull, RunMessageOut, RunOut, RunUnion
+from ..schemas.runs import RUN_EVENT_SCHEMA, RunFull, RunMessageOut, RunOut, RunUnion
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"], responses=responses(401, 403, 422))
 RunId = Path(ge=1, le=MAX_ID)
@@ -91,7 +91,7 @@ def messages(run_id: int = RunId, page: PageArgs = Depends(page_args), db: Datab
 
 
 @router.get("/{run_id}/events", response_class=StreamingResponse, responses={
-    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+    200: {"content": {"text/event-stream": {"itemSchema": RUN_EVENT_SCHEMA}},
           "description": "progress events, then `end` when the run is over"}, **responses(404)})
 def events(request: Request, run_id: int = RunId,
            last_event_id: str | None = Header(None, alias="Last-Event-ID", pattern=r"^[0-9]{1,12}$"),

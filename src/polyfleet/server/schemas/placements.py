@@ -48,8 +48,12 @@ class MoveOut(BaseModel):
     service: str
     from_pool: str | None = Field(description="null: a replica started without one stopping")
     to_pool: str | None = Field(description="null: a replica stopped")
-    replicas: int
-    start_usd: float
+    replicas: int = Field(description="replicas started on to_pool (for a stop: stopped on from_pool)")
+    from_replicas: int = Field(description="replicas stopped on from_pool")
+    from_chips: int = Field(description="chips they held")
+    to_replicas: int = Field(description="replicas started on to_pool (0 for a stop)")
+    to_chips: int = Field(description="chips they hold")
+    start_usd: float = Field(description="cold-start cost of the replicas started")
 
 
 class PlacementOut(PlacementSummary):

@@ -70,3 +70,39 @@ class RunMessageOut(BaseModel):
     at: Stamp
     progress: float | None
     message: str
+
+
+class RunProgressEvent(BaseModel):
+    """The JSON in a `progress` event's data: one stored progress message."""
+
+    attempt: int
+    at: str = Field(description="ISO 8601 time in UTC, ending in Z")
+    progress: float | None
+    message: str
+
+
+class RunEndEvent(BaseModel):
+    """The JSON in the `end` event's data: how the run finished."""
+
+    status: Literal["succeeded", "failed", "cancelled", "deleted"]
+
+
+def _sse_event(name: str, data: type[BaseModel], *, with_id: bool) -> dict:
+    """One kind of server-sent event as a parsed event object (fields `event`, `data`, `id`, `retry`)."""
+    props: dict[str, Any] = {
+        "event": {"const": name},
+        "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": data.model_json_schema()},
+        "id": {"type": "string", "pattern": r"^[0-9]+$", "description": "send back as Last-Event-ID to resume"},
+        "retry": {"type": "integer", "minimum": 0},
+    }
+    return {"type": "object", "title": f"{name} event", "required": ["event", "data", *(["id"] if with_id else [])],
+            "properties": props}
+
+
+RUN_EVENT_SCHEMA: dict[str, Any] = {
+    "description": "one server-sent event; `data` holds JSON (its contentSchema)",
+    "oneOf": [_sse_event("progress", RunProgressEvent, with_id=True), _sse_event("end", RunEndEvent, with_id=False)],
+}
+"""The schema of each event of a run's stream, as OpenAPI 3.2 documents event streams (`itemSchema` of
+text/event-stream, each event an object of the fields the SSE format parses; what FastAPI writes for its
+own event-source routes)."""
