@@ -1,0 +1,94 @@
+"""Hand-derived plans away from the degenerate points of test_plan_hand.py.
+
+There, spot availability is 0.5, the survival requirement 0.5, every failure keeps 0 or 1 of an offering
+and the one CVaR case has probability 0.5 at alpha 0: a formula that swaps p and 1 - p, keep and 1 - keep
+or alpha and 1 - alpha gives the same answer. Here each of those takes a value where it does not.
+Units as there: hours=1, demand in tokens/h, rates in tokens per chip-hour, a month costs price x chips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from polyfleet.plan import Contingency, CvarCase, PlanOptions, SolveOptions, plan, simple_inputs
+
+EXACT = PlanOptions(solve=SolveOptions(mip_rel_gap=1e-9, time_limit=30))
+
+
+def two_vendors(demand=100.0, months=1, **kw):
+    """a: $1 per chip-hour, b: $1.5; one token/h per chip on both."""
+    offs = [dict(id="a", vendor="va", provider="pa", family="gpu", on_demand=1.0, mw_per_chip=0.001),
+            dict(id="b", vendor="vb", provider="pb", family="tpu", on_demand=1.5, mw_per_chip=0.001)]
+    wls = [dict(id="w", demand=demand, rates={"a": 1.0, "b": 1.0}, classes={"gold": 1.0})]
+    return simple_inputs(offerings=offs, workloads=wls, months=months, hours=1.0, classes={"gold": 0.0}, **kw)
+
+
+def keeping(keep_a: float, keep_b: float, name: str) -> Contingency:
+    return Contingency(name, name, "region", np.array([keep_a, keep_b]), np.zeros(2, bool))
+
+
+@pytest.mark.parametrize("required,held,cost", [
+    (0.7, [70, 70], 70 + 70 * 1.5),     # each vendor alone must carry 70: a = b = 70 (more than demand)
+    (0.3, [70, 30], 70 + 30 * 1.5),     # b must carry 30 when a is lost; a fills the rest of the 100
+])
+def test_survival_requirement_away_from_one_half(required, held, cost):
+    """Demand 100; losing either vendor must leave `required` x 100: a >= 100 r, b >= 100 r, a + b >= 100.
+    r = 0.7: a = b = 70, cost 70 + 105 = 175. r = 0.3: b = 30 (b is dearer), a = 70, cost 70 + 45 = 115.
+    A formula that used 1 - r would swap the two answers."""
+    lose_a, lose_b = keeping(0.0, 1.0, "lose-a"), keeping(1.0, 0.0, "lose-b")
+    r = plan(replace(two_vendors(), required=np.array([required]), contingencies=(lose_a, lose_b)), EXACT)
+    assert r.solution.optimal
+    assert r.units[:, 0, 0].tolist() == held
+    assert r.total_cost == pytest.approx(cost)
+    rows = {row["failure"]: row for row in r.survivability.rows()}
+    assert rows["lose-a"]["gold"] == pytest.approx(held[1] / 100)       # b alone serves b of 100
+    assert rows["lose-b"]["gold"] == pytest.approx(min(held[0], 100) / 100)
+
+
+def test_a_partial_loss_keeps_its_share_of_the_offering():
+    """A region outage keeps 40% of a's chips and all of b's; 80% must survive it.
+    Constraints: a + b >= 100, 0.4 a + b >= 80; minimise a + 1.5 b over whole chips. The LP vertex is
+    a = 100/3, b = 200/3; among whole chips a = 33, b = 67 (13.2 + 67 = 80.2) costs 33 + 100.5 = 133.5,
+    below a = 34, b = 66 (infeasible: 79.6) and a = 35, b = 66 (134). Reading keep as the share lost
+    (0.6 a + b >= 80) would give a = 50, b = 50 at 125."""
+    outage = keeping(0.4, 1.0, "a-region")
+    r = plan(replace(two_vendors(), required=np.array([0.8]), contingencies=(outage,)), EXACT)
+    assert r.solution.optimal
+    assert r.units[:, 0, 0].tolist() == [33, 67]
+    assert r.total_cost == pytest.approx(133.5)
+    rows = {row["failure"]: row for row in r.survivability.rows()}
+    assert rows["none"]["gold"] == pytest.approx(1.0)
+    assert rows["a-region"]["gold"] == pytest.approx((0.4 * 33 + 67) / 100)      # 0.802
+
+
+def test_spot_at_seventy_percent_availability():
+    """Spot at $0.42 with availability 0.7 counts as 0.7 of a chip: $0.6 per firm chip against on-demand $1.
+    Up to 40 spot units (28 firm chips); on-demand covers the other 72: 40 x 0.42 + 72 = 88.8.
+    Swapping availability for 1 - availability (0.3) would make spot $1.40 per firm chip: never bought."""
+    offs = [dict(id="a", on_demand=1.0, spot=0.42, spot_avail=0.7, max_units=40)]
+    inp = simple_inputs(offerings=offs, workloads=[dict(id="w", demand=100.0, rates={"a": 1.0})], hours=1.0)
+    inp = replace(inp, unit_ub=np.where(np.isnan(inp.price)[:, :, None], 0.0,
+                                        np.array([np.inf, 40, 0, 0])[None, :, None]))
+    r = plan(inp, EXACT)
+    assert r.units[0, :2, 0].tolist() == [72, 40]
+    assert r.total_cost == pytest.approx(88.8)
+
+
+@pytest.mark.parametrize("loss_per_token,held,objective", [
+    (2.0, [0, 100], 150.0),          # each chip moved to b costs 0.5 and saves 0.4 x 2 = 0.8: move all
+    (1.0, [100, 0], 100.0 + 40.0),   # saves 0.4 < 0.5: stay on a and carry CVaR 0.4 x 100
+])
+def test_cvar_of_a_rare_loss_in_the_tail(loss_per_token, held, objective):
+    """'a is lost' with probability 0.2; CVaR at alpha 0.5 (the worst half of outcomes) with weight 1.
+    The tail of mass 0.5 holds the loss with probability 0.2 and nothing with 0.3, so CVaR = 0.2 L / 0.5
+    = 0.4 L, L = (chips on a) x loss per token. Objective = cost + CVaR. With p and 1 - p swapped (0.8),
+    or 1 - alpha in place of alpha's tail, the threshold per token would move away from 1.25."""
+    case = CvarCase("a-down", 0.2, keeping(0.0, 1.0, "a-down"))
+    inp = replace(two_vendors(), cvar_cases=(case,), cvar_alpha=0.5, cvar_weight=1.0,
+                  loss_usd_per_mtok=np.array([loss_per_token * 1e6]))
+    r = plan(inp, EXACT)
+    assert r.units[:, 0, 0].tolist() == held
+    assert r.solution.objective == pytest.approx(objective, rel=1e-6)
