@@ -1,0 +1,44 @@
+"""Simulator cases by hand away from single-chip replicas and unit rates (simkit's defaults): with 8-chip
+replicas at 2 tokens/s per chip, a formula that counts chips where it should count whole replicas, or
+forgets the rate or the replica's size, gives a different number."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from simkit import MONTH_S, make_setup
+
+from polyfleet.sim.calendar import DAY, HOUR
+from polyfleet.sim.faults import FaultEvent
+from polyfleet.sim.fleet import simulate
+
+
+def run(setup, events=()):
+    return simulate(setup, list(events), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("demand,served", [(180.0, 180.0), (200.0, 192.0)])
+def test_whole_replicas_of_eight_chips(demand, served):
+    """100 chips hold floor(100 / 8) = 12 replicas of 8 chips at 2 tokens/s per chip: 12 x 16 = 192
+    tokens/s (not 100 x 2 = 200). Demand 180 is served in full; demand 200 loses 8 tokens/s for both
+    months, all of it above what the intact fleet can hold ('peaks')."""
+    s = make_setup([[100, 100]], [[demand, demand]], rates=[[2.0]], replica_chips=8)
+    r = run(s)
+    assert r.served_tokens.sum() == pytest.approx(served * 2 * MONTH_S, rel=1e-9)
+    assert r.unserved_tokens.sum() == pytest.approx((demand - served) * 2 * MONTH_S, rel=1e-9, abs=1e-6)
+    assert r.unserved_by_cause["peaks"].sum() == pytest.approx((demand - served) * 2 * MONTH_S, rel=1e-9, abs=1e-6)
+
+
+def test_partial_outage_with_multi_chip_replicas():
+    """Demand 150 tokens/s split 60/40 (enterprise 90, self-serve 60) on 12 replicas of 8 chips (192
+    tokens/s). A 30% outage of the region for 10 h leaves 70 chips: 8 whole replicas, 128 tokens/s.
+    Enterprise keeps 90; self-serve gets 38 and loses 22 tokens/s for 10 h = 792,000 tokens, all to the
+    fault; the rest of the two months is served in full."""
+    s = make_setup([[100, 100]], [[150, 150]], rates=[[2.0]], replica_chips=8, share=[[0.6, 0.4]])
+    ev = FaultEvent("outage", "region", "x/r0", 3 * DAY, 10 * HOUR, magnitude=0.3)
+    r = run(s, [ev])
+    assert r.unserved_tokens[0, 0] == pytest.approx(0.0, abs=1e-6)
+    assert r.unserved_tokens[0, 1] == pytest.approx(22 * 10 * 3600, rel=1e-9)
+    assert r.unserved_by_cause["faults"][1] == pytest.approx(22 * 10 * 3600, rel=1e-9)
+    assert r.served_tokens[0, 0] == pytest.approx(90 * 2 * MONTH_S, rel=1e-9)
+    assert r.served_tokens[0, 1] == pytest.approx(60 * 2 * MONTH_S - 22 * 10 * 3600, rel=1e-9)
