@@ -42,3 +42,16 @@ def test_partial_outage_with_multi_chip_replicas():
     assert r.unserved_by_cause["faults"][1] == pytest.approx(22 * 10 * 3600, rel=1e-9)
     assert r.served_tokens[0, 0] == pytest.approx(90 * 2 * MONTH_S, rel=1e-9)
     assert r.served_tokens[0, 1] == pytest.approx(60 * 2 * MONTH_S - 22 * 10 * 3600, rel=1e-9)
+
+
+def test_hourly_series_at_a_step_that_does_not_divide_the_horizon():
+    """7-minute steps (the schema allows 1 to 1440): 2 x 730 h hold 12,514 steps, rounded to 9 steps an
+    'hour', which leaves 4 steps over; the series keeps the 1,390 whole groups and drops the rest rather
+    than failing. 90 tokens/s on 100 chips: every group is served in full."""
+    s = make_setup([[100, 100]], [[90, 90]], step_minutes=7.0)
+    assert s.n_steps == 12_514
+    r = simulate(s, [], np.random.default_rng(0), keep_series=True)
+    hourly = r.series["hourly_served_share"]
+    assert hourly.shape == (12_514 // 9, 2)
+    assert np.all(hourly[:, 0] == pytest.approx(1.0))
+    assert np.all(np.isnan(hourly[:, 1]))                 # the second class has no demand
