@@ -122,6 +122,24 @@ def ensure_generated(mutmut_bin: str, max_children: int) -> None:
         sys.exit("mutmut generated no mutants: run it by hand to see why")
 
 
+def widen_to_test_files() -> None:
+    """mutmut ties a function to the tests during which it ran; a module-scoped fixture runs once, in the
+    first test that asks for it, so the other tests of that file that read its result are never run
+    against a mutant of what the fixture calls. Tie each function to every test of the files that
+    reach it (idempotent; more tests can only kill more mutants)."""
+    path = ROOT / "mutants" / "mutmut-stats.json"
+    if not path.exists():
+        return
+    stats = json.loads(path.read_text(encoding="utf-8"))
+    by_file: dict[str, set[str]] = {}
+    for test in stats["duration_by_test"]:
+        by_file.setdefault(test.split("::")[0], set()).add(test)
+    for func, tests in stats["tests_by_mangled_function_name"].items():
+        files = {t.split("::")[0] for t in tests}
+        stats["tests_by_mangled_function_name"][func] = sorted(set(tests).union(*(by_file.get(f, ()) for f in files)))
+    path.write_text(json.dumps(stats, indent=4), encoding="utf-8")
+
+
 def tally(sample: dict[str, list[str]], results: dict[str, int | None], equivalent: dict[str, str]) -> list[Tally]:
     rows = []
     for pkg, names in sample.items():
@@ -173,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         wanted = [n for names in sample.values() for n in names if n not in equivalent and (
             args.rerun_all or results[n] is None or (args.rerun_survivors and STATUS.get(results[n]) == SURVIVED))]
         if wanted:
+            widen_to_test_files()
             mutmut(args.mutmut, wanted, args.max_children)
         results = all_results()
     rows = tally(sample, results, equivalent)

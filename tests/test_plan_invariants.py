@@ -98,6 +98,32 @@ def test_costs_add_up(limits_doc, tmp_path):
     assert doc["solver"]["objective_usd"] == pytest.approx(sum(by_month.values()), rel=1e-6)
 
 
+def test_the_document_states_its_limits_assumptions_and_status(limits_doc, tmp_path):
+    """What the JSON says about its inputs, against the scenario text above: tpu-supply holds Google's
+    two TPU offerings to 900 chips and 400 new chips a month on every term; each commitment price the
+    catalog lacks is on-demand x (1 - the scenario's discount), for as many offerings as lack it; the
+    status line carries the solver's status and objective."""
+    from polyfleet.catalog import load_catalog
+    res, doc = limits_doc
+    (rule,) = doc["policy"]["supply_limits"]
+    months = len(doc["months"])
+    assert rule["name"] == "tpu-supply"
+    assert sorted(rule["offerings"]) == sorted(o for o in res.inputs.offerings if o.startswith("gcp/tpu-v6e"))
+    assert rule["terms"] == ["on_demand", "spot", "commit_1y", "commit_3y"]
+    assert rule["max_chips"] == [900.0] * months and rule["max_new_chips_per_month"] == [400.0] * months
+    path = tmp_path / "limits.yaml"
+    path.write_text(textwrap.dedent(SCENARIO), encoding="utf-8")
+    discount = load_scenario(path).money.commit_discount
+    cat = load_catalog()
+    for term in ("commit_1y", "commit_3y"):
+        lacking = sum(cat.offering(o).price(term).value is None for o in res.inputs.offerings)
+        assert lacking > 0
+        line = f"{term} price = on-demand x {1 - discount[term]:.2f} for {lacking} offerings"
+        assert any(a.startswith(line) for a in doc["assumptions"]), doc["assumptions"]
+    assert doc["status_line"].startswith("HiGHS status: Optimal")
+    assert f"${doc['solver']['objective_usd']:,.0f}" in doc["status_line"]
+
+
 def test_invariant_checker_catches_violations(limits_doc):
     _, doc = limits_doc
     bad = json.loads(json.dumps(doc))

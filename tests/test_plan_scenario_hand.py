@@ -1,0 +1,66 @@
+"""Plans of small scenarios checked by reasoning, not by numbers copied from a run: a cap on on-demand
+chips, and commitments already held when the horizon starts."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from polyfleet.catalog import load_catalog
+from polyfleet.plan import PlanOptions, SolveOptions, plan
+from polyfleet.report.tables import jsonable
+from polyfleet.scenario import load_scenario
+
+EXACT = PlanOptions(solve=SolveOptions(mip_rel_gap=1e-9))
+TPU = "gcp/tpu-v6e-8/us-east1"
+BASE = f"""
+name: hand
+horizon: {{start: 2026-01, months: 2}}
+offerings:
+  include:
+    - {{provider: gcp, accelerator: tpu-v6e, region: gcp/us-east1}}
+workloads:
+  services:
+    - {{id: chat, model: llama-3.1-8b, input_tokens: 1000, output_tokens: 200, tokens_per_s: 2.0e5}}
+"""
+
+
+def solve(tmp_path, extra: str):
+    path = tmp_path / "s.yaml"
+    path.write_text(textwrap.dedent(BASE) + textwrap.dedent(extra), encoding="utf-8")
+    res = plan(load_scenario(path), EXACT)
+    return res, (json.loads(json.dumps(jsonable(res.to_dict()))) if res.feasible else None)
+
+
+def test_on_demand_cap_binds_at_one_unit_below_the_uncapped_need(tmp_path):
+    """Only on-demand and spot; spot is cheaper per firm chip ($0.648 / 0.6 < $2.7) and capped at 40
+    chips, so the least-cost plan fills spot and buys the fewest on-demand units u that meet demand.
+    A cap of u units' chips leaves that plan as it is; one unit less cannot meet demand."""
+    terms = "money: {terms: [on_demand, spot]}\n"
+    _, free = solve(tmp_path, terms + "supply: {spot_max_chips: 40}\n")
+    u = max(r["on_demand_units"] for r in free["plan"])
+    assert u > 0 and all(r["spot_units"] == 5 for r in free["plan"])
+    _, capped = solve(tmp_path, terms + f"supply: {{spot_max_chips: 40, on_demand_max_chips: {8 * u}}}\n")
+    assert capped["totals"]["cost_usd"] == pytest.approx(free["totals"]["cost_usd"])
+    short, _ = solve(tmp_path, terms + f"supply: {{spot_max_chips: 40, on_demand_max_chips: {8 * (u - 1)}}}\n")
+    assert not short.feasible
+
+
+def test_a_held_commitment_is_paid_for_its_months_left(tmp_path):
+    """3 units (24 chips) on a 1-year commitment with 1 month left: month 1 holds them and pays
+    24 x 730 h x the catalog's commit_1y price; month 2 does not hold them. The solver's objective (which
+    carries the held commitment as a fixed cost) equals the sum of the rows priced from the catalog."""
+    res, doc = solve(tmp_path, f"fleet:\n  - {{offering: {TPU}, units: 3, term: commit_1y, months_left: 1}}\n")
+    off = load_catalog().offering(TPU)
+    rows = {r["month"]: r for r in doc["plan"]}
+    assert rows["2026-01"]["commit_1y_units"] == 3 and rows["2026-02"]["commit_1y_units"] == 0
+    total = 0.0
+    for r in doc["plan"]:
+        cost = sum(r[f"{t}_units"] * off.unit_chips * off.price(t).value * 730
+                   for t in ("on_demand", "spot", "commit_1y", "commit_3y"))
+        assert r["cost_usd"] == pytest.approx(cost, rel=1e-9)
+        total += cost
+    assert 3 * 8 * 730 * off.price("commit_1y").value <= rows["2026-01"]["cost_usd"]
+    assert doc["solver"]["objective_usd"] == pytest.approx(total, rel=1e-6)
