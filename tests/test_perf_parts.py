@@ -1,0 +1,101 @@
+"""Parts of the performance model with a contract that can be stated without its numbers: provenance of
+derived power, the families calibration reports on, the uncertainty band of a rate table, defaults
+that must equal their stated value, and predictions that do not depend on their neighbours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from polyfleet.errors import UserError
+from polyfleet.perf import Context
+from polyfleet.perf.estimate import family_of
+from polyfleet.perf.power import HOST_OVERHEAD, it_watts_per_chip
+
+SMALL = Path(__file__).parent / "data" / "scenarios" / "small-fleet.yaml"
+
+
+@pytest.fixture(scope="module")
+def ctx() -> Context:
+    return Context()
+
+
+def test_power_derived_from_tdp_keeps_the_tdps_source(ctx):
+    """a100-80gb has no system power: IT watts = TDP x host overhead, rounded to 0.1 W, marked assumed,
+    citing the TDP's own source. h100 has a system figure: that figure is returned as it is."""
+    a100 = ctx.accelerator("a100-80gb")
+    tdp = a100.figure("tdp_watts")
+    w = it_watts_per_chip(a100)
+    assert w.value == pytest.approx(round(tdp.value * HOST_OVERHEAD.value, 1))
+    assert w.source == tdp.source and w.source
+    assert w.assumed and w.status in ("derived", "estimate")
+    h100 = ctx.accelerator("h100")
+    assert it_watts_per_chip(h100) == h100.system_watts_per_chip
+
+
+@pytest.mark.parametrize("acc,family", [("tpu-v6e", "tpu"), ("trn2", "trainium"), ("h100", "nvidia"),
+                                        ("mi300x", "amd")])
+def test_calibration_families(ctx, acc, family):
+    """Google's chips report as tpu, AWS's as trainium, the rest by their vendor."""
+    assert family_of(ctx.accelerator(acc)) == family
+
+
+def test_a_modelled_rate_has_a_band_around_it():
+    """Each modelled (not measured) feasible cell has a held-out-error band strictly around its rate:
+    P10 below, P90 above, so a pessimistic plan has something to plan on."""
+    from polyfleet.scenario import load_scenario
+    t = load_scenario(SMALL).rate_table()
+    cells = t.feasible & ~t.measured
+    assert cells.sum() > 0
+    assert np.all(t.rate_low[cells] < t.rate[cells]) and np.all(t.rate_high[cells] > t.rate[cells])
+    low = t.pessimistic()
+    assert np.all(low.rate[cells] == t.rate_low[cells])
+
+
+def test_training_state_bytes_default_is_the_stated_default(ctx):
+    """TrainingCases without state_bytes behaves as with DEFAULT_STATE_BYTES per parameter given."""
+    from polyfleet.perf import training as tr
+    from polyfleet.perf.arrays import ChipArrays, ModelArrays
+    M = ModelArrays.build([(ctx.model("llama-3.1-8b"), "bf16", "bf16")])
+    H = ChipArrays.build([(ctx.accelerator("h100"), "bf16")], ctx.efficiency)
+    kw = dict(model=np.zeros(2, int), chip=np.zeros(2, int), chips=np.array([8.0, 64.0]),
+              seq_len=np.array([8192.0, 4096.0]), runtime_eff=np.ones(2))
+    implicit = tr.estimate(M, H, tr.TrainingCases(**kw))
+    explicit = tr.estimate(M, H, tr.TrainingCases(**kw, state_bytes=np.full(2, tr.DEFAULT_STATE_BYTES)))
+    assert implicit.feasible.tolist() == explicit.feasible.tolist()
+    assert implicit.tokens_per_s_per_chip == pytest.approx(explicit.tokens_per_s_per_chip)
+    assert implicit.min_chips == pytest.approx(explicit.min_chips)
+
+
+def test_every_calibration_point_is_checked(ctx):
+    """check_all returns one check per published point, inference and training alike."""
+    from polyfleet.perf.calibration import check_all, load_calibration
+    cal = load_calibration()
+    checks = check_all(ctx, cal)
+    assert sum(c.kind == "inference" for c in checks) == len(cal.inference) > 0
+    assert sum(c.kind == "training" for c in checks) == len(cal.training) > 0
+
+
+def test_an_infeasible_point_does_not_hide_the_points_after_it(ctx):
+    """Predictions are made in one vectorised pass; a point that cannot run (405B in bf16, 810 GB of
+    weights, on one chip of the same kind) gets NaN, and the point after it gets what it gets alone."""
+    from polyfleet.perf.calibration import load_calibration, predict_inference
+    good = next(p for p in load_calibration().inference if np.isfinite(predict_inference([p], ctx)[0]))
+    bad = good.model_copy(update=dict(id="too-big", model="llama-3.1-405b", chips=1, dtype="bf16",
+                                      replica_chips=None, choose_replica=False))
+    alone = predict_inference([good], ctx)[0]
+    both = predict_inference([bad, good], ctx)
+    assert np.isnan(both[0])
+    assert both[1] == pytest.approx(alone, rel=1e-12)
+
+
+def test_compare_training_names_the_option_it_refuses(ctx):
+    from polyfleet.perf.compare import compare_training
+    with pytest.raises(UserError) as exc:
+        compare_training("llama-3.1-8b", days=-1.0, ctx=ctx)
+    assert "--days" in str(exc.value)
+    with pytest.raises(UserError) as exc:
+        compare_training("llama-3.1-8b", days=30.0, chips=64, ctx=ctx)
+    assert "--days/--chips" in str(exc.value)
