@@ -92,3 +92,26 @@ def test_cvar_of_a_rare_loss_in_the_tail(loss_per_token, held, objective):
     r = plan(inp, EXACT)
     assert r.units[:, 0, 0].tolist() == held
     assert r.solution.objective == pytest.approx(objective, rel=1e-6)
+
+
+def test_an_unmeetable_survival_requirement_is_named_with_its_failures_label():
+    """b may hold at most 30 chips, but surviving 'a goes dark' with half of demand 100 needs b >= 50:
+    no plan exists, and the diagnosis names the failure by its label and the shortfall, 20 of the
+    required 50 (40%)."""
+    from polyfleet.plan import SupplyLimit
+    dark = Contingency("a-dark", "vendor a goes dark", "vendor", np.array([0.0, 1.0]), np.zeros(2, bool))
+    cap_b = SupplyLimit("b-supply", np.array([False, True]), np.ones(4, bool), np.array([30.0]))
+    r = plan(replace(two_vendors(), required=np.array([0.5]), contingencies=(dark,), supply=(cap_b,)), EXACT)
+    assert not r.feasible
+    lines = " ".join(r.diagnosis.lines())
+    assert "under 'vendor a goes dark'" in lines
+    (c,) = [c for c in r.diagnosis.conflicts if c.kind == "survive"]
+    assert c.worst_share == pytest.approx(0.4, rel=1e-3)
+
+
+def test_progress_names_each_step():
+    """A caller's progress callback hears the steps in order, the model built before it is solved."""
+    heard: list[str] = []
+    plan(two_vendors(), EXACT, progress=heard.append)
+    assert heard and heard[0] == "building the model"
+    assert any("solv" in m for m in heard[1:])

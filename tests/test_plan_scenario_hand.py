@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import textwrap
 
+import numpy as np
 import pytest
 
 from polyfleet.catalog import load_catalog
@@ -64,3 +65,64 @@ def test_a_held_commitment_is_paid_for_its_months_left(tmp_path):
         total += cost
     assert 3 * 8 * 730 * off.price("commit_1y").value <= rows["2026-01"]["cost_usd"]
     assert doc["solver"]["objective_usd"] == pytest.approx(total, rel=1e-6)
+
+
+TWO = f"""
+name: two
+horizon: {{start: 2026-01, months: 2}}
+offerings:
+  include:
+    - {{provider: gcp, accelerator: tpu-v6e, region: gcp/us-east1}}
+    - {{provider: aws, accelerator: h200, region: aws/us-east-1}}
+workloads:
+  services:
+    - {{id: chat, model: llama-3.1-8b, input_tokens: 1000, output_tokens: 200, tokens_per_s: 2.0e5}}
+tenants:
+  - {{id: enterprise, share: 0.5, survive: 0.5}}
+"""
+
+
+def plan_of(tmp_path, text: str):
+    path = tmp_path / "two.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return plan(load_scenario(path), EXACT)
+
+
+def test_automatic_region_and_vendor_failures(tmp_path):
+    """auto_failures [region, vendor] on Google TPUs in two regions and NVIDIA chips in one: one set per
+    region, each losing exactly its region's offerings, then one per vendor unless an earlier set already
+    loses the same offerings (NVIDIA's is aws/us-east-1's); the plan keeps half of enterprise's demand
+    through each."""
+    text = TWO.replace("region: gcp/us-east1}", "region: [gcp/us-east1, gcp/us-central1]}")
+    res = plan_of(tmp_path, text + "risk: {auto_failures: [region, vendor]}\n")
+    offs = res.inputs.offerings
+    lost = {c.id: (c.kind, [o for o, k in zip(offs, c.keep) if k == 0]) for c in res.inputs.contingencies}
+    east, central, aws = "gcp/tpu-v6e-8/us-east1", "gcp/tpu-v6e-8/us-central1", "aws/p5en.48xlarge/us-east-1"
+    assert sorted(offs) == sorted([east, central, aws])
+    assert lost == {"region:aws/us-east-1": ("region", [aws]), "region:gcp/us-central1": ("region", [central]),
+                    "region:gcp/us-east1": ("region", [east]),
+                    "vendor:google": ("vendor", [o for o in offs if o in (east, central)])}
+    rows = {r["failure"]: r for r in res.survivability.rows()}
+    assert set(rows) == {"none", *lost}
+    assert all(rows[f]["enterprise"] >= 0.5 - 1e-9 for f in lost)
+
+
+def test_explicit_failure_sets_and_cvar_scenarios_from_yaml(tmp_path):
+    """A named partial failure (Google keeps 40%) and a CVaR what-if that uses it with probability 0.2 at
+    alpha 0.5: the plan's inputs carry exactly these numbers, and the what-if's keep is the set's."""
+    text = TWO + """
+risk:
+  failures:
+    - {id: google-brownout, vendor: google, keep: 0.4}
+  scenarios:
+    - {id: brownout, probability: 0.2, failures: [google-brownout]}
+  cvar: {alpha: 0.5, weight: 1.0}
+"""
+    res = plan_of(tmp_path, text)
+    tpu = np.array([o.startswith("gcp/") for o in res.inputs.offerings])
+    (fail,) = [c for c in res.inputs.contingencies if c.id == "google-brownout"]
+    assert fail.keep.tolist() == np.where(tpu, 0.4, 1.0).tolist()
+    (case,) = res.inputs.cvar_cases
+    assert case.id == "brownout" and case.probability == pytest.approx(0.2)
+    assert case.contingency.keep.tolist() == np.where(tpu, 0.4, 1.0).tolist()
+    assert res.inputs.cvar_alpha == pytest.approx(0.5) and res.feasible
