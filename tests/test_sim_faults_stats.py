@@ -1,0 +1,54 @@
+"""Fault timelines and run statistics against numbers derived from their definitions."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from polyfleet.scenario.faults import (ChipFailures, DeliverySlips, Faults, FixedEvent, PriceShocks, RegionOutages,
+                                       SpotPreemptions, SupplyCuts)
+from polyfleet.sim.calendar import DAY, HOUR
+from polyfleet.sim.faults import Universe, sample_timeline
+from polyfleet.sim.stats import mean
+
+YEAR_S = 8760 * 3600.0
+UNIVERSE = Universe(regions=(("x", "r0"), ("x", "r1")), vendors=("va", "vb"), offerings=("x/p0/r0", "x/p1/r1"))
+
+
+def only_supply_cuts(rate: float) -> Faults:
+    return Faults(region_outages=RegionOutages(rate_per_region_year=0.0), supply_cuts=SupplyCuts(rate_per_vendor_year=rate),
+                  delivery_slips=DeliverySlips(probability=0.0), chip_failures=ChipFailures(annual_failure_rate=0.0),
+                  spot_preemptions=SpotPreemptions(events_per_month=0.0), price_shocks=PriceShocks(rate_per_offering_year=0.0))
+
+
+def test_supply_cuts_arrive_at_their_rate():
+    """Poisson arrivals at 2.5 cuts per vendor-year, 2 vendors, 1.5 years: 7.5 cuts a timeline on average.
+    Over 300 seeded timelines the mean's standard error is sqrt(7.5 / 300) = 0.16; 0.8 is five of them."""
+    counts = [sum(e.kind == "supply_cut" for e in
+                  sample_timeline(only_supply_cuts(2.5), UNIVERSE, 1.5 * YEAR_S, np.random.default_rng(seed)))
+              for seed in range(300)]
+    assert np.mean(counts) == pytest.approx(7.5, abs=0.8)
+
+
+def test_scheduled_events_alone_are_the_scenarios_own():
+    """sampled=False gives the scenario's fixed events only, at their day and for their hours."""
+    faults = Faults(events=(FixedEvent(kind="outage", target="region:x/r1", day=3.0, hours=10.0, magnitude=0.3),))
+    (ev,) = sample_timeline(faults, UNIVERSE, YEAR_S, np.random.default_rng(0), sampled=False)
+    assert (ev.kind, ev.target_kind, ev.target) == ("outage", "region", "x/r1")
+    assert ev.start_s == pytest.approx(3 * DAY) and ev.duration_s == pytest.approx(10 * HOUR)
+    assert ev.magnitude == pytest.approx(0.3) and not ev.sampled
+
+
+def test_mean_and_its_t_interval_by_hand():
+    """Runs [2, 4, 9]: mean 5, sample sd sqrt(13), half-width t(0.975, 2) x sqrt(13 / 3) = 4.303 x 2.082;
+    clipped at 0 below. One run has a value, no interval, and says so, counting its one run."""
+    e = mean(np.array([2.0, 4.0, 9.0]), lower=0.0)
+    half = sps.t.ppf(0.975, 2) * math.sqrt(13.0 / 3.0)
+    assert e.value == pytest.approx(5.0) and e.runs == 3
+    assert e.lo == pytest.approx(max(5.0 - half, 0.0)) and e.hi == pytest.approx(5.0 + half)
+    one = mean(np.array([7.0]))
+    assert one.value == 7.0 and one.runs == 1 and math.isnan(one.lo) and math.isnan(one.hi)
+    assert "1 run" in one.warning
