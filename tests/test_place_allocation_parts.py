@@ -57,3 +57,49 @@ def test_cut_tier_is_the_first_tier_capacity_no_longer_covers():
     from polyfleet.place.inference_tiers import _cut_tier
     cum = np.array([[80.0, 150.0], [120.0, 200.0], [50.0, 100.0]])
     assert _cut_tier(np.full(3, 100.0), cum).tolist() == [1, 0, 2]
+
+
+def test_moves_pair_replicas_by_the_middle_of_their_capacity():
+    """Stops: A and B, one replica of 100 tokens/s each, laid end to end: A [0, 100), B [100, 200).
+    Starts: C of 150 [0, 150), D of 50 [150, 200). C's middle (75) lies in A and D's (175) in B; A's
+    middle (50) lies in C and B's (150) in D: A -> C and B -> D, one replica each side, chips and
+    start costs carried over (C: 2 chips, $5 a start; D: 1 chip, $3)."""
+    from polyfleet.place.routing import _pair
+    moves = _pair("chat", [("A", 1, 100.0, 1), ("B", 1, 100.0, 1)],
+                  [("C", 1, 150.0, 2, 5.0), ("D", 1, 50.0, 1, 3.0)])
+    got = [(m.from_pool, m.to_pool, m.from_replicas, m.replicas, m.start_usd) for m in moves]
+    assert got == [("A", "C", 1, 1, 5.0), ("B", "D", 1, 1, 3.0)]
+
+
+def test_no_jobs_is_an_empty_optimal_allocation():
+    """Nothing to allocate: an empty x, optimal, objective 0 (no job has any throughput)."""
+    empty = AllocationProblem(throughput=np.zeros((0, 2)), scale_factor=np.zeros(0), capacity=np.array([4.0, 2.0]),
+                              types=("a", "b"))
+    r = allocate(empty, "max_min_fairness_perf")
+    assert r.x.shape == (0, 2) and r.status == "optimal" and r.objective == 0.0
+
+
+def test_a_gang_below_one_chip_is_refused_with_its_reason():
+    from polyfleet.errors import UserError
+    with pytest.raises(UserError) as exc:
+        AllocationProblem(throughput=np.ones((1, 1)), scale_factor=np.array([0.5]), capacity=np.array([1.0]))
+    assert "scale_factor" in str(exc.value) and "must be >= 1 chip" in str(exc.value)
+
+
+def test_failover_keeps_training_where_the_plan_put_it():
+    """A run the plan gave 4 chips on pool a and 2 on pool b (2 tokens/s per chip, asking 12): it trains
+    on those 6 chips at 12 tokens/s. Losing b leaves it a's 4 planned chips, 8 tokens/s, although a has
+    6 more chips idle: training follows the plan's pools, it does not spread over whatever is free."""
+    import dataclasses
+
+    from polyfleet.place import failover_fleet, place_fleet
+    from polyfleet.place.inference_synthetic import table_from_arrays
+    table = dataclasses.replace(table_from_arrays(["train"], ["a/r1", "b/r2"], [[7200.0, 7200.0]], 1, [2.0, 2.0]),
+                                kinds=("training",))
+    fp = place_fleet(table, ["a/r1", "b/r2"], np.array([10.0, 10.0]), training=["train"],
+                     training_demand=np.array([12.0]), training_pools=np.array([[4.0, 2.0]]))
+    assert fp.training_pools.tolist() == [[4.0, 2.0]]
+    assert fp.training_tokens_per_s.tolist() == pytest.approx([12.0])
+    after = failover_fleet(table, fp, ["b/r2"])
+    assert after.training_tokens_per_s.tolist() == pytest.approx([8.0])
+    assert after.training_chips[0].tolist() == pytest.approx([4.0, 0.0])
