@@ -99,3 +99,24 @@ def test_compare_training_names_the_option_it_refuses(ctx):
     with pytest.raises(UserError) as exc:
         compare_training("llama-3.1-8b", days=30.0, chips=64, ctx=ctx)
     assert "--days/--chips" in str(exc.value)
+
+
+def test_without_the_default_stack_the_fastest_listed_one_runs(ctx):
+    """On h100 (cuda) vLLM is the default inference stack; offered only SGLang and TensorRT-LLM, the
+    choice is the faster of the two by the catalog's factors, not marked default, with no reason given
+    (a reason is only for a chip that cannot run)."""
+    from polyfleet.perf.portability import choose_stack, stack_factor
+    cat, acc = ctx.catalog, ctx.accelerator("h100")
+    assert cat.default_stack(acc.platform, "inference") == "vllm"
+    factors = {s: stack_factor(cat, ctx.efficiency, s, acc.platform, "inference")[0] for s in ("sglang", "trtllm")}
+    c = choose_stack(cat, acc, "inference", ["sglang", "trtllm"], None, ctx.efficiency)
+    assert c.stack == max(factors, key=factors.get) and c.efficiency == pytest.approx(max(factors.values()))
+    assert c.default is False and c.reason == ""
+
+
+def test_runtime_efficiency_is_choose_stack_as_a_tuple(ctx):
+    from polyfleet.perf.portability import choose_stack, runtime_efficiency
+    acc = ctx.accelerator("trn2")
+    for use in ("inference", "training"):
+        c = choose_stack(ctx.catalog, acc, use, (), None, ctx.efficiency)
+        assert runtime_efficiency(ctx.catalog, (), acc, use, None, ctx.efficiency) == (c.efficiency, c.stack, c.reason)

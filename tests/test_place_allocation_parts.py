@@ -103,3 +103,12 @@ def test_failover_keeps_training_where_the_plan_put_it():
     after = failover_fleet(table, fp, ["b/r2"])
     assert after.training_tokens_per_s.tolist() == pytest.approx([8.0])
     assert after.training_chips[0].tolist() == pytest.approx([4.0, 0.0])
+
+
+def test_routing_drops_small_shares_and_renormalises():
+    """Capacities 30, 60 and 10 tokens/s: shares 0.3, 0.6, 0.1. With a 15% floor the 10 is dropped and
+    the rest renormalised: 30/90 and 60/90. A service with no capacity routes nowhere."""
+    from polyfleet.place.routing import routing_weights
+    w = routing_weights(np.array([[30.0, 60.0, 10.0], [0.0, 0.0, 0.0]]), min_share=0.15)
+    assert w[0].tolist() == pytest.approx([1 / 3, 2 / 3, 0.0]) and w[1].tolist() == [0.0, 0.0, 0.0]
+    assert routing_weights(np.array([[30.0, 60.0, 10.0]]))[0].tolist() == pytest.approx([0.3, 0.6, 0.1])
