@@ -115,3 +115,21 @@ def test_progress_names_each_step():
     plan(two_vendors(), EXACT, progress=heard.append)
     assert heard and heard[0] == "building the model"
     assert any("solv" in m for m in heard[1:])
+
+
+def test_a_stopped_supply_keeps_the_lesser_of_now_and_before():
+    """a ($1) stops taking new supply for a month, c ($0.5) is lost, b ($3) is untouched; all of demand
+    [100, 50] must survive. Under the failure a keeps min(what it holds now, what it held a month
+    before); before the horizon it held nothing, so month 1 needs b = 100 ($300). In month 2 the cheapest
+    way to keep 50 is a = 50 in both months ($50 + $50) rather than b = 50 ($150); holding a only in month
+    1 and serving month 2 from c ($25) would count chips a no longer holds. Total $400."""
+    offs = [dict(id="a", vendor="va", on_demand=1.0), dict(id="b", vendor="vb", on_demand=3.0),
+            dict(id="c", vendor="vc", on_demand=0.5)]
+    inp = simple_inputs(offerings=offs, workloads=[dict(id="w", demand=[100.0, 50.0],
+                                                        rates={"a": 1.0, "b": 1.0, "c": 1.0}, classes={"gold": 1.0})],
+                        months=2, hours=1.0, classes={"gold": 0.0})
+    stop = Contingency("a-stops", "a stops, c lost", "supply", np.array([1.0, 1.0, 0.0]),
+                       np.array([True, False, False]), delay=1)
+    r = plan(replace(inp, required=np.array([1.0]), contingencies=(stop,)), EXACT)
+    assert r.total_cost == pytest.approx(400.0)
+    assert r.units[:, 0, :].tolist() == [[50, 50], [100, 0], [0, 0]]

@@ -39,6 +39,16 @@ def test_compare_shows_premium_and_what_it_buys(inp):
     assert rows["only vendor vb"]["cost_usd"] == pytest.approx(150)
 
 
+def test_compare_reports_what_the_protected_tier_keeps_under_each_failure(inp):
+    """served:FAILURE is the worst share a protected tier keeps, not the share of all demand. The policy
+    plan (a = 60, b = 40) keeps all of gold (40) through either loss, though only 40% or 60% of all
+    demand; least cost (a = 100) keeps gold whole when b is lost and nothing when a is."""
+    rows = {r["strategy"]: r for r in compare(inp, EXACT).rows()}
+    policy, cheap = rows["policy (diversified)"], rows["least cost (no risk policy)"]
+    assert policy["served:lose-a"] == pytest.approx(1.0) and policy["served:lose-b"] == pytest.approx(1.0)
+    assert cheap["served:lose-a"] == pytest.approx(0.0) and cheap["served:lose-b"] == pytest.approx(1.0)
+
+
 def test_compare_lifts_supply_limits_when_a_single_vendor_cannot_supply(inp):
     sup = SupplyLimit("a-supply", np.array([True, False]), np.ones(4, bool), np.array([50.0]))
     cmp = compare(replace(inp, supply=(sup,)), EXACT)
