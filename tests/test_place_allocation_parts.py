@@ -112,3 +112,20 @@ def test_routing_drops_small_shares_and_renormalises():
     w = routing_weights(np.array([[30.0, 60.0, 10.0], [0.0, 0.0, 0.0]]), min_share=0.15)
     assert w[0].tolist() == pytest.approx([1 / 3, 2 / 3, 0.0]) and w[1].tolist() == [0.0, 0.0, 0.0]
     assert routing_weights(np.array([[30.0, 60.0, 10.0]]))[0].tolist() == pytest.approx([0.3, 0.6, 0.1])
+
+
+def test_the_best_candidate_serves_the_most_then_costs_the_least():
+    """One service, one tier of 200 tokens/s, pools of 100-token/s one-chip replicas at $1 and $3 an hour.
+    Candidates: [2, 0] serves all for $2; [0, 2] serves all for $6; [1, 0] serves half for $1. The best
+    serves the most first (ties within the slack), then costs the least: [2, 0], in any order given."""
+    from itertools import permutations
+
+    from polyfleet.place.inference import _best
+    from polyfleet.place.inference_model import Demand, Fleet, PlaceOptions, Pool, build_instance
+    from polyfleet.place.inference_synthetic import table_from_arrays
+    rates = table_from_arrays(["s"], ["a/r1", "b/r2"], [[100 * 3600.0, 100 * 3600.0]], 1, [1.0, 3.0])
+    fleet = Fleet((Pool("p0", "a/r1", 4), Pool("p1", "b/r2", 4)))
+    inst = build_instance(rates, fleet, Demand(("s",), ("t",), [[200.0]]), PlaceOptions())
+    cands = [np.array([[2, 0]]), np.array([[0, 2]]), np.array([[1, 0]])]
+    for order in permutations(range(3)):
+        assert _best(inst, [cands[i] for i in order], slack=1e-6).tolist() == [[2, 0]]
