@@ -129,3 +129,18 @@ def test_the_best_candidate_serves_the_most_then_costs_the_least():
     cands = [np.array([[2, 0]]), np.array([[0, 2]]), np.array([[1, 0]])]
     for order in permutations(range(3)):
         assert _best(inst, [cands[i] for i in order], slack=1e-6).tolist() == [[2, 0]]
+
+
+def test_the_lp_relaxation_reports_no_integrality_gap():
+    """solve_milp(relax=True) solves an LP: optimal, gap 0, and fractional replicas allowed: 250 tokens/s
+    on 100-token/s replicas is 2.5 replicas on the $1 pool (cost 2.5 < 3 for whole replicas)."""
+    from polyfleet.place.inference_milp import solve_milp
+    from polyfleet.place.inference_model import Demand, Fleet, PlaceOptions, Pool, build_instance
+    from polyfleet.place.inference_synthetic import table_from_arrays
+    rates = table_from_arrays(["s"], ["a/r1", "b/r2"], [[100 * 3600.0, 100 * 3600.0]], 1, [1.0, 3.0])
+    fleet = Fleet((Pool("p0", "a/r1", 4), Pool("p1", "b/r2", 4)))
+    opts = PlaceOptions(method="lp")
+    inst = build_instance(rates, fleet, Demand(("s",), ("t",), [[250.0]]), opts)
+    res = solve_milp(inst, opts, relax=True)
+    assert res.status == "optimal" and res.gap == 0.0
+    assert res.replicas[0].tolist() == pytest.approx([2.5, 0.0])
