@@ -36,7 +36,8 @@ PACKAGES = ("plan", "place", "sim", "perf")
 EQUIVALENT = Path(__file__).resolve().parent / "mutation_equivalent.txt"
 NO_MATCH = "polyfleet.no_such_function__mutmut_0"  # a name that matches nothing: generate and collect, run none
 
-KILLED, SURVIVED, TIMEOUT, NO_TESTS, CRASHED, NOT_RUN = "killed", "survived", "timeout", "no tests", "crashed", "not run"
+KILLED, SURVIVED, TIMEOUT, NO_TESTS = "killed", "survived", "timeout", "no tests"
+CRASHED, NOT_RUN = "crashed", "not run"
 STATUS = {1: KILLED, 3: KILLED, 0: SURVIVED, 5: NO_TESTS, 33: NO_TESTS,
           -24: TIMEOUT, 24: TIMEOUT, 36: TIMEOUT, 152: TIMEOUT, 255: TIMEOUT, -9: CRASHED, -11: CRASHED, None: NOT_RUN}
 

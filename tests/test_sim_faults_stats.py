@@ -19,9 +19,11 @@ UNIVERSE = Universe(regions=(("x", "r0"), ("x", "r1")), vendors=("va", "vb"), of
 
 
 def only_supply_cuts(rate: float) -> Faults:
-    return Faults(region_outages=RegionOutages(rate_per_region_year=0.0), supply_cuts=SupplyCuts(rate_per_vendor_year=rate),
+    return Faults(region_outages=RegionOutages(rate_per_region_year=0.0),
+                  supply_cuts=SupplyCuts(rate_per_vendor_year=rate),
                   delivery_slips=DeliverySlips(probability=0.0), chip_failures=ChipFailures(annual_failure_rate=0.0),
-                  spot_preemptions=SpotPreemptions(events_per_month=0.0), price_shocks=PriceShocks(rate_per_offering_year=0.0))
+                  spot_preemptions=SpotPreemptions(events_per_month=0.0),
+                  price_shocks=PriceShocks(rate_per_offering_year=0.0))
 
 
 def test_supply_cuts_arrive_at_their_rate():
