@@ -26,6 +26,7 @@ import argparse
 import json
 import math
 import random
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -108,10 +109,15 @@ def read_equivalent() -> dict[str, str]:
 
 
 def mutmut(mutmut_bin: str, names: list[str], max_children: int, check: bool = True) -> None:
+    """Run mutmut on `names`. Hypothesis's example database under mutants/ is removed first: it keeps the
+    examples that failed under earlier mutants and replays them in the clean run, so one found on clean
+    code (a real bug) would stop every later run at 'Failed to run clean test'."""
+    shutil.rmtree(ROOT / "mutants" / ".hypothesis", ignore_errors=True)
     cmd = [mutmut_bin, "run", *names, "--max-children", str(max_children)]
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if check and proc.returncode != 0:
-        sys.exit(f"mutmut failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        sys.exit(f"mutmut failed (exit {proc.returncode}); run `{' '.join(cmd[:2])} NAME` by hand to see why\n"
+                 f"{proc.stderr[-3000:]}")
 
 
 def ensure_generated(mutmut_bin: str, max_children: int) -> None:
