@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-children", type=int, default=2, help="mutmut workers (default 2)")
     ap.add_argument("--mutmut", default=str(Path(sys.executable).with_name("mutmut")), help="mutmut executable")
     ap.add_argument("--report", action="store_true", help="only read the results already in mutants/")
-    ap.add_argument("--rerun-survivors", action="store_true", help="run the sample's survivors again")
+    ap.add_argument("--rerun-survivors", action="store_true", help="run the sample's survivors (and those no test reached) again")
     ap.add_argument("--rerun-all", action="store_true", help="run the whole sample again")
     ap.add_argument("--list", choices=[SURVIVED, TIMEOUT, NO_TESTS, CRASHED, NOT_RUN], help="print those names")
     args = ap.parse_args(argv)
@@ -195,8 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     sample = draw_sample(list(results), args.per_package, args.seed)
     equivalent = read_equivalent()
     if not args.report:
+        again = (SURVIVED, NO_TESTS) if args.rerun_survivors else ()
         wanted = [n for names in sample.values() for n in names if n not in equivalent and (
-            args.rerun_all or results[n] is None or (args.rerun_survivors and STATUS.get(results[n]) == SURVIVED))]
+            args.rerun_all or results[n] is None or STATUS.get(results[n]) in again)]
         if wanted:
             widen_to_test_files()
             mutmut(args.mutmut, wanted, args.max_children)
