@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import shutil
 import subprocess
@@ -114,7 +115,8 @@ def mutmut(mutmut_bin: str, names: list[str], max_children: int, check: bool = T
     code (a real bug) would stop every later run at 'Failed to run clean test'."""
     shutil.rmtree(ROOT / "mutants" / ".hypothesis", ignore_errors=True)
     cmd = [mutmut_bin, "run", *names, "--max-children", str(max_children)]
-    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "POLYFLEET_HYPOTHESIS": "mutation"}       # tests/conftest.py: fixed examples, no database
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     if check and proc.returncode != 0:
         sys.exit(f"mutmut failed (exit {proc.returncode}); run `{' '.join(cmd[:2])} NAME` by hand to see why\n"
                  f"{proc.stderr[-3000:]}")
