@@ -52,6 +52,7 @@ def test_a_modelled_rate_has_a_band_around_it():
     assert np.all(t.rate_low[cells] < t.rate[cells]) and np.all(t.rate_high[cells] > t.rate[cells])
     low = t.pessimistic()
     assert np.all(low.rate[cells] == t.rate_low[cells])
+    assert np.array_equal(low.feasible, t.feasible & (low.rate > 0))
 
 
 def test_training_state_bytes_default_is_the_stated_default(ctx):

@@ -101,6 +101,7 @@ def test_failover_keeps_training_where_the_plan_put_it():
     assert fp.training_pools.tolist() == [[4.0, 2.0]]
     assert fp.training_tokens_per_s.tolist() == pytest.approx([12.0])
     after = failover_fleet(table, fp, ["b/r2"])
+    assert after.training_pools.tolist() == [[4.0, 2.0]]               # a later failover still knows the plan
     assert after.training_tokens_per_s.tolist() == pytest.approx([8.0])
     assert after.training_chips[0].tolist() == pytest.approx([4.0, 0.0])
 
@@ -160,3 +161,26 @@ def test_makespan_gives_every_runnable_job_some_time():
     r = allocate(problem, "min_total_duration")
     assert r.objective == pytest.approx(322_582.0, rel=1e-6)
     assert r.x[0, 0] == pytest.approx(1 / 322_582, rel=1e-3)
+
+
+def test_failover_of_an_unknown_pool_names_it_and_the_pools():
+    import dataclasses
+
+    from polyfleet.errors import UnknownNameError
+    from polyfleet.place import failover_fleet, place_fleet
+    from polyfleet.place.inference_synthetic import table_from_arrays
+    table = dataclasses.replace(table_from_arrays(["train"], ["a/r1", "b/r2"], [[7200.0, 7200.0]], 1, [2.0, 2.0]),
+                                kinds=("training",))
+    fp = place_fleet(table, ["a/r1", "b/r2"], np.array([10.0, 10.0]), training=["train"],
+                     training_demand=np.array([12.0]), training_pools=np.array([[4.0, 2.0]]))
+    with pytest.raises(UnknownNameError) as exc:
+        failover_fleet(table, fp, ["c/r3"])
+    assert "c/r3" in str(exc.value) and "a/r1" in str(exc.value)
+
+
+def test_an_unknown_placement_method_lists_the_methods():
+    from polyfleet.errors import UserError
+    from polyfleet.place.inference_model import METHODS, PlaceOptions
+    with pytest.raises(UserError) as exc:
+        PlaceOptions(method="simulated-annealing")
+    assert exc.value.field == "method" and all(m in exc.value.allowed for m in METHODS)

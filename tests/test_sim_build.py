@@ -40,3 +40,11 @@ def test_peak_factor_is_the_services_and_one_for_training(planned):
     assert setup.kinds == ("inference", "inference", "training")
     assert setup.peak_factor.tolist() == [1.5, 1.0, 1.0]
     assert setup.training_chips.tolist() == [0.0, 0.0, 8.0]
+
+
+def test_tenants_without_customers_have_no_customer_model(planned):
+    """small-fleet's tenants give no customer counts: there is no customer model (None), not one customer
+    per tenant."""
+    scn, res = planned
+    assert all(not t.customers for t in scn.tenants)
+    assert setup_from_plan(scn, res).customers is None

@@ -54,3 +54,38 @@ def test_mean_and_its_t_interval_by_hand():
     one = mean(np.array([7.0]))
     assert one.value == 7.0 and one.runs == 1 and math.isnan(one.lo) and math.isnan(one.hi)
     assert "1 run" in one.warning
+
+
+def test_a_group_is_affected_only_above_the_threshold():
+    """Groups of 3 and 5 customers; unserved shares 0.01 (exactly the threshold) and 0.02: only the second
+    group is affected, 5 customers."""
+    from polyfleet.sim.customers import Customers, affected
+    c = Customers(tier=np.zeros(8, int), service=np.array([0] * 3 + [1] * 5), share_of_group=np.ones(8),
+                  groups=np.array([[3], [5]]))
+    assert affected(c, np.array([[[0.01], [0.02]]]), threshold=0.01).tolist() == [5]
+
+
+def test_cvar_names_its_method():
+    """CVaR95 of 40 runs carries a bootstrap interval and says so."""
+    from polyfleet.sim.stats import cvar
+    e = cvar(np.arange(40.0), 0.95)
+    assert e.method == "bootstrap" and e.value == pytest.approx(38.5) and e.lo <= e.value <= e.hi
+
+
+def test_a_trace_out_of_arrival_order_is_refused():
+    from polyfleet.sim.jobs import JobTrace
+    with pytest.raises(ValueError, match="arrival order"):
+        JobTrace(arrival_s=np.array([5.0, 1.0]), throughput=np.ones((2, 1)), scale_factor=np.ones(2),
+                 total_work=np.ones(2), types=("v100",))
+
+
+def test_a_bad_throughputs_key_names_its_file(tmp_path):
+    import json
+
+    from polyfleet.errors import UserError
+    from polyfleet.sim.jobs import load_gavel_throughputs
+    path = tmp_path / "thr.json"
+    path.write_text(json.dumps({"v100": {"not a key": {"null": 1.0}}}), encoding="utf-8")
+    with pytest.raises(UserError) as exc:
+        load_gavel_throughputs(path, ("v100",))
+    assert exc.value.where == str(path)
