@@ -99,7 +99,7 @@ def test_compare_training_names_the_option_it_refuses(ctx):
     assert exc.value.field == "--days" and "positive" in exc.value.message
     with pytest.raises(UserError) as exc:
         compare_training("llama-3.1-8b", days=30.0, chips=64, ctx=ctx)
-    assert exc.value.field == "--days/--chips"
+    assert exc.value.field == "--days/--chips" and "not both" in exc.value.message
 
 
 def test_without_the_default_stack_the_fastest_listed_one_runs(ctx):
