@@ -89,3 +89,25 @@ def test_a_bad_throughputs_key_names_its_file(tmp_path):
     with pytest.raises(UserError) as exc:
         load_gavel_throughputs(path, ("v100",))
     assert exc.value.where == str(path)
+
+
+def strategy(has_customers: bool):
+    from polyfleet.sim.risk import StrategyRisk
+    R = 20
+    return StrategyRisk(name="s", classes=("gold",), unserved_share=np.zeros((R, 1)), worst_day_loss=np.zeros((R, 1)),
+                        loss_usd=np.zeros(R), cost_usd=np.ones(R), planned_cost_usd=1.0, stranded_usd=np.zeros(R),
+                        training_delay_days=np.zeros((R, 0)), training_served_share=np.ones((R, 0)),
+                        training_delay_by_cause={}, training=(), customer_hours=np.arange(R) * 10.0,
+                        max_customers=np.zeros(R), energy_mwh=np.zeros(R), has_customers=has_customers)
+
+
+def test_customer_hours_are_estimated_where_customers_are_modelled_and_unknown_elsewhere():
+    """20 runs of 0, 10, ..., 190 customer-hours: mean 95 with its t interval and a P95 estimate; with no
+    customer model both are unknown (NaN), not 0."""
+    from polyfleet.sim import stats
+    est = strategy(True).estimates(0.01)
+    assert est["customer_hours_mean"].value == pytest.approx(95.0)
+    assert est["customer_hours_p95"].value == pytest.approx(stats.quantile(np.arange(20) * 10.0, 0.95).value)
+    assert 95.0 < est["customer_hours_p95"].value <= 190.0
+    blind = strategy(False).estimates(0.01)
+    assert math.isnan(blind["customer_hours_mean"].value) and math.isnan(blind["customer_hours_p95"].value)
