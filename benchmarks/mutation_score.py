@@ -183,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-children", type=int, default=2, help="mutmut workers (default 2)")
     ap.add_argument("--mutmut", default=str(Path(sys.executable).with_name("mutmut")), help="mutmut executable")
     ap.add_argument("--report", action="store_true", help="only read the results already in mutants/")
-    ap.add_argument("--rerun-survivors", action="store_true", help="run the sample's survivors (and those no test reached) again")
+    ap.add_argument("--rerun-survivors", action="store_true",
+                    help="run the sample's survivors (and those no test reached) again")
     ap.add_argument("--rerun-all", action="store_true", help="run the whole sample again")
     ap.add_argument("--list", choices=[SURVIVED, TIMEOUT, NO_TESTS, CRASHED, NOT_RUN], help="print those names")
     args = ap.parse_args(argv)
