@@ -55,3 +55,19 @@ def test_hourly_series_at_a_step_that_does_not_divide_the_horizon():
     assert hourly.shape == (12_514 // 9, 2)
     assert np.all(hourly[:, 0] == pytest.approx(1.0))
     assert np.all(np.isnan(hourly[:, 1]))                 # the second class has no demand
+
+
+def test_the_daily_cycle_peaks_at_the_services_peak_factor():
+    """No weekend dip, no noise, no cycle given: the day follows 1 + (p - 1) cos(theta) with p the
+    service's peak factor, 1.5. Mean 80 tokens/s on 100 chips: traffic above 100 is lost where
+    40 cos(theta) > 20, i.e. |theta| < pi/3; averaged over the day, (2 x 40 sin(pi/3) - 20 x 2 pi/3) / 2 pi
+    = 4.36 tokens/s, all of it above what the intact fleet holds ('peaks')."""
+    from dataclasses import replace
+
+    from polyfleet.scenario.simulation import TrafficShape
+    shape = TrafficShape(daily_peak_to_mean=None, weekend_factor=1.0, noise_sigma=0.0)
+    s = replace(make_setup([[100, 100]], [[80, 80]], traffic=shape), peak_factor=np.array([1.5]))
+    r = run(s)
+    lost = (2 * 40 * np.sin(np.pi / 3) - 20 * 2 * np.pi / 3) / (2 * np.pi)
+    assert r.unserved_tokens.sum() / (2 * MONTH_S) == pytest.approx(lost, rel=0.01)
+    assert r.unserved_by_cause["peaks"].sum() == pytest.approx(r.unserved_tokens.sum(), rel=1e-9)
