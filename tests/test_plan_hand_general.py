@@ -133,3 +133,27 @@ def test_a_stopped_supply_keeps_the_lesser_of_now_and_before():
     r = plan(replace(inp, required=np.array([1.0]), contingencies=(stop,)), EXACT)
     assert r.total_cost == pytest.approx(400.0)
     assert r.units[:, 0, :].tolist() == [[50, 50], [100, 0], [0, 0]]
+
+
+def test_a_ramp_limits_growth_not_the_level():
+    """Demand 30, 60, 90 a month; a ($1) may add at most 30 chips a month, b costs $2. a grows 30, 60, 90
+    and carries everything: 180 chip-months at $1. A ramp read as a cap on the level (30) would put
+    30 + 60 chips on b and cost 270."""
+    from polyfleet.plan import SupplyLimit
+    base = two_vendors(demand=[30.0, 60.0, 90.0], months=3)
+    base = replace(base, price=np.array([[1.0, np.nan, np.nan, np.nan], [2.0, np.nan, np.nan, np.nan]]))
+    ramp = SupplyLimit("a-ramp", np.array([True, False]), np.ones(4, bool), None, np.full(3, 30.0))
+    r = plan(replace(base, supply=(ramp,)), EXACT)
+    assert r.units[0, 0].tolist() == [30, 60, 90] and r.units[1, 0].tolist() == [0, 0, 0]
+    assert r.total_cost == pytest.approx(180.0)
+
+
+def test_a_binding_limit_is_named_with_its_months():
+    """Demand 100, 100, 200 under a power limit of 0.15 MW in month 3 only (150 chips): the limits at their
+    bound are the power limit, in month 3 alone."""
+    from polyfleet.plan import PowerLimit
+    base = two_vendors(demand=[100.0, 100.0, 200.0], months=3)
+    pw = PowerLimit("site", np.array([True, True]), np.array([1.0, 1.0, 0.15]))
+    r = plan(replace(base, power=(pw,)), EXACT)
+    assert r.diagnosis.limits == ["power limit 'site' (m3)"]
+

@@ -126,3 +126,23 @@ risk:
     assert case.id == "brownout" and case.probability == pytest.approx(0.2)
     assert case.contingency.keep.tolist() == np.where(tpu, 0.4, 1.0).tolist()
     assert res.inputs.cvar_alpha == pytest.approx(0.5) and res.feasible
+
+
+def test_a_fleet_entry_outside_the_planned_offerings_is_noted_and_ignored(tmp_path):
+    """The fleet holds an offering the scenario does not plan with (a region not included): the plan goes
+    on without it and says so."""
+    res = plan_of(tmp_path, TWO + "fleet:\n  - {offering: gcp/tpu-v6e-8/us-central1, units: 2}\n")
+    assert res.feasible
+    assert any("gcp/tpu-v6e-8/us-central1" in n and "ignored" in n for n in res.inputs.notes)
+
+
+def test_an_offering_available_only_from_month_two_holds_nothing_before(tmp_path):
+    """Enterprise must keep half its demand through the loss of either provider, so the plan holds both
+    Google's and NVIDIA's chips from month 1. A supply rule that makes NVIDIA's chips available only from
+    2026-02 leaves month 1 with one provider: no plan, and the conflict is in month 1 alone."""
+    base = plan_of(tmp_path, TWO)
+    nvidia = [i for i, v in enumerate(base.inputs.facts.vendor) if v == "nvidia"]
+    assert base.feasible and nvidia and base.chips[nvidia, 0].sum() > 0
+    res = plan_of(tmp_path, TWO + "supply:\n  rules:\n    - {id: late, vendor: nvidia, available_from: 2026-02}\n")
+    assert not res.feasible
+    assert {m for c in res.diagnosis.conflicts for m in c.months} == {0}

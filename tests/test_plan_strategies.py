@@ -51,7 +51,9 @@ def test_compare_reports_what_the_protected_tier_keeps_under_each_failure(inp):
 
 def test_compare_lifts_supply_limits_when_a_single_vendor_cannot_supply(inp):
     sup = SupplyLimit("a-supply", np.array([True, False]), np.ones(4, bool), np.array([50.0]))
-    cmp = compare(replace(inp, supply=(sup,)), EXACT)
+    heard: list[str] = []
+    cmp = compare(replace(inp, supply=(sup,)), EXACT, progress=heard.append)
+    assert "solving: only vendor va (supply limits lifted)" in heard
     rows = {r["strategy"]: r for r in cmp.rows()}
     assert rows["only vendor va"]["status"] == "Infeasible" and "demand of w" in rows["only vendor va"]["reason"]
     assert rows["only vendor va (supply limits lifted)"]["cost_usd"] == pytest.approx(100)
@@ -72,3 +74,13 @@ def test_evaluate_serves_protected_classes_first(inp):
     assert surv.served[1].tolist() == pytest.approx([1.0, 0.0])        # lose a: 40 left, all to gold
     assert surv.served[2].tolist() == pytest.approx([1.0, 20 / 60])    # lose b: 60 left: 40 gold + 20 bronze
     assert surv.meets().all()
+
+
+def test_frontier_without_requirements_protects_every_class(inp):
+    """With no class required to survive, the frontier's level applies to all of them: at level 1 both
+    gold and bronze must survive either loss, so a = b = 100 (cost 250), and the worst share is 1."""
+    free = replace(inp, required=np.zeros(len(inp.classes)))
+    fr = frontier(free, [0.0, 1.0], EXACT)
+    assert fr.classes == inp.classes
+    assert [p.cost_usd for p in fr.points] == pytest.approx([100.0, 250.0])
+    assert fr.points[-1].worst_protected_share == pytest.approx(1.0)
