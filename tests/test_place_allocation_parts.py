@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from polyfleet.place import AllocationProblem, SolveOptions, allocate
+from polyfleet.place.inference import place
 
 
 def identical_jobs(n: int, capacity: float) -> AllocationProblem:
@@ -184,3 +185,30 @@ def test_an_unknown_placement_method_lists_the_methods():
     with pytest.raises(UserError) as exc:
         PlaceOptions(method="simulated-annealing")
     assert exc.value.field == "method" and all(m in exc.value.allowed for m in METHODS)
+
+
+def test_gangs_share_the_chips_and_a_run_asking_nothing_gets_nothing():
+    """Two runs in gangs of 4 chips on 12 free chips at 2 tokens/s per chip: 'big' asks 16 tokens/s (two
+    gangs), 'idle' asks nothing and gets nothing; the placement keeps the gang sizes it was given."""
+    import dataclasses
+
+    from polyfleet.place import place_fleet
+    from polyfleet.place.inference_synthetic import table_from_arrays
+    table = dataclasses.replace(table_from_arrays(["big", "idle"], ["a/r1"], [[7200.0], [7200.0]], 1, [2.0]),
+                                kinds=("training", "training"))
+    fp = place_fleet(table, ["a/r1"], np.array([12.0]), training=["big", "idle"],
+                     training_demand=np.array([16.0, 0.0]), gang_chips=np.array([4.0, 4.0]))
+    assert fp.gang_chips.tolist() == [4.0, 4.0]
+    assert fp.training_tokens_per_s.tolist() == pytest.approx([16.0, 0.0])
+    assert fp.training_chips.sum(axis=1).tolist() == pytest.approx([8.0, 0.0])
+
+
+def test_nothing_to_place_is_decided_greedily():
+    """No demand at all: nothing for a solver to decide; the placement says it took the greedy path and
+    holds no replica."""
+    from polyfleet.place.inference_model import Demand, Fleet, PlaceOptions, Pool
+    from polyfleet.place.inference_synthetic import table_from_arrays
+    rates = table_from_arrays(["s"], ["a/r1"], [[100 * 3600.0]], 1, [1.0])
+    p = place(rates, Fleet((Pool("p0", "a/r1", 4),)), Demand(("s",), ("t",), [[0.0]]),
+              options=PlaceOptions(method="milp"))
+    assert p.method == "greedy" and p.replicas.sum() == 0
