@@ -30,6 +30,7 @@ import random
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +81,14 @@ def all_results() -> dict[str, int | None]:
     """Every generated mutant's exit code (None: not run yet), from mutmut's .meta files."""
     out: dict[str, int | None] = {}
     for f in meta_files():
-        out.update(json.loads(f.read_text(encoding="utf-8"))["exit_code_by_key"])
+        for attempt in range(20):          # mutmut may be rewriting the file while a report reads it
+            try:
+                out.update(json.loads(f.read_text(encoding="utf-8"))["exit_code_by_key"])
+                break
+            except json.JSONDecodeError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.1)
     return out
 
 
