@@ -121,3 +121,49 @@ def test_runtime_efficiency_is_choose_stack_as_a_tuple(ctx):
     for use in ("inference", "training"):
         c = choose_stack(ctx.catalog, acc, use, (), None, ctx.efficiency)
         assert runtime_efficiency(ctx.catalog, (), acc, use, None, ctx.efficiency) == (c.efficiency, c.stack, c.reason)
+
+
+def test_a_run_with_a_lax_deadline_is_sized_to_the_fewest_chips_that_hold_it(tmp_path):
+    """405B, 1e9 tokens, five months to do it: the deadline asks for next to nothing, so each chip's cell
+    is sized by memory: the estimate at that many chips fits, one chip fewer does not."""
+    from polyfleet.perf.estimate import estimate_training
+    from polyfleet.scenario import load_scenario
+    path = tmp_path / "tr.yaml"
+    path.write_text("name: tr\nhorizon: {start: 2026-01, months: 6}\nworkloads:\n  training:\n"
+                    "    - {id: big, model: llama-3.1-405b, run: {tokens: 1.0e9, start: 2026-01, deadline: 2026-06}}\n",
+                    encoding="utf-8")
+    t = load_scenario(path).rate_table()
+    i = t.w("big")
+    cells = np.flatnonzero(t.feasible[i])
+    assert cells.size > 0
+    for acc in sorted({t.accelerator[j] for j in cells})[:4]:
+        n = int(t.chips_per_unit[i, t.accelerator.index(acc)])
+        assert estimate_training("llama-3.1-405b", acc, chips=n).feasible
+        assert not estimate_training("llama-3.1-405b", acc, chips=n - 1).feasible
+
+
+def test_a_subset_keeps_every_array_aligned():
+    """subset() picks the same rows and columns from every [workload, offering] array."""
+    from polyfleet.scenario import load_scenario
+    t = load_scenario(SMALL).rate_table()
+    offs = [t.offerings[5], t.offerings[2]]
+    sub = t.subset(workloads=["finetune", "chat"], offerings=offs)
+    wi, oi = [t.w("finetune"), t.w("chat")], [5, 2]
+    for name in ("rate", "feasible", "reason", "chips_per_unit", "measured", "rate_low", "rate_high", "stack"):
+        assert np.array_equal(getattr(sub, name), getattr(t, name)[np.ix_(wi, oi)]), name
+    assert sub.offerings == tuple(offs) and sub.kinds == ("training", "inference")
+
+
+def test_an_offering_of_another_chip_is_refused_with_both_names(ctx):
+    from polyfleet.perf.estimate import estimate_inference
+    with pytest.raises(UserError) as exc:
+        estimate_inference("llama-3.1-8b", "h100", offering="gcp/tpu-v6e-8/us-east1", ctx=ctx)
+    assert exc.value.field == "--offering" and "rents tpu-v6e, not h100" in exc.value.message
+
+
+def test_a_chip_with_no_offering_has_an_unknown_price(ctx):
+    """mi355x is in the catalog but nobody rents it yet: its estimate has no price and says 'unknown'."""
+    from polyfleet.perf.estimate import estimate_inference
+    assert not ctx.catalog.offerings_of("mi355x")
+    e = estimate_inference("llama-3.1-8b", "mi355x", ctx=ctx)
+    assert e.usd_per_chip_hour is None and e.price_status == "unknown"
