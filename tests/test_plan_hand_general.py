@@ -142,10 +142,11 @@ def test_a_ramp_limits_growth_not_the_level():
     from polyfleet.plan import SupplyLimit
     base = two_vendors(demand=[30.0, 60.0, 90.0], months=3)
     base = replace(base, price=np.array([[1.0, np.nan, np.nan, np.nan], [2.0, np.nan, np.nan, np.nan]]))
-    ramp = SupplyLimit("a-ramp", np.array([True, False]), np.ones(4, bool), None, np.full(3, 30.0))
-    r = plan(replace(base, supply=(ramp,)), EXACT)
-    assert r.units[0, 0].tolist() == [30, 60, 90] and r.units[1, 0].tolist() == [0, 0, 0]
-    assert r.total_cost == pytest.approx(180.0)
+    for terms in (np.ones(4, bool), np.array([True, False, False, False])):      # every term; on-demand only
+        ramp = SupplyLimit("a-ramp", np.array([True, False]), terms, None, np.full(3, 30.0))
+        r = plan(replace(base, supply=(ramp,)), EXACT)
+        assert r.units[0, 0].tolist() == [30, 60, 90] and r.units[1, 0].tolist() == [0, 0, 0]
+        assert r.total_cost == pytest.approx(180.0)
 
 
 def test_a_binding_limit_is_named_with_its_months():
