@@ -122,6 +122,7 @@ def test_the_document_states_its_limits_assumptions_and_status(limits_doc, tmp_p
         line = f"{term} price = on-demand x {1 - discount[term]:.2f} for {lacking} offerings"
         assert any(a.startswith(line) for a in doc["assumptions"]), doc["assumptions"]
     assert doc["status_line"].startswith("HiGHS status: Optimal")
+    assert doc["solver"]["nodes"] > 0                      # whole units: HiGHS branched to close the gap
     assert f"${doc['solver']['objective_usd']:,.0f}" in doc["status_line"]
 
 
