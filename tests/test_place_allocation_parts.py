@@ -212,3 +212,24 @@ def test_nothing_to_place_is_decided_greedily():
     p = place(rates, Fleet((Pool("p0", "a/r1", 4),)), Demand(("s",), ("t",), [[0.0]]),
               options=PlaceOptions(method="milp"))
     assert p.method == "greedy" and p.replicas.sum() == 0
+
+
+def test_every_tier_left_short_beside_a_lower_one_is_a_violation():
+    """One pool of 2 one-chip replicas (100 tokens/s each), both held by C (tier t2). A (t0) and B (t1)
+    each ask 100 and get nothing, though C's chips could serve them: a violation at t0 for A and one at
+    t1 for B."""
+    from polyfleet.place.inference_model import Demand, Fleet, PlaceOptions, Pool, build_instance
+    from polyfleet.place.inference_synthetic import table_from_arrays
+    from polyfleet.place.inference_tiers import violations
+    rates = table_from_arrays(["A", "B", "C"], ["a/r1"], [[360_000.0]] * 3, 1, [1.0])
+    inst = build_instance(rates, Fleet((Pool("p0", "a/r1", 2),)),
+                          Demand(("A", "B", "C"), ("t0", "t1", "t2"),
+                                 [[100.0, 0, 0], [0, 100.0, 0], [0, 0, 200.0]]), PlaceOptions())
+    found = {(s, k) for s, k, _, _ in violations(inst, np.array([[0], [0], [2]]))}
+    assert found == {(0, 0), (1, 1)}
+
+
+def test_synthetic_tables_call_an_unknown_chip_unknown():
+    from polyfleet.place.inference_synthetic import table_from_arrays
+    t = table_from_arrays(["s"], ["acc9/r0"], [[3600.0]], 1, [1.0])
+    assert t.vendor == ("unknown",) and t.provider == ("unknown",) and t.family == ("unknown",)
