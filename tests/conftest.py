@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
+from hypothesis import settings
+
+# POLYFLEET_HYPOTHESIS=mutation (set by benchmarks/mutation_score.py): the same examples on every run and no
+# example database, so a mutant's verdict does not depend on what an earlier run happened to draw or save.
+settings.register_profile("mutation", derandomize=True, database=None)
+if os.environ.get("POLYFLEET_HYPOTHESIS"):
+    settings.load_profile(os.environ["POLYFLEET_HYPOTHESIS"])
 
 from polyfleet.perf import Context
 

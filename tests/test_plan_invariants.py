@@ -69,13 +69,61 @@ def test_windowed_training_gets_its_tokens(limits_doc):
                if d["month"] in ("2026-01", "2026-06"))
 
 
-def test_costs_add_up(limits_doc):
+def test_costs_add_up(limits_doc, tmp_path):
+    """Each plan row's cost recomputed from the catalog, not from the plan's arrays: units held on each
+    term x chips per unit x the catalog's price per chip-hour (on-demand x (1 - the scenario's commitment
+    discount) where the catalog publishes no commitment price) x 730 hours. The months and the total are
+    sums of those rows, and the solver's objective (HiGHS's own sum of the LP's coefficients) agrees."""
+    from polyfleet.catalog import load_catalog
     res, doc = limits_doc
-    months = sum(m["cost_usd"] for m in doc["months_summary"])
-    offerings = sum(r["cost_usd"] for r in doc["plan"])
-    assert months == pytest.approx(offerings) == pytest.approx(doc["totals"]["cost_usd"])
+    cat = load_catalog()
+    path = tmp_path / "limits.yaml"
+    path.write_text(textwrap.dedent(SCENARIO), encoding="utf-8")
+    discount = load_scenario(path).money.commit_discount
+    by_month: dict[str, float] = {}
+    for row in doc["plan"]:
+        off = cat.offering(row["offering"])
+        od = off.price("on_demand").value
+        cost = 0.0
+        for term in ("on_demand", "spot", "commit_1y", "commit_3y"):
+            price = off.price(term).value
+            if price is None:
+                price = od * (1 - discount[term])
+            cost += row[f"{term}_units"] * off.unit_chips * price * 730
+        assert row["cost_usd"] == pytest.approx(cost, rel=1e-9), row
+        by_month[row["month"]] = by_month.get(row["month"], 0.0) + cost
+    expected = [by_month.get(m, 0.0) for m in doc["months"]]
+    assert [m["cost_usd"] for m in doc["months_summary"]] == pytest.approx(expected)
+    assert doc["totals"]["cost_usd"] == pytest.approx(sum(by_month.values()), rel=1e-9)
     # with prorated commitments and no porting, the objective is what is paid inside the horizon
-    assert doc["solver"]["objective_usd"] == pytest.approx(doc["totals"]["cost_usd"], rel=1e-6)
+    assert doc["solver"]["objective_usd"] == pytest.approx(sum(by_month.values()), rel=1e-6)
+
+
+def test_the_document_states_its_limits_assumptions_and_status(limits_doc, tmp_path):
+    """What the JSON says about its inputs, against the scenario text above: tpu-supply holds Google's
+    two TPU offerings to 900 chips and 400 new chips a month on every term; each commitment price the
+    catalog lacks is on-demand x (1 - the scenario's discount), for as many offerings as lack it; the
+    status line carries the solver's status and objective."""
+    from polyfleet.catalog import load_catalog
+    res, doc = limits_doc
+    (rule,) = doc["policy"]["supply_limits"]
+    months = len(doc["months"])
+    assert rule["name"] == "tpu-supply"
+    assert sorted(rule["offerings"]) == sorted(o for o in res.inputs.offerings if o.startswith("gcp/tpu-v6e"))
+    assert rule["terms"] == ["on_demand", "spot", "commit_1y", "commit_3y"]
+    assert rule["max_chips"] == [900.0] * months and rule["max_new_chips_per_month"] == [400.0] * months
+    path = tmp_path / "limits.yaml"
+    path.write_text(textwrap.dedent(SCENARIO), encoding="utf-8")
+    discount = load_scenario(path).money.commit_discount
+    cat = load_catalog()
+    for term in ("commit_1y", "commit_3y"):
+        lacking = sum(cat.offering(o).price(term).value is None for o in res.inputs.offerings)
+        assert lacking > 0
+        line = f"{term} price = on-demand x {1 - discount[term]:.2f} for {lacking} offerings"
+        assert any(a.startswith(line) for a in doc["assumptions"]), doc["assumptions"]
+    assert doc["status_line"].startswith("HiGHS status: Optimal")
+    assert doc["solver"]["nodes"] > 0                      # whole units: HiGHS branched to close the gap
+    assert f"${doc['solver']['objective_usd']:,.0f}" in doc["status_line"]
 
 
 def test_invariant_checker_catches_violations(limits_doc):

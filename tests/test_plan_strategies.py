@@ -39,9 +39,21 @@ def test_compare_shows_premium_and_what_it_buys(inp):
     assert rows["only vendor vb"]["cost_usd"] == pytest.approx(150)
 
 
+def test_compare_reports_what_the_protected_tier_keeps_under_each_failure(inp):
+    """served:FAILURE is the worst share a protected tier keeps, not the share of all demand. The policy
+    plan (a = 60, b = 40) keeps all of gold (40) through either loss, though only 40% or 60% of all
+    demand; least cost (a = 100) keeps gold whole when b is lost and nothing when a is."""
+    rows = {r["strategy"]: r for r in compare(inp, EXACT).rows()}
+    policy, cheap = rows["policy (diversified)"], rows["least cost (no risk policy)"]
+    assert policy["served:lose-a"] == pytest.approx(1.0) and policy["served:lose-b"] == pytest.approx(1.0)
+    assert cheap["served:lose-a"] == pytest.approx(0.0) and cheap["served:lose-b"] == pytest.approx(1.0)
+
+
 def test_compare_lifts_supply_limits_when_a_single_vendor_cannot_supply(inp):
     sup = SupplyLimit("a-supply", np.array([True, False]), np.ones(4, bool), np.array([50.0]))
-    cmp = compare(replace(inp, supply=(sup,)), EXACT)
+    heard: list[str] = []
+    cmp = compare(replace(inp, supply=(sup,)), EXACT, progress=heard.append)
+    assert "solving: only vendor va (supply limits lifted)" in heard
     rows = {r["strategy"]: r for r in cmp.rows()}
     assert rows["only vendor va"]["status"] == "Infeasible" and "demand of w" in rows["only vendor va"]["reason"]
     assert rows["only vendor va (supply limits lifted)"]["cost_usd"] == pytest.approx(100)
@@ -62,3 +74,13 @@ def test_evaluate_serves_protected_classes_first(inp):
     assert surv.served[1].tolist() == pytest.approx([1.0, 0.0])        # lose a: 40 left, all to gold
     assert surv.served[2].tolist() == pytest.approx([1.0, 20 / 60])    # lose b: 60 left: 40 gold + 20 bronze
     assert surv.meets().all()
+
+
+def test_frontier_without_requirements_protects_every_class(inp):
+    """With no class required to survive, the frontier's level applies to all of them: at level 1 both
+    gold and bronze must survive either loss, so a = b = 100 (cost 250), and the worst share is 1."""
+    free = replace(inp, required=np.zeros(len(inp.classes)))
+    fr = frontier(free, [0.0, 1.0], EXACT)
+    assert fr.classes == inp.classes
+    assert [p.cost_usd for p in fr.points] == pytest.approx([100.0, 250.0])
+    assert fr.points[-1].worst_protected_share == pytest.approx(1.0)
