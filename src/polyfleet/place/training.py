@@ -194,8 +194,14 @@ def min_total_duration(problem: AllocationProblem, opts: PolicyOptions) -> Alloc
     max-min rows sum_w (T / rem) X >= u, so one LP gives the exact optimum.
     """
     rem = np.maximum(problem.remaining_work, 1e-12)
-    x, sol = _lp(problem, opts, fair=problem.throughput / rem[:, None])
-    return _result(x, sol, 1.0 / sol.objective if sol.objective > 0 else np.inf)
+    # u is tiny when work is large (1/makespan in 1/s); measured in units of a rough estimate of it
+    # (all work over the fastest use of every chip), the LP's optimum sits near 1, so HiGHS's absolute
+    # tolerances (1e-7) no longer let a job with little work left round to no time at all
+    top = (problem.capacity * problem.throughput.max(axis=0, initial=0.0)).sum()
+    unit = top / rem.sum() if top > 0 else 1.0
+    fair = np.where(problem.capacity[None, :] > 0, problem.throughput / rem[:, None] / unit, 0.0)
+    x, sol = _lp(problem, opts, fair=fair)
+    return _result(x, sol, 1.0 / (sol.objective * unit) if sol.objective > 0 else np.inf)
 
 
 # ---------------------------------------------------------------- finish-time fairness
