@@ -11,8 +11,12 @@ from hypothesis import settings
 # POLYFLEET_HYPOTHESIS=mutation (set by benchmarks/mutation_score.py): the same examples on every run and no
 # example database, so a mutant's verdict does not depend on what an earlier run happened to draw or save.
 settings.register_profile("mutation", derandomize=True, database=None)
-if os.environ.get("POLYFLEET_HYPOTHESIS"):
-    settings.load_profile(os.environ["POLYFLEET_HYPOTHESIS"])
+# By default the suite draws the same examples on every run, so a red run is reproducible and a green
+# one stays green; POLYFLEET_HYPOTHESIS=explore draws fresh examples (with the example database) to
+# look for new failures, as the mutation runs and bug hunts do.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("POLYFLEET_HYPOTHESIS", "repeatable"))
 
 from polyfleet.perf import Context
 

@@ -4,7 +4,8 @@ Found by hypothesis in test_place_failover (replayed during the mutation runs): 
 weighted MILP serves the lower tier. The weights M[k] = (2 rho (1 + gamma))^(K-1-k) cover the spread of
 prices within a service and of replica sizes on a pool, but not the spread of value per token v[s]
 between services: here v(s0) / v(s2) = 6 = M[0] / M[1], so serving either service weighs the same and
-the MILP may pick the lower tier. Marked xfail (strict) until the weights cover it."""
+the MILP could pick the lower tier. The weights now also cover a tier whose whole demand is under one
+replica (phi in place/inference_milp.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from polyfleet.place.inference_model import Demand, Fleet, PlaceOptions, Pool
 from polyfleet.place.inference_synthetic import table_from_arrays
 
 
-@pytest.mark.xfail(strict=True, reason="weighted MILP ties a higher tier with a lower one of a dearer service")
 def test_the_higher_tier_wins_the_last_chips():
     """Pool p1 holds 2 chips. s2 (tier t0, 40 tokens/s) needs one 1-chip replica (150 tokens/s);
     s0 (tier t1, 40 tokens/s) needs one 2-chip replica (2 x 25 tokens/s). Only one fits: s2's, since its

@@ -24,7 +24,9 @@ Lexicographic objective: (tier 1 served, tier 2 served, ..., cost + start penalt
 Why the weights are lexicographic. Let v[s] = min_p cost[s, p] / cap[s, p] (USD/h per token/s
 at the service's cheapest pool), rho = max over usable cells of cost / cap / v[s] (the spread in
 price-performance), gamma = max over pools of (largest / smallest replica there, in chips), and
-W[s, k] = M[k] v[s] with M[K-1] = 1, M[k] = 2 rho (1 + gamma) M[k+1]. Within a service tiers
+W[s, k] = M[k] v[s] with M[K-1] = 1, M[k] = 2 rho phi (1 + gamma) M[k+1], where phi = max over
+usable cells of cap / min(cap, the service's smallest tier demand) (a tier smaller than a replica gains
+only its demand; a shortfall under that, left by rounding, is the repair pass's). Within a service tiers
 share replicas, so serving tier k+1 while tier k is short is a free swap with gain
 (M[k] - M[k+1]) v > 0. Across services, per chip of pool p: a lower tier j > k of service B
 earns M[j] v[B] cap[B, p] / chips[B, p] <= M[k+1] price[p] (as v[B] <= cost/cap on p), while a
@@ -76,7 +78,13 @@ def tier_weights(inst: Instance) -> tuple[np.ndarray, np.ndarray]:
     small = np.where(usable, inst.chips, np.iinfo(np.int64).max).min(axis=0)
     has = usable.any(axis=0)
     gamma = float(np.max(big[has] / small[has]))
-    return (2 * rho * (1 + gamma)) ** np.arange(K - 1, -1, -1, dtype=float), v
+    # a tier whose whole demand is under one replica gains only its demand, not a replica's capacity:
+    # phi = how many times a replica's capacity exceeds the smallest tier demand it would serve
+    dmin = np.where(inst.demand > 0, inst.demand, np.inf).min(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fill = np.where(usable & np.isfinite(dmin)[:, None], inst.cap / np.minimum(dmin[:, None], inst.cap), 1.0)
+    phi = max(float(np.max(fill)), 1.0)
+    return (2 * rho * phi * (1 + gamma)) ** np.arange(K - 1, -1, -1, dtype=float), v
 
 
 def solve_milp(inst: Instance, options: PlaceOptions, start: np.ndarray | None = None, *,
