@@ -59,7 +59,7 @@ def plan_cmd(
         say("reading the scenario and building the rate table")
         nominal = None
         if robust:
-            table = scn.rate_table(scn.context())
+            table = scn.rate_table()
             say("solving the nominal plan (central rates) to price the robust one against")
             nominal = plan(inputs_from_scenario(scn, table=table), opts, progress=say)
             inp = inputs_from_scenario(scn, table=table.pessimistic())

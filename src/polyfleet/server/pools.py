@@ -89,15 +89,21 @@ def _status(p: Pool, body: PoolPatch) -> tuple[str, float]:
     return status, float(lost)
 
 
+def _pool_to_edit(s, pool_id: int, if_match: str | None) -> Pool:
+    """The pool an edit names, 404 if there is none, 412 if the client read an older version."""
+    p = s.get(Pool, pool_id)
+    if p is None:
+        raise not_found("pool", pool_id)
+    check_if_match(if_match, p.version, f"pool {pool_id}")
+    return p
+
+
 def patch_pool(db: Database, cache: ModelCache, who: Principal, pool_id: int, body: PoolPatch,
                if_match: str | None, rid: str | None) -> tuple[Pool, Outcome]:
     model = _live(db, cache)
     with db.write() as s:
         model = _locked_model(db, cache, s, model)
-        p = s.get(Pool, pool_id)
-        if p is None:
-            raise not_found("pool", pool_id)
-        check_if_match(if_match, p.version, f"pool {pool_id}")
+        p = _pool_to_edit(s, pool_id, if_match)
         before = pool_doc(p)
         p.status, p.lost_share = _status(p, body)
         sent = body.model_dump(exclude_unset=True)
@@ -117,10 +123,7 @@ def delete_pool(db: Database, cache: ModelCache, who: Principal, pool_id: int, i
     model = _live(db, cache)
     with db.write() as s:
         model = _locked_model(db, cache, s, model)
-        p = s.get(Pool, pool_id)
-        if p is None:
-            raise not_found("pool", pool_id)
-        check_if_match(if_match, p.version, f"pool {pool_id}")
+        p = _pool_to_edit(s, pool_id, if_match)
         audit.record(s, who, "delete", "pool", p.id, before=pool_doc(p), request_id=rid)
         s.delete(p)
         s.flush()
