@@ -17,6 +17,7 @@ from .blocks import PlanMilp
 from .diagnose import Diagnosis
 from .evaluate import Survivability
 from .inputs import C1, C3, TERM_MONTHS, TERMS, PlanInputs
+from .lockin import lock_in
 from .solve import Solution
 
 
@@ -189,6 +190,7 @@ class PlanResult:
             "classes": {c: float(r) for c, r in zip(inp.classes, inp.required)},
             "share_measure": inp.share_measure}
         doc["binding_constraints"] = [b.to_dict(inp.months) for b in self.binding]
+        doc["lock_in"] = lock_in(inp, self.allocation).to_dict()
         if self.survivability is not None:
             doc["survivability"] = {"classes": list(self.survivability.classes),
                                     "required": self.survivability.required.tolist(),
