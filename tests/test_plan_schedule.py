@@ -93,3 +93,13 @@ def test_training_tokens_planned_against_required():
     assert row["window"] == "m2..m3" and row["tokens_required"] == pytest.approx(1_460_000)
     assert row["tokens_planned"] >= row["tokens_required"] * (1 - 1e-7)
     assert demand_capacity_rows(r) == []                     # a windowed run has no monthly demand row
+
+
+def test_headroom_counts_idle_held_chips():
+    offs = [dict(id="a", vendor="va", on_demand=1.0, unit_chips=8)]
+    r = plan(simple_inputs(offerings=offs, workloads=[dict(id="w", demand=100.0, rates={"a": 2.0})]), OPTS)
+    (row,) = demand_capacity_rows(r)
+    # 100 tokens/h at 2 per chip-hour = 50 chips -> 7 units of 8 = 56 chips: 6 idle chips add 12 tokens/h
+    assert row["capacity_tokens_per_s"] == pytest.approx(100 / 3600)
+    assert row["spare_tokens_per_s"] == pytest.approx(12 / 3600)
+    assert row["headroom_share"] == pytest.approx(0.12)

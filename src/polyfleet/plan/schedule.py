@@ -4,7 +4,8 @@
 with its units, chips, monthly and whole-term USD, split into what falls inside the horizon and what is
 owed after it; `owed_after_by_vendor()` sums the latter (it adds up to `PlanResult.obligation_after_usd`).
 `demand_capacity_rows()` sets each service's demand (peak tokens/s) against the tokens/s its allocated
-chips deliver at the plan's rates; `training_rows()` the tokens planned against those required.
+chips deliver at the plan's rates (the MILP allocates exactly what demand needs, so the headroom comes
+from held chips left idle); `training_rows()` the tokens planned against those required.
 """
 
 from __future__ import annotations
@@ -69,20 +70,28 @@ def capacity_tokens(result) -> np.ndarray:
     return (result.allocation * result.inputs.rate[:, :, None]).sum(axis=1)
 
 
+def spare_tokens(result) -> np.ndarray:
+    """[W, T] tokens/h the firm chips no workload is allocated could deliver to each workload (the same
+    idle chip counts for every workload it suits: shared, not additive)."""
+    idle = np.maximum(result.firm_chips - result.allocation.sum(axis=0), 0.0)         # [O, T]
+    return result.inputs.rate @ idle
+
+
 def demand_capacity_rows(result) -> list[dict]:
-    """Per workload with fixed demand and month: demand and capacity in tokens/s, headroom (capacity/demand - 1)."""
+    """Per workload with fixed demand and month: demand, allocated capacity and idle capacity that could
+    serve it, in tokens/s; headroom = (allocated + idle) / demand - 1."""
     if not result.feasible:
         return []
     inp = result.inputs
-    cap = capacity_tokens(result) / 3600.0
+    cap, spare = capacity_tokens(result) / 3600.0, spare_tokens(result) / 3600.0
     dem = inp.demand / 3600.0
     rows = []
     for w in np.flatnonzero(~inp.windowed):
         for t, m in enumerate(inp.months):
-            d, c = float(dem[w, t]), float(cap[w, t])
+            d, c, s = float(dem[w, t]), float(cap[w, t]), float(spare[w, t])
             rows.append({"workload": inp.workloads[w], "kind": inp.kinds[w], "month": m,
-                         "demand_tokens_per_s": d, "capacity_tokens_per_s": c,
-                         "headroom_share": c / d - 1.0 if d > 0 else None})
+                         "demand_tokens_per_s": d, "capacity_tokens_per_s": c, "spare_tokens_per_s": s,
+                         "headroom_share": (c + s) / d - 1.0 if d > 0 else None})
     return rows
 
 

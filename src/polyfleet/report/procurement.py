@@ -66,7 +66,8 @@ def demand_section(result) -> Section:
         worst = min((r for r in mine if r["headroom_share"] is not None), key=lambda r: r["headroom_share"],
                     default=None)
         for key, label, f in (("demand_tokens_per_s", "demand (peak tokens/s)", units.count),
-                              ("capacity_tokens_per_s", "capacity (tokens/s)", units.count),
+                              ("capacity_tokens_per_s", "allocated (tokens/s)", units.count),
+                              ("spare_tokens_per_s", "idle, could serve it", units.count),
                               ("headroom_share", "headroom", pct)):
             table_rows.append({"workload": w if key.startswith("demand") else "", "measure": label,
                                **{months[t]: f(mine[t][key]) for t in pick},
@@ -75,8 +76,8 @@ def demand_section(result) -> Section:
     cols = [("workload", "service"), ("measure", "")] + [(months[t], months[t]) for t in pick] + [
         ("least", "least headroom")]
     body = ("<p>Each service's demand (the peak rate the plan serves) against the tokens/s its allocated chips "
-            "deliver at the plan's rates; headroom = capacity / demand - 1. Selected months; every month in "
-            "plan.json (<code>demand</code>).</p>") + table(table_rows, cols, {c: str for c, _ in cols},
+            "deliver at the plan's rates, and what held firm chips left idle could add (shared between the "
+            "services they suit); headroom = (allocated + idle) / demand - 1. Selected months.</p>") + table(table_rows, cols, {c: str for c, _ in cols},
                                                             left=("workload", "measure"))
     train = training_rows(result)
     if train:
