@@ -103,3 +103,9 @@ def test_headroom_counts_idle_held_chips():
     assert row["capacity_tokens_per_s"] == pytest.approx(100 / 3600)
     assert row["spare_tokens_per_s"] == pytest.approx(12 / 3600)
     assert row["headroom_share"] == pytest.approx(0.12)
+
+
+def test_plan_json_carries_the_schedule(res):
+    doc = res.to_dict()["procurement"]
+    assert len(doc["new_commitments"]) == 3 and doc["owed_after_by_vendor"] == pytest.approx({"va": 438_000,
+                                                                                             "vb": 401_500})

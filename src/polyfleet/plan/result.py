@@ -18,6 +18,7 @@ from .diagnose import Diagnosis
 from .evaluate import Survivability
 from .inputs import C1, C3, TERM_MONTHS, TERMS, PlanInputs
 from .lockin import lock_in
+from .schedule import owed_after_by_vendor, procurement_rows
 from .solve import Solution
 
 
@@ -191,6 +192,7 @@ class PlanResult:
             "share_measure": inp.share_measure}
         doc["binding_constraints"] = [b.to_dict(inp.months) for b in self.binding]
         doc["lock_in"] = lock_in(inp, self.allocation).to_dict()
+        doc["procurement"] = {"new_commitments": procurement_rows(self), "owed_after_by_vendor": owed_after_by_vendor(self)}
         if self.survivability is not None:
             doc["survivability"] = {"classes": list(self.survivability.classes),
                                     "required": self.survivability.required.tolist(),
