@@ -27,7 +27,8 @@ PLAN_FILES = ("plan.json", "plan.csv", "months.csv", "survivability.csv", "bindi
              "  polyfleet plan my.yaml --format json > plan.json\n\n"
              "  polyfleet plan --robust   (at the pessimistic end of each modelled rate's band)\n\n"
              "--out DIR writes plan.json, plan.csv (month x offering), months.csv, survivability.csv, binding.csv, "
-             "procurement.csv (new commitments by month, vendor, provider and term), report.html (self-contained) and, with --compare/--frontier, compare.csv and frontier.csv. Files "
+             "procurement.csv (new commitments by month, vendor, provider and term), report.html (self-contained) "
+             "and, with --compare/--frontier, compare.csv and frontier.csv. Files "
              "polyfleet did not write are never replaced unless --overwrite is given.")
 def plan_cmd(
     ctx: typer.Context,

@@ -192,7 +192,8 @@ class PlanResult:
             "share_measure": inp.share_measure}
         doc["binding_constraints"] = [b.to_dict(inp.months) for b in self.binding]
         doc["lock_in"] = lock_in(inp, self.allocation).to_dict()
-        doc["procurement"] = {"new_commitments": procurement_rows(self), "owed_after_by_vendor": owed_after_by_vendor(self)}
+        doc["procurement"] = {"new_commitments": procurement_rows(self),
+                              "owed_after_by_vendor": owed_after_by_vendor(self)}
         if self.survivability is not None:
             doc["survivability"] = {"classes": list(self.survivability.classes),
                                     "required": self.survivability.required.tolist(),

@@ -78,9 +78,9 @@ class CompareResult:
             row = {"strategy": s.name, "kind": s.kind, "status": s.status, "cost_usd": s.cost_usd,
                    "premium_vs_least_cost": (s.cost_usd / base - 1) if s.cost_usd and base else None,
                    "worst_protected_share": s.protected_worst(prot),
-                   "failures_passed": None, "lock_in_share": s.lock_in_share,
-                   "capacity_lock_in_share": s.capacity_lock_in_share, "mix": ", ".join(f"{k} {v:.0%}" for k, v in s.mix.items() if v > 0.005),
-                   "reason": "; ".join(s.reason[:2])}
+                   "failures_passed": None, "mix": ", ".join(f"{k} {v:.0%}" for k, v in s.mix.items() if v > 0.005),
+                   "reason": "; ".join(s.reason[:2]), "lock_in_share": s.lock_in_share,
+                   "capacity_lock_in_share": s.capacity_lock_in_share}
             if s.survivability is not None:
                 ok = s.survivability.meets()[1:]
                 row["failures_passed"] = f"{int(ok.all(axis=1).sum())}/{len(ok)}"

@@ -3,8 +3,8 @@ against; what it costs if demand disappoints; lock-in; the limits that matter; t
 
 `board(result)` picks the figures (bounded: at most MAX_ROWS rows per table, so the page fits on A4
 portrait); `board_section()` renders it as HTML and `board_lines()` as the short text that opens
-`polyfleet plan --format table`. Contracts, demand paths and training clusters appear only when the
-plan carries them (`result.contracts`, `result.paths`, `result.clusters`).
+`polyfleet plan --format table`. Contracts and demand paths appear only when the plan carries them
+(`result.contracts`, `result.paths`); training clusters have their own section, not a line here.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from ..plan.schedule import group_rows, procurement_rows
 from . import units
 from .html import Section, bullets, esc, table
 
-MAX_ROWS = 6
+MAX_ROWS = 6                # new commitments shown (the rest summed in one line)
+MAX_CONTRACTS = 5           # with both tables full the summary still prints on one A4 page
 ACCOUNTING = {"prorated": "commitments enter the cost for their months inside the horizon only (prorated)",
               "full": "commitments enter the optimised cost for their whole term (full)",
               "terminal": "commitments past the horizon are counted net of a terminal value (terminal)"}
@@ -28,7 +29,6 @@ class Board:
     sign: list[dict]                                    # largest new commitments first
     sign_more: str                                      # what the table leaves out
     contracts: list[dict] = field(default_factory=list)
-    clusters: list[dict] = field(default_factory=list)
     protects: list[str] = field(default_factory=list)
     downside: list[str] = field(default_factory=list)
     lock_in: str = ""
@@ -39,7 +39,7 @@ def board(result) -> Board:
     """The summary's figures for a feasible plan."""
     sign, more = _commitments(result)
     return Board(cost=_cost(result), sign=sign, sign_more=more, contracts=_contracts(result),
-                 clusters=_clusters(result), protects=_protects(result), downside=_downside(result),
+                 protects=_protects(result), downside=_downside(result),
                  lock_in=lock_in(result.inputs, result.allocation).line(), limits=_limits(result))
 
 
@@ -55,10 +55,12 @@ def _commitments(result) -> tuple[list[dict], str]:
     """New commitments per counterparty, chip and term (tranches summed), largest total first."""
     rows = procurement_rows(result)
     keys = ("provider", "vendor", "accelerator", "term")
+    for r in rows:
+        r["term"] = r["term"].replace(" commitment", "")                 # "3y": the column says what it is
     groups = group_rows(rows, keys)
     for g in groups:
         months = [r["month"] for r in rows if all(r[k] == g[k] for k in keys)]
-        g["when"] = months[0] if len(set(months)) == 1 else f"{months[0]}..{months[-1]} ({len(set(months))} tranches)"
+        g["when"] = months[0] if len(set(months)) == 1 else f"{months[0]}..{months[-1]}, {len(set(months))} tranches"
     groups.sort(key=lambda r: -r["term_usd"])
     rest = groups[MAX_ROWS:]
     more = (f"and {units.plural(len(rest), 'more commitment')} worth {units.money(sum(r['term_usd'] for r in rest))} "
@@ -69,13 +71,7 @@ def _commitments(result) -> tuple[list[dict], str]:
 def _contracts(result) -> list[dict]:
     rows = list(getattr(result, "contracts", None) or [])
     rows.sort(key=lambda c: -(c.get("cost_usd") or 0.0))
-    return rows[:MAX_ROWS]
-
-
-def _clusters(result) -> list[dict]:
-    rows = list(getattr(result, "clusters", None) or [])
-    rows.sort(key=lambda c: -(c.get("chips") or 0))
-    return rows[:MAX_ROWS]
+    return rows[:MAX_CONTRACTS]
 
 
 def _protects(result) -> list[str]:
@@ -118,13 +114,11 @@ def _limits(result) -> list[str]:
 
 # ---- rendering ------------------------------------------------------------------------------------------
 
-SIGN_COLS = [("provider", "with"), ("vendor", "vendor"), ("accelerator", "chip"), ("term", "term"),
+SIGN_COLS = [("provider", "with"), ("vendor", "vendor"), ("accelerator", "chip"), ("term", "commitment"),
              ("when", "when"), ("chips", "chips"), ("term_usd", "total over the terms"),
              ("after_horizon_usd", "of which after the horizon")]
 CONTRACT_COLS = [("id", "contract"), ("counterparty", "with"), ("accelerator", "chip"), ("signed", "signed"),
                  ("cost_usd", "cost in horizon"), ("owed_after_usd", "owed after")]
-CLUSTER_COLS = [("run", "run"), ("cluster", "cluster"), ("accelerator", "chip"), ("provider", "provider"),
-                ("chips", "chips"), ("months", "months")]
 MONEY = {"monthly_usd": units.money, "term_usd": units.money, "cost_usd": units.money,
          "owed_after_usd": units.money, "after_horizon_usd": units.money, "chips": units.count}
 
@@ -141,9 +135,6 @@ def board_section(b: Board) -> Section:
     if b.contracts:
         parts.append("<h3>Contracts</h3>" + table(b.contracts, CONTRACT_COLS, MONEY,
                                                   left=("id", "counterparty", "accelerator", "signed")))
-    if b.clusters:
-        parts.append("<h3>Training clusters</h3>" + table(b.clusters, CLUSTER_COLS, MONEY,
-                                                          left=("run", "cluster", "accelerator", "provider")))
     for title, lines in (("What it protects against", b.protects), ("If demand disappoints", b.downside),
                          ("Lock-in", [b.lock_in]), ("The limits that matter", b.limits)):
         parts.append(f"<h3>{esc(title)}</h3>" + bullets(lines))
@@ -154,7 +145,7 @@ def board_lines(b: Board) -> list[str]:
     """A short text version (the opening of `plan --format table`)."""
     out = ["Summary", *[f"  {line}" for line in b.cost], "  What to sign (largest first):"]
     for r in b.sign:
-        out.append(f"    {r['provider']} ({r['vendor']} {r['accelerator']}), {r['term']}, {r['when']}: "
+        out.append(f"    {r['provider']} ({r['vendor']} {r['accelerator']}), {r['term']} commitment, {r['when']}: "
                    f"{units.count(r['chips'])} chips, {units.money(r['term_usd'])} over the terms")
     if not b.sign:
         out.append("    no new commitment")

@@ -25,7 +25,8 @@ td.l,th.l{text-align:left}.ok{color:#1a7f37}.bad{color:#c62828;font-weight:600}.
 .status{padding:.5rem .8rem;border-radius:6px;background:#f1f7ff;border:1px solid #cfe2ff}
 .status.warn{background:#fff4e5;border-color:#ffd8a8}.fig{margin:.8rem 0}.scroll{max-height:420px;overflow:auto}
 ul{margin:.3rem 0 .3rem 1.2rem;padding:0}h3{font-size:1rem;margin:.9rem 0 .2rem}
-@media print{body{margin:0;max-width:none}.board{break-after:page}.scroll{max-height:none;overflow:visible}}
+@media print{body{margin:0;max-width:none;font-size:10pt;line-height:1.3}h1{font-size:14pt}h2{margin-top:.8rem}
+table{font-size:8.5pt}.toc{display:none}.board{break-after:page}.scroll{max-height:none;overflow:visible}}
 """
 
 
@@ -93,7 +94,7 @@ def render(title: str, sections: Sequence[Section], subtitle: str = "") -> str:
              for i, s in enumerate(sections)]
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
             f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1><p class='sub'>{esc(subtitle)} "
-            f"(generated {when} by polyfleet)</p><p class='note'>{toc}</p>{''.join(parts)}</body></html>")
+            f"(generated {when} by polyfleet)</p><p class='note toc'>{toc}</p>{''.join(parts)}</body></html>")
 
 
 # ---- the plan's sections ------------------------------------------------------------------------------
@@ -210,7 +211,8 @@ def compare_section(cmp) -> Section:
         "only one of the strategy's vendors can serve, and of its allocated chip-months serving such "
         "workloads.</p>") + table(
             rows, cols, {"premium_vs_least_cost": pct, "worst_protected_share": pct, "lock_in_share": pct,
-                         "capacity_lock_in_share": pct}, left=("strategy", "status", "mix", "reason")) + figure(fig), "compare")
+                         "capacity_lock_in_share": pct},
+            left=("strategy", "status", "mix", "reason")) + figure(fig), "compare")
 
 
 def frontier_section(fr) -> Section:

@@ -46,9 +46,10 @@ def _contracts(contracts: list[dict], months: tuple[str, ...]) -> str:
     for c in contracts:
         delivered = c.get("delivered") or []
         opts = c.get("options") or []
+        text = "; ".join(f"{o.get('id')}: {'exercised' if o.get('exercised') else 'not exercised'}, "
+                         f"worth {units.money(o.get('value_usd'))}" for o in opts)
         rows.append({**c, "delivered_total": float(np.nansum(delivered)) if len(delivered) else None,
-                     "options_text": "; ".join(f"{o.get('id')}: {'exercised' if o.get('exercised') else 'not exercised'}"
-                                               f", worth {units.money(o.get('value_usd'))}" for o in opts) or "-"})
+                     "options_text": text or "-"})
     cols = [("id", "contract"), ("counterparty", "with"), ("accelerator", "chip"), ("signed", "signed"),
             ("source", "source"), ("delivered_total", "chip-months delivered"), ("cost_usd", "cost in horizon"),
             ("owed_after_usd", "owed after"), ("options_text", "options")]
@@ -77,8 +78,8 @@ def demand_section(result) -> Section:
         ("least", "least headroom")]
     body = ("<p>Each service's demand (the peak rate the plan serves) against the tokens/s its allocated chips "
             "deliver at the plan's rates, and what held firm chips left idle could add (shared between the "
-            "services they suit); headroom = (allocated + idle) / demand - 1. Selected months.</p>") + table(table_rows, cols, {c: str for c, _ in cols},
-                                                            left=("workload", "measure"))
+            "services they suit); headroom = (allocated + idle) / demand - 1. Selected months.</p>")
+    body += table(table_rows, cols, left=("workload", "measure"))
     train = training_rows(result)
     if train:
         body += "<p>Training runs with a window: tokens planned inside it against tokens required.</p>" + table(
