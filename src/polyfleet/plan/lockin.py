@@ -36,7 +36,7 @@ class PortOption:
     porting_usd: float              # the scenario's one-time porting cost (0 = none given)
 
     def text(self, share_now: float) -> str:
-        rt = self.runtime or "a runtime"
+        rt = f"needs runtime {self.runtime}" if self.runtime else "needs a runtime"
         fw = f" (code in {' or '.join(self.frameworks)})" if self.frameworks else ""
         return (f"port {self.workload} to {self.family} ({rt}{fw}): lock-in {share_now:.1%} -> "
                 f"{self.share_after:.1%}")
