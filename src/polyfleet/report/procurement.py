@@ -66,7 +66,7 @@ def demand_section(result) -> Section:
         mine = [r for r in rows if r["workload"] == w]
         worst = min((r for r in mine if r["headroom_share"] is not None), key=lambda r: r["headroom_share"],
                     default=None)
-        for key, label, f in (("demand_tokens_per_s", "demand (peak tokens/s)", units.count),
+        for key, label, f in (("demand_tokens_per_s", "demand (tokens/s)", units.count),
                               ("capacity_tokens_per_s", "allocated (tokens/s)", units.count),
                               ("spare_tokens_per_s", "idle, could serve it", units.count),
                               ("headroom_share", "headroom", pct)):
@@ -74,11 +74,12 @@ def demand_section(result) -> Section:
                                **{months[t]: f(mine[t][key]) for t in pick},
                                "least": f"{pct(worst['headroom_share'])} in {worst['month']}"
                                if worst and key == "headroom_share" else ""})
-    cols = [("workload", "service"), ("measure", "")] + [(months[t], months[t]) for t in pick] + [
+    cols = [("workload", "workload"), ("measure", "")] + [(months[t], months[t]) for t in pick] + [
         ("least", "least headroom")]
-    body = ("<p>Each service's demand (the peak rate the plan serves) against the tokens/s its allocated chips "
-            "deliver at the plan's rates, and what held firm chips left idle could add (shared between the "
-            "services they suit); headroom = (allocated + idle) / demand - 1. Selected months.</p>")
+    body = ("<p>Each workload's demand (a service's peak rate; a training workload's monthly tokens as a rate) "
+            "against the tokens/s its allocated chips deliver at the plan's rates, and what held firm chips left "
+            "idle could add (shared between the workloads they suit); headroom = (allocated + idle) / demand - 1. "
+            "Selected months.</p>")
     body += table(table_rows, cols, left=("workload", "measure"))
     train = training_rows(result)
     if train:
