@@ -109,3 +109,16 @@ def test_plan_json_carries_the_schedule(res):
     doc = res.to_dict()["procurement"]
     assert len(doc["new_commitments"]) == 3 and doc["owed_after_by_vendor"] == pytest.approx({"va": 438_000,
                                                                                              "vb": 401_500})
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(st.floats(10.0, 400.0), min_size=6, max_size=6), st.sampled_from(["prorated", "full"]))
+def test_schedule_adds_up_to_the_plan_for_any_demand(demand, tail):
+    offs = [dict(id="a", vendor="va", on_demand=1.0, commit_1y=0.55, commit_3y=0.4, unit_chips=4),
+            dict(id="b", vendor="vb", on_demand=0.9, commit_1y=0.6, unit_chips=8)]
+    wls = [dict(id="w", demand=demand, rates={"a": 1.0, "b": 1.5})]
+    r = plan(simple_inputs(offerings=offs, workloads=wls, months=6, commitment_tail=tail), OPTS)
+    rows = procurement_rows(r)
+    assert sum(x["in_horizon_usd"] for x in rows) == pytest.approx(float(r.cost[:, [C1, C3], :].sum()), abs=1e-6)
+    assert sum(owed_after_by_vendor(r).values()) == pytest.approx(r.obligation_after_usd, abs=1e-6)
+    assert all(x["term_usd"] == pytest.approx(x["in_horizon_usd"] + x["after_horizon_usd"]) for x in rows)
