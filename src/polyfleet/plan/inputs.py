@@ -38,6 +38,24 @@ class PowerLimit:
 
 
 @dataclass(frozen=True)
+class Site:
+    """A site's facility MW (`mw[t]` once energised) for the offerings it matches. Energised from month
+    `first` (a site under way; < 0: before the horizon) or, when `lead` is set, `lead` months after the
+    month the plan orders it (then it costs `usd_per_mw_month` per energised MW-month)."""
+    name: str
+    mask: np.ndarray                      # [O]
+    mw: np.ndarray                        # [T]
+    first: int | None = None
+    lead: int | None = None
+    usd_per_mw_month: float = 0.0
+    source: str = ""
+
+    def energised(self, T: int) -> np.ndarray:  # noqa: N803
+        """[T] bool: months a site under way holds chips (all False for one the plan may order)."""
+        return np.arange(T) >= self.first if self.first is not None else np.zeros(T, bool)
+
+
+@dataclass(frozen=True)
 class Cap:
     """Share of capacity (share_coef-weighted units held) of one group at most `share`, from `first` on."""
     dimension: str
@@ -113,6 +131,7 @@ class PlanInputs:
     assumptions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
+    sites: tuple[Site, ...] = ()
 
     # ---- shapes -----------------------------------------------------------------------
     @property
@@ -165,6 +184,7 @@ class PlanInputs:
                               family=pick(f.family), provider=pick(f.provider), region=pick(f.region))
         sup = tuple(replace(s, mask=s.mask[idx]) for s in self.supply if s.mask[idx].any())
         pw = tuple(replace(p, mask=p.mask[idx]) for p in self.power)
+        sites = tuple(replace(s, mask=s.mask[idx]) for s in self.sites)
         caps = tuple(replace(c, mask=c.mask[idx]) for c in self.caps if c.mask[idx].any())
         cont = tuple(replace(c, keep=c.keep[idx], delayed=c.delayed[idx]) for c in self.contingencies
                      if ((c.keep[idx] < 1) | c.delayed[idx]).any())
@@ -175,7 +195,7 @@ class PlanInputs:
                        unit_ub=self.unit_ub[idx], rate=self.rate[:, idx], reasons=self.reasons[:, idx],
                        fleet_commit=self.fleet_commit[idx], fleet_initial=self.fleet_initial[idx],
                        fleet_cost=self.fleet_cost[idx],
-                       supply=sup, power=pw, caps=caps,
+                       supply=sup, power=pw, caps=caps, sites=sites,
                        share_coef=None if self.share_coef is None else self.share_coef[idx],
                        contingencies=cont, cvar_cases=cv, sunk_cost=sunk if sunk.any() else None)
 

@@ -31,6 +31,7 @@ from ..solvers import Assembler, band
 from .blocks import CoreBlocks, PlanMilp, Pools, initial_firm_chips, make_pools, months_paid
 from .inputs import SPOT, TERM_MONTHS, TERMS, PlanInputs
 from .security import add_contingencies, add_cvar, add_porting
+from .sites import add_sites, fixed_cost
 
 BUDGET_SCALE = 1e6          # budget rows in USD millions
 
@@ -46,12 +47,13 @@ def build(inp: PlanInputs) -> PlanMilp:
     core = _allocation(a, inp, pools, n, H, F)
     _supply_rows(a, inp, core)
     _limit_rows(a, inp, core, cpu)
+    add_sites(a, inp, core)
     b = add_porting(a, inp, core)
     if b is not None:
         core = replace(core, b=b)
     add_contingencies(a, inp, core)
     add_cvar(a, inp, core)
-    model = PlanMilp.of(a.finish(offset=float(inp.fleet_cost.sum() + inp.sunk.sum())), core)
+    model = PlanMilp.of(a.finish(offset=float(inp.fleet_cost.sum() + inp.sunk.sum() + fixed_cost(inp))), core)
     model.build_seconds = time.perf_counter() - t0
     return model
 

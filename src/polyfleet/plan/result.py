@@ -16,6 +16,7 @@ from .binding import Binding
 from .blocks import PlanMilp
 from .diagnose import Diagnosis
 from .evaluate import Survivability
+from . import sites
 from .inputs import C1, C3, TERM_MONTHS, TERMS, PlanInputs
 from .solve import Solution
 
@@ -38,6 +39,8 @@ class PlanResult:
     binding: list[Binding] = field(default_factory=list)
     diagnosis: Diagnosis | None = None
     relaxation_status: str | None = None
+    sites: list[dict] = field(default_factory=list)   # per power site: energised when, MW, MW drawn
+    site_cost: np.ndarray | None = None        # [T] USD the sites cost (under way and ordered)
 
     # ---- status ---------------------------------------------------------------------------
     @property
@@ -75,7 +78,8 @@ class PlanResult:
     @property
     def month_cost(self) -> np.ndarray:
         """[T] USD paid each month, sunk commitments outside the planned offerings included."""
-        return self.cost.sum(axis=(0, 1)) + self.inputs.sunk
+        sites = self.site_cost if self.site_cost is not None else 0.0
+        return self.cost.sum(axis=(0, 1)) + self.inputs.sunk + sites
 
     @property
     def total_cost(self) -> float:
@@ -188,6 +192,8 @@ class PlanResult:
             "budget_usd": None if inp.budget is None else inp.budget.tolist(),
             "classes": {c: float(r) for c, r in zip(inp.classes, inp.required)},
             "share_measure": inp.share_measure}
+        if self.sites:
+            doc["sites"] = self.sites
         doc["binding_constraints"] = [b.to_dict(inp.months) for b in self.binding]
         if self.survivability is not None:
             doc["survivability"] = {"classes": list(self.survivability.classes),
@@ -239,5 +245,6 @@ def extract(inp: PlanInputs, model: PlanMilp, sol: Solution) -> dict:
     allocation = np.zeros((inp.W, O, T))
     allocation[:, ok, :] = x[:, pools.of[ok], :] * frac[None, ok, :]
     return {"units": units, "starts": n, "cost": cost, "served": served, "by_family": by_family,
-            "allocation": allocation,
-            "porting_usd": porting, "obligation_after_usd": after}
+            "allocation": allocation, "porting_usd": porting, "obligation_after_usd": after,
+            "sites": sites.site_rows(inp, model, sol.x),
+            "site_cost": sites.month_cost(inp, model, sol.x) if inp.sites else None}

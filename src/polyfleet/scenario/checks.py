@@ -144,6 +144,10 @@ def _check_power_and_money(scn: Scenario, cat: Catalog) -> None:
     w = scn.where
     for i, lim in enumerate(scn.power.limits):
         check_selector(lim, cat, w, ("power", "limits", i))
+    check_unique_ids(scn.power.sites, "site", w, ("power", "sites"))
+    for i, site in enumerate(scn.power.sites):
+        check_selector(site, cat, w, ("power", "sites", i))
+        scn.expand(site.mw, ("power", "sites", i, "mw"))
     if isinstance(scn.power.pue, dict):
         for key in scn.power.pue:
             if key != "default":
