@@ -47,7 +47,8 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
         name=scn.name or scn.source_name, months=scn.months, hours=hours, facts=facts, unit_chips=unit, price=price,
         mw_per_chip=mw_per_chip, spot_avail=spot_avail, unit_ub=ub, workloads=tuple(table.workloads),
         kinds=tuple(table.kinds), rate=np.asarray(table.rate, dtype=float), reasons=np.asarray(table.reason),
-        demand=demand, window_tokens=window_tokens, window=window, classes=tuple(classes), class_share=share,
+        demand=demand, window_tokens=window_tokens, window=window, classes=tuple(classes),
+        class_share=share.mean(axis=2), class_share_t=share if np.ptp(share, axis=2).any() else None,
         required=required, loss_usd_per_mtok=loss_c, port_cost=_porting(scn),
         fleet_commit=fleet.commit, fleet_initial=fleet.initial, fleet_cost=fleet.cost, supply=tuple(supply),
         power=tuple(power), budget=budget, caps=tuple(caps), sites=tuple(sites),
@@ -55,7 +56,9 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
         share_measure=scn.risk.share_measure, commitment_tail=scn.money.commitment_tail,
         contingencies=tuple(conts), cvar_cases=tuple(cv), cvar_alpha=scn.risk.cvar.alpha if scn.risk.cvar else 0.9,
         cvar_weight=(scn.risk.cvar.weight if scn.risk.cvar else 1.0) if scn.risk.scenarios else 0.0,
-        assumptions=tuple(dict.fromkeys(assumptions)), notes=tuple(notes))
+        assumptions=tuple(dict.fromkeys(assumptions)), notes=tuple(notes),
+        extra={"customers": {t.id: scn.tenant_customers(i) for i, t in enumerate(scn.tenants)
+                             if t.customers is not None}})
 
 
 def _prices(scn: Scenario, cat: Catalog, table, ids: list[str], assumptions: list[str]) -> np.ndarray:
@@ -246,9 +249,9 @@ def _demand(scn: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _classes(scn: Scenario) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """Priority classes, each workload's share in each [W, C], the required survivability share [C] and
+    """Priority classes, each workload's share in each by month [W, C, T], the required survivability share [C] and
     the value of a lost million tokens [C] (a tenant's own, else the risk section's, else $10)."""
-    classes, share = scn.class_shares()
+    classes, share = scn.class_shares_t()
     req_map = scn.priority_classes()
     loss = scn.risk.loss_usd_per_million_tokens
     loss_c = np.array([next((t.loss_usd_per_million_tokens for t in scn.tenants

@@ -132,6 +132,7 @@ class PlanInputs:
     notes: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
     sites: tuple[Site, ...] = ()
+    class_share_t: np.ndarray | None = None   # [W, C, T] the shares month by month (None: class_share every month)
 
     # ---- shapes -----------------------------------------------------------------------
     @property
@@ -158,6 +159,16 @@ class PlanInputs:
         """[W] share of each workload's demand that must survive a contingency (classes aggregated:
         tiers of one service share its replicas, so the sum is exact)."""
         return np.clip(self.class_share @ self.required, 0.0, 1.0)
+
+    def shares_t(self) -> np.ndarray:
+        """[W, C, T] each workload's share in each class, month by month."""
+        if self.class_share_t is not None:
+            return self.class_share_t
+        return np.broadcast_to(self.class_share[:, :, None], (*self.class_share.shape, self.T))
+
+    def required_wt(self) -> np.ndarray:
+        """[W, T] share of each workload's demand that must survive a contingency, month by month."""
+        return np.clip(np.einsum("wct,c->wt", self.shares_t(), self.required), 0.0, 1.0)
 
     @property
     def windowed(self) -> np.ndarray:
@@ -217,6 +228,9 @@ class PlanInputs:
             got = np.shape(getattr(self, name))
             if got != shape:
                 raise UserError(f"shape {got}, expected {shape}", field=f"PlanInputs.{name}")
+        if self.class_share_t is not None and np.shape(self.class_share_t) != (W, len(self.classes), T):
+            raise UserError(f"shape {np.shape(self.class_share_t)}, expected {(W, len(self.classes), T)}",
+                            field="PlanInputs.class_share_t")
         if np.any(self.rate < 0) or np.any(~np.isfinite(self.rate)):
             raise UserError("rates must be finite and >= 0", field="PlanInputs.rate")
         if np.any(self.demand < 0):

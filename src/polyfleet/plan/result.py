@@ -156,6 +156,20 @@ class PlanResult:
                     "chip_share": float(chips[i, month] / tot_c) if tot_c else 0.0,
                     "mw_share": float(mw[i, month] / tot_m) if tot_m else 0.0} for i, f in enumerate(fams)}
 
+    def tier_rows(self) -> list[dict]:
+        """Per priority class (tiers first) and month: its share of inference demand, the tokens/s it
+        asks at peak and its accounts where the scenario gives them (how the large accounts grow)."""
+        inp = self.inputs
+        inf = np.array([k == "inference" for k in inp.kinds])
+        if not inf.any():
+            return []
+        tok = np.einsum("wct,wt->ct", inp.shares_t()[inf], inp.demand[inf]) / 3600          # [C, T]
+        total = np.maximum(tok.sum(axis=0), 1e-12)
+        customers = inp.extra.get("customers", {})
+        return [{"tier": c, "month": m, "share": float(tok[i, t] / total[t]), "peak_tokens_per_s": float(tok[i, t]),
+                 "customers": None if c not in customers else int(customers[c][t])}
+                for i, c in enumerate(inp.classes) if tok[i].any() for t, m in enumerate(inp.months)]
+
     def to_dict(self) -> dict:
         inp = self.inputs
         doc: dict = {"scenario": inp.name, "months": list(inp.months), "solver": self.solution.summary(),
@@ -194,6 +208,7 @@ class PlanResult:
             "share_measure": inp.share_measure}
         if self.sites:
             doc["sites"] = self.sites
+        doc["tiers"] = self.tier_rows()
         doc["binding_constraints"] = [b.to_dict(inp.months) for b in self.binding]
         if self.survivability is not None:
             doc["survivability"] = {"classes": list(self.survivability.classes),
