@@ -8,6 +8,7 @@ month (1,000 tokens/h at 10 tokens/chip-h); the site holds 60 kW = 60 chips of A
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -130,3 +131,19 @@ def test_a_site_needs_a_date_or_a_lead_time_but_not_both(tmp_path):
 def test_a_site_in_an_unknown_region_names_the_field(tmp_path):
     err = _error(tmp_path, "{id: a, region: gcp/mars-1, mw: 10, energised: 2026-01}")
     assert "power.sites[0].region" in str(err) or "power.sites.0.region" in str(err)
+
+
+def test_what_a_site_under_way_costs_counts_against_the_budget():
+    """A 60 kW site under way at $1,000,000 per MW-month costs $60,000 a month whatever the plan does;
+    the best month is then 60 A + 40 B = $102,200 + $60,000 = $162,200. A $170,000 budget holds
+    ($648,800 over 4 months); a $150,000 one cannot (all B would be $146,000 + $60,000)."""
+    site = _site(first=0, usd_per_mw_month=1_000_000.0)
+    ok = plan(replace(_inputs(site), budget=np.full(4, 170_000.0)), OPTS)
+    assert ok.total_cost == pytest.approx(4 * 162_200, rel=1e-9)
+    doc = json.loads(json.dumps(jsonable(ok.to_dict())))
+    assert check_invariants(doc) == []
+    doc["policy"]["budget_usd"] = [160_000.0] * 4
+    assert sum("budget exceeded" in p for p in check_invariants(doc)) == 4
+    tight = plan(replace(_inputs(site), budget=np.full(4, 150_000.0)), PlanOptions(binding=False, survivability=False,
+                                                                                 diagnose=False))
+    assert not tight.feasible

@@ -112,6 +112,10 @@ def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:
             if total > 0 and group > cap["max_share"] * total * (1 + 1e-3) + tol:
                 problems.append(f"cap {dim} {cap['group']} exceeded in {m}: {group / total:.3%}")
     problems += _site_problems(doc, mw, tol)
+    if pol.get("budget_usd") is not None:
+        for row, cap in zip(doc["months_summary"], pol["budget_usd"]):
+            if row["cost_usd"] > cap * (1 + 1e-6) + tol:
+                problems.append(f"budget exceeded in {row['month']}: ${row['cost_usd']:,.0f} > ${cap:,.0f}")
     surv = doc.get("survivability")
     if surv:
         req = dict(zip(surv["classes"], surv["required"]))

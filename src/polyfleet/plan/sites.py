@@ -18,12 +18,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..solvers import Assembler
-from .blocks import CoreBlocks
+from .blocks import BUDGET_SCALE, CoreBlocks
 from .inputs import PlanInputs
 
 
-def add_sites(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> None:
-    """The site columns and rows (nothing when the scenario has no sites)."""
+def add_sites(a: Assembler, inp: PlanInputs, core: CoreBlocks, budget: np.ndarray | None = None) -> None:
+    """The site columns and rows (nothing when the scenario has no sites); with `budget` (the monthly
+    budget rows, in USD millions), what the sites cost counts against it."""
     if not inp.sites:
         return
     S, O, T = len(inp.sites), inp.O, inp.T
@@ -40,10 +41,10 @@ def add_sites(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> None:
     r_cap = a.add_rows("site", np.ones((S, T), bool), hi=np.where(under_way, mw, 0.0), entity=names[:, None],
                        month=np.arange(T)[None, :], unit="MW", elastic=True)
     a.coef(r_cap[:, None, :], u, 1.0)
-    _orders(a, inp, mw, r_cap)
+    _orders(a, inp, mw, r_cap, budget)
 
 
-def _orders(a: Assembler, inp: PlanInputs, mw: np.ndarray, r_cap: np.ndarray) -> None:
+def _orders(a: Assembler, inp: PlanInputs, mw: np.ndarray, r_cap: np.ndarray, budget: np.ndarray | None) -> None:
     """site_order[s,m] for sites with a lead time: energised from m + lead, paid from then on."""
     T = inp.T
     lead = np.array([s.lead if s.lead is not None else T for s in inp.sites])          # [S]
@@ -63,11 +64,18 @@ def _orders(a: Assembler, inp: PlanInputs, mw: np.ndarray, r_cap: np.ndarray) ->
     t_idx, m_idx = np.meshgrid(m, m, indexing="ij")                                     # [T, T]
     live = (m_idx[None, :, :] + lead[:, None, None]) <= t_idx[None, :, :]               # [S, T(t), T(m)]
     a.coef(r_cap[:, :, None], np.where(live, y[:, None, :], -1), -mw[:, :, None])
+    if budget is not None:                          # budget[t] += price x mw[s,t] for each order live in t
+        a.coef(budget[None, :, None], np.where(live, y[:, None, :], -1), (price[:, None] * mw / BUDGET_SCALE)[:, :, None])
+
+
+def fixed_by_month(inp: PlanInputs) -> np.ndarray:
+    """[T] USD the sites under way cost each month whatever the plan holds on them."""
+    return sum((s.usd_per_mw_month * s.mw * s.energised(inp.T) for s in inp.sites), np.zeros(inp.T))
 
 
 def fixed_cost(inp: PlanInputs) -> float:
-    """USD the sites under way cost over the horizon whatever the plan holds on them."""
-    return float(sum(s.usd_per_mw_month * float((s.mw * s.energised(inp.T)).sum()) for s in inp.sites))
+    """USD the sites under way cost over the horizon."""
+    return float(fixed_by_month(inp).sum())
 
 
 def month_cost(inp: PlanInputs, model, x: np.ndarray) -> np.ndarray:
@@ -107,4 +115,4 @@ def site_rows(inp: PlanInputs, model, x: np.ndarray) -> list[dict]:
     return rows
 
 
-__all__ = ["add_sites", "fixed_cost", "month_cost", "site_rows"]
+__all__ = ["add_sites", "fixed_by_month", "fixed_cost", "month_cost", "site_rows"]
