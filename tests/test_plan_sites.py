@@ -147,3 +147,13 @@ def test_what_a_site_under_way_costs_counts_against_the_budget():
     tight = plan(replace(_inputs(site), budget=np.full(4, 150_000.0)), PlanOptions(binding=False, survivability=False,
                                                                                  diagnose=False))
     assert not tight.feasible
+
+
+def test_check_invariants_catches_work_on_chips_not_held():
+    """The allocation rows of plan.json are audited against the chips each offering holds."""
+    res = plan(_inputs(_site(first=0)), OPTS)
+    doc = json.loads(json.dumps(jsonable(res.to_dict())))
+    assert check_invariants(doc) == []
+    assert sum(a["chips"] for a in doc["allocation"] if a["month"] == "m1") == pytest.approx(100)
+    doc["allocation"][0]["chips"] += 5
+    assert any("serves" in p and "but holds" in p for p in check_invariants(doc))

@@ -112,6 +112,12 @@ def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:
             if total > 0 and group > cap["max_share"] * total * (1 + 1e-3) + tol:
                 problems.append(f"cap {dim} {cap['group']} exceeded in {m}: {group / total:.3%}")
     problems += _site_problems(doc, mw, tol)
+    used: dict[tuple[str, str], float] = {}
+    for a in doc.get("allocation", []):
+        used[(a["offering"], a["month"])] = used.get((a["offering"], a["month"]), 0.0) + a["chips"]
+    for (o, m), c in used.items():
+        if c > chips.get((o, m), 0.0) * (1 + 1e-6) + 1e-3:
+            problems.append(f"{o} serves {c:,.1f} chips of work in {m} but holds {chips.get((o, m), 0.0):,.0f}")
     if pol.get("budget_usd") is not None:
         for row, cap in zip(doc["months_summary"], pol["budget_usd"]):
             if row["cost_usd"] > cap * (1 + 1e-6) + tol:

@@ -156,6 +156,14 @@ class PlanResult:
                     "chip_share": float(chips[i, month] / tot_c) if tot_c else 0.0,
                     "mw_share": float(mw[i, month] / tot_m) if tot_m else 0.0} for i, f in enumerate(fams)}
 
+    def allocation_rows(self) -> list[dict]:
+        """Chips of each offering serving each workload each month (nonzero only): the plan audited
+        without solving it again."""
+        inp = self.inputs
+        w, o, t = np.nonzero(self.allocation > 1e-6)
+        return [{"workload": inp.workloads[a], "offering": inp.offerings[b], "month": inp.months[c],
+                 "chips": float(self.allocation[a, b, c])} for a, b, c in zip(w, o, t)]
+
     def tier_rows(self) -> list[dict]:
         """Per priority class (tiers first) and month: its share of inference demand, the tokens/s it
         asks at peak and its accounts where the scenario gives them (how the large accounts grow)."""
@@ -209,6 +217,7 @@ class PlanResult:
         if self.sites:
             doc["sites"] = self.sites
         doc["tiers"] = self.tier_rows()
+        doc["allocation"] = self.allocation_rows()
         doc["binding_constraints"] = [b.to_dict(inp.months) for b in self.binding]
         if self.survivability is not None:
             doc["survivability"] = {"classes": list(self.survivability.classes),
