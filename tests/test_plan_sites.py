@@ -157,3 +157,22 @@ def test_check_invariants_catches_work_on_chips_not_held():
     assert sum(a["chips"] for a in doc["allocation"] if a["month"] == "m1") == pytest.approx(100)
     doc["allocation"][0]["chips"] += 5
     assert any("serves" in p and "but holds" in p for p in check_invariants(doc))
+
+
+def test_an_infeasible_plan_says_how_much_more_power_would_serve_every_demand():
+    """Only A (on the site) can serve; the site holds 60 kW from month 2. The least relative violation
+    drops demand (month 1: all 100 chips short; months 2-4: 40 chips short); the remedy with every
+    demand held is the site's MW: month 1 needs 100 kW (0.1 MW) before it is energised, months 2-4
+    40 kW more than its 60 kW, so 'up to 0.1 MW' in m1..m4."""
+    inp = simple_inputs(offerings=[{"id": "A", "on_demand": 1.0, "mw_per_chip": 0.001}],
+                        workloads=[{"id": "w", "demand": 1000.0, "rates": {"A": 10.0}}], months=4,
+                        sites=(Site("tiny", np.array([True]), np.full(4, 0.06), first=1),))
+    res = plan(inp, PlanOptions(binding=False, survivability=False))
+    assert not res.feasible
+    lines = res.diagnosis.lines()
+    assert any(line.startswith("demand of w cannot be met") for line in lines)
+    remedy = res.diagnosis.remedies
+    assert [r.kind for r in remedy] == ["site"]
+    assert remedy[0].worst_amount == pytest.approx(0.1, rel=1e-6)
+    assert remedy[0].months == (0, 1, 2, 3)
+    assert "to serve every demand in full instead: power site 'tiny' would have to rise by up to 0.1 MW" in lines[-1]

@@ -187,6 +187,7 @@ class PlanResult:
         if self.diagnosis is not None:
             doc["infeasibility"] = {"conflicts": [c.to_dict(inp.months) for c in self.diagnosis.conflicts],
                                     "limits_at_bound": self.diagnosis.limits,
+                                    "to_serve_all_demand": [c.to_dict(inp.months) for c in self.diagnosis.remedies],
                                     "unservable": self.diagnosis.unservable, "explanation": self.diagnosis.lines()}
         if not self.feasible:
             return doc
