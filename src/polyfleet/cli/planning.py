@@ -15,6 +15,7 @@ from ..report.tables import Column, emit, jsonable, sig
 from ..report.units import megawatts, plural
 from . import app, options as opt, preflight
 from .common import load, money, pct, progress, to_csv, write_outputs
+from .plan_views import print_sites
 
 PLAN_FILES = ("plan.json", "plan.csv", "months.csv", "survivability.csv", "binding.csv", "procurement.csv",
               "report.html")
@@ -45,6 +46,7 @@ def plan_cmd(
                                 "held-out error band; also solves the nominal plan and reports what that certainty costs."),
     gap: float = opt.GAP,
     time_limit: float = opt.TIME_LIMIT,
+    node_limit: int = opt.NODE_LIMIT,
     overwrite: bool = opt.OVERWRITE,
     quiet: bool = opt.QUIET,
 ) -> None:
@@ -57,7 +59,7 @@ def plan_cmd(
     preflight.options(ctx, outputs=PLAN_FILES + ("compare.csv",) * compare + ("frontier.csv",) * frontier)
     lv = preflight.levels(levels) if frontier else []
     scn = load(ctx, scenario)
-    opts = PlanOptions(solve=SolveOptions(mip_rel_gap=gap, time_limit=time_limit))
+    opts = PlanOptions(solve=SolveOptions(mip_rel_gap=gap, time_limit=time_limit, node_limit=node_limit))
     with progress(quiet) as say:
         say("reading the scenario and building the rate table")
         nominal = None
@@ -204,6 +206,7 @@ def _print_tables(result, cmp, fr) -> None:
             Column("meets_policy", "ok", sig)]
         emit(surv.rows(), "table", cols, title="Survivability: share still served in the worst month",
              console=console)
+    print_sites(result, console)
     console.print(f"Total cost {money(result.total_cost)} over {plural(inp.T, 'month')}; commitments running past "
                   f"the horizon: {money(result.obligation_after_usd)}.")
     mix = result.mix_by_family()

@@ -17,6 +17,9 @@ from ..solvers import Milp
 from .inputs import C1, C3, SPOT, TERM_MONTHS, PlanInputs
 
 
+BUDGET_SCALE = 1e6          # budget rows are in USD millions
+
+
 @dataclass(frozen=True)
 class Pools:
     of: np.ndarray              # [O] pool of each offering, -1 = serves no workload
@@ -100,4 +103,4 @@ class PlanMilp(Milp):
         return cls(**{f.name: getattr(milp, f.name) for f in fields(Milp)}, blocks=blocks)
 
 
-__all__ = ["CoreBlocks", "PlanMilp", "Pools", "initial_firm_chips", "make_pools", "months_paid"]
+__all__ = ["BUDGET_SCALE", "CoreBlocks", "PlanMilp", "Pools", "initial_firm_chips", "make_pools", "months_paid"]
