@@ -93,3 +93,17 @@ def test_infeasible_plan_has_no_summary():
     r = plan(simple_inputs(offerings=offs, workloads=[dict(id="w", demand=10.0, rates={"a": 1.0})]), OPTS)
     assert not r.feasible
     assert [s.title for s in html.plan_sections(r)][0] == "Solver"
+
+
+def test_power_sites_the_plan_orders_are_things_to_sign():
+    from polyfleet.plan.inputs import Site
+    # as tests/test_plan_sites.py: ordering the 60 kW site in m1 (lead 1 month) beats renting B
+    inp = simple_inputs(offerings=[{"id": "A", "on_demand": 1.0, "mw_per_chip": 0.001},
+                                   {"id": "B", "on_demand": 2.0, "mw_per_chip": 0.001}],
+                        workloads=[{"id": "w", "demand": 1000.0, "rates": {"A": 10.0, "B": 10.0}}], months=4,
+                        sites=(Site(name="s", mask=np.array([True, False]), mw=np.full(4, 0.06), lead=1,
+                                    usd_per_mw_month=100_000.0),))
+    b = board(plan(inp, OPTS))
+    assert b.sites == ["Order power site s in m1 (energised m2, 60.0 kW at $100K per MW-month)"]
+    assert "power sites $18.0K" in b.cost[0]                # 3 months x 0.06 MW x $100,000
+    assert b.sites[0] in board_lines(b)[5]

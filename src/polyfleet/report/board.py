@@ -29,6 +29,7 @@ class Board:
     sign: list[dict]                                    # largest new commitments first
     sign_more: str                                      # what the table leaves out
     contracts: list[dict] = field(default_factory=list)
+    sites: list[str] = field(default_factory=list)      # power sites the plan orders
     protects: list[str] = field(default_factory=list)
     downside: list[str] = field(default_factory=list)
     lock_in: str = ""
@@ -39,14 +40,16 @@ def board(result) -> Board:
     """The summary's figures for a feasible plan."""
     sign, more = _commitments(result)
     return Board(cost=_cost(result), sign=sign, sign_more=more, contracts=_contracts(result),
-                 protects=_protects(result), downside=_downside(result),
+                 sites=_sites(result), protects=_protects(result), downside=_downside(result),
                  lock_in=lock_in(result.inputs, result.allocation).line(), limits=_limits(result))
 
 
 def _cost(result) -> list[str]:
     tail = result.inputs.commitment_tail
+    site_cost = getattr(result, "site_cost", None)
+    sites = f", power sites {units.money(float(site_cost.sum()))}" if site_cost is not None else ""
     return [f"Total paid inside the horizon ({len(result.inputs.months)} months): {units.money(result.total_cost)} "
-            f"(porting {units.money(result.porting_usd)}); new commitments owe "
+            f"(porting {units.money(result.porting_usd)}{sites}); new commitments owe "
             f"{units.money(result.obligation_after_usd)} after it.",
             f"Accounting: {ACCOUNTING.get(tail, tail)}."]
 
@@ -66,6 +69,14 @@ def _commitments(result) -> tuple[list[dict], str]:
     more = (f"and {units.plural(len(rest), 'more commitment')} worth {units.money(sum(r['term_usd'] for r in rest))} "
             "over their terms (every tranche in procurement.csv)") if rest else ""
     return groups[:MAX_ROWS], more
+
+
+def _sites(result) -> list[str]:
+    """Power sites the plan orders (a site under way or not ordered is nothing to sign)."""
+    rows = [s for s in (getattr(result, "sites", None) or []) if str(s.get("how", "")).startswith("ordered")]
+    return [f"Order power site {s['site']} in {s['how'].removeprefix('ordered ')} (energised {s['energised']}, "
+            f"{units.megawatts(max(s.get('mw') or [0.0]))} at {units.money(s.get('usd_per_mw_month'))} per MW-month)"
+            for s in rows[:MAX_ROWS]]
 
 
 def _contracts(result) -> list[dict]:
@@ -132,6 +143,8 @@ def board_section(b: Board) -> Section:
                  "existing capacity only.</p>")
     if b.sign_more:
         parts.append(f"<p class='note'>{esc(b.sign_more)}</p>")
+    if b.sites:
+        parts.append(bullets(b.sites))
     if b.contracts:
         parts.append("<h3>Contracts</h3>" + table(b.contracts, CONTRACT_COLS, MONEY,
                                                   left=("id", "counterparty", "accelerator", "signed")))
@@ -151,6 +164,7 @@ def board_lines(b: Board) -> list[str]:
         out.append("    no new commitment")
     if b.sign_more:
         out.append(f"    {b.sign_more}")
+    out += [f"    {line}" for line in b.sites]
     for c in b.contracts:
         out.append(f"    contract {c.get('id')} with {c.get('counterparty')}: {units.money(c.get('cost_usd'))} "
                    f"in the horizon, {units.money(c.get('owed_after_usd'))} after")
