@@ -38,6 +38,7 @@ class PlanResult:
     binding: list[Binding] = field(default_factory=list)
     diagnosis: Diagnosis | None = None
     relaxation_status: str | None = None
+    paths: dict | None = None                  # two-stage plan over demand paths (plan/stochastic.py)
 
     # ---- status ---------------------------------------------------------------------------
     @property
@@ -189,6 +190,8 @@ class PlanResult:
             "classes": {c: float(r) for c, r in zip(inp.classes, inp.required)},
             "share_measure": inp.share_measure}
         doc["binding_constraints"] = [b.to_dict(inp.months) for b in self.binding]
+        if self.paths is not None:
+            doc["paths"] = self.paths
         if self.survivability is not None:
             doc["survivability"] = {"classes": list(self.survivability.classes),
                                     "required": self.survivability.required.tolist(),

@@ -22,6 +22,7 @@ from .policy import Money, Power, Risk, Supply
 from .sections import FleetEntry, Horizon, OfferingFilter, RateOverride, Section, Tenant, Workloads
 from .series import month_labels
 from .simulation import SimOptions
+from .uncertainty import Uncertainty
 
 CATALOG_SECTIONS = ("files", "sources", "accelerators", "runtimes", "providers", "regions", "offerings")
 
@@ -48,6 +49,7 @@ class Scenario(Section):
     rates: tuple[RateOverride, ...] = ()
     faults: Faults = Faults()
     simulation: SimOptions = SimOptions()
+    uncertainty: Uncertainty = Uncertainty()
 
     _doc: DataFile | None = PrivateAttr(default=None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)

@@ -1,0 +1,278 @@
+"""Two-stage stochastic planning over demand paths, with a CVaR term on path cost.
+
+First stage: what is signed before demand is known - the 1y/3y commitment starts (`n[:, C1|C3, :]`;
+the set of first-stage column names is a parameter, so a later first-stage block joins by name).
+Second stage, per path: on-demand and spot units, allocation, everything else. The core model is
+built per path with its demand scaled (`model.build`); the failure sets, survivability and the
+scenario's loss-CVaR blocks only on the reference path (the forecast, or the path closest to it),
+so the security policy holds for the plan as printed, not on every path. The paths are composed
+block-diagonally (`extensive.py`) and solved once by HiGHS.
+
+On-demand/spot units of the non-reference paths are continuous by default (the reference path's stay
+integer): recourse units are many and small against the fleet, so rounding them moves a path's cost
+by less than one unit per offering-month, and it is what makes 20 paths solve in seconds. The
+result is a `PlanResult` for the reference path with `result.paths` holding each path's cost, the
+expected cost, CVaR, what the commitments cost if demand comes in low, and the single-forecast
+plan's commitments evaluated on the same paths (the value of planning stochastically).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .. import solvers
+from ..scenario.uncertainty import DrawnPath
+from ..solvers import Solution, band
+from .evaluate import evaluate
+from .extensive import COST_SCALE, Extensive, compose, first_stage
+from .heuristic import REPAIRABLE_KINDS, round_up, solve_plan
+from .inputs import C1, C3, TERM_MONTHS, PlanInputs
+from .model import build
+from .result import PlanResult, extract
+from .solve import SolveOptions
+
+
+@dataclass(frozen=True)
+class StochasticOptions:
+    """How the two-stage plan is built and solved."""
+
+    alpha: float = 0.9
+    weight: float = 0.0                       # objective = E[cost] + weight x CVaR_alpha(cost)
+    first_stage: tuple[str, ...] = ("n",)     # column names tied across paths ("n": its commitment terms)
+    integer_recourse: bool = False            # keep on-demand/spot integer on every path (slower)
+    max_nodes: int = 2000                     # HiGHS mip_max_nodes: a deterministic limit, not a clock
+    exact: bool = False                       # one HiGHS MILP on the whole extensive form (small problems)
+    deterministic: bool = True                # also price the single-forecast plan's commitments on the paths
+
+
+def path_inputs(inp: PlanInputs, mult: np.ndarray, reference: bool) -> PlanInputs:
+    """The inputs of one path: demand x multiplier[w, t]; a windowed run's tokens x its mean multiplier over
+    the window. Only the reference path keeps failure sets and the loss-CVaR cases."""
+    win = np.where(inp.windowed, inp.window_tokens, 0.0)
+    mean_w = np.where(inp.window.any(axis=1), (mult * inp.window).sum(axis=1) / np.maximum(inp.window.sum(axis=1), 1),
+                      1.0)
+    tokens = np.where(inp.windowed, win * mean_w, np.nan)
+    out = replace(inp, demand=inp.demand * mult, window_tokens=tokens)
+    if not reference:
+        out = replace(out, contingencies=(), cvar_cases=(), cvar_weight=0.0)
+    return out
+
+
+def cvar(costs: np.ndarray, prob: np.ndarray, alpha: float) -> float:
+    """CVaR_alpha of a discrete cost distribution: min over eta of eta + E[(c - eta)+] / (1 - alpha)."""
+    costs, prob = np.asarray(costs, float), np.asarray(prob, float)
+    excess = np.maximum(costs[None, :] - costs[:, None], 0.0) @ prob            # [eta = each cost]
+    return float(np.min(costs + excess / (1.0 - alpha)))
+
+
+def build_extensive(inp: PlanInputs, paths: list[DrawnPath], ref: int, sto: StochasticOptions) -> Extensive:
+    """Every path's model, composed (see `extensive.compose`)."""
+    inps = [path_inputs(inp, p.multiplier, s == ref) for s, p in enumerate(paths)]
+    models = [build(i) for i in inps]
+    prob = np.array([p.probability for p in paths], dtype=float)
+    return compose(inps, models, prob, ref, sto.first_stage, sto.alpha, sto.weight, sto.integer_recourse)
+
+
+def solve_extensive(ext: Extensive, options: SolveOptions, sto: StochasticOptions,
+                    fixed: np.ndarray | None = None) -> Solution:
+    """Solve the extensive form: its LP relaxation (a proven lower bound), the reference path's
+    commitments rounded from it (`heuristic.round_up`: cumulative starts, shortfalls on on-demand) unless
+    `fixed` gives them, then HiGHS on the rest with the first stage fixed, from the rounded point.
+    The gap is measured against the LP bound of the whole problem; `exact` solves the whole MILP instead."""
+    h_lp = solvers.load(_fix(ext, fixed), options.highs(), relax=True)
+    lp = solvers.run(h_lp, _fix(ext, fixed), relax=True, guard=False)
+    if lp.has_solution and not sto.exact:
+        x = lp.x
+        given = fixed is not None
+        if fixed is None:
+            fixed, x = _round_first_stage(ext, h_lp, lp.x)
+        if fixed is not None:
+            milp = _fix(ext, fixed)
+            sol = solvers.run(solvers.load(milp, _highs(options, sto), verbose=options.verbose), milp,
+                              start=_start(ext, milp, x, sto))
+            return _against_bound(sol, lp, options, given)
+    if not lp.has_solution:
+        return lp
+    milp = _fix(ext, fixed)
+    return solvers.run(solvers.load(milp, _highs(options, sto), verbose=options.verbose), milp)
+
+
+def _round_first_stage(ext: Extensive, h_lp, x: np.ndarray, rounds: int = 8) -> tuple[np.ndarray | None, np.ndarray]:
+    """Whole first-stage units from the LP point, as `heuristic.start_point` does for one plan: round the
+    reference path's units up; where that breaks one of its limit rows, tighten that row by more than the
+    overshoot and re-solve the LP (warm). Returns (first-stage values or None, the LP point used)."""
+    m, ref = ext.models[ext.ref], ext.ref
+    r0, sl = int(ext.row_start[ref]), ext.cols_of(ref)
+    limit = np.concatenate([b.rows for b in m.row_blocks if b.kind in REPAIRABLE_KINDS] or [np.zeros(0, int)])
+    hi0 = ext.milp.row_hi.copy()
+    tight = hi0.copy()
+    found = None
+    for it in range(rounds):
+        xr = round_up(ext.inputs[ref], m, x[sl])
+        if xr is None:
+            break
+        viol = solvers.row_violations(m, xr)
+        if not viol.any():
+            found = xr[first_stage(m, ext.first)]
+            break
+        rows = np.flatnonzero(viol > 0)
+        if not np.isin(rows, limit).all():
+            break
+        g = rows + r0
+        tight[g] -= viol[rows] * 2.0 ** (it + 1) + 1e-4 * np.maximum(1.0, np.abs(hi0[g]))
+        solvers.set_row_bounds(h_lp, g, ext.milp.row_lo[g], tight[g])
+        again = solvers.run(h_lp, ext.milp, relax=True, guard=False)
+        if not again.has_solution:
+            break
+        x = again.x
+    changed = np.flatnonzero(tight != hi0)
+    if len(changed):
+        solvers.set_row_bounds(h_lp, changed, ext.milp.row_lo[changed], hi0[changed])
+    return found, x
+
+
+def _highs(options: SolveOptions, sto: StochasticOptions) -> dict:
+    return {**options.highs(), "mip_max_nodes": int(sto.max_nodes)}
+
+
+def _fix(ext: Extensive, fixed: np.ndarray | None):
+    """The extensive form with the reference path's first-stage columns fixed (and so every path's)."""
+    if fixed is None:
+        return ext.milp
+    idx = first_stage(ext.models[ext.ref], ext.first) + ext.col_start[ext.ref]
+    lo, hi = ext.milp.col_lo.copy(), ext.milp.col_hi.copy()
+    lo[idx] = hi[idx] = fixed
+    return replace(ext.milp, col_lo=lo, col_hi=hi)
+
+
+def _start(ext: Extensive, milp, x: np.ndarray, sto: StochasticOptions) -> np.ndarray | None:
+    """The LP point with the reference path's units rounded up and the CVaR columns recomputed; None when
+    the rounding breaks a limit."""
+    x = x.copy()
+    xr = round_up(ext.inputs[ext.ref], ext.models[ext.ref], x[ext.cols_of(ext.ref)])
+    if xr is None:
+        return None
+    x[ext.cols_of(ext.ref)] = xr
+    if ext.z is not None:
+        costs = np.array([ext.cost_of(s, x) for s in range(len(ext.models))])
+        excess = np.maximum(costs[None, :] - costs[:, None], 0.0) @ ext.prob
+        eta = costs[int(np.argmin(costs + excess / (1.0 - sto.alpha)))]
+        x[ext.z] = costs / COST_SCALE
+        x[ext.z[-1] + 1] = eta / COST_SCALE
+        x[ext.z + len(costs) + 1] = np.maximum(costs - eta, 0.0) / COST_SCALE
+    return None if solvers.row_violations(milp, x).any() else x
+
+
+def _against_bound(sol: Solution, lp: Solution, options: SolveOptions, given: bool) -> Solution:
+    """The fixed-first-stage solution with its gap to the whole problem's LP bound (HiGHS's own gap is only
+    that of the fixed problem)."""
+    if not sol.has_solution:
+        return sol
+    bound = float(lp.objective)
+    gap = max(0.0, (sol.objective - bound) / max(abs(sol.objective), 1e-9))
+    how = "first stage fixed as given" if given else "first stage rounded from the LP relaxation"
+    sol.status = f"{sol.status} ({how}; {gap:.3%} above the LP bound)"
+    sol.optimal = bool(sol.optimal and gap <= options.mip_rel_gap)
+    sol.mip_gap, sol.dual_bound, sol.start = gap, bound, how
+    return sol
+
+
+def plan_paths(inp: PlanInputs, paths: list[DrawnPath], ref: int, options: SolveOptions = SolveOptions(),
+               sto: StochasticOptions = StochasticOptions(),
+               progress: Callable[[str], None] | None = None) -> PlanResult:
+    """The two-stage plan: a `PlanResult` for the reference path, with `.paths` (see the module note)."""
+    say = progress or (lambda _m: None)
+    t0 = time.perf_counter()
+    say(f"building {len(paths)} demand paths")
+    ext = build_extensive(inp, paths, ref, sto)
+    build_s = time.perf_counter() - t0
+    m = ext.milp
+    size = {"columns": m.num_cols, "rows": m.num_rows, "nonzeros": int(m.A.nnz),
+            "integer_columns": int(m.integer.sum()), "failure_sets": len(inp.contingencies), "offerings": inp.O,
+            "months": inp.T, "workloads": inp.W, "pools": ext.models[ref].blocks.pools.P, "paths": len(paths)}
+    say(f"solving {len(paths)} paths ({size['columns']:,} columns, {size['rows']:,} rows)")
+    sol = solve_extensive(ext, options, sto)
+    ref_inp = ext.inputs[ref]
+    result = PlanResult(inputs=ref_inp, solution=sol, build_seconds=build_s, size=size)
+    if not sol.has_solution:
+        return result
+    sub = replace(sol, x=sol.x[ext.cols_of(ref)], row_activity=None)
+    for key, val in extract(ref_inp, ext.models[ref], sub).items():
+        setattr(result, key, val)
+    result.survivability = evaluate(ref_inp, result.firm_chips, result.served)
+    summary = path_summary(ext, paths, sol.x, sto)
+    summary.update(solver=sol.summary(), recourse="integer" if sto.integer_recourse else
+                   "continuous on-demand/spot on the non-reference paths", reference=paths[ref].id,
+                   first_stage=list(sto.first_stage))
+    if sto.deterministic:
+        say("pricing the single-forecast plan's commitments on the same paths")
+        summary["deterministic"] = deterministic_on_paths(inp, ext, paths, options, sto)
+        det = summary["deterministic"].get("objective_usd")
+        summary["deterministic_usd"] = summary["deterministic"].get("expected_usd")
+        summary["value_of_stochastic_usd"] = None if det is None else det - summary["objective_usd"]
+    result.paths = summary
+    return result
+
+
+def path_summary(ext: Extensive, paths: list[DrawnPath], x: np.ndarray, sto: StochasticOptions) -> dict:
+    """Each path's cost, unmet demand and idle committed chips; expected cost, CVaR, the low path."""
+    rows = []
+    for s, p in enumerate(paths):
+        xs = x[ext.cols_of(s)]
+        inp_s = ext.inputs[s]
+        demand_tok = float(inp_s.demand.sum() * inp_s.hours + np.nansum(inp_s.window_tokens) * inp_s.hours)
+        unmet_tok = float(ext.unmet_tokens[s] @ x[ext.unmet[s]]) if len(ext.unmet[s]) else 0.0
+        rows.append({"id": p.id, "probability": p.probability, "cost_usd": ext.cost_of(s, x),
+                     "unmet_share": unmet_tok / demand_tok if demand_tok > 0 else 0.0,
+                     "idle_committed_chip_share": idle_committed_share(inp_s, ext.models[s], xs),
+                     "demand_multiplier_mean": float(np.mean(p.multiplier[inp_s.demand.sum(axis=1) > 0]))
+                     if (inp_s.demand.sum(axis=1) > 0).any() else 1.0})
+    costs = np.array([r["cost_usd"] for r in rows])
+    prob = ext.prob
+    low = int(np.argmin([float(i.demand.sum()) for i in ext.inputs]))
+    expected = float(costs @ prob)
+    tail = cvar(costs, prob, sto.alpha)
+    return {"paths": rows, "expected_usd": expected, "cvar_usd": tail, "alpha": sto.alpha, "weight": sto.weight,
+            "objective_usd": expected + sto.weight * tail,
+            "low": {"id": rows[low]["id"], "cost_usd": rows[low]["cost_usd"],
+                    "idle_committed_chip_share": rows[low]["idle_committed_chip_share"]}}
+
+
+def idle_committed_share(inp: PlanInputs, model, x: np.ndarray) -> float:
+    """Share of committed chip-months (1y/3y, new and held before the horizon) that serve nothing on this
+    path: per pool and month, the firm chips no workload uses, up to the pool's committed chips (a plan
+    buys no on-demand or spot unit it does not use, so idle capacity is committed capacity)."""
+    n = model.value("n", x)
+    held = inp.fleet_commit[:, [C1, C3], :].sum(axis=1).astype(float)
+    for k in (C1, C3):
+        tt, ss = band(inp.T, TERM_MONTHS[k])
+        np.add.at(held, (slice(None), tt), n[:, k, ss])
+    committed = model.blocks.member @ (held * inp.unit_chips[:, None])                # [P, T]
+    firm = model.blocks.member @ model.value("F", x)
+    used = model.value("x", x).sum(axis=0)
+    idle = np.minimum(np.maximum(firm - used, 0.0), committed)
+    total = committed.sum()
+    return float(idle.sum() / total) if total > 0 else 0.0
+
+
+def deterministic_on_paths(inp: PlanInputs, ext: Extensive, paths: list[DrawnPath], options: SolveOptions,
+                           sto: StochasticOptions) -> dict:
+    """Plan for the forecast alone, then fix its commitments and re-solve every path's second stage."""
+    model = build(inp)
+    det, _ = solve_plan(inp, model, options)
+    if not det.has_solution:
+        return {"status": det.status}
+    fixed = np.round(det.x[first_stage(model, sto.first_stage)])
+    sol = solve_extensive(ext, options, sto, fixed=fixed)
+    if not sol.has_solution:
+        return {"status": sol.status, "forecast_plan_usd": det.objective}
+    summary = path_summary(ext, paths, sol.x, sto)
+    return {"status": sol.status, "mip_gap": sol.mip_gap, "forecast_plan_usd": det.objective,
+            "expected_usd": summary["expected_usd"], "cvar_usd": summary["cvar_usd"],
+            "objective_usd": summary["objective_usd"], "low": summary["low"],
+            "paths": [{"id": r["id"], "cost_usd": r["cost_usd"], "unmet_share": r["unmet_share"]}
+                      for r in summary["paths"]]}
