@@ -276,3 +276,19 @@ def deterministic_on_paths(inp: PlanInputs, ext: Extensive, paths: list[DrawnPat
             "objective_usd": summary["objective_usd"], "low": summary["low"],
             "paths": [{"id": r["id"], "cost_usd": r["cost_usd"], "unmet_share": r["unmet_share"]}
                       for r in summary["paths"]]}
+
+
+def plan_scenario_paths(scn, inp: PlanInputs, count: int | None, options: SolveOptions = SolveOptions(),
+                        progress: Callable[[str], None] | None = None) -> PlanResult:
+    """`plan_paths` over a scenario's demand paths (its own, or `count` sampled), its CVaR settings, with
+    what the paths assume added to the plan's assumptions."""
+    from ..scenario.uncertainty import demand_paths, path_assumptions, reference_index
+    paths = demand_paths(scn, count)
+    ref = reference_index(scn, paths)
+    cv = scn.uncertainty.cvar
+    notes = (f"two-stage plan over {len(paths)} demand paths: 1y/3y commitments are signed once for all paths; "
+             f"failure sets and survivability are enforced on the reference path '{paths[ref].id}' only",
+             "unmet demand on a non-reference path is priced at the value of lost tokens "
+             "(risk.loss_usd_per_million_tokens) and reported per path")
+    inp = replace(inp, assumptions=inp.assumptions + tuple(path_assumptions(scn, paths)), notes=inp.notes + notes)
+    return plan_paths(inp, paths, ref, options, StochasticOptions(alpha=cv.alpha, weight=cv.weight), progress)
