@@ -41,7 +41,7 @@ def test_vendor_price_swing_is_the_hand_computation(relax):
 
 def test_an_end_without_a_plan_is_shown_and_sorted_first():
     # a supply limit of 10 chips on both offerings: at -20% (8 chips) demand 10 cannot be met, nor can
-    # demand x1.25 (12.5 chips) under the limit
+    # demand x1.25 (12.5 chips) or rates x0.85 (10 / 0.85 = 11.8 chips) under the limit
     both = np.ones(2, bool)
     inp = two_vendors(supply=(SupplyLimit("all", both, np.ones(4, bool), max_chips=np.array([10.0])),))
     s = sensitivity(inp, EXACT)
@@ -49,7 +49,8 @@ def test_an_end_without_a_plan_is_shown_and_sorted_first():
     assert rows["supply all"]["cost_low_usd"] is None and rows["supply all"]["swing_usd"] is None
     assert rows["supply all"]["cost_high_usd"] == pytest.approx(15_184)
     assert rows["demand chat"]["cost_high_usd"] is None and rows["demand chat"]["cost_low_usd"] is not None
-    assert [r["infeasible_end"] for r in s.rows] == [True, True] + [False] * (len(s.rows) - 2)
+    assert {r["input"] for r in s.rows if r["infeasible_end"]} == {"supply all", "demand chat", "rates gpu"}
+    assert [r["infeasible_end"] for r in s.rows] == [True] * 3 + [False] * (len(s.rows) - 3)
 
 
 def test_rate_band_is_used_when_given_else_fifteen_percent():
