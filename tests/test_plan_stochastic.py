@@ -4,6 +4,7 @@ sampled paths, and the `uncertainty:` section's errors."""
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from polyfleet.errors import UserError
 from polyfleet.plan import simple_inputs
 from polyfleet.plan.extensive import first_stage
-from polyfleet.plan.inputs import C1
+from polyfleet.plan.inputs import C1, SupplyLimit
 from polyfleet.plan.stochastic import StochasticOptions, build_extensive, cvar, plan_paths, solve_extensive
 from polyfleet.plan.solve import SolveOptions
 from polyfleet.scenario import load_scenario
@@ -70,6 +71,20 @@ def test_cvar_weight_moves_toward_more_commitment(weight, expected):
     assert commitments(r)[0] == expected
     costs = np.array([x["cost_usd"] for x in r.paths["paths"]])
     assert r.paths["cvar_usd"] == pytest.approx(costs.max(), rel=1e-9)
+
+
+def test_a_path_beyond_supply_shows_its_unmet_demand_at_its_price():
+    # Supply holds 8 chips. The high path (10) leaves 2 chips unmet both months: 2 x 1e6 tokens/h x 730 h
+    # = 1,460 Mtok a month at max($10 value, 2 x $2 on-demand per Mtok) = $14,600, $29,200 in all.
+    # Commitments: 1,752 - 2,920 P(D > c) < 0 below 4, +292 from 4 to 8: still 4. High path: 7,008 +
+    # 2,920 x 4 + 29,200 = 47,888; expected 0.5 x 7,008 + 0.5 x 47,888 = 27,448.
+    inp = replace(two_month_inputs(), supply=(SupplyLimit("cap", np.ones(1, bool), np.ones(4, bool),
+                                                          max_chips=np.full(2, 8.0)),))
+    r = plan_paths(inp, low_high(inp), 0, EXACT, StochasticOptions(deterministic=False))
+    assert commitments(r).tolist() == [4.0, 0.0]
+    high = r.paths["paths"][1]
+    assert high["unmet_share"] == pytest.approx(0.2) and high["cost_usd"] == pytest.approx(47_888)
+    assert r.paths["expected_usd"] == pytest.approx(27_448)
 
 
 def test_cvar_of_a_discrete_distribution():

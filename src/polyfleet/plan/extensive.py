@@ -21,7 +21,7 @@ from .inputs import C1, C3, OD, SPOT, PlanInputs
 
 COST_SCALE = 1e6                     # CVaR rows and columns in USD millions
 RISK_COLS = ("eta", "e:")            # the scenario's own loss-CVaR columns: not part of a path's cost
-UNMET_KINDS = ("demand", "window")
+LAST_RESORT = 2.0                    # unmet demand costs at least twice its dearest on-demand service
 
 
 @dataclass
@@ -63,19 +63,32 @@ def first_stage(model: PlanMilp, names: tuple[str, ...]) -> np.ndarray:
 
 
 def unmet_rows(inp: PlanInputs, model: PlanMilp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(demand and run-window rows, USD and tokens per unit of slack on each): a row unit is the workload's best rate in
-    tokens/h for a month, priced at its classes' value of lost tokens (risk.loss_usd_per_million_tokens)."""
-    value_w = inp.class_share @ inp.loss_usd_per_mtok                               # [W] USD per Mtok
+    """(inference demand rows, USD and tokens per unit of slack on each). A row unit is the workload's best
+    rate in tokens/h for a month. Unmet demand is a last resort, for a path that supply or power cannot
+    serve: it costs the value of lost tokens (risk.loss_usd_per_million_tokens), and never less than
+    `LAST_RESORT` x the dearest price of serving the token on demand. Training runs are never left unmet:
+    they are the company's own plan, not a market's demand."""
+    value = unmet_usd_per_mtok(inp)
     scale = model.blocks.pools.scale                                                 # [W] tokens/h per row unit
     w_of = {w: i for i, w in enumerate(inp.workloads)}
     rows, tokens, usd = [np.zeros(0, int)], [np.zeros(0)], [np.zeros(0)]
-    for b in model.row_blocks:
-        if b.kind in UNMET_KINDS:
-            wi = np.array([w_of[e] for e in b.entity], dtype=int)
-            rows.append(b.rows)
-            tokens.append(scale[wi] * inp.hours)
-            usd.append(tokens[-1] * value_w[wi] / 1e6)
+    for b in (b for b in model.row_blocks if b.kind == "demand"):
+        wi = np.array([w_of[e] for e in b.entity], dtype=int)
+        keep = np.array([inp.kinds[w] == "inference" for w in wi], dtype=bool)
+        rows.append(b.rows[keep])
+        tokens.append(scale[wi[keep]] * inp.hours)
+        usd.append(tokens[-1] * value[wi[keep]] / 1e6)
     return np.concatenate(rows), np.concatenate(usd), np.concatenate(tokens)
+
+
+def unmet_usd_per_mtok(inp: PlanInputs) -> np.ndarray:
+    """[W] USD per million unmet tokens: max(the classes' value of lost tokens, LAST_RESORT x the dearest
+    on-demand USD per million tokens among the offerings that can serve the workload)."""
+    value = inp.class_share @ inp.loss_usd_per_mtok
+    od = inp.price[:, OD]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_mtok = np.where((inp.rate > 0) & np.isfinite(od)[None, :], od[None, :] / inp.rate * 1e6, 0.0)
+    return np.maximum(value, LAST_RESORT * per_mtok.max(axis=1, initial=0.0))
 
 
 def compose(inps: list[PlanInputs], models: list[PlanMilp], prob: np.ndarray, ref: int,

@@ -46,6 +46,7 @@ class StochasticOptions:
     integer_recourse: bool = False            # keep on-demand/spot integer on every path (slower)
     max_nodes: int = 2000                     # HiGHS mip_max_nodes: a deterministic limit, not a clock
     exact: bool = False                       # one HiGHS MILP on the whole extensive form (small problems)
+    security: str = "reference"               # failure sets on the "reference" path only, or on "all" paths
     deterministic: bool = True                # also price the single-forecast plan's commitments on the paths
 
 
@@ -71,7 +72,7 @@ def cvar(costs: np.ndarray, prob: np.ndarray, alpha: float) -> float:
 
 def build_extensive(inp: PlanInputs, paths: list[DrawnPath], ref: int, sto: StochasticOptions) -> Extensive:
     """Every path's model, composed (see `extensive.compose`)."""
-    inps = [path_inputs(inp, p.multiplier, s == ref) for s, p in enumerate(paths)]
+    inps = [path_inputs(inp, p.multiplier, s == ref or sto.security == "all") for s, p in enumerate(paths)]
     models = [build(i) for i in inps]
     prob = np.array([p.probability for p in paths], dtype=float)
     return compose(inps, models, prob, ref, sto.first_stage, sto.alpha, sto.weight, sto.integer_recourse)
