@@ -43,11 +43,13 @@ def _cost(v) -> str:
 
 
 def run_sensitivity(scn, inp, options, say):
-    """The tornado over the scenario's inputs, rates at the rate table's held-out error band."""
+    """The tornado over the scenario's inputs, rates at the rate table's held-out error band. Solved as LP
+    relaxations: on frontier-2026 that is 27 s against 99 s for the MILPs, with the same ranking, and a MILP
+    at a 0.5% gap cannot resolve swings below 0.5% of the cost anyway (they come out as noise)."""
     import numpy as np
 
     from ..plan.sensitivity import sensitivity
     table = scn.rate_table().subset(workloads=list(inp.workloads), offerings=list(inp.offerings))
     low = np.where(table.measured, table.rate, np.minimum(table.rate_low, table.rate))
     high = np.where(table.measured, table.rate, np.maximum(table.rate_high, table.rate))
-    return sensitivity(inp, options, low, high, relax=False, progress=say)
+    return sensitivity(inp, options, low, high, relax=True, progress=say)

@@ -174,4 +174,6 @@ class Scenario(Section):
                 "power_limits": len(self.power.limits) + (1 if self.power.total_mw else 0),
                 "caps": {k: v for k, v in self.risk.max_share.items()},
                 "protected_classes": {c: r for c, r in self.priority_classes().items() if r > 0},
-                "cvar_scenarios": len(self.risk.scenarios)}
+                "cvar_scenarios": len(self.risk.scenarios),
+                "demand_paths": len(self.uncertainty.paths) or (f"sampled: {self.uncertainty.sample.paths}"
+                                                                if self.uncertainty.sample else "none (plan --paths N samples N)")}
