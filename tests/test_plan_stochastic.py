@@ -87,6 +87,18 @@ def test_a_path_beyond_supply_shows_its_unmet_demand_at_its_price():
     assert r.paths["expected_usd"] == pytest.approx(27_448)
 
 
+def test_on_demand_dearer_on_the_high_path_buys_more_commitment():
+    # The high path also doubles the vendor's on-demand price: an on-demand unit there costs 5,840 over the
+    # two months, so d E/dc = 1,752 - 0.5 x 5,840 < 0 up to 10: commit 10 (17,520 on both paths). The
+    # commitment price is fixed when signed, so the low path pays the same 17,520.
+    inp = two_month_inputs()
+    low, high = low_high(inp)
+    paths = [low, replace(high, prices={"v": np.array([2.0, 2.0])})]
+    r = plan_paths(inp, paths, 0, EXACT, StochasticOptions(deterministic=False))
+    assert commitments(r).tolist() == [10.0, 0.0]
+    assert [x["cost_usd"] for x in r.paths["paths"]] == pytest.approx([17_520, 17_520])
+
+
 def test_cvar_of_a_discrete_distribution():
     # worst 25% of {1 (p .5), 2 (p .25), 10 (p .25)} is the 10; at alpha 0.5: (0.25 x 10 + 0.25 x 2) / 0.5 = 6
     c, p = np.array([1.0, 2.0, 10.0]), np.array([0.5, 0.25, 0.25])
@@ -155,12 +167,13 @@ def test_explicit_paths_expand_to_multipliers(tmp_path):
     scn = load_scenario(write(tmp_path, """
         uncertainty:
           paths:
-            - {id: low, probability: 0.25, demand: {all: [1.0, 0.8, 0.5]}}
+            - {id: low, probability: 0.25, demand: {all: [1.0, 0.8, 0.5]}, prices: {nvidia: 1.3}}
             - {id: base, probability: 0.75}
         """))
     paths = demand_paths(scn, 20)            # the scenario's own paths win over a count
     assert [p.id for p in paths] == ["low", "base"]
     assert paths[0].multiplier[0].tolist() == [1.0, 0.8, 0.5] and np.all(paths[1].multiplier == 1.0)
+    assert paths[0].prices["nvidia"].tolist() == [1.3] * 3 and paths[1].prices is None
 
 
 @pytest.mark.parametrize("extra, words", [
@@ -173,6 +186,7 @@ def test_explicit_paths_expand_to_multipliers(tmp_path):
     ("uncertainty:\n  paths:\n    - {id: a, probability: 1.0}\n  reference: b\n", "reference 'b'"),
     ("uncertainty:\n  paths:\n    - {id: a, probability: 1.0, demand: {chta: 1.2}}\n", "chta"),
     ("uncertainty:\n  paths:\n    - {id: a, probability: 1.0, demand: {chat: [1, 2]}}\n", "3 months"),
+    ("uncertainty:\n  paths:\n    - {id: a, probability: 1.0, prices: {nvidai: 1.2}}\n", "nvidai"),
 ])
 def test_bad_uncertainty_fields_are_one_clear_error(tmp_path, extra, words):
     with pytest.raises(UserError) as info:

@@ -30,7 +30,7 @@ from ..solvers import Solution, band
 from .evaluate import evaluate
 from .extensive import COST_SCALE, Extensive, compose, first_stage
 from .heuristic import REPAIRABLE_KINDS, round_up, solve_plan
-from .inputs import C1, C3, TERM_MONTHS, PlanInputs
+from .inputs import C1, C3, OD, SPOT, TERM_MONTHS, PlanInputs
 from .model import build
 from .result import PlanResult, extract
 from .solve import SolveOptions
@@ -63,6 +63,20 @@ def path_inputs(inp: PlanInputs, mult: np.ndarray, reference: bool) -> PlanInput
     return out
 
 
+def with_prices(model, inp: PlanInputs, prices: dict[str, np.ndarray] | None):
+    """The model with on-demand and spot unit costs of each named vendor x its monthly multiplier (commitment
+    prices are fixed when signed, so first-stage costs stay equal on every path)."""
+    if not prices:
+        return model
+    cost = model.cost.copy()
+    vendor = np.array(inp.facts.vendor)
+    for v, mult in prices.items():
+        idx = model.cols["n"][vendor == v][:, [OD, SPOT], :]                      # [o, 2, T]
+        ok = idx >= 0
+        cost[idx[ok]] *= np.broadcast_to(mult[None, None, :], idx.shape)[ok]
+    return replace(model, cost=cost)
+
+
 def cvar(costs: np.ndarray, prob: np.ndarray, alpha: float) -> float:
     """CVaR_alpha of a discrete cost distribution: min over eta of eta + E[(c - eta)+] / (1 - alpha)."""
     costs, prob = np.asarray(costs, float), np.asarray(prob, float)
@@ -73,7 +87,7 @@ def cvar(costs: np.ndarray, prob: np.ndarray, alpha: float) -> float:
 def build_extensive(inp: PlanInputs, paths: list[DrawnPath], ref: int, sto: StochasticOptions) -> Extensive:
     """Every path's model, composed (see `extensive.compose`)."""
     inps = [path_inputs(inp, p.multiplier, s == ref or sto.security == "all") for s, p in enumerate(paths)]
-    models = [build(i) for i in inps]
+    models = [with_prices(build(i), i, p.prices) for i, p in zip(inps, paths)]
     prob = np.array([p.probability for p in paths], dtype=float)
     return compose(inps, models, prob, ref, sto.first_stage, sto.alpha, sto.weight, sto.integer_recourse)
 

@@ -7,13 +7,14 @@ or `all`), or `sample:` - paths drawn reproducibly from a log-normal end-of-hori
       paths:
         - {id: low,  probability: 0.3, demand: {all: {points: {2026-01: 1.0, 2027-12: 0.5}}}}
         - {id: base, probability: 0.5}                     # no demand: the forecast itself
-        - {id: high, probability: 0.2, demand: {chat: 1.5}}
+        - {id: high, probability: 0.2, demand: {chat: 1.5}, prices: {nvidia: 1.3}}
       cvar: {alpha: 0.9, weight: 0.5}
 
     uncertainty:
       sample: {paths: 20, seed: 7, growth_sd: 0.5, correlation: 0.7}
 
-A sampled path's multiplier for service w in month t is exp(sd z_w f_t - sd^2 f_t / 2), with
+A path may also move a vendor's on-demand and spot prices (`prices:`); commitment prices are fixed
+when signed, so they stay. A sampled path's multiplier for service w in month t is exp(sd z_w f_t - sd^2 f_t / 2), with
 f_t = (t + 1) / T: it starts near the forecast and widens to the end-of-horizon log-sd `growth_sd`,
 with mean 1 in every month (the forecast stays the expectation). z_w = sqrt(rho) z + sqrt(1 - rho) e_w:
 services share a common shock with correlation `correlation`. Training runs are the company's own
@@ -46,6 +47,8 @@ class DemandPathSpec(Section):
     probability: float = Field(gt=0, le=1)
     demand: dict[str, Series] = Field(default_factory=dict, description="workload id or `all` -> multiplier "
                                       "on its forecast, month by month (a workload's own entry wins over `all`)")
+    prices: dict[str, Series] = Field(default_factory=dict, description="vendor -> multiplier on its on-demand "
+                                      "and spot prices, month by month (commitment prices are fixed when signed)")
 
 
 class Sampling(Section):
@@ -104,6 +107,7 @@ class DrawnPath:
     id: str
     probability: float
     multiplier: np.ndarray          # [W, T]
+    prices: dict[str, np.ndarray] | None = None     # vendor -> [T] multiplier on on-demand and spot prices
 
 
 def explicit_paths(scn: Scenario) -> list[DrawnPath]:
@@ -118,7 +122,8 @@ def explicit_paths(scn: Scenario) -> list[DrawnPath]:
         for key, series in p.demand.items():
             if key != ALL:
                 mult[ids.index(key)] = scn.expand(series, ("uncertainty", "paths", i, "demand", key))
-        out.append(DrawnPath(p.id, p.probability, mult))
+        prices = {v: scn.expand(series, ("uncertainty", "paths", i, "prices", v)) for v, series in p.prices.items()}
+        out.append(DrawnPath(p.id, p.probability, mult, prices or None))
     return out
 
 
