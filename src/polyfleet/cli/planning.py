@@ -70,7 +70,10 @@ def plan_cmd(
             inp = inputs_from_scenario(scn, table=table.pessimistic())
         else:
             inp = inputs_from_scenario(scn)
-        result = plan(inp, opts, progress=say) if paths is None else plan_scenario_paths(scn, inp, paths, opts.solve, say)
+        if paths is None:
+            result = plan(inp, opts, progress=say)
+        else:
+            result = plan_scenario_paths(scn, inp, paths, opts.solve, say)
         sens = run_sensitivity(scn, inp, opts.solve, say) if sensitivity else None
         cmp = do_compare(inp, opts, policy=None, progress=say) if compare else None
         fr = do_frontier(inp, lv, opts, progress=say) if frontier else None

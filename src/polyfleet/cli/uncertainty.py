@@ -24,7 +24,8 @@ def print_paths(p: dict, console: Console) -> None:
                   f"{pct(low['idle_committed_chip_share'])} of committed chip-months idle.")
     det = p.get("deterministic")
     if det and det.get("expected_usd") is not None:
-        console.print(f"The single-forecast plan's commitments on the same paths: expected {money(det['expected_usd'])}, "
+        console.print(f"The single-forecast plan's commitments on the same paths: expected "
+                      f"{money(det['expected_usd'])}, "
                       f"CVaR {money(det['cvar_usd'])}; idle if low {pct(det['low']['idle_committed_chip_share'])}; "
                       f"planning over the paths saves {money(p['value_of_stochastic_usd'])} of the objective.")
 

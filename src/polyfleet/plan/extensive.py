@@ -132,7 +132,8 @@ def compose(inps: list[PlanInputs], models: list[PlanMilp], prob: np.ndarray, re
     offset = float(sum(prob[s] * m.offset for s, m in enumerate(models)))
     milp = Milp(A=parts.A.tocsc(), cost=parts.cost, col_lo=parts.lo, col_hi=parts.hi, row_lo=parts.rlo,
                 row_hi=parts.rhi, integer=parts.integer, offset=offset, cols={}, row_blocks=parts.blocks)
-    return Extensive(milp, models, prob, c0[:-1], r0[:-1], unmet, local_rows, slack_usd, slack_tok, path_cost, z, inps, ref, first)
+    return Extensive(milp, models, prob, c0[:-1], r0[:-1], unmet, local_rows, slack_usd, slack_tok, path_cost, z,
+                     inps, ref, first)
 
 
 @dataclass

@@ -100,19 +100,18 @@ def solve_extensive(ext: Extensive, options: SolveOptions, sto: StochasticOption
     The gap is measured against the LP bound of the whole problem; `exact` solves the whole MILP instead."""
     h_lp = solvers.load(_fix(ext, fixed), options.highs(), relax=True)
     lp = solvers.run(h_lp, _fix(ext, fixed), relax=True, guard=False)
-    if lp.has_solution and not sto.exact:
-        x = lp.x
-        given = fixed is not None
-        if fixed is None:
-            fixed, x = _round_first_stage(ext, h_lp, lp.x)
-        if fixed is not None:
-            milp = _fix(ext, fixed)
-            sol = solvers.run(solvers.load(milp, _highs(options, sto), verbose=options.verbose), milp,
-                              start=_start(ext, milp, x, sto))
-            return _against_bound(sol, lp, options, given)
     if not lp.has_solution:
         return lp
-    milp = _fix(ext, fixed)
+    given = fixed is not None
+    if not sto.exact:
+        first, x = (fixed, lp.x) if given else _round_first_stage(ext, h_lp, lp.x)
+        if first is not None:
+            milp = _fix(ext, first)
+            sol = solvers.run(solvers.load(milp, _highs(options, sto), verbose=options.verbose), milp,
+                              start=_start(ext, milp, x, sto))
+            if sol.has_solution or given:
+                return _against_bound(sol, lp, options, given)
+    milp = _fix(ext, fixed)             # the whole MILP: asked for, or the rounding found no whole first stage
     return solvers.run(solvers.load(milp, _highs(options, sto), verbose=options.verbose), milp)
 
 

@@ -175,5 +175,4 @@ class Scenario(Section):
                 "caps": {k: v for k, v in self.risk.max_share.items()},
                 "protected_classes": {c: r for c, r in self.priority_classes().items() if r > 0},
                 "cvar_scenarios": len(self.risk.scenarios),
-                "demand_paths": len(self.uncertainty.paths) or (f"sampled: {self.uncertainty.sample.paths}"
-                                                                if self.uncertainty.sample else "none (plan --paths N samples N)")}
+                "demand_paths": self.uncertainty.describe()}

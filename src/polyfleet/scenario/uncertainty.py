@@ -99,6 +99,14 @@ class Uncertainty(Section):
             raise ValueError(f"reference '{self.reference}' is not a path id (allowed: {', '.join(ids)})")
         return self
 
+    def describe(self) -> str:
+        """One line for `polyfleet scenario`."""
+        if self.paths:
+            return f"{len(self.paths)} given ({', '.join(p.id for p in self.paths)})"
+        if self.sample is not None:
+            return f"{self.sample.paths} sampled (seed {self.sample.seed}, growth_sd {self.sample.growth_sd:g})"
+        return "none (plan --paths N samples N)"
+
 
 @dataclass(frozen=True)
 class DrawnPath:
