@@ -233,7 +233,8 @@ def plan_paths(inp: PlanInputs, paths: list[DrawnPath], ref: int, options: Solve
 
 
 def path_summary(ext: Extensive, paths: list[DrawnPath], x: np.ndarray, sto: StochasticOptions) -> dict:
-    """Each path's cost, unmet demand and idle committed chips; expected cost, CVaR, the low path."""
+    """Each path's cost, unmet demand and idle committed chips (and its mean demand multiplier over the
+    workload-months with demand, unweighted); expected cost, CVaR, the low path (least total demand)."""
     rows = []
     for s, p in enumerate(paths):
         xs = x[ext.cols_of(s)]
@@ -258,8 +259,9 @@ def path_summary(ext: Extensive, paths: list[DrawnPath], x: np.ndarray, sto: Sto
 
 def idle_committed_share(inp: PlanInputs, model, x: np.ndarray) -> float:
     """Share of committed chip-months (1y/3y, new and held before the horizon) that serve nothing on this
-    path: per pool and month, the firm chips no workload uses, up to the pool's committed chips (a plan
-    buys no on-demand or spot unit it does not use, so idle capacity is committed capacity)."""
+    path when nothing fails: per pool and month, the firm chips no workload uses, up to the pool's committed
+    chips (a plan buys no on-demand or spot unit it does not use, so idle capacity is committed capacity).
+    On the reference path this includes the reserve its failure sets require."""
     n = model.value("n", x)
     held = inp.fleet_commit[:, [C1, C3], :].sum(axis=1).astype(float)
     for k in (C1, C3):

@@ -230,7 +230,11 @@ def paths_section(p: dict) -> Section:
         lines.append(f"The single-forecast plan's commitments on the same paths: expected "
                      f"{units.money(det['expected_usd'])}, CVaR {units.money(det['cvar_usd'])}; planning over the "
                      f"paths saves {units.money(p['value_of_stochastic_usd'])} of the objective.")
-    return Section("Demand paths: what the commitments cost if demand moves", bullets(lines) + table(
+    note = ("<p class='note'>1y/3y commitments are signed once for every path; on-demand and spot are bought per "
+            "path. Idle committed: committed chip-months serving nothing on that path when nothing fails (on the "
+            "reference path this includes the reserve its failure sets require). Unmet demand is priced and "
+            "reported, never hidden.</p>")
+    return Section("Demand paths: what the commitments cost if demand moves", note + bullets(lines) + table(
         rows, cols, {"probability": pct, "unmet_share": pct, "idle_committed_chip_share": pct,
                      "demand_multiplier_mean": lambda v: f"{v:.2f}"}, left=("id",)), "paths")
 
