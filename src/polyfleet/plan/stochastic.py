@@ -27,6 +27,7 @@ import numpy as np
 from .. import solvers
 from ..scenario.uncertainty import DrawnPath
 from ..solvers import Solution, band
+from .binding import binding_constraints
 from .evaluate import evaluate
 from .extensive import COST_SCALE, Extensive, compose, first_stage
 from .heuristic import REPAIRABLE_KINDS, round_up, solve_plan
@@ -214,9 +215,12 @@ def plan_paths(inp: PlanInputs, paths: list[DrawnPath], ref: int, options: Solve
     result = PlanResult(inputs=ref_inp, solution=sol, build_seconds=build_s, size=size)
     if not sol.has_solution:
         return result
-    sub = replace(sol, x=sol.x[ext.cols_of(ref)], row_activity=None)
+    xs = sol.x[ext.cols_of(ref)]
+    sub = replace(sol, x=xs, row_activity=ext.models[ref].A @ xs)
     for key, val in extract(ref_inp, ext.models[ref], sub).items():
         setattr(result, key, val)
+    result.binding = binding_constraints(ext.models[ref], sub, ref_inp.months, None,
+                                         {c.id: c.label for c in ref_inp.contingencies})   # at their limit; no prices
     result.survivability = evaluate(ref_inp, result.firm_chips, result.served)
     summary = path_summary(ext, paths, sol.x, sto)
     summary.update(solver=sol.summary(), recourse="integer" if sto.integer_recourse else
@@ -304,7 +308,8 @@ def plan_scenario_paths(scn, inp: PlanInputs, count: int | None, options: SolveO
     cv = scn.uncertainty.cvar
     notes = (f"two-stage plan over {len(paths)} demand paths: 1y/3y commitments are signed once for all paths; "
              f"failure sets and survivability are enforced on the reference path '{paths[ref].id}' only",
-             "unmet demand on a non-reference path is priced at the value of lost tokens "
-             "(risk.loss_usd_per_million_tokens) and reported per path")
+             "unmet demand on a non-reference path is priced at max(the value of lost tokens "
+             "(risk.loss_usd_per_million_tokens), 2x its dearest on-demand price) and reported per path",
+             "the limits listed are the reference path's rows at their bound in the plan, without LP prices")
     inp = replace(inp, assumptions=inp.assumptions + tuple(path_assumptions(scn, paths)), notes=inp.notes + notes)
     return plan_paths(inp, paths, ref, options, StochasticOptions(alpha=cv.alpha, weight=cv.weight), progress)
