@@ -62,3 +62,10 @@ def test_paths_json_table_and_files(run_cli, small, tmp_path):
 def test_bad_paths_count_is_refused_before_work(run_cli, small, value):
     code, _, err = run_cli("plan", str(small()), "--paths", value, "--quiet")
     assert code == 2 and "--paths" in err
+
+
+def test_an_infeasible_scenario_is_explained_with_paths_too(run_cli):
+    from polyfleet.errors import EXIT_INFEASIBLE
+    code, out, _ = run_cli("plan", "examples/power-crunch.yaml", "--paths", "3", "--quiet")
+    assert code == EXIT_INFEASIBLE
+    assert "No plan satisfies every constraint" in out and "power limit" in out

@@ -27,7 +27,9 @@ import numpy as np
 from .. import solvers
 from ..scenario.uncertainty import DrawnPath
 from ..solvers import Solution, band
+from .api import INFEASIBLE_STATUSES
 from .binding import binding_constraints
+from .diagnose import diagnose
 from .evaluate import evaluate
 from .extensive import COST_SCALE, Extensive, compose, first_stage
 from .heuristic import REPAIRABLE_KINDS, round_up, solve_plan
@@ -214,6 +216,9 @@ def plan_paths(inp: PlanInputs, paths: list[DrawnPath], ref: int, options: Solve
     ref_inp = ext.inputs[ref]
     result = PlanResult(inputs=ref_inp, solution=sol, build_seconds=build_s, size=size)
     if not sol.has_solution:
+        if sol.status in INFEASIBLE_STATUSES:          # the reference path carries every hard row: explain it
+            labels = {c.id: c.label for c in ref_inp.contingencies}
+            result.diagnosis = diagnose(ref_inp, ext.models[ref], options, labels)
         return result
     xs = sol.x[ext.cols_of(ref)]
     sub = replace(sol, x=xs, row_activity=ext.models[ref].A @ xs)
