@@ -183,6 +183,7 @@ def test_explicit_paths_expand_to_multipliers(tmp_path):
     ("uncertainty:\n  sample: {growth_sd: -0.1}\n", "growth_sd"),
     ("uncertainty:\n  sample: {paths: 1}\n", "paths"),
     ("uncertainty:\n  cvar: {alpha: 1.0}\n", "alpha"),
+    ("uncertainty:\n  failure_sets: some\n", "failure_sets"),
     ("uncertainty:\n  paths:\n    - {id: a, probability: 1.0}\n  reference: b\n", "reference 'b'"),
     ("uncertainty:\n  paths:\n    - {id: a, probability: 1.0, demand: {chta: 1.2}}\n", "chta"),
     ("uncertainty:\n  paths:\n    - {id: a, probability: 1.0, demand: {chat: [1, 2]}}\n", "3 months"),
@@ -193,3 +194,29 @@ def test_bad_uncertainty_fields_are_one_clear_error(tmp_path, extra, words):
         load_scenario(write(tmp_path, extra))
     msg = str(info.value)
     assert words in msg and "s.yaml:" in msg and "uncertainty" in msg
+
+
+def test_failure_sets_on_every_path_hold_the_reserve_on_each():
+    # Providers a (on-demand $2, 1y $0.8: 2,920 / 1,168 a unit over both months) and b ($3, $1.8: 4,380 /
+    # 2,628); one class that must keep 100% after losing either provider, so a path with failure sets holds
+    # its demand on a alone and on b alone. Low path (4, the reference) and high (10), p = 0.5.
+    # Reference only: the high path needs 10 chips from either; d E/dc_b above 4 = 2,628 - 0.5 x 2,920 > 0
+    # (a's on-demand serves it cheaper), d E/dc_a up to c_a + c_b = 10 = 1,168 - 0.5 x 2,920 < 0: (6, 4),
+    # 17,520 on both paths. On every path the high path needs 10 on each: d E/dc_a = 1,168 - 1,460 < 0 up to
+    # 10, d E/dc_b = 2,628 - 0.5 x 4,380 > 0 above 4: (10, 4); low 22,192, high 22,192 + 6 x 4,380 = 48,472.
+    from polyfleet.plan.inputs import Contingency
+    offs = [{"id": "a", "vendor": "v", "provider": "p1", "on_demand": 2.0, "commit_1y": 0.8},
+            {"id": "b", "vendor": "v", "provider": "p2", "on_demand": 3.0, "commit_1y": 1.8}]
+    conts = tuple(Contingency(f"lose-{i}", f"loss of {i}", "provider", keep, np.zeros(2, bool))
+                  for i, keep in (("a", np.array([0.0, 1.0])), ("b", np.array([1.0, 0.0]))))
+    inp = simple_inputs(offerings=offs, workloads=[{"id": "chat", "demand": 7 * RATE,
+                                                    "rates": {"a": RATE, "b": RATE}}], months=2,
+                        classes={"critical": 1.0}, contingencies=conts)
+    paths = low_high(inp)
+    ref_only = plan_paths(inp, paths, 0, EXACT, StochasticOptions(deterministic=False))
+    every = plan_paths(inp, paths, 0, EXACT, StochasticOptions(deterministic=False, security="all"))
+    assert ref_only.starts[:, C1, 0].tolist() == [6.0, 4.0]
+    assert [x["cost_usd"] for x in ref_only.paths["paths"]] == pytest.approx([17_520, 17_520])
+    assert every.starts[:, C1, 0].tolist() == [10.0, 4.0]
+    assert [x["cost_usd"] for x in every.paths["paths"]] == pytest.approx([22_192, 48_472])
+    assert all(x["unmet_share"] == 0 for x in every.paths["paths"])

@@ -14,7 +14,8 @@ def print_paths(p: dict, console: Console) -> None:
     single-forecast plan's commitments on the same paths."""
     cols = [Column("id", "path", justify="left"), Column("probability", "probability", pct),
             Column("demand_multiplier_mean", "demand x", lambda v: f"{v:.2f}"), Column("cost_usd", "cost", money),
-            Column("unmet_share", "unmet", pct), Column("idle_committed_chip_share", "idle committed", pct)]
+            Column("paid_usd", "paid", money), Column("unmet_share", "unmet", pct),
+            Column("unmet_usd", "unmet priced", money), Column("idle_committed_chip_share", "idle committed", pct)]
     emit(p["paths"], "table", cols, title=f"Demand paths (reference: {p['reference']}; recourse: {p['recourse']})",
          console=console)
     console.print(f"Expected cost {money(p['expected_usd'])}; CVaR{p['alpha']:.0%} {money(p['cvar_usd'])} "

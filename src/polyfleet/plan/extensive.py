@@ -47,9 +47,16 @@ class Extensive:
         return slice(int(self.col_start[s]), int(self.col_start[s]) + self.models[s].num_cols)
 
     def cost_of(self, s: int, x: np.ndarray) -> float:
-        """USD of path s at point x (its columns, its unmet demand, its constant payments)."""
-        own = float(self.path_cost[s] @ x[self.cols_of(s)]) + self.models[s].offset
-        return own + float(self.unmet_usd[s] @ x[self.unmet[s]])
+        """What path s costs in the objective at point x: its payments and the price of its unmet demand."""
+        return self.paid(s, x) + self.unmet_cost(s, x)
+
+    def paid(self, s: int, x: np.ndarray) -> float:
+        """USD path s pays at point x (its units, porting and the constant payments of the fleet held)."""
+        return float(self.path_cost[s] @ x[self.cols_of(s)]) + self.models[s].offset
+
+    def unmet_cost(self, s: int, x: np.ndarray) -> float:
+        """The price of path s's unmet demand at point x (USD; not paid, lost)."""
+        return float(self.unmet_usd[s] @ x[self.unmet[s]])
 
 
 def first_stage(model: PlanMilp, names: tuple[str, ...]) -> np.ndarray:
@@ -119,8 +126,12 @@ def compose(inps: list[PlanInputs], models: list[PlanMilp], prob: np.ndarray, re
         nxt += len(rows)
     A = sp.block_diag([m.A for m in models], format="csc")
     n_slack = nxt - int(c0[-1])
-    srows = np.concatenate(slack_rows)
-    slack_A = sp.csc_matrix((np.ones(n_slack), (srows, np.arange(n_slack))), shape=(int(r0[-1]), n_slack))
+    i, j, v = [np.concatenate(slack_rows)], [np.arange(n_slack)], [np.ones(n_slack)]
+    for s, m in enumerate(models):
+        si, sj, sv = _survive_on_served(inps[s], m, local_rows[s], unmet[s] - int(c0[-1]))
+        i, j, v = i + [si + r0[s]], j + [sj], v + [sv]
+    slack_A = sp.csc_matrix((np.concatenate(v), (np.concatenate(i), np.concatenate(j))),
+                            shape=(int(r0[-1]), n_slack))
     A = sp.hstack([A, slack_A], format="csc")
     parts = _Parts(A, np.concatenate([*cost, *(u * p for u, p in zip(slack_usd, prob))]),
                    np.concatenate([*(m.col_lo for m in models), np.zeros(n_slack)]),
@@ -134,6 +145,30 @@ def compose(inps: list[PlanInputs], models: list[PlanMilp], prob: np.ndarray, re
                 row_hi=parts.rhi, integer=parts.integer, offset=offset, cols={}, row_blocks=parts.blocks)
     return Extensive(milp, models, prob, c0[:-1], r0[:-1], unmet, local_rows, slack_usd, slack_tok, path_cost, z,
                      inps, ref, first)
+
+
+def _survive_on_served(inp: PlanInputs, m: PlanMilp, demand_rows: np.ndarray,
+                       slack: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Triplets that make a non-reference path's survivability rows (security on every path) ask for the
+    required share of the demand it *serves*: sum y rate + req_w u >= req_w need, u its unmet slack."""
+    if not len(demand_rows):
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+    key = {}
+    blocks = [b for b in m.row_blocks if b.kind == "demand"]
+    for b in blocks:
+        for r, e, t in zip(b.rows, b.entity, b.month):
+            key[(e, int(t))] = r
+    col = dict(zip(demand_rows.tolist(), slack.tolist()))
+    req = dict(zip(inp.workloads, inp.required_w()))
+    i, j, v = [], [], []
+    for b in (b for b in m.row_blocks if b.kind == "survive"):
+        for r, e, t in zip(b.rows, b.entity, b.month):
+            d = key.get((e, int(t)))
+            if d in col:
+                i.append(r)
+                j.append(col[d])
+                v.append(req[e])
+    return np.array(i, int), np.array(j, int), np.array(v, float)
 
 
 @dataclass

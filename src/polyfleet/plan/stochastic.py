@@ -3,9 +3,11 @@
 First stage: what is signed before demand is known - the 1y/3y commitment starts (`n[:, C1|C3, :]`;
 the set of first-stage column names is a parameter, so a later first-stage block joins by name).
 Second stage, per path: on-demand and spot units, allocation, everything else. The core model is
-built per path with its demand scaled (`model.build`); the failure sets, survivability and the
-scenario's loss-CVaR blocks only on the reference path (the forecast, or the path closest to it),
-so the security policy holds for the plan as printed, not on every path. The paths are composed
+built per path with its demand scaled (`model.build`); by default the failure sets, survivability and
+the scenario's loss-CVaR blocks only on the reference path (the forecast, or the path closest to it),
+so the security policy holds for the plan as printed, not on every path - which lets the other paths
+hold no N-1 reserve, so they come out cheaper and the commitments lean toward them. `security="all"`
+puts them on every path (each on the demand it serves) at about 4x the model. The paths are composed
 block-diagonally (`extensive.py`) and solved once by HiGHS.
 
 On-demand/spot units of the non-reference paths are continuous by default (the reference path's stay
@@ -50,6 +52,7 @@ class StochasticOptions:
     max_nodes: int = 2000                     # HiGHS mip_max_nodes: a deterministic limit, not a clock
     exact: bool = False                       # one HiGHS MILP on the whole extensive form (small problems)
     security: str = "reference"               # failure sets on the "reference" path only, or on "all" paths
+    #                                           (each on the demand it serves: unmet demand lowers its need)
     deterministic: bool = True                # also price the single-forecast plan's commitments on the paths
 
 
@@ -242,8 +245,9 @@ def plan_paths(inp: PlanInputs, paths: list[DrawnPath], ref: int, options: Solve
 
 
 def path_summary(ext: Extensive, paths: list[DrawnPath], x: np.ndarray, sto: StochasticOptions) -> dict:
-    """Each path's cost, unmet demand and idle committed chips (and its mean demand multiplier over the
-    workload-months with demand, unweighted); expected cost, CVaR, the low path (least total demand)."""
+    """Each path's cost (what it pays plus the price of its unmet demand), unmet demand and idle committed
+    chips (and its mean demand multiplier over the workload-months with demand, unweighted); expected cost,
+    CVaR, the low path (least total demand)."""
     rows = []
     for s, p in enumerate(paths):
         xs = x[ext.cols_of(s)]
@@ -251,6 +255,7 @@ def path_summary(ext: Extensive, paths: list[DrawnPath], x: np.ndarray, sto: Sto
         demand_tok = float(inp_s.demand.sum() * inp_s.hours + np.nansum(inp_s.window_tokens) * inp_s.hours)
         unmet_tok = float(ext.unmet_tokens[s] @ x[ext.unmet[s]]) if len(ext.unmet[s]) else 0.0
         rows.append({"id": p.id, "probability": p.probability, "cost_usd": ext.cost_of(s, x),
+                     "paid_usd": ext.paid(s, x), "unmet_usd": ext.unmet_cost(s, x),
                      "unmet_share": unmet_tok / demand_tok if demand_tok > 0 else 0.0,
                      "idle_committed_chip_share": idle_committed_share(inp_s, ext.models[s], xs),
                      "demand_multiplier_mean": float(np.mean(p.multiplier[inp_s.demand.sum(axis=1) > 0]))
@@ -311,10 +316,13 @@ def plan_scenario_paths(scn, inp: PlanInputs, count: int | None, options: SolveO
     paths = demand_paths(scn, count)
     ref = reference_index(scn, paths)
     cv = scn.uncertainty.cvar
+    where = (f"on the reference path '{paths[ref].id}' only (uncertainty.failure_sets)" if
+             scn.uncertainty.failure_sets == "reference" else "on every path, on the demand each serves")
     notes = (f"two-stage plan over {len(paths)} demand paths: 1y/3y commitments are signed once for all paths; "
-             f"failure sets and survivability are enforced on the reference path '{paths[ref].id}' only",
+             f"failure sets and survivability are enforced {where}",
              "unmet demand on a non-reference path is priced at max(the value of lost tokens "
              "(risk.loss_usd_per_million_tokens), 2x its dearest on-demand price) and reported per path",
              "the limits listed are the reference path's rows at their bound in the plan, without LP prices")
     inp = replace(inp, assumptions=inp.assumptions + tuple(path_assumptions(scn, paths)), notes=inp.notes + notes)
-    return plan_paths(inp, paths, ref, options, StochasticOptions(alpha=cv.alpha, weight=cv.weight), progress)
+    sto = StochasticOptions(alpha=cv.alpha, weight=cv.weight, security=scn.uncertainty.failure_sets)
+    return plan_paths(inp, paths, ref, options, sto, progress)

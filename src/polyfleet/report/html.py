@@ -219,7 +219,8 @@ def paths_section(p: dict) -> Section:
     """The two-stage plan over demand paths: each path's cost, unmet demand and idle commitments."""
     rows = p["paths"]
     cols = [("id", "path"), ("probability", "probability"), ("demand_multiplier_mean", "mean demand x"),
-            ("cost_usd", "cost USD"), ("unmet_share", "unmet demand"), ("idle_committed_chip_share", "idle committed")]
+            ("cost_usd", "cost USD"), ("paid_usd", "paid USD"), ("unmet_share", "unmet demand"),
+            ("unmet_usd", "unmet priced USD"), ("idle_committed_chip_share", "idle committed")]
     low, det = p["low"], p.get("deterministic") or {}
     lines = [f"Expected cost {units.money(p['expected_usd'])}; CVaR at {p['alpha']:.0%} {units.money(p['cvar_usd'])} "
              f"(weight in the objective {p['weight']:g}).",

@@ -25,7 +25,7 @@ sampled path is the forecast itself: it is the reference path that carries the f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -82,6 +82,10 @@ class Uncertainty(Section):
     reference: str | None = Field(default=None, description="the path that carries the failure sets and the "
                                   "printed plan (default: the path closest to the forecast)")
     cvar: PathCvar = PathCvar()
+    failure_sets: Literal["reference", "all"] = Field(default="reference", description="where the failure sets "
+                                                      "and survivability apply: the reference path only (fast), or "
+                                                      "every path, each on the demand it serves (about 4x the "
+                                                      "model; a path that holds no N-1 reserve costs less)")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Uncertainty":
