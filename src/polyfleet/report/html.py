@@ -237,7 +237,8 @@ def paths_section(p: dict) -> Section:
             "reported, never hidden.</p>")
     return Section("Demand paths: what the commitments cost if demand moves", note + bullets(lines) + table(
         rows, cols, {"probability": pct, "unmet_share": pct, "idle_committed_chip_share": pct,
-                     "demand_multiplier_mean": lambda v: f"{v:.2f}"}, left=("id",)), "paths")
+                     "demand_multiplier_mean": lambda v: f"{v:.2f}", "cost_usd": units.money, "paid_usd": units.money,
+                     "unmet_usd": units.money}, left=("id",)), "paths")
 
 
 def sensitivity_section(s: dict) -> Section:
@@ -251,4 +252,6 @@ def sensitivity_section(s: dict) -> Section:
                         "What moves the cost") if rows and s["base_usd"] else ""
     return Section("Sensitivity (tornado)", f"<p class='note'>Each input moved alone and the plan solved again "
                    f"({esc(s['method'])}); an end with no plan is shown as n/a.</p>" + table(
-                       rows, cols, {"swing_share": pct}, left=("input", "low", "high")) + figure(fig), "sensitivity")
+                       rows, cols, {"swing_share": pct, **{k: units.money for k in ("cost_low_usd", "cost_high_usd",
+                                                                                     "swing_usd")}},
+                       left=("input", "low", "high")) + figure(fig), "sensitivity")
