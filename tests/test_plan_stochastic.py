@@ -75,7 +75,7 @@ def test_cvar_weight_moves_toward_more_commitment(weight, expected):
 
 def test_a_path_beyond_supply_shows_its_unmet_demand_at_its_price():
     # Supply holds 8 chips. The high path (10) leaves 2 chips unmet both months: 2 x 1e6 tokens/h x 730 h
-    # = 1,460 Mtok a month at max($10 value, 2 x $2 on-demand per Mtok) = $14,600, $29,200 in all.
+    # = 1,460 Mtok a month at max($10 value, 2 x $2 on-demand per Mtok, the cheapest) = $14,600, $29,200 in all.
     # Commitments: 1,752 - 2,920 P(D > c) < 0 below 4, +292 from 4 to 8: still 4. High path: 7,008 +
     # 2,920 x 4 + 29,200 = 47,888; expected 0.5 x 7,008 + 0.5 x 47,888 = 27,448.
     inp = replace(two_month_inputs(), supply=(SupplyLimit("cap", np.ones(1, bool), np.ones(4, bool),

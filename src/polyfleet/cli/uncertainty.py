@@ -46,7 +46,7 @@ def _cost(v) -> str:
 
 def run_sensitivity(scn, inp, options, say):
     """The tornado over the scenario's inputs, rates at the rate table's held-out error band. Solved as LP
-    relaxations: on frontier-2026 that is 27 s against 99 s for the MILPs, with the same ranking, and a MILP
+    relaxations: on frontier-2026 that is 12 s against 99 s for the MILPs, with the same ranking, and a MILP
     at a 0.5% gap cannot resolve swings below 0.5% of the cost anyway (they come out as noise)."""
     import numpy as np
 

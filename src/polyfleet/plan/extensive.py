@@ -21,7 +21,7 @@ from .inputs import C1, C3, OD, SPOT, PlanInputs
 
 COST_SCALE = 1e6                     # CVaR rows and columns in USD millions
 RISK_COLS = ("eta", "e:")            # the scenario's own loss-CVaR columns: not part of a path's cost
-LAST_RESORT = 2.0                    # unmet demand costs at least twice its dearest on-demand service
+LAST_RESORT = 2.0                    # unmet demand costs at least twice its cheapest on-demand service
 
 
 @dataclass
@@ -73,7 +73,7 @@ def unmet_rows(inp: PlanInputs, model: PlanMilp) -> tuple[np.ndarray, np.ndarray
     """(inference demand rows, USD and tokens per unit of slack on each). A row unit is the workload's best
     rate in tokens/h for a month. Unmet demand is a last resort, for a path that supply or power cannot
     serve: it costs the value of lost tokens (risk.loss_usd_per_million_tokens), and never less than
-    `LAST_RESORT` x the dearest price of serving the token on demand. Training runs are never left unmet:
+    `LAST_RESORT` x the cheapest price of serving the token on demand. Training runs are never left unmet:
     they are the company's own plan, not a market's demand."""
     value = unmet_usd_per_mtok(inp)
     scale = model.blocks.pools.scale                                                 # [W] tokens/h per row unit
@@ -89,13 +89,16 @@ def unmet_rows(inp: PlanInputs, model: PlanMilp) -> tuple[np.ndarray, np.ndarray
 
 
 def unmet_usd_per_mtok(inp: PlanInputs) -> np.ndarray:
-    """[W] USD per million unmet tokens: max(the classes' value of lost tokens, LAST_RESORT x the dearest
-    on-demand USD per million tokens among the offerings that can serve the workload)."""
+    """[W] USD per million unmet tokens: max(the classes' value of lost tokens, LAST_RESORT x the cheapest
+    on-demand USD per million tokens among the offerings that can serve the workload) - a token is taken to
+    be worth at least twice what serving it costs at the best on-demand price (an assumption, noted)."""
     value = inp.class_share @ inp.loss_usd_per_mtok
     od = inp.price[:, OD]
+    ok = (inp.rate > 0) & np.isfinite(od)[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        per_mtok = np.where((inp.rate > 0) & np.isfinite(od)[None, :], od[None, :] / inp.rate * 1e6, 0.0)
-    return np.maximum(value, LAST_RESORT * per_mtok.max(axis=1, initial=0.0))
+        per_mtok = np.where(ok, od[None, :] / inp.rate * 1e6, np.inf)
+    cheapest = np.where(ok.any(axis=1), per_mtok.min(axis=1, initial=np.inf), 0.0)
+    return np.maximum(value, LAST_RESORT * cheapest)
 
 
 def compose(inps: list[PlanInputs], models: list[PlanMilp], prob: np.ndarray, ref: int,

@@ -7,7 +7,8 @@ cells keep their rate - else x0.85 / x1.15), each power limit and each supply li
 Rows are sorted by swing (|cost at high - cost at low|); an end with no plan is shown as such and
 sorts first, since no swing is larger than losing the plan. Solves are the MILP at the plan's gap
 by default, or the LP relaxation (`relax`), which is faster and whose swings differ by at most the
-rounding of whole units.
+rounding of whole units. The cost compared is the solver's objective: the plan's cost over the horizon
+(plus the scenario's loss-CVaR term when it has one).
 """
 
 from __future__ import annotations

@@ -218,7 +218,7 @@ def plan_scenario_paths(scn, inp: PlanInputs, count: int | None, options: SolveO
     notes = (f"two-stage plan over {len(paths)} demand paths: 1y/3y commitments are signed once for all paths; "
              f"failure sets and survivability are enforced {where}",
              "unmet demand on a non-reference path is priced at max(the value of lost tokens "
-             "(risk.loss_usd_per_million_tokens), 2x its dearest on-demand price) and reported per path",
+             "(risk.loss_usd_per_million_tokens), 2x its cheapest on-demand price) and reported per path",
              "the limits listed are the reference path's rows at their bound in the plan, without LP prices")
     inp = replace(inp, assumptions=inp.assumptions + tuple(path_assumptions(scn, paths)), notes=inp.notes + notes)
     sto = StochasticOptions(alpha=cv.alpha, weight=cv.weight, security=scn.uncertainty.failure_sets)
