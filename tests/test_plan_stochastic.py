@@ -40,15 +40,15 @@ def commitments(result) -> np.ndarray:
     return result.starts[:, C1, :].sum(axis=0)
 
 
-@pytest.mark.parametrize("exact", [False, True])
-def test_two_paths_commit_for_the_low_path_not_the_mean(exact):
+@pytest.mark.parametrize("exact, integer_recourse", [(False, False), (True, False), (False, True)])
+def test_two_paths_commit_for_the_low_path_not_the_mean(exact, integer_recourse):
     # Demand 4 or 10 chips, p = 0.5 each (mean 7). c units of 1y signed in month 1 cost 1,752 c; the rest is
     # on-demand, 2 x 1,460 a unit over both months. d E[cost]/dc = 1,752 - 2,920 P(D > c): negative below 4,
     # +292 from 4 to 10, so the plan commits 4 (a month-2 start: 876 - 1,460 P(D > c) > 0 from 4 on: none).
     # E[cost] = 4 x 1,752 + 0.5 x 2,920 x 6 = 15,768 (low 7,008, high 24,528).
     # Planning for the mean (7) commits 7: 12,264 + 0.5 x 2,920 x 3 = 16,644 on the same paths (876 more).
     inp = two_month_inputs()
-    r = plan_paths(inp, low_high(inp), 0, EXACT, StochasticOptions(exact=exact))
+    r = plan_paths(inp, low_high(inp), 0, EXACT, StochasticOptions(exact=exact, integer_recourse=integer_recourse))
     assert commitments(r).tolist() == [4.0, 0.0]
     p = r.paths
     assert p["expected_usd"] == pytest.approx(15_768, abs=1e-3)

@@ -154,24 +154,26 @@ def _survive_on_served(inp: PlanInputs, m: PlanMilp, demand_rows: np.ndarray,
                        slack: np.ndarray) -> tuple[np.ndarray, ...]:
     """Triplets that make a non-reference path's survivability rows (security on every path) ask for the
     required share of the demand it *serves*: sum y rate + req_w u >= req_w need, u its unmet slack."""
-    if not len(demand_rows):
-        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
-    key = {}
-    blocks = [b for b in m.row_blocks if b.kind == "demand"]
-    for b in blocks:
-        for r, e, t in zip(b.rows, b.entity, b.month):
-            key[(e, int(t))] = r
-    col = dict(zip(demand_rows.tolist(), slack.tolist()))
-    req = dict(zip(inp.workloads, inp.required_w()))
-    i, j, v = [], [], []
-    for b in (b for b in m.row_blocks if b.kind == "survive"):
-        for r, e, t in zip(b.rows, b.entity, b.month):
-            d = key.get((e, int(t)))
-            if d in col:
-                i.append(r)
-                j.append(col[d])
-                v.append(req[e])
-    return np.array(i, int), np.array(j, int), np.array(v, float)
+    w_of = {w: i for i, w in enumerate(inp.workloads)}
+    T = inp.T
+
+    def keys(kind: str) -> tuple[np.ndarray, np.ndarray]:
+        bl = [b for b in m.row_blocks if b.kind == kind]
+        if not bl:
+            return np.zeros(0, int), np.zeros(0, int)
+        rows = np.concatenate([b.rows for b in bl])
+        w = np.array([w_of[e] for b in bl for e in b.entity], dtype=int)
+        return rows, w * T + np.concatenate([b.month for b in bl])
+
+    d_rows, d_key = keys("demand")
+    slack_of = np.full(inp.W * T, -1)
+    row_key = np.full(m.num_rows, -1)
+    row_key[d_rows] = d_key
+    slack_of[row_key[demand_rows]] = slack
+    s_rows, s_key = keys("survive")
+    col = slack_of[s_key] if len(s_key) else np.zeros(0, int)
+    ok = col >= 0
+    return s_rows[ok], col[ok], inp.required_w()[s_key[ok] // T]
 
 
 @dataclass
