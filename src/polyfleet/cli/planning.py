@@ -25,8 +25,10 @@ PLAN_FILES = ("plan.json", "plan.csv", "months.csv", "survivability.csv", "bindi
              "  polyfleet plan frontier-2026 --compare --frontier --out report\n\n"
              "  polyfleet plan my.yaml --format json > plan.json\n\n"
              "  polyfleet plan --robust   (at the pessimistic end of each modelled rate's band)\n\n"
+             "  polyfleet plan --paths 20 --sensitivity   (commitments hedged over 20 demand paths; the tornado)\n\n"
              "--out DIR writes plan.json, plan.csv (month x offering), months.csv, survivability.csv, binding.csv, "
-             "report.html (self-contained) and, with --compare/--frontier, compare.csv and frontier.csv. Files "
+             "report.html (self-contained) and, with --compare/--frontier/--paths/--sensitivity, compare.csv, frontier.csv, "
+             "paths.csv and sensitivity.csv. Files "
              "polyfleet did not write are never replaced unless --overwrite is given.")
 def plan_cmd(
     ctx: typer.Context,
@@ -123,6 +125,8 @@ def plan_cmd(
             print_paths(result.paths, console)
         if sens is not None:
             print_sensitivity(sens.to_dict(), console)
+        if paths is None and (scn.uncertainty.paths or scn.uncertainty.sample):
+            console.print("[dim]the scenario's uncertainty: section is read by --paths N[/dim]")
     if out is not None:
         Console(stderr=True).print(f"[dim]wrote {len(written)} files to {out} (open {out / 'report.html'})[/dim]")
     if not result.feasible:
