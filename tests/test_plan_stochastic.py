@@ -108,15 +108,15 @@ def test_cvar_of_a_discrete_distribution():
 
 
 @settings(max_examples=8, deadline=None)
-@given(st.lists(st.floats(0.3, 2.5), min_size=2, max_size=4), st.integers(0, 3))
-def test_first_stage_columns_are_equal_on_every_path(mults, ref):
+@given(st.lists(st.floats(0.3, 2.5), min_size=2, max_size=4), st.integers(0, 3), st.sampled_from([0.0, 0.7]))
+def test_first_stage_columns_are_equal_on_every_path(mults, ref, weight):
     inp = simple_inputs(offerings=[{"id": "a", "vendor": "v", "on_demand": 2.0, "commit_1y": 1.3, "commit_3y": 0.9},
                                    {"id": "b", "vendor": "w", "on_demand": 2.5, "spot": 1.0, "commit_1y": 1.5}],
                         workloads=[{"id": "chat", "demand": [3e6, 5e6, 8e6], "rates": {"a": RATE, "b": 1.2 * RATE}}],
                         months=3)
     ref = ref % len(mults)
     paths = [DrawnPath(f"p{i}", 1 / len(mults), np.linspace(1.0, m, 3)[None, :]) for i, m in enumerate(mults)]
-    sto = StochasticOptions()
+    sto = StochasticOptions(alpha=0.6, weight=weight)
     ext = build_extensive(inp, paths, ref, sto)
     sol = solve_extensive(ext, EXACT, sto)
     assert sol.has_solution
@@ -124,6 +124,9 @@ def test_first_stage_columns_are_equal_on_every_path(mults, ref):
     for f in firsts:
         assert np.allclose(f, firsts[ref], atol=1e-6)
     assert np.allclose(firsts[ref], np.round(firsts[ref]), atol=1e-6)
+    # the objective HiGHS reports is E[cost] + weight x CVaR of the path costs read back from the point
+    costs = np.array([ext.cost_of(s, sol.x) for s in range(len(paths))])
+    assert sol.objective == pytest.approx(costs @ ext.prob + weight * cvar(costs, ext.prob, 0.6), rel=1e-7)
 
 
 def test_sampled_paths_are_reproducible_and_centred_on_the_forecast():
