@@ -28,3 +28,9 @@ STEP = typer.Option(None, "--step-minutes", help="Traffic step in minutes, 1 to 
 WHAT_IF = typer.Option([], "--what-if", metavar="EVENT", help="A fixed event, e.g. outage:provider=gcp,day=30,hours=48 "
                        "or supply-cut:vendor=nvidia,day=60,days=120 (repeatable; checked before any work).")
 
+PATHS = typer.Option(None, "--paths", help="Plan against N demand paths (two-stage: commitments "
+                     "signed first, on-demand/spot per path; 2 to 200): the scenario's uncertainty.paths when it "
+                     "has them, else N paths sampled as uncertainty.sample says (defaults when absent).")
+SENSITIVITY = typer.Option(False, "--sensitivity", help="Tornado: re-plan with prices per vendor +/-20%, demand "
+                           "per workload +/-25%, rates per family at their error band, power and supply limits "
+                           "+/-20%; cost at each end, sorted by swing.")

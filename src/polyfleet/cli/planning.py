@@ -27,9 +27,11 @@ PLAN_FILES = ("plan.json", "plan.csv", "months.csv", "survivability.csv", "bindi
              "  polyfleet plan frontier-2026 --compare --frontier --out report\n\n"
              "  polyfleet plan my.yaml --format json > plan.json\n\n"
              "  polyfleet plan --robust   (at the pessimistic end of each modelled rate's band)\n\n"
+             "  polyfleet plan --paths 20 --sensitivity   (commitments hedged over 20 demand paths; the tornado)\n\n"
              "--out DIR writes plan.json, plan.csv (month x offering), months.csv, survivability.csv, binding.csv, "
              "procurement.csv (new commitments by month, vendor, provider and term), report.html (self-contained) "
-             "and, with --compare/--frontier, compare.csv and frontier.csv. Files "
+             "and, with --compare/--frontier/--paths/--sensitivity, compare.csv, frontier.csv, paths.csv and "
+             "sensitivity.csv. Files "
              "polyfleet did not write are never replaced unless --overwrite is given.")
 def plan_cmd(
     ctx: typer.Context,
@@ -44,6 +46,8 @@ def plan_cmd(
                                       "(default 0,0.25,0.5,0.75,0.9,1)."),
     robust: bool = typer.Option(False, "--robust", help="Plan at the pessimistic end (P10) of each modelled rate's "
                                 "held-out error band; also solves the nominal plan and reports what that certainty costs."),
+    paths: int | None = opt.PATHS,
+    sensitivity: bool = opt.SENSITIVITY,
     gap: float = opt.GAP,
     time_limit: float = opt.TIME_LIMIT,
     node_limit: int = opt.NODE_LIMIT,
@@ -54,9 +58,12 @@ def plan_cmd(
     from ..plan import PlanOptions, SolveOptions, compare as do_compare, frontier as do_frontier, plan
     from ..plan.from_scenario import inputs_from_scenario
     from ..plan.schedule import PROCUREMENT_FIELDS, procurement_rows
+    from ..plan.stochastic import plan_scenario_paths
     from ..report import html
+    from .uncertainty import print_paths, print_sensitivity, run_sensitivity
 
-    preflight.options(ctx, outputs=PLAN_FILES + ("compare.csv",) * compare + ("frontier.csv",) * frontier)
+    preflight.options(ctx, outputs=PLAN_FILES + ("compare.csv",) * compare + ("frontier.csv",) * frontier
+                      + ("paths.csv",) * (paths is not None) + ("sensitivity.csv",) * sensitivity)
     lv = preflight.levels(levels) if frontier else []
     scn = load(ctx, scenario)
     opts = PlanOptions(solve=SolveOptions(mip_rel_gap=gap, time_limit=time_limit, node_limit=node_limit))
@@ -70,7 +77,11 @@ def plan_cmd(
             inp = inputs_from_scenario(scn, table=table.pessimistic())
         else:
             inp = inputs_from_scenario(scn)
-        result = plan(inp, opts, progress=say)
+        if paths is None:
+            result = plan(inp, opts, progress=say)
+        else:
+            result = plan_scenario_paths(scn, inp, paths, opts.solve, say)
+        sens = run_sensitivity(scn, inp, opts.solve, say) if sensitivity else None
         cmp = do_compare(inp, opts, policy=None, progress=say) if compare else None
         fr = do_frontier(inp, lv, opts, progress=say) if frontier else None
     doc = result.to_dict()
@@ -80,8 +91,14 @@ def plan_cmd(
         doc["compare"] = cmp.rows()
     if fr is not None:
         doc["frontier"] = fr.rows()
+    if sens is not None:
+        doc["sensitivity"] = sens.to_dict()
     if out is not None:
         sections = html.plan_sections(result)
+        if result.paths is not None:
+            sections.append(html.paths_section(result.paths))
+        if sens is not None:
+            sections.append(html.sensitivity_section(sens.to_dict()))
         if cmp is not None:
             sections.append(html.compare_section(cmp))
         if fr is not None:
@@ -96,6 +113,10 @@ def plan_cmd(
             files["compare.csv"] = to_csv(cmp.rows())
         if fr is not None:
             files["frontier.csv"] = to_csv(fr.rows())
+        if result.paths is not None:
+            files["paths.csv"] = to_csv(result.paths["paths"])
+        if sens is not None:
+            files["sensitivity.csv"] = to_csv(sens.rows)
         written = write_outputs(out, files, overwrite)
     if fmt == "json":
         print(json.dumps(jsonable(doc), indent=2))
@@ -105,6 +126,13 @@ def plan_cmd(
         _print_tables(result, cmp, fr)
         if nominal is not None:
             _print_robust(doc["robust"])
+        console = Console(width=None if sys.stdout.isatty() else 160)
+        if result.paths is not None:
+            print_paths(result.paths, console)
+        if sens is not None:
+            print_sensitivity(sens.to_dict(), console)
+        if paths is None and (scn.uncertainty.paths or scn.uncertainty.sample):
+            console.print("[dim]the scenario's uncertainty: section is read by --paths N[/dim]")
     if out is not None:
         Console(stderr=True).print(f"[dim]wrote {len(written)} files to {out} (open {out / 'report.html'})[/dim]")
     if not result.feasible:

@@ -100,7 +100,7 @@ RULES: dict[str, Callable[[Any, str], None]] = {
     "--what-if": _what_ifs, "--kv-dtype": _choice(KV_DTYPES), "--ray": _ray_address,
     # options of the perf faces on main (compare --days, calibration --folds, ...): same rules when merged
     "--days": _real(0, 36500, lo_open=True), "--system-chips": _whole(1, 10_000_000), "--folds": _whole(2, 100),
-    "--max-price-age": _whole(0, 36500),
+    "--max-price-age": _whole(0, 36500), "--paths": _whole(2, 200),
 }
 
 # option -> (the option it needs, why): given without it, it would do nothing

@@ -15,9 +15,12 @@ from .inputs import TERMS, Cap, Contingency, CvarCase, PlanInputs, PowerLimit, S
 from .model import build
 from .result import PlanResult
 from .solve import Solution, SolveOptions, solve
+from .sensitivity import Sensitivity, sensitivity
+from .stochastic import StochasticOptions, plan_paths, plan_scenario_paths
 from .strategies import CompareResult, FrontierResult, Strategy, compare, frontier
 
 __all__ = ["Binding", "Cap", "CompareResult", "Conflict", "Contingency", "CvarCase", "Diagnosis", "FrontierResult",
            "PlanInputs", "PlanOptions", "PlanResult", "PowerLimit", "Solution", "SolveOptions", "Strategy",
            "SupplyLimit", "Survivability", "TERMS", "as_inputs", "build", "check_invariants", "compare", "evaluate",
-           "frontier", "inputs_from_scenario", "plan", "simple_inputs", "solve"]
+           "frontier", "inputs_from_scenario", "plan", "simple_inputs", "solve", "Sensitivity", "StochasticOptions",
+           "plan_paths", "plan_scenario_paths", "sensitivity"]

@@ -43,6 +43,7 @@ class PlanResult:
     relaxation_status: str | None = None
     sites: list[dict] = field(default_factory=list)   # per power site: energised when, MW, MW drawn
     site_cost: np.ndarray | None = None        # [T] USD the sites cost (under way and ordered)
+    paths: dict | None = None                  # two-stage plan over demand paths (plan/stochastic.py)
 
     # ---- status ---------------------------------------------------------------------------
     @property
@@ -225,6 +226,8 @@ class PlanResult:
         doc["lock_in"] = lock_in(inp, self.allocation).to_dict()
         doc["procurement"] = {"new_commitments": procurement_rows(self),
                               "owed_after_by_vendor": owed_after_by_vendor(self)}
+        if self.paths is not None:
+            doc["paths"] = self.paths
         if self.survivability is not None:
             doc["survivability"] = {"classes": list(self.survivability.classes),
                                     "required": self.survivability.required.tolist(),

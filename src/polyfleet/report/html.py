@@ -226,3 +226,45 @@ def frontier_section(fr) -> Section:
                                            "each point is a separate optimal plan.</p>") + table(
         rows, cols, {"required_share": pct, "premium_vs_first": pct, "worst_protected_share": pct},
         left=("status", "mix")) + figure(fig), "frontier")
+
+
+def paths_section(p: dict) -> Section:
+    """The two-stage plan over demand paths: each path's cost, unmet demand and idle commitments."""
+    rows = p["paths"]
+    cols = [("id", "path"), ("probability", "probability"), ("demand_multiplier_mean", "mean demand x"),
+            ("cost_usd", "cost USD"), ("paid_usd", "paid USD"), ("unmet_share", "unmet demand"),
+            ("unmet_usd", "unmet priced USD"), ("idle_committed_chip_share", "idle committed")]
+    low, det = p["low"], p.get("deterministic") or {}
+    lines = [f"Expected cost {units.money(p['expected_usd'])}; CVaR at {p['alpha']:.0%} {units.money(p['cvar_usd'])} "
+             f"(weight in the objective {p['weight']:g}).",
+             f"If demand comes in low (path {low['id']}): {units.money(low['cost_usd'])}, with "
+             f"{pct(low['idle_committed_chip_share'])} of committed chip-months idle.",
+             f"Solver: {p['solver']['status']}; recourse: {p['recourse']}."]
+    if det.get("expected_usd") is not None:
+        lines.append(f"The single-forecast plan's commitments on the same paths: expected "
+                     f"{units.money(det['expected_usd'])}, CVaR {units.money(det['cvar_usd'])}; planning over the "
+                     f"paths saves {units.money(p['value_of_stochastic_usd'])} of the objective.")
+    note = ("<p class='note'>1y/3y commitments are signed once for every path; on-demand and spot are bought per "
+            "path. Idle committed: committed chip-months serving nothing on that path when nothing fails (on the "
+            "reference path this includes the reserve its failure sets require). Unmet demand is priced and "
+            "reported, never hidden.</p>")
+    return Section("Demand paths: what the commitments cost if demand moves", note + bullets(lines) + table(
+        rows, cols, {"probability": pct, "unmet_share": pct, "idle_committed_chip_share": pct,
+                     "demand_multiplier_mean": lambda v: f"{v:.2f}", "cost_usd": units.money, "paid_usd": units.money,
+                     "unmet_usd": units.money}, left=("id",)), "paths")
+
+
+def sensitivity_section(s: dict) -> Section:
+    """The tornado: cost at the low and high end of each input, sorted by swing."""
+    from . import plots
+    rows = s["rows"]
+    cols = [("input", "input"), ("low", "low"), ("cost_low_usd", "cost at low"), ("high", "high"),
+            ("cost_high_usd", "cost at high"), ("swing_usd", "swing"), ("swing_share", "swing / base")]
+    fig = plots.tornado([r["input"] for r in rows], s["base_usd"] or 0.0, [r["cost_low_usd"] for r in rows],
+                        [r["cost_high_usd"] for r in rows], [r["low"] for r in rows], [r["high"] for r in rows],
+                        "What moves the cost") if rows and s["base_usd"] else ""
+    return Section("Sensitivity (tornado)", f"<p class='note'>Each input moved alone and the plan solved again "
+                   f"({esc(s['method'])}); an end with no plan is shown as n/a.</p>" + table(
+                       rows, cols, {"swing_share": pct, **{k: units.money for k in ("cost_low_usd", "cost_high_usd",
+                                                                                     "swing_usd")}},
+                       left=("input", "low", "high")) + figure(fig), "sensitivity")

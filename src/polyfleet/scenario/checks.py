@@ -39,6 +39,7 @@ def check_scenario(scn: Scenario) -> None:
     _check_risk(scn, ctx.catalog)
     _check_series(scn)
     _check_simulation(scn, ctx.catalog)
+    _check_uncertainty(scn, ctx.catalog)
 
 
 def _loc_error(scn: Scenario, loc: tuple, message: str, allowed: str | None = None) -> UserError:
@@ -285,3 +286,15 @@ def _check_month(scn: Scenario, month: str, loc: tuple, allow_before: bool = Fal
     off = month_offset(scn.horizon.start, month)
     if off >= scn.horizon.months or (off < 0 and not allow_before):
         raise _loc_error(scn, loc, f"month {month} is outside the horizon", allowed=f"{scn.months[0]} .. {scn.months[-1]}")
+
+
+def _check_uncertainty(scn: Scenario, cat: Catalog) -> None:
+    """Demand path multipliers name workloads (or `all`), price multipliers vendors."""
+    valid = [w.id for w in scn.workloads.all()] + ["all"]
+    for i, p in enumerate(scn.uncertainty.paths):
+        for key in p.demand:
+            if key not in valid:
+                raise _unknown(scn, "workload", key, valid, ("uncertainty", "paths", i, "demand", key))
+        for key in p.prices:
+            loc = ("uncertainty", "paths", i, "prices", key)
+            check_name("vendor", key, cat, scn.where(loc), field_path(loc))

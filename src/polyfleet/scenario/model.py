@@ -22,6 +22,7 @@ from .policy import Money, Power, Risk, Supply
 from .sections import FleetEntry, Horizon, OfferingFilter, RateOverride, Section, Tenant, Workloads
 from .series import month_labels
 from .simulation import SimOptions
+from .uncertainty import Uncertainty
 
 CATALOG_SECTIONS = ("files", "sources", "accelerators", "runtimes", "providers", "regions", "offerings")
 
@@ -48,6 +49,7 @@ class Scenario(Section):
     rates: tuple[RateOverride, ...] = ()
     faults: Faults = Faults()
     simulation: SimOptions = SimOptions()
+    uncertainty: Uncertainty = Uncertainty()
 
     _doc: DataFile | None = PrivateAttr(default=None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -204,4 +206,5 @@ class Scenario(Section):
                 "power_limits": len(self.power.limits) + (1 if self.power.total_mw else 0),
                 "caps": {k: v for k, v in self.risk.max_share.items()},
                 "protected_classes": {c: r for c, r in self.priority_classes().items() if r > 0},
-                "cvar_scenarios": len(self.risk.scenarios)}
+                "cvar_scenarios": len(self.risk.scenarios),
+                "demand_paths": self.uncertainty.describe()}
