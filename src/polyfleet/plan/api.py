@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ..scenario import Scenario, load_scenario
 from .binding import binding_constraints
+from .contract_result import contract_month_cost, option_values, read_contracts
 from .diagnose import diagnose
 from .evaluate import evaluate
 from .from_scenario import inputs_from_scenario
@@ -27,6 +28,7 @@ class PlanOptions:
     binding: bool = True            # solve the LP relaxation for duals -> binding constraints with prices
     survivability: bool = True      # evaluate the plan under every failure set
     diagnose: bool = True           # explain an infeasible scenario
+    option_values: bool = True      # price each exercised contract option by solving without it
 
 
 def as_inputs(source: Scenario | PlanInputs | str) -> PlanInputs:
@@ -58,6 +60,8 @@ def plan(source: Scenario | PlanInputs | str, options: PlanOptions = PlanOptions
         return result
     for key, val in extract(inp, model, sol).items():
         setattr(result, key, val)
+    if inp.contracts:
+        _read_contracts(inp, model, sol, result, options, say)
     if options.binding:
         say("finding the binding limits")
         relax = lp if lp is not None else solve(model, options.solve, relax=True)
@@ -68,6 +72,17 @@ def plan(source: Scenario | PlanInputs | str, options: PlanOptions = PlanOptions
         say("checking survivability")
         result.survivability = evaluate(inp, result.firm_chips, result.served)
     return result
+
+
+def _read_contracts(inp: PlanInputs, model, sol, result: PlanResult, options: PlanOptions, say) -> None:
+    """Contracts read back into the result; their payments join the monthly cost and the obligation."""
+    result.contract_cost = contract_month_cost(inp, model, sol.x)
+    result.contracts = read_contracts(inp, model, sol.x, result.allocation, result.chips)
+    result.obligation_after_usd += sum(c["owed_after_horizon_usd"] for c in result.contracts)
+    if options.option_values and any(o["exercised"] for c in result.contracts for o in c["options"]):
+        say("pricing the exercised options (a solve without each)")
+    if options.option_values:
+        option_values(inp, model, sol.objective, result.contracts, options.solve)
 
 
 def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:

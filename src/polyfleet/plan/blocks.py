@@ -14,6 +14,7 @@ import numpy as np
 
 from ..catalog import TERMS
 from ..solvers import Milp
+from .contract_terms import tail_weight
 from .inputs import C1, C3, SPOT, TERM_MONTHS, PlanInputs
 
 
@@ -59,7 +60,8 @@ def months_paid(inp: PlanInputs) -> np.ndarray:
     out = np.ones((len(TERMS), T))
     for k in (C1, C3):
         L = TERM_MONTHS[k]
-        out[k] = np.minimum(L, T - np.arange(T)) if inp.commitment_tail == "prorated" else L
+        inside = np.minimum(L, T - np.arange(T))
+        out[k] = inside + tail_weight(inp.commitment_tail, inp.terminal_value_share) * (L - inside)
     return out
 
 
@@ -87,6 +89,7 @@ class CoreBlocks:
     x_hi: np.ndarray            # [W, P, T] upper bound of each allocation column
     member: np.ndarray          # [P, O] 0/1 pool membership
     b: np.ndarray | None = None  # [W, families] porting binaries, None when nothing has a porting cost
+    rH: np.ndarray | None = None  # [O, T] rows defining units held (contracts add their chips there)
 
 
 @dataclass

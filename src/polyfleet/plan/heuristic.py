@@ -23,10 +23,12 @@ import numpy as np
 
 from .. import solvers
 from ..solvers import Milp, Solution, row_violations
+from .contracts import contract_units
 from .inputs import C1, C3, OD, SPOT, TERM_MONTHS, PlanInputs
 from .solve import SolveOptions, load_highs, solve
 
 REPAIRABLE_KINDS = ("supply", "ramp", "power", "cap", "budget")
+CONTRACT_BINARIES = ("cu", "cy")          # fixed before the rounding (contracts.py)
 
 
 def _held(n: np.ndarray) -> np.ndarray:
@@ -87,7 +89,7 @@ def round_up(inp: PlanInputs, model: Milp, x: np.ndarray) -> np.ndarray | None:
         return None                                 # a unit bound (lead time, spot cap) is in the way
     out[idx[ok]] = r[ok]
     held = _held(r) + inp.fleet_commit
-    H = held.sum(axis=1)
+    H = held.sum(axis=1) + contract_units(inp, model, x)
     chips = inp.unit_chips.astype(float)
     F = chips[:, None] * (H - (1.0 - inp.spot_avail)[:, None] * r[:, SPOT])
     out[model.cols["H"]] = H
@@ -105,9 +107,11 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
     limit_rows = np.concatenate([b.rows for b in model.row_blocks if b.kind in REPAIRABLE_KINDS] or [np.zeros(0, int)])
     if (model.integer & ~_integral_cols(model)).any():
         return None                                     # integers the rounding does not know (none today)
+    x = _fix_contract_binaries(model, highs, x_lp)
+    if x is None:
+        return None
     hi0 = model.row_hi.copy()
     tightened = hi0.copy()
-    x = x_lp
     found = None
     for it in range(rounds):
         cand = round_up(inp, model, x)
@@ -133,9 +137,23 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
     return found
 
 
+def _fix_contract_binaries(model: Milp, highs, x_lp: np.ndarray) -> np.ndarray | None:
+    """Contract binaries (sign, exercise, cancel) rounded to the nearest whole value and fixed in the LP
+    (solved again); None when that LP has no solution. The LP's column bounds are left fixed: this LP
+    serves only the start point."""
+    cols = np.concatenate([model.cols[k][model.cols[k] >= 0] for k in CONTRACT_BINARIES if k in model.cols]
+                          or [np.zeros(0, np.int64)])
+    if not len(cols):
+        return x_lp
+    val = np.round(x_lp[cols])
+    highs.changeColsBounds(len(cols), cols.astype(np.int32), val, val)
+    again = solvers.run(highs, model, relax=True, guard=False)
+    return again.x if again.has_solution else None
+
+
 def _integral_cols(model: Milp) -> np.ndarray:
     known = np.zeros(model.num_cols, bool)
-    for name in ("n", "b"):
+    for name in ("n", "b", *CONTRACT_BINARIES):
         if name in model.cols:
             idx = model.cols[name]
             known[idx[idx >= 0]] = True

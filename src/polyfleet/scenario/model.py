@@ -17,6 +17,7 @@ from ..datafile import DataFile, field_path
 from ..errors import UserError
 from .checks import check_scenario
 from .context import build_context, select_offerings
+from .contracts import Contract
 from .faults import Faults
 from .policy import Money, Power, Risk, Supply
 from .sections import FleetEntry, Horizon, OfferingFilter, RateOverride, Section, Tenant, Workloads
@@ -48,6 +49,8 @@ class Scenario(Section):
     rates: tuple[RateOverride, ...] = ()
     faults: Faults = Faults()
     simulation: SimOptions = SimOptions()
+    contracts: tuple[Contract, ...] = Field(default=(), description="capacity deals: delivery schedules, "
+                                            "take-or-pay, terms, options, cancellation (scenario/contracts.py)")
 
     _doc: DataFile | None = PrivateAttr(default=None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
