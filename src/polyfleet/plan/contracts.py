@@ -74,19 +74,22 @@ def add_contracts(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> None:
     u = a.add_cols("cu", ~tr.fixed, hi=1.0, integer=True)
     y = a.add_cols("cy", cancellable, hi=1.0, integer=True, cost=fees)
     tail_usd = tail_weight(inp.commitment_tail, inp.terminal_value_share) * tr.price_m[:, None] * tr.tail
-    can = tr.after.any(axis=1)
+    # the tail of a delivery taken after the cancellation month is paid on s directly (s <= d (1 - y) already
+    # ends it); only deliveries taken before need Q >= tail - M y (a tighter relaxation than one Q for all)
+    pre = tr.after.any(axis=1)[:, None] & ~tr.after
+    can = (pre & (tail_usd > 0)).any(axis=1)
     lo = np.where(tr.fixed[:, None] & ~tr.after, tr.mt[:, None] * tr.d, 0.0)
-    s = a.add_cols("cs", tr.d > 0, cost=np.where(can[:, None], 0.0, tail_usd), lo=lo, hi=tr.d)
+    s = a.add_cols("cs", tr.d > 0, cost=np.where(pre, 0.0, tail_usd), lo=lo, hi=tr.d)
     G = a.add_cols("cG", np.ones(tr.d.shape, bool), cost=tr.price_m[:, None])
     yr = y[tr.owner]                                                       # [R] (-1: not cancellable)
     _take_rows(a, tr, s, u, yr)
     _held_rows(a, tr, s, G, yr)
     if can.any():               # payments after the horizon end with a cancellation: Q >= tail - M y
         q = a.add_cols("cQ", can, cost=1.0)
-        big = (tail_usd * tr.d).sum(axis=1)
+        big = (tail_usd * tr.d * pre).sum(axis=1)
         r = a.add_rows("contract_tail", can, lo=0.0, unit="USD")
         a.coef(r, q, 1.0)
-        a.coef(r[:, None], s, -tail_usd)
+        a.coef(r[:, None], s, -tail_usd * pre)
         a.coef(r, yr, big)
     _placement(a, inp, core, tr, G)
 
@@ -113,9 +116,10 @@ def _take_rows(a: Assembler, tr: Tranches, s: np.ndarray, u: np.ndarray, yr: np.
 
 
 def _held_rows(a: Assembler, tr: Tranches, s: np.ndarray, G: np.ndarray, yr: np.ndarray) -> None:
-    """G = taken in the last L months; from the cancellation month on, that or 0 (big M = all deliveries)."""
+    """G = taken in the last L months; from the cancellation month on, that or 0 (big M: the chips that
+    month's band could hold at most, the tightest valid bound)."""
     T = tr.d.shape[1]
-    big = np.maximum(tr.d.sum(axis=1), 1.0)[:, None]
+    big = np.maximum(held_at_most(tr), 1.0)
     rG = a.add_rows("contract_held", np.ones(tr.d.shape, bool), lo=0.0, hi=np.where(tr.after, np.inf, 0.0),
                     unit="chips")
     rc = a.add_rows("contract_held_max", tr.after, hi=0.0, unit="chips")
@@ -127,9 +131,19 @@ def _held_rows(a: Assembler, tr: Tranches, s: np.ndarray, G: np.ndarray, yr: np.
     a.coef(rG, G, 1.0)
     a.coef(rG, yr[:, None], big * tr.after)
     a.coef(rc, G, 1.0)
-    roff = a.add_rows("contract_released", tr.after, hi=np.broadcast_to(big, tr.d.shape), unit="chips")
+    roff = a.add_rows("contract_released", tr.after, hi=big, unit="chips")
     a.coef(roff, G, 1.0)
     a.coef(roff, yr[:, None], big)
+
+
+def held_at_most(tr: Tranches) -> np.ndarray:
+    """[R, T] chips held if every delivery is taken whole: deliveries of the last L months."""
+    out = np.zeros(tr.d.shape)
+    T = tr.d.shape[1]
+    for r in range(tr.R):
+        tt, ss = band(T, int(tr.L[r]))
+        np.add.at(out[r], tt, tr.d[r, ss])
+    return out
 
 
 def _placement(a: Assembler, inp: PlanInputs, core: CoreBlocks, tr: Tranches, G: np.ndarray) -> None:
