@@ -66,10 +66,16 @@ def months_paid(inp: PlanInputs) -> np.ndarray:
 
 
 def initial_firm_chips(inp: PlanInputs) -> np.ndarray:
-    """[O] firm chips held just before the horizon."""
+    """[O] firm chips held just before the horizon: the fleet's, and a signed contract's first-month
+    delivery (its cumulative schedule starts with what is already delivered) where the contract has one
+    offering, so certainly sits there (at its minimum take)."""
     avail = np.ones((inp.O, len(TERMS)))
     avail[:, SPOT] = inp.spot_avail
-    return inp.unit_chips * (inp.fleet_initial * avail).sum(axis=1)
+    out = inp.unit_chips * (inp.fleet_initial * avail).sum(axis=1)
+    for c in inp.contracts:
+        if c.signed and c.mask.sum() == 1:
+            out = out + c.mask * c.min_take * c.tranches[0].deliveries[0]
+    return out
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ import numpy as np
 from .blocks import PlanMilp
 from .contracts import Tranches, tranches
 from .inputs import PlanInputs
-from .solve import SolveOptions, solve
+from .heuristic import solve_plan
+from .solve import SolveOptions
 
 
 def contract_month_cost(inp: PlanInputs, model: PlanMilp, x: np.ndarray) -> np.ndarray:
@@ -90,7 +91,7 @@ def option_values(inp: PlanInputs, model: PlanMilp, objective: float, contracts:
                 continue
             hi = model.col_hi.copy()
             hi[u[r]] = 0.0
-            sol = solve(replace(model, col_hi=hi), options)
+            sol, _ = solve_plan(inp, replace(model, col_hi=hi), options)
             if sol.has_solution:
                 opt["value_usd"] = float(sol.objective - objective)
                 opt["value_note"] = (f"re-solved without the option (HiGHS {sol.status}, gap "

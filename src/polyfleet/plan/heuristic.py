@@ -24,11 +24,12 @@ import numpy as np
 from .. import solvers
 from ..solvers import Milp, Solution, row_violations
 from .contracts import contract_units
+from .deal_search import CONTRACT_BINARIES, MAX_ENUMERATED, contract_binaries, solve_over_deals
 from .inputs import C1, C3, OD, SPOT, TERM_MONTHS, PlanInputs
 from .solve import SolveOptions, load_highs, solve
 
 REPAIRABLE_KINDS = ("supply", "ramp", "power", "cap", "budget")
-CONTRACT_BINARIES = ("cu", "cy")          # fixed before the rounding (contracts.py)
+START_ABS_TOL = 1e-5        # chips: LP residuals on rows summing ~1e6-chip contract columns reach a few 1e-6
 
 
 def _held(n: np.ndarray) -> np.ndarray:
@@ -117,7 +118,7 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
         cand = round_up(inp, model, x)
         if cand is None:
             break
-        viol = row_violations(model, cand)
+        viol = row_violations(model, cand, abs_tol=START_ABS_TOL)
         if not viol.any():
             found = cand
             break
@@ -166,7 +167,15 @@ __all__ = ["round_up", "solve_plan", "start_point"]
 def solve_plan(inp: PlanInputs, model: Milp, options: SolveOptions) -> tuple[Solution, Solution | None]:
     """(MIP solution, LP relaxation solution). With `options.start_heuristic`, the LP relaxation is solved
     first, rounded and repaired into a first plan for HiGHS; its duals serve the binding-limit report.
-    The MIP's solve_seconds include the LP and the rounding."""
+    The MIP's solve_seconds include the LP and the rounding. A few contract binaries (sign, exercise,
+    cancel) are enumerated with LP bounds (`deal_search.py`), each choice solved this way."""
+    if 0 < len(contract_binaries(model)) <= MAX_ENUMERATED:
+        return solve_over_deals(model, options, lambda m: _solve_one(inp, m, options))
+    return _solve_one(inp, model, options)
+
+
+def _solve_one(inp: PlanInputs, model: Milp, options: SolveOptions) -> tuple[Solution, Solution | None]:
+    """`solve_plan` for one model: LP, rounded start, MIP."""
     if not options.start_heuristic or not model.integer.any():
         return _checked(model, solve(model, options)), None
     t0 = time.perf_counter()
