@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..scenario import Scenario, load_scenario
 from .binding import binding_constraints
 from .contract_result import contract_month_cost, option_values, read_contracts
@@ -126,6 +128,7 @@ def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:
             group = sum((r[measure] or 0.0) for r in rows if r[dim] == cap["group"])
             if total > 0 and group > cap["max_share"] * total * (1 + 1e-3) + tol:
                 problems.append(f"cap {dim} {cap['group']} exceeded in {m}: {group / total:.3%}")
+    problems += contract_problems(doc.get("contracts", []), months, tol)
     surv = doc.get("survivability")
     if surv:
         req = dict(zip(surv["classes"], surv["required"]))
@@ -137,4 +140,32 @@ def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:
     return problems
 
 
-__all__ = ["PlanOptions", "as_inputs", "check_invariants", "plan"]
+def contract_problems(contracts: list[dict], months: list[str], tol: float = 1e-6) -> list[str]:
+    """Each tranche: taken within [min_take x delivered, delivered] while on (0 when off), held = taken in
+    its last term_months months (0 from a cancellation on), and the chips placed add up to those held."""
+    problems: list[str] = []
+    for c in contracts:
+        for tr in c["tranches"]:
+            d, s, g = (np.asarray(tr[k], float) for k in ("delivered", "taken", "held"))
+            on = 1.0 if tr["on"] else 0.0
+            cut = tr["released_from"] if tr["released_from"] is not None else len(months)
+            slack = tol * np.maximum(1.0, d)
+            lo = np.where(np.arange(len(months)) < cut, tr["min_take"] * d * on, 0.0)
+            hi = np.where(np.arange(len(months)) < cut, d * on, 0.0)
+            band = np.convolve(s, np.ones(tr["term_months"]))[:len(months)]
+            want = np.where(np.arange(len(months)) < cut, band, 0.0)
+            for t, m in enumerate(months):
+                if not lo[t] - slack[t] <= s[t] <= hi[t] + slack[t]:
+                    problems.append(f"contract {c['id']} {tr['id']}: {s[t]:,.1f} chips taken in {m}, allowed "
+                                    f"{lo[t]:,.1f} .. {hi[t]:,.1f}")
+                if abs(g[t] - want[t]) > tol * max(1.0, want[t]) + 1e-3:
+                    problems.append(f"contract {c['id']} {tr['id']}: {g[t]:,.1f} chips held in {m}, taken in the "
+                                    f"last {tr['term_months']} months: {want[t]:,.1f}")
+        placed = np.sum([np.asarray(v, float) for v in c["placed"].values()], axis=0) if c["placed"] else 0.0
+        held = np.asarray(c["held"], float)
+        if np.any(np.abs(placed - held) > tol * np.maximum(1.0, held) + 1e-2):
+            problems.append(f"contract {c['id']}: chips placed differ from chips held")
+    return problems
+
+
+__all__ = ["PlanOptions", "contract_problems", "as_inputs", "check_invariants", "plan"]
