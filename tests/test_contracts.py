@@ -262,3 +262,19 @@ def test_frontier_contracts_carry_sources():
     for c in scn.contracts:
         assert c.source.ref.startswith("https://") and c.source.date is not None
     assert scn.money.commitment_tail == "terminal_value"
+
+
+def test_plan_deals_cli_and_json(run_cli, tmp_path):
+    p = tmp_path / "deals.yaml"
+    p.write_text(textwrap.dedent(BASE), encoding="utf-8")
+    code, out, _ = run_cli("plan", str(p), "--deals", "--format", "json", "-q")
+    assert code == 0
+    doc = json.loads(out)
+    assert check_invariants(doc) == []
+    d = doc["deals"]
+    # the free choice can only be as cheap or cheaper than holding the deal as signed (within the gaps)
+    assert d["signed_deals_cost_more_usd"] >= -0.01 * d["as_signed"]["objective_usd"]
+    assert doc["totals"]["accounting"] == "prorated" and doc["contracts"][0]["id"] == "tpus"
+    assert any(n.startswith("contract tpus (gcp") for n in doc["notes"])
+    code, out, _ = run_cli("plan", str(p), "--deals", "-q")
+    assert code == 0 and "Contracts" in out and "The deals as signed next to the optimiser's choice" in out

@@ -7,24 +7,9 @@ import sys
 
 from rich.console import Console
 
+from ..report.contracts import USED_NOTE, contract_rows
 from ..report.tables import Column, emit
 from .common import money
-
-
-def contract_rows(result) -> list[dict]:
-    """One short row per contract of a plan."""
-    rows = []
-    for c in result.contracts:
-        opts = ", ".join(f"{o['id']} {'exercised' if o['exercised'] else 'not exercised'}"
-                         + (f" (worth {money(o['value_usd'])})" if o["exercised"] and o["value_usd"] is not None else "")
-                         for o in c["options"])
-        state = ("signed" if c["signed"] else ("signed by the plan" if c["signed_in_plan"] else "candidate, not signed"))
-        rows.append({"contract": c["id"], "counterparty": c["counterparty"], "accelerator": c["accelerator"],
-                     "state": state + (f"; cancelled from {c['cancel_from']}" if c["cancelled"] else ""),
-                     "delivered": sum(c["delivered"]), "taken": sum(c["taken"]), "peak_held": max(c["held"]),
-                     "peak_used": max(c["used"]), "cost_usd": c["cost_in_horizon_usd"],
-                     "owed_usd": c["owed_after_horizon_usd"], "options": opts or "-"})
-    return rows
 
 
 def print_contracts(result, console: Console) -> None:
@@ -36,8 +21,7 @@ def print_contracts(result, console: Console) -> None:
             Column("delivered", "delivered"), Column("taken", "taken"), Column("peak_held", "peak held"),
             Column("peak_used", "peak used (at most)"), Column("cost_usd", "paid in horizon", money),
             Column("owed_usd", "owed after", money), Column("options", "options", justify="left")]
-    emit(contract_rows(result), "table", cols, title="Contracts (chips; used = allocated to demand on the contract's "
-         "offerings, shared pro rata with other chips there: an upper bound)", console=console)
+    emit(contract_rows(result), "table", cols, title=f"Contracts (chips; {USED_NOTE})", console=console)
 
 
 def print_deals(dl) -> None:

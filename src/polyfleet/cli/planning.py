@@ -53,6 +53,7 @@ def plan_cmd(
     from ..plan import PlanOptions, SolveOptions, compare as do_compare, deals_vs_free, frontier as do_frontier, plan
     from ..plan.from_scenario import inputs_from_scenario
     from ..report import html
+    from ..report.contracts import deals_section
 
     preflight.options(ctx, outputs=PLAN_FILES + ("compare.csv",) * compare + ("frontier.csv",) * frontier)
     lv = preflight.levels(levels) if frontier else []
@@ -83,6 +84,8 @@ def plan_cmd(
         doc["frontier"] = fr.rows()
     if out is not None:
         sections = html.plan_sections(result)
+        if dl is not None:
+            sections.append(deals_section(dl))
         if cmp is not None:
             sections.append(html.compare_section(cmp))
         if fr is not None:

@@ -96,6 +96,19 @@ def contracts_from_scenario(scn, cat, facts: OfferingFacts) -> tuple[ContractTer
     return tuple(out)
 
 
+def contract_notes(contracts: tuple[ContractTerms, ...], months: tuple[str, ...]) -> list[str]:
+    """One line per contract for the plan's notes: what it says and where that comes from."""
+    out = []
+    for c in contracts:
+        b = c.tranches[0]
+        src = c.source
+        out.append(f"contract {c.id} ({c.counterparty}, {c.accelerator}, {'signed' if c.signed else 'candidate'}): "
+                   f"{b.deliveries.sum():,.0f} chips delivered by {months[-1]}, {b.term_months}-month terms at "
+                   f"${b.usd_per_chip_hour:g}/chip-h, min take {c.min_take:.0%}; source ({src.get('status')}, "
+                   f"{src.get('date')}): {src.get('ref')}")
+    return out
+
+
 def restrict_contracts(contracts: tuple[ContractTerms, ...], idx: np.ndarray, T: int,
                        hours: float) -> tuple[tuple[ContractTerms, ...], np.ndarray]:
     """Contracts over a subset of offerings; a signed contract left with no offering is dropped and its
@@ -116,4 +129,4 @@ def unsigned(contracts: tuple[ContractTerms, ...]) -> tuple[ContractTerms, ...]:
 
 
 __all__ = ["ContractTerms", "TAIL_MODES", "Tranche", "accounting_label", "contracts_from_scenario",
-           "restrict_contracts", "tail_weight", "unsigned"]
+           "contract_notes", "restrict_contracts", "tail_weight", "unsigned"]

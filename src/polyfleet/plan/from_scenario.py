@@ -11,7 +11,7 @@ from ..errors import UserError
 from ..scenario import COMMIT_MONTHS, Scenario, month_offset, select_offerings, selector_mask
 from ..scenario.policy import DEFAULT_PUE, DEFAULT_SPOT_AVAILABILITY, DEFAULT_SPOT_MAX_CHIPS
 from ..scenario.resolve import OfferingFacts
-from .contract_terms import contracts_from_scenario
+from .contract_terms import contract_notes, contracts_from_scenario
 from .failures import contingencies, cvar_cases
 from .inputs import C1, C3, OD, SPOT, TERMS, Cap, PlanInputs, PowerLimit, SupplyLimit
 
@@ -43,6 +43,8 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
     conts, cnotes = contingencies(scn, facts)
     notes += cnotes
     cv = cvar_cases(scn, facts, conts)
+    deals = contracts_from_scenario(scn, cat, facts)
+    notes += contract_notes(deals, scn.months)
     return PlanInputs(
         name=scn.name or scn.source_name, months=scn.months, hours=hours, facts=facts, unit_chips=unit, price=price,
         mw_per_chip=mw_per_chip, spot_avail=spot_avail, unit_ub=ub, workloads=tuple(table.workloads),
@@ -56,7 +58,7 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
         contingencies=tuple(conts), cvar_cases=tuple(cv), cvar_alpha=scn.risk.cvar.alpha if scn.risk.cvar else 0.9,
         cvar_weight=(scn.risk.cvar.weight if scn.risk.cvar else 1.0) if scn.risk.scenarios else 0.0,
         assumptions=tuple(dict.fromkeys(assumptions)), notes=tuple(notes),
-        contracts=contracts_from_scenario(scn, cat, facts), terminal_value_share=scn.money.terminal_value_share)
+        contracts=deals, terminal_value_share=scn.money.terminal_value_share)
 
 
 def _prices(scn: Scenario, cat: Catalog, table, ids: list[str], assumptions: list[str]) -> np.ndarray:
