@@ -278,3 +278,14 @@ def test_plan_deals_cli_and_json(run_cli, tmp_path):
     assert any(n.startswith("contract tpus (gcp") for n in doc["notes"])
     code, out, _ = run_cli("plan", str(p), "--deals", "-q")
     assert code == 0 and "Contracts" in out and "The deals as signed next to the optimiser's choice" in out
+
+
+def test_contract_payments_count_against_the_budget():
+    # Demand 100 chips, 2 months; a candidate of 100 chips at $1 (100 x 730 = $73,000 a month) against
+    # on-demand at $2 ($146,000 a month). A budget of $100,000 a month allows only the contract; with
+    # the contract made dearer ($1.5 -> $109,500 a month) nothing fits: no plan.
+    inp = replace(inputs(100.0, 2), budget=np.full(2, 100_000.0))
+    r = solve(inp, contract([100, 0], 2, 1.0, signed=False))
+    assert r.contracts[0]["signed_in_plan"] and r.total_cost == pytest.approx(146_000)
+    r = plan(replace(inp, contracts=(contract([100, 0], 2, 1.5, signed=False),)), QUICK)
+    assert not r.feasible

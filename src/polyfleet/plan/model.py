@@ -47,9 +47,9 @@ def build(inp: PlanInputs) -> PlanMilp:
     cpu = np.nan_to_num(inp.cost_per_unit_month(), nan=0.0)                 # [O, K]
     n, H, F, rH = _unit_cols(a, inp, pools, cpu)
     core = replace(_allocation(a, inp, pools, n, H, F), rH=rH)
-    add_contracts(a, inp, core)
     _supply_rows(a, inp, core)
     _limit_rows(a, inp, core, cpu)
+    add_contracts(a, inp, core, BUDGET_SCALE)
     b = add_porting(a, inp, core)
     if b is not None:
         core = replace(core, b=b)
