@@ -289,3 +289,19 @@ def test_contract_payments_count_against_the_budget():
     assert r.contracts[0]["signed_in_plan"] and r.total_cost == pytest.approx(146_000)
     r = plan(replace(inp, contracts=(contract([100, 0], 2, 1.5, signed=False),)), QUICK)
     assert not r.feasible
+
+
+def test_enumerated_contract_choices_match_highs_alone(monkeypatch):
+    # Two candidates and an option: the enumeration (deal_search) and HiGHS on the whole MILP agree on the
+    # cost (both within the 0.5% gap) and the enumeration says how many choices it solved.
+    import sys
+    opt = Tranche("more", np.array([0, 0, 60.0, 0]), 2, 1.2, decision=1)
+    cs = (contract([80, 0, 0, 0], 4, 1.5, signed=False, options=(opt,)),
+          replace(contract([0, 50, 0, 0], 3, 1.8, min_take=0.5, signed=False), id="k2"))
+    inp = inputs([100.0, 120.0, 150.0, 150.0], 4)
+    r = solve(inp, *cs)
+    assert "contract binaries enumerated" in r.solution.start
+    monkeypatch.setattr(sys.modules["polyfleet.plan.heuristic"], "MAX_ENUMERATED", 0)
+    plain = solve(inp, *cs)
+    assert "enumerated" not in plain.solution.start
+    assert r.solution.objective == pytest.approx(plain.solution.objective, rel=0.01)

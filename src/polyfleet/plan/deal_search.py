@@ -81,8 +81,9 @@ def solve_over_deals(model: Milp, options: SolveOptions,
     gap = max(sol.objective - bound, 0.0) / max(abs(sol.objective), 1e-9)
     sol.mip_gap, sol.dual_bound = gap, bound
     sol.optimal = all_optimal and gap <= options.mip_rel_gap + 1e-12
-    sol.status = (f"{'Optimal' if sol.optimal else sol.status} over the contract choices ({solved} of "
-                  f"{2 ** len(cols)} solved, the rest bounded by their LP)")
+    sol.status = "Optimal" if sol.optimal else sol.status
+    sol.start = (f"{sol.start}; contract binaries enumerated: {solved} of {2 ** len(cols)} choices solved, the rest "
+                 "bounded by their LP")
     sol.solve_seconds = time.perf_counter() - t0
     return sol, lp
 
