@@ -32,7 +32,8 @@ def print_deals(dl) -> None:
         console.print("[yellow]deals: one of the two plans has no solution; no comparison[/yellow]")
         return
     cols = [Column("contract", "contract", justify="left"), Column("signed_chips_taken", "as signed: chips taken"),
-            Column("signed_cost_usd", "as signed: paid", money), Column("free_signs", "free choice: signs", justify="left"),
+            Column("signed_cost_usd", "as signed: paid", money),
+            Column("free_signs", "free choice: signs", justify="left"),
             Column("free_chips_taken", "free: chips taken"), Column("free_cost_usd", "free: paid", money)]
     emit(dl.rows(), "table", cols, title="The deals as signed next to the optimiser's choice", console=console)
     a, f = d["as_signed"], d["free_choice"]

@@ -55,8 +55,10 @@ def read_contracts(inp: PlanInputs, model: PlanMilp, x: np.ndarray, allocation: 
             "id": con.id, "counterparty": con.counterparty, "accelerator": con.accelerator, "signed": con.signed,
             "signed_in_plan": bool(on[tr.base[rs[0]]] > 0.5), "source": con.source, "min_take": con.min_take,
             "delivered": (tr.d[rs] * on[rs, None]).sum(axis=0).tolist(), "taken": s[rs].sum(axis=0).tolist(),
-            "held": G[rs].sum(axis=0).tolist(), "placed": placed, "used": np.minimum(used[c], G[rs].sum(axis=0)).tolist(),
-            "cost_in_horizon_usd": float((G[rs] * tr.price_m[rs, None]).sum()) + (con.cancel_fee_usd if cancelled else 0.0),
+            "held": G[rs].sum(axis=0).tolist(), "placed": placed,
+            "used": np.minimum(used[c], G[rs].sum(axis=0)).tolist(),
+            "cost_in_horizon_usd": float((G[rs] * tr.price_m[rs, None]).sum())
+            + (con.cancel_fee_usd if cancelled else 0.0),
             "owed_after_horizon_usd": owed, "cancelled": cancelled,
             "cancel_from": inp.months[con.cancel_from] if con.cancel_from is not None else None,
             "cancel_fee_usd": con.cancel_fee_usd if con.cancel_from is not None else None,

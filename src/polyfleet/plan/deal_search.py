@@ -44,8 +44,10 @@ def _fixed(model: Milp, cols: np.ndarray, values: tuple[int, ...]) -> Milp:
     return replace(model, col_lo=lo, col_hi=hi)
 
 
-def solve_over_deals(model: Milp, options: SolveOptions,
-                     solve_fixed: Callable[[Milp], tuple[Solution, Solution | None]]) -> tuple[Solution, Solution | None]:
+Solved = tuple[Solution, Solution | None]          # (MIP solution, its LP relaxation)
+
+
+def solve_over_deals(model: Milp, options: SolveOptions, solve_fixed: Callable[[Milp], Solved]) -> Solved:
     """(best MIP solution, its LP relaxation) over every choice of the contract binaries."""
     t0 = time.perf_counter()
     cols = contract_binaries(model)
@@ -57,7 +59,7 @@ def solve_over_deals(model: Milp, options: SolveOptions,
     if not bounds:                         # no choice is feasible: let HiGHS say so on the whole model
         return solve_fixed(model)
     bounds.sort()
-    best: tuple[Solution, Solution | None] | None = None
+    best: Solved | None = None
     lower, solved, all_optimal = [], 0, True
     for b, combo in bounds:
         if best is not None and b >= best[0].objective - options.mip_rel_gap * abs(best[0].objective):

@@ -56,7 +56,7 @@ def deals_section(dl):
             ("free_chips_taken", "free: chips taken"), ("free_cost_usd", "free: paid")]
     a, f = d["as_signed"], d["free_choice"]
     text = (f"<p>Objective ({esc(d['accounting'])}): as signed {units.money(a['objective_usd'])}, free choice "
-            f"{units.money(f['objective_usd'])}: the signed deals cost <b>{units.money(d['signed_deals_cost_more_usd'])}"
-            f"</b> more. {esc(d['note'])}.</p>")
+            f"{units.money(f['objective_usd'])}: the signed deals cost "
+            f"<b>{units.money(d['signed_deals_cost_more_usd'])}</b> more. {esc(d['note'])}.</p>")
     money = {k: units.money for k in ("signed_cost_usd", "free_cost_usd")}
     return Section("Deals as signed vs free choice", text + table(dl.rows(), cols, money, left=("contract",)), "deals")

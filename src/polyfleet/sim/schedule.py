@@ -57,7 +57,8 @@ class FleetSchedule:
         facts = OfferingFacts(ids=pick(f.ids), accelerator=pick(f.accelerator), vendor=pick(f.vendor),
                               family=pick(f.family), provider=pick(f.provider), region=pick(f.region))
         ck = chips_k[idx]
-        deals = result.contract_chips[idx] if result.contract_chips is not None else 0.0   # contract chips: firm, committed
+        # contract chips are firm and committed
+        deals = result.contract_chips[idx] if result.contract_chips is not None else 0.0
         return cls(facts=facts, firm=ck[:, [ON_DEMAND, COMMIT_1Y, COMMIT_3Y]].sum(axis=1) + deals, spot=ck[:, SPOT],
                    committed=ck[:, [COMMIT_1Y, COMMIT_3Y]].sum(axis=1) + deals, price=inp.price[idx],
                    cost=result.cost[idx], facility_watts=inp.mw_per_chip[idx] * 1e6, months=inp.months,
