@@ -18,7 +18,10 @@ QUIET = typer.Option(False, "--quiet", "-q", help="No progress on stderr (by def
 SEED = typer.Option(0, "--seed", help="Seed of everything random (same seed, same numbers).")
 WORKERS = typer.Option(None, "--workers", help="Local processes (default: all cores).")
 GAP = typer.Option(0.005, "--gap", help="Relative MIP gap at which HiGHS may stop planning.")
-TIME_LIMIT = typer.Option(120.0, "--time-limit", help="Seconds per plan solve.")
+TIME_LIMIT = typer.Option(600.0, "--time-limit", help="Safety net in seconds per plan solve (plans stop at the gap "
+                          "or the node limit long before; a plan stopped by the clock says so).")
+NODE_LIMIT = typer.Option(5000, "--node-limit", help="Branch-and-bound nodes per plan solve: a deterministic work "
+                          "limit, so the same scenario gives the same plan on any machine at any load.")
 MONTHS = typer.Option(None, "--months", help="Months to simulate from the horizon's start (default: the scenario's "
                       "simulation.months, within its horizon).")
 STEP = typer.Option(None, "--step-minutes", help="Traffic step in minutes, 1 to 1440 (default: the scenario's, 5).")

@@ -16,8 +16,10 @@ from ..report.units import megawatts, plural
 from . import app, options as opt, preflight
 from .common import load, money, pct, progress, to_csv, write_outputs
 from .contracts_view import print_contracts, print_deals
+from .plan_views import print_sites
 
-PLAN_FILES = ("plan.json", "plan.csv", "months.csv", "survivability.csv", "binding.csv", "report.html")
+PLAN_FILES = ("plan.json", "plan.csv", "months.csv", "survivability.csv", "binding.csv", "procurement.csv",
+              "report.html")
 
 
 @app.command("plan", epilog="Examples:\n\n"
@@ -27,7 +29,8 @@ PLAN_FILES = ("plan.json", "plan.csv", "months.csv", "survivability.csv", "bindi
              "  polyfleet plan my.yaml --format json > plan.json\n\n"
              "  polyfleet plan --robust   (at the pessimistic end of each modelled rate's band)\n\n"
              "--out DIR writes plan.json, plan.csv (month x offering), months.csv, survivability.csv, binding.csv, "
-             "report.html (self-contained) and, with --compare/--frontier, compare.csv and frontier.csv. Files "
+             "procurement.csv (new commitments by month, vendor, provider and term), report.html (self-contained) "
+             "and, with --compare/--frontier, compare.csv and frontier.csv. Files "
              "polyfleet did not write are never replaced unless --overwrite is given.")
 def plan_cmd(
     ctx: typer.Context,
@@ -46,19 +49,21 @@ def plan_cmd(
                                 "held-out error band; also solves the nominal plan and reports what that certainty costs."),
     gap: float = opt.GAP,
     time_limit: float = opt.TIME_LIMIT,
+    node_limit: int = opt.NODE_LIMIT,
     overwrite: bool = opt.OVERWRITE,
     quiet: bool = opt.QUIET,
 ) -> None:
     """What capacity to hold, from whom, where and bought how, month by month (a HiGHS MILP)."""
     from ..plan import PlanOptions, SolveOptions, compare as do_compare, deals_vs_free, frontier as do_frontier, plan
     from ..plan.from_scenario import inputs_from_scenario
+    from ..plan.schedule import PROCUREMENT_FIELDS, procurement_rows
     from ..report import html
     from ..report.contracts import deals_section
 
     preflight.options(ctx, outputs=PLAN_FILES + ("compare.csv",) * compare + ("frontier.csv",) * frontier)
     lv = preflight.levels(levels) if frontier else []
     scn = load(ctx, scenario)
-    opts = PlanOptions(solve=SolveOptions(mip_rel_gap=gap, time_limit=time_limit))
+    opts = PlanOptions(solve=SolveOptions(mip_rel_gap=gap, time_limit=time_limit, node_limit=node_limit))
     with progress(quiet) as say:
         say("reading the scenario and building the rate table")
         nominal = None
@@ -94,6 +99,7 @@ def plan_cmd(
                  "months.csv": to_csv(result.month_rows()),
                  "survivability.csv": to_csv(result.survivability.rows() if result.survivability else []),
                  "binding.csv": to_csv(doc.get("binding_constraints", [])),
+                 "procurement.csv": to_csv(procurement_rows(result)) or ",".join(PROCUREMENT_FIELDS) + "\n",
                  "report.html": html.render(f"polyfleet plan: {inp.name}", sections, scn.description.strip())}
         if cmp is not None:
             files["compare.csv"] = to_csv(cmp.rows())
@@ -151,8 +157,13 @@ def _print_robust(r: dict) -> None:
 
 def _print_tables(result, cmp, fr) -> None:
     from ..catalog import FAMILIES
+    from ..report.board import board, board_lines
     console = Console(width=None if sys.stdout.isatty() else 160)
     inp = result.inputs
+    if result.feasible:
+        for i, line in enumerate(board_lines(board(result))):
+            console.print(f"[bold]{escape(line)}[/bold]" if i == 0 else escape(line), highlight=False)
+        console.print()
     console.print(f"[bold]{escape(inp.name)}[/bold]: {inp.months[0]} .. {inp.months[-1]}, "
                   f"{plural(inp.O, 'offering')}, {plural(inp.W, 'workload')}, "
                   f"{plural(len(inp.contingencies), 'failure set')}")
@@ -206,6 +217,7 @@ def _print_tables(result, cmp, fr) -> None:
             Column("meets_policy", "ok", sig)]
         emit(surv.rows(), "table", cols, title="Survivability: share still served in the worst month",
              console=console)
+    print_sites(result, console)
     print_contracts(result, console)
     console.print(f"Total cost {money(result.total_cost)} over {plural(inp.T, 'month')} (paid inside the horizon; the "
                   f"objective counts payments after it as {escape(result.accounting)}); commitments and contracts owed "
@@ -224,7 +236,7 @@ def _print_tables(result, cmp, fr) -> None:
                 Column("cost_usd", "cost", money), Column("premium_vs_least_cost", "premium", pct),
                 Column("worst_protected_share", "worst protected served", pct),
                 Column("failures_passed", "failure sets passed", justify="left"),
-                Column("mix", "mix (MW)", justify="left")]
+                Column("lock_in_share", "lock-in", pct), Column("mix", "mix (MW)", justify="left")]
         emit(cmp.rows(), "table", cols, title="Diversification: cost premium vs what survives", console=console)
         for r in cmp.rows():
             if r["reason"]:

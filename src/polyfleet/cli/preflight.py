@@ -92,7 +92,7 @@ def _what_ifs(values: Any, opt: str) -> None:
 RULES: dict[str, Callable[[Any, str], None]] = {
     "--seed": _whole(0, 2**63 - 1), "--runs": _whole(1, 1_000_000), "--workers": _whole(1, 1024),
     "--months": _whole(1, 120), "--step-minutes": _real(1, 1440), "--gap": _real(0, 1, hi_open=True),
-    "--time-limit": _real(0, 7 * 86400, lo_open=True), "--format": _choice(FORMATS), "--term": _choice(TERMS),
+    "--time-limit": _real(0, 7 * 86400, lo_open=True), "--node-limit": _whole(1, 10**9), "--format": _choice(FORMATS), "--term": _choice(TERMS),
     "--method": _choice(METHODS), "--chips": _whole(1, 10_000_000), "--batch": _whole(1, 1_000_000),
     "--input-tokens": _whole(1, 10_000_000), "--output-tokens": _whole(1, 10_000_000),
     "--seq-len": _whole(1, 10_000_000), "--tokens": _real(0, 1e18, lo_open=True),

@@ -52,7 +52,7 @@ def plan(source: Scenario | PlanInputs | str, options: PlanOptions = PlanOptions
             "integer_columns": int(model.integer.sum()), "failure_sets": len(inp.contingencies),
             "offerings": inp.O, "months": inp.T, "workloads": inp.W, "pools": model.blocks.pools.P}
     say(f"solving ({size['columns']:,} columns, {size['rows']:,} rows)")
-    sol, lp = solve_plan(inp, model, options.solve)
+    sol, lp = solve_plan(inp, model, options.solve, watch=lambda inc: say(f"solving: {inc.line()}"))
     result = PlanResult(inputs=inp, solution=sol, build_seconds=model.build_seconds, size=size)
     labels = {c.id: c.label for c in inp.contingencies}
     if not sol.has_solution:
@@ -129,6 +129,17 @@ def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:
             if total > 0 and group > cap["max_share"] * total * (1 + 1e-3) + tol:
                 problems.append(f"cap {dim} {cap['group']} exceeded in {m}: {group / total:.3%}")
     problems += contract_problems(doc.get("contracts", []), months, tol)
+    problems += _site_problems(doc, mw, tol)
+    used: dict[tuple[str, str], float] = {}
+    for a in doc.get("allocation", []):
+        used[(a["offering"], a["month"])] = used.get((a["offering"], a["month"]), 0.0) + a["chips"]
+    for (o, m), c in used.items():
+        if c > chips.get((o, m), 0.0) * (1 + 1e-6) + 1e-3:
+            problems.append(f"{o} serves {c:,.1f} chips of work in {m} but holds {chips.get((o, m), 0.0):,.0f}")
+    if pol.get("budget_usd") is not None:
+        for row, cap in zip(doc["months_summary"], pol["budget_usd"]):
+            if row["cost_usd"] > cap * (1 + 1e-6) + tol:
+                problems.append(f"budget exceeded in {row['month']}: ${row['cost_usd']:,.0f} > ${cap:,.0f}")
     surv = doc.get("survivability")
     if surv:
         req = dict(zip(surv["classes"], surv["required"]))
@@ -168,4 +179,26 @@ def contract_problems(contracts: list[dict], months: list[str], tol: float = 1e-
     return problems
 
 
-__all__ = ["PlanOptions", "contract_problems", "as_inputs", "check_invariants", "plan"]
+def _site_problems(doc: dict, mw: dict[tuple[str, str], float], tol: float) -> list[str]:
+    """Each site supplies no more than its MW, nothing before it is energised, and the chips of the
+    offerings on sites draw exactly their MW (from the plan rows) from them."""
+    problems: list[str] = []
+    months = doc["months"]
+    sites = doc.get("sites") or []
+    bound = {o for s in sites for o in s["offerings"]}
+    for s in sites:
+        first = months.index(s["energised"]) if s["energised"] in months else (
+            0 if s["energised"] == "before the horizon" else len(months))
+        for t, m in enumerate(months):
+            cap = s["mw"][t] if t >= first else 0.0
+            if s["mw_drawn"][t] > cap * (1 + 1e-6) + tol:
+                problems.append(f"site {s['site']} supplies {s['mw_drawn'][t]:.3f} MW in {m}, more than {cap:.3f}")
+    for t, m in enumerate(months):
+        need = sum(mw.get((o, m), 0.0) for o in bound)
+        drawn = sum(s["mw_drawn"][t] for s in sites)
+        if abs(need - drawn) > 1e-6 * max(1.0, need) + tol:
+            problems.append(f"chips on sites need {need:.3f} MW in {m} but the sites supply {drawn:.3f}")
+    return problems
+
+
+__all__ = ["PlanOptions", "as_inputs", "check_invariants", "contract_problems", "plan"]

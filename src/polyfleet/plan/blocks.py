@@ -18,6 +18,9 @@ from .contract_terms import tail_weight
 from .inputs import C1, C3, SPOT, TERM_MONTHS, PlanInputs
 
 
+BUDGET_SCALE = 1e6          # budget rows are in USD millions
+
+
 @dataclass(frozen=True)
 class Pools:
     of: np.ndarray              # [O] pool of each offering, -1 = serves no workload
@@ -109,4 +112,4 @@ class PlanMilp(Milp):
         return cls(**{f.name: getattr(milp, f.name) for f in fields(Milp)}, blocks=blocks)
 
 
-__all__ = ["CoreBlocks", "PlanMilp", "Pools", "initial_firm_chips", "make_pools", "months_paid"]
+__all__ = ["BUDGET_SCALE", "CoreBlocks", "PlanMilp", "Pools", "initial_firm_chips", "make_pools", "months_paid"]

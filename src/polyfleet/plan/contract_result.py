@@ -50,6 +50,7 @@ def read_contracts(inp: PlanInputs, model: PlanMilp, x: np.ndarray, allocation: 
         rs = np.flatnonzero(tr.owner == c)
         cancelled = bool(y[c] > 0.5)
         owed = 0.0 if cancelled else float((s[rs] * tr.tail[rs] * tr.price_m[rs, None]).sum())
+        cost = float((G[rs] * tr.price_m[rs, None]).sum()) + (con.cancel_fee_usd if cancelled else 0.0)
         placed = {inp.offerings[o]: P[c, o].round(3).tolist() for o in np.flatnonzero(con.mask) if P[c, o].any()}
         out.append({
             "id": con.id, "counterparty": con.counterparty, "accelerator": con.accelerator, "signed": con.signed,
@@ -57,9 +58,9 @@ def read_contracts(inp: PlanInputs, model: PlanMilp, x: np.ndarray, allocation: 
             "delivered": (tr.d[rs] * on[rs, None]).sum(axis=0).tolist(), "taken": s[rs].sum(axis=0).tolist(),
             "held": G[rs].sum(axis=0).tolist(), "placed": placed,
             "used": np.minimum(used[c], G[rs].sum(axis=0)).tolist(),
-            "cost_in_horizon_usd": float((G[rs] * tr.price_m[rs, None]).sum())
-            + (con.cancel_fee_usd if cancelled else 0.0),
+            "cost_in_horizon_usd": cost,
             "owed_after_horizon_usd": owed, "cancelled": cancelled,
+            "cost_usd": cost, "owed_after_usd": owed,           # the names the board summary reads
             "cancel_from": inp.months[con.cancel_from] if con.cancel_from is not None else None,
             "cancel_fee_usd": con.cancel_fee_usd if con.cancel_from is not None else None,
             "tranches": [_tranche(inp, tr, r, con, on, s, G, cancelled) for r in rs],

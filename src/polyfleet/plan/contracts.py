@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..solvers import Assembler, band
-from .blocks import CoreBlocks
+from .blocks import BUDGET_SCALE, CoreBlocks
 from .contract_terms import tail_weight
 from .inputs import PlanInputs
 
@@ -64,9 +64,9 @@ def tranches(inp: PlanInputs) -> Tranches:
                     tail=np.maximum(np.arange(T)[None, :] + L[:, None] - T, 0).astype(float), base=first)
 
 
-def add_contracts(a: Assembler, inp: PlanInputs, core: CoreBlocks, budget_scale: float = 1e6) -> None:
-    """Columns and rows of every contract (nothing when the scenario has none); built after the core's
-    limit rows, so that contract payments join the monthly budget rows."""
+def add_contracts(a: Assembler, inp: PlanInputs, core: CoreBlocks, budget: np.ndarray | None = None) -> None:
+    """Columns and rows of every contract (nothing when the scenario has none); with `budget` (the monthly
+    budget rows, in USD millions), contract payments and fees count against it."""
     if not inp.contracts:
         return
     tr = tranches(inp)
@@ -93,19 +93,16 @@ def add_contracts(a: Assembler, inp: PlanInputs, core: CoreBlocks, budget_scale:
         a.coef(r[:, None], s, -tail_usd * pre)
         a.coef(r, yr, big)
     _placement(a, inp, core, tr, G)
-    _budget(a, inp, tr, G, y, fees, budget_scale)
+    if budget is not None:
+        _budget(a, inp, tr, G, y, fees, budget)
 
 
 def _budget(a: Assembler, inp: PlanInputs, tr: Tranches, G: np.ndarray, y: np.ndarray, fees: np.ndarray,
-            scale: float) -> None:
-    """Held chips x price (and a cancellation fee in its month) count against the monthly budget."""
-    blk = next((b for b in a.blocks if b.kind == "budget"), None)
-    if blk is None:
-        return
-    rows = blk.rows                                                        # [T], in USD / scale
-    a.coef(rows[None, :], G, tr.price_m[:, None] / scale)
+            rows: np.ndarray) -> None:
+    """Held chips x price (and a cancellation fee in its month) count against the monthly budget rows [T]."""
+    a.coef(rows[None, :], G, tr.price_m[:, None] / BUDGET_SCALE)
     at = np.array([c.cancel_from if c.cancel_from is not None else 0 for c in inp.contracts])
-    a.coef(rows[at], y, fees / scale)
+    a.coef(rows[at], y, fees / BUDGET_SCALE)
 
 
 def _take_rows(a: Assembler, tr: Tranches, s: np.ndarray, u: np.ndarray, yr: np.ndarray) -> None:

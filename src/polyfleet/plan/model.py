@@ -30,12 +30,12 @@ from dataclasses import replace
 import numpy as np
 
 from ..solvers import Assembler, band
-from .blocks import CoreBlocks, PlanMilp, Pools, initial_firm_chips, make_pools, months_paid
+from .blocks import BUDGET_SCALE, CoreBlocks, PlanMilp, Pools, initial_firm_chips, make_pools, months_paid
 from .inputs import SPOT, TERM_MONTHS, TERMS, PlanInputs
 from .contracts import add_contracts
 from .security import add_contingencies, add_cvar, add_porting
+from .sites import add_sites, fixed_by_month, fixed_cost
 
-BUDGET_SCALE = 1e6          # budget rows in USD millions
 
 
 def build(inp: PlanInputs) -> PlanMilp:
@@ -48,14 +48,15 @@ def build(inp: PlanInputs) -> PlanMilp:
     n, H, F, rH = _unit_cols(a, inp, pools, cpu)
     core = replace(_allocation(a, inp, pools, n, H, F), rH=rH)
     _supply_rows(a, inp, core)
-    _limit_rows(a, inp, core, cpu)
-    add_contracts(a, inp, core, BUDGET_SCALE)
+    budget_rows = _limit_rows(a, inp, core, cpu)
+    add_sites(a, inp, core, budget_rows)
+    add_contracts(a, inp, core, budget_rows)
     b = add_porting(a, inp, core)
     if b is not None:
         core = replace(core, b=b)
     add_contingencies(a, inp, core)
     add_cvar(a, inp, core)
-    model = PlanMilp.of(a.finish(offset=float(inp.fleet_cost.sum() + inp.sunk.sum())), core)
+    model = PlanMilp.of(a.finish(offset=float(inp.fleet_cost.sum() + inp.sunk.sum() + fixed_cost(inp))), core)
     model.build_seconds = time.perf_counter() - t0
     return model
 
@@ -154,8 +155,9 @@ def _supply_rows(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> None:
                         a.coef(r[None, tt[keep] + 1], n[sel][:, k, ss[keep]], -chips[sel, None])
 
 
-def _limit_rows(a: Assembler, inp: PlanInputs, core: CoreBlocks, cpu: np.ndarray) -> None:
-    """Power (IT watts x PUE) per limit, concentration caps and the monthly budget."""
+def _limit_rows(a: Assembler, inp: PlanInputs, core: CoreBlocks, cpu: np.ndarray) -> np.ndarray | None:
+    """Power (IT watts x PUE) per limit, concentration caps and the monthly budget (its rows returned, in
+    USD millions, for blocks that add spending: sites)."""
     O, K, T, chips, H = inp.O, len(TERMS), inp.T, core.chips, core.H
     mw_unit = np.nan_to_num(inp.mw_per_chip, nan=0.0) * chips                 # [O] facility MW per unit
     for p in inp.power:
@@ -174,12 +176,15 @@ def _limit_rows(a: Assembler, inp: PlanInputs, core: CoreBlocks, cpu: np.ndarray
             r = a.add_rows("cap", months, hi=0.0, entity=f"{c.dimension} {c.group} <= {c.share:.0%}",
                            month=np.arange(T), scale=total, unit=inp.share_measure, elastic=True)
             a.coef(r[None, :], H, ((c.mask.astype(float) - c.share) * per_chip * chips)[:, None] / total[None, :])
-    if inp.budget is not None:
-        r = a.add_rows("budget", np.ones(T, bool), hi=(inp.budget - inp.fleet_cost.sum(axis=0) - inp.sunk) / BUDGET_SCALE,
-                       entity="budget", month=np.arange(T), scale=BUDGET_SCALE, unit="USD", elastic=True)
-        for k in range(K):
-            tt, ss = band(T, TERM_MONTHS[k])
-            a.coef(r[None, tt], core.n[:, k, ss], cpu[:, k, None] / BUDGET_SCALE)
+    if inp.budget is None:
+        return None
+    paid = inp.fleet_cost.sum(axis=0) + inp.sunk + fixed_by_month(inp)                   # whatever the plan does
+    r = a.add_rows("budget", np.ones(T, bool), hi=(inp.budget - paid) / BUDGET_SCALE,
+                   entity="budget", month=np.arange(T), scale=BUDGET_SCALE, unit="USD", elastic=True)
+    for k in range(K):
+        tt, ss = band(T, TERM_MONTHS[k])
+        a.coef(r[None, tt], core.n[:, k, ss], cpu[:, k, None] / BUDGET_SCALE)
+    return r
 
 
 __all__ = ["Pools", "build", "initial_firm_chips", "make_pools", "months_paid"]

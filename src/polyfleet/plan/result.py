@@ -18,7 +18,10 @@ from .contracts import contract_units
 from .blocks import PlanMilp
 from .diagnose import Diagnosis
 from .evaluate import Survivability
+from . import sites
 from .inputs import C1, C3, TERM_MONTHS, TERMS, PlanInputs
+from .lockin import lock_in
+from .schedule import owed_after_by_vendor, procurement_rows
 from .solve import Solution
 
 
@@ -40,6 +43,8 @@ class PlanResult:
     binding: list[Binding] = field(default_factory=list)
     diagnosis: Diagnosis | None = None
     relaxation_status: str | None = None
+    sites: list[dict] = field(default_factory=list)   # per power site: energised when, MW, MW drawn
+    site_cost: np.ndarray | None = None        # [T] USD the sites cost (under way and ordered)
     contracts: list[dict] = field(default_factory=list)   # per contract (contract_result.read_contracts)
     contract_cost: np.ndarray | None = None    # [T] USD paid for contracts each month (fees included)
     contract_chips: np.ndarray | None = None   # [O, T] chips held through contracts (in `chips` too)
@@ -85,8 +90,9 @@ class PlanResult:
     @property
     def month_cost(self) -> np.ndarray:
         """[T] USD paid each month, sunk commitments outside the planned offerings included."""
-        paid = self.cost.sum(axis=(0, 1)) + self.inputs.sunk
-        return paid + self.contract_cost if self.contract_cost is not None else paid
+        sites = self.site_cost if self.site_cost is not None else 0.0
+        deals = self.contract_cost if self.contract_cost is not None else 0.0
+        return self.cost.sum(axis=(0, 1)) + self.inputs.sunk + sites + deals
 
     @property
     def accounting(self) -> str:
@@ -154,7 +160,8 @@ class PlanResult:
             row["new_commit_1y_units"] = int(round(self.starts[o, C1, t]))
             row["new_commit_3y_units"] = int(round(self.starts[o, C3, t]))
             row["contract_chips"] = float(self.contract_chips[o, t]) if self.contract_chips is not None else 0.0
-            row["chips"] = int(round(chips[o, t]))
+            c = float(chips[o, t])          # whole units are whole chips; contract chips may be fractional
+            row["chips"] = int(round(c)) if abs(c - round(c)) < 1e-6 else round(c, 3)
             row["mw"] = None if np.isnan(mw[o, t]) else float(mw[o, t])
             row["cost_usd"] = float(cost[o, t])
             rows.append(row)
@@ -169,6 +176,28 @@ class PlanResult:
                     "chip_share": float(chips[i, month] / tot_c) if tot_c else 0.0,
                     "mw_share": float(mw[i, month] / tot_m) if tot_m else 0.0} for i, f in enumerate(fams)}
 
+    def allocation_rows(self) -> list[dict]:
+        """Chips of each offering serving each workload each month (nonzero only): the plan audited
+        without solving it again."""
+        inp = self.inputs
+        w, o, t = np.nonzero(self.allocation > 1e-6)
+        return [{"workload": inp.workloads[a], "offering": inp.offerings[b], "month": inp.months[c],
+                 "chips": float(self.allocation[a, b, c])} for a, b, c in zip(w, o, t)]
+
+    def tier_rows(self) -> list[dict]:
+        """Per priority class (tiers first) and month: its share of inference demand, the tokens/s it
+        asks at peak and its accounts where the scenario gives them (how the large accounts grow)."""
+        inp = self.inputs
+        inf = np.array([k == "inference" for k in inp.kinds])
+        if not inf.any():
+            return []
+        tok = np.einsum("wct,wt->ct", inp.shares_t()[inf], inp.demand[inf]) / 3600          # [C, T]
+        total = np.maximum(tok.sum(axis=0), 1e-12)
+        customers = inp.extra.get("customers", {})
+        return [{"tier": c, "month": m, "share": float(tok[i, t] / total[t]), "peak_tokens_per_s": float(tok[i, t]),
+                 "customers": None if c not in customers else int(customers[c][t])}
+                for i, c in enumerate(inp.classes) if tok[i].any() for t, m in enumerate(inp.months)]
+
     def to_dict(self) -> dict:
         inp = self.inputs
         doc: dict = {"scenario": inp.name, "months": list(inp.months), "solver": self.solution.summary(),
@@ -178,6 +207,7 @@ class PlanResult:
         if self.diagnosis is not None:
             doc["infeasibility"] = {"conflicts": [c.to_dict(inp.months) for c in self.diagnosis.conflicts],
                                     "limits_at_bound": self.diagnosis.limits,
+                                    "to_serve_all_demand": [c.to_dict(inp.months) for c in self.diagnosis.remedies],
                                     "unservable": self.diagnosis.unservable, "explanation": self.diagnosis.lines()}
         if not self.feasible:
             return doc
@@ -207,7 +237,14 @@ class PlanResult:
             "budget_usd": None if inp.budget is None else inp.budget.tolist(),
             "classes": {c: float(r) for c, r in zip(inp.classes, inp.required)},
             "share_measure": inp.share_measure}
+        if self.sites:
+            doc["sites"] = self.sites
+        doc["tiers"] = self.tier_rows()
+        doc["allocation"] = self.allocation_rows()
         doc["binding_constraints"] = [b.to_dict(inp.months) for b in self.binding]
+        doc["lock_in"] = lock_in(inp, self.allocation).to_dict()
+        doc["procurement"] = {"new_commitments": procurement_rows(self),
+                              "owed_after_by_vendor": owed_after_by_vendor(self)}
         if self.contracts:
             doc["contracts"] = self.contracts
         if self.survivability is not None:
@@ -261,5 +298,7 @@ def extract(inp: PlanInputs, model: PlanMilp, sol: Solution) -> dict:
     allocation = np.zeros((inp.W, O, T))
     allocation[:, ok, :] = x[:, pools.of[ok], :] * frac[None, ok, :]
     return {"units": units, "starts": n, "cost": cost, "served": served, "by_family": by_family,
-            "allocation": allocation, "contract_chips": contract if inp.contracts else None,
-            "porting_usd": porting, "obligation_after_usd": after}
+            "allocation": allocation, "porting_usd": porting, "obligation_after_usd": after,
+            "sites": sites.site_rows(inp, model, sol.x),
+            "site_cost": sites.month_cost(inp, model, sol.x) if inp.sites else None,
+            "contract_chips": contract if inp.contracts else None}

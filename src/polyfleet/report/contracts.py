@@ -7,20 +7,23 @@ from . import units
 
 
 def contract_rows(result) -> list[dict]:
-    """One short row per contract of a plan."""
+    """One short row per contract of a plan (fields a hand-built contract dict lacks read as unknown)."""
     rows = []
     for c in result.contracts:
-        opts = ", ".join(f"{o['id']} {'exercised' if o['exercised'] else 'not exercised'}"
-                         + (f" (worth {units.money(o['value_usd'])})" if o["exercised"] and o["value_usd"] is not None
-                            else "") for o in c["options"])
-        state = "signed" if c["signed"] else ("signed by the plan" if c["signed_in_plan"] else "candidate, not signed")
-        rows.append({"contract": c["id"], "counterparty": c["counterparty"], "accelerator": c["accelerator"],
-                     "state": state + (f"; cancelled from {c['cancel_from']}" if c["cancelled"] else ""),
-                     "delivered": sum(c["delivered"]), "taken": sum(c["taken"]), "peak_held": max(c["held"]),
-                     "peak_used": max(c["used"]), "cost_usd": c["cost_in_horizon_usd"],
-                     "owed_usd": c["owed_after_horizon_usd"], "options": opts or "-",
-                     "source": f"{c['source'].get('status', '')}: {c['source'].get('ref', '')}"
-                               + (f" ({c['source']['date']})" if c["source"].get("date") else "")})
+        opts = ", ".join(f"{o['id']} {'exercised' if o.get('exercised') else 'not exercised'}"
+                         + (f" (worth {units.money(o['value_usd'])})" if o.get("exercised") and o.get("value_usd")
+                            is not None else "") for o in c.get("options", []))
+        state = "signed" if c.get("signed") else ("signed by the plan" if c.get("signed_in_plan") else "candidate, not signed")
+        src = c.get("source") if isinstance(c.get("source"), dict) else {"ref": c.get("source") or ""}
+        total = lambda k: sum(c[k]) if c.get(k) else None  # noqa: E731
+        peak = lambda k: max(c[k]) if c.get(k) else None  # noqa: E731
+        rows.append({"contract": c.get("id"), "counterparty": c.get("counterparty"),
+                     "accelerator": c.get("accelerator"),
+                     "state": state + (f"; cancelled from {c.get('cancel_from')}" if c.get("cancelled") else ""),
+                     "delivered": total("delivered"), "taken": total("taken"), "peak_held": peak("held"),
+                     "peak_used": peak("used"), "cost_usd": c.get("cost_usd"), "owed_usd": c.get("owed_after_usd"),
+                     "options": opts or "-", "source": f"{src.get('status', '')}: {src.get('ref', '')}"
+                     + (f" ({src['date']})" if src.get("date") else "")})
     return rows
 
 

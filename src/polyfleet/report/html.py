@@ -24,7 +24,9 @@ th,td{padding:.2rem .55rem;border-bottom:1px solid #eee;text-align:right}th{back
 td.l,th.l{text-align:left}.ok{color:#1a7f37}.bad{color:#c62828;font-weight:600}.note{color:#555;font-size:.85rem}
 .status{padding:.5rem .8rem;border-radius:6px;background:#f1f7ff;border:1px solid #cfe2ff}
 .status.warn{background:#fff4e5;border-color:#ffd8a8}.fig{margin:.8rem 0}.scroll{max-height:420px;overflow:auto}
-ul{margin:.3rem 0 .3rem 1.2rem;padding:0}
+ul{margin:.3rem 0 .3rem 1.2rem;padding:0}h3{font-size:1rem;margin:.9rem 0 .2rem}
+@media print{body{margin:0;max-width:none;font-size:10pt;line-height:1.3}h1{font-size:14pt}h2{margin-top:.8rem}
+table{font-size:8.5pt}.toc{display:none}.board{break-after:page}.scroll{max-height:none;overflow:visible}}
 """
 
 
@@ -92,23 +94,29 @@ def render(title: str, sections: Sequence[Section], subtitle: str = "") -> str:
              for i, s in enumerate(sections)]
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
             f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1><p class='sub'>{esc(subtitle)} "
-            f"(generated {when} by polyfleet)</p><p class='note'>{toc}</p>{''.join(parts)}</body></html>")
+            f"(generated {when} by polyfleet)</p><p class='note toc'>{toc}</p>{''.join(parts)}</body></html>")
 
 
 # ---- the plan's sections ------------------------------------------------------------------------------
 
 def plan_sections(result) -> list[Section]:
-    """Sections for a `plan.PlanResult`: status, capacity, cost, power, limits, survivability, plan, assumptions."""
+    """Sections for a `plan.PlanResult`: the one-page summary, procurement, demand against capacity, then
+    status, capacity, cost, power, limits, survivability, lock-in, plan, assumptions."""
     import numpy as np
 
     from ..plan.inputs import TERMS
+    from ..plan.lockin import lock_in
     from . import plots
+    from .board import board, board_section
+    from .procurement import demand_section, lock_in_section, procurement_section
     from .contracts import contracts_section
 
     inp = result.inputs
     warn = "" if result.feasible and result.solution.optimal else " warn"
     status = f"<p class='status{warn}'>{esc(result.status_line)}</p>"
-    out = [Section("Solver", status + _size(result), "solver")]
+    out = [board_section(board(result)), procurement_section(result), demand_section(result)] \
+        if result.feasible else []
+    out.append(Section("Solver", status + _size(result), "solver"))
     if not result.feasible:
         lines = result.diagnosis.lines() if result.diagnosis is not None else ["HiGHS returned no plan."]
         out.append(Section("Why there is no plan", "<p>These constraints cannot all hold:</p>" + bullets(lines),
@@ -161,6 +169,7 @@ def plan_sections(result) -> list[Section]:
         "(relaxing it would lower the cost).</p>"), "binding"))
     if result.survivability is not None:
         out.append(Section("Survivability", _survivability(result.survivability), "survivability"))
+    out.append(lock_in_section(lock_in(inp, result.allocation)))
     rows = result.offering_rows()
     cols = [("month", "month"), ("offering", "offering"), ("on_demand_units", "on-demand"), ("spot_units", "spot"),
             ("commit_1y_units", "1y"), ("commit_3y_units", "3y"), ("chips", "chips"), ("mw", "MW"),
@@ -197,13 +206,17 @@ def compare_section(cmp) -> Section:
     rows = cmp.rows()
     cols = [("strategy", "strategy"), ("status", "status"), ("cost_usd", "cost USD"),
             ("premium_vs_least_cost", "premium"), ("worst_protected_share", "worst protected served"),
-            ("failures_passed", "failure sets passed"), ("mix", "mix (MW)"), ("reason", "why not")]
+            ("failures_passed", "failure sets passed"), ("lock_in_share", "lock-in (demand)"),
+            ("capacity_lock_in_share", "lock-in (chips)"), ("mix", "mix (MW)"), ("reason", "why not")]
     fig = plots.compare_scatter([r["strategy"] for r in rows], [r["premium_vs_least_cost"] for r in rows],
                                 [r["worst_protected_share"] for r in rows])
     return Section("Diversification: what it costs and what it buys", (
         "<p>The same scenario solved as the policy asks, at least cost with no risk policy, and restricted to "
-        "one vendor or one cloud; every plan then faces the same failure sets.</p>") + table(
-            rows, cols, {"premium_vs_least_cost": pct, "worst_protected_share": pct},
+        "one vendor or one cloud; every plan then faces the same failure sets. Lock-in: the share of demand "
+        "only one of the strategy's vendors can serve, and of its allocated chip-months serving such "
+        "workloads.</p>") + table(
+            rows, cols, {"premium_vs_least_cost": pct, "worst_protected_share": pct, "lock_in_share": pct,
+                         "capacity_lock_in_share": pct},
             left=("strategy", "status", "mix", "reason")) + figure(fig), "compare")
 
 

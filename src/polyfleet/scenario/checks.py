@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+import numpy as np
 from pydantic import BaseModel
 
 from ..catalog import FAMILIES, Catalog
@@ -97,9 +98,22 @@ def _check_tenants(scn: Scenario) -> None:
                 if key != "default" and key not in services:
                     raise _unknown(scn, "service", key, services + ["default"], ("tenants", i, "share", key))
     for s in services:
-        total = sum(t.share_of(s) for t in scn.tenants)
-        if total > 1 + 1e-9:
-            raise _loc_error(scn, ("tenants",), f"tenant shares of service '{s}' add up to {total:g} > 1")
+        shares = np.array([scn.tenant_share(i, s) for i in range(len(scn.tenants))]) if scn.tenants else np.zeros((0, 1))
+        for i, row in enumerate(shares):
+            if (row > 1 + 1e-9).any():
+                raise _loc_error(scn, ("tenants", i, "share"), f"tenant {scn.tenants[i].id}'s share of service '{s}' "
+                                 f"reaches {row.max():g}", allowed="0 .. 1")
+        total = shares.sum(axis=0)
+        if (total > 1 + 1e-9).any():
+            t = int(np.argmax(total))
+            raise _loc_error(scn, ("tenants",), f"tenant shares of service '{s}' add up to {total[t]:g} > 1"
+                             + (f" in {scn.months[t]}" if np.ptp(total) > 0 else ""))
+    for i, t in enumerate(scn.tenants):
+        if t.customers is not None and not isinstance(t.customers, int):
+            c = scn.tenant_customers(i)
+            if c.max() > 1_000_000:
+                raise _loc_error(scn, ("tenants", i, "customers"), f"customers reach {c.max():,.0f}",
+                                 allowed="0 .. 1,000,000 (the simulator draws every account one by one)")
 
 
 def _check_priorities(scn: Scenario) -> None:
@@ -146,6 +160,10 @@ def _check_power_and_money(scn: Scenario, cat: Catalog) -> None:
     w = scn.where
     for i, lim in enumerate(scn.power.limits):
         check_selector(lim, cat, w, ("power", "limits", i))
+    check_unique_ids(scn.power.sites, "site", w, ("power", "sites"))
+    for i, site in enumerate(scn.power.sites):
+        check_selector(site, cat, w, ("power", "sites", i))
+        scn.expand(site.mw, ("power", "sites", i, "mw"))
     if isinstance(scn.power.pue, dict):
         for key in scn.power.pue:
             if key != "default":

@@ -64,6 +64,30 @@ class PowerLimitSpec(Selector):
     mw: Series
 
 
+class PowerSite(Selector):
+    """A site: facility MW from the month it is energised, for the offerings it matches (its provider and
+    region, and the chip generation it is built for: `accelerator`). A site already under way gives
+    `energised`; one the plan may still order gives `lead_time_months` (energised that long after the
+    month it is ordered, chosen by the planner) and what it costs. The chips of an offering any site
+    matches draw their power from those sites only."""
+
+    id: str
+    mw: Series = Field(description="facility MW once energised (a number or a series)")
+    energised: Month | None = Field(default=None, description="first month it can hold chips (a committed site)")
+    lead_time_months: int | None = Field(default=None, ge=0, le=120, description="months from ordering to "
+                                         "energisation (a site the plan may order)")
+    usd_per_mw_month: NonNegative = Field(default=0.0, description="what the site costs per MW-month once "
+                                          "energised (0: its cost is in the chips' price)")
+    source: str = Field(default="scenario assumption", description="where its figures come from")
+
+    @model_validator(mode="after")
+    def _when(self) -> "PowerSite":
+        if (self.energised is None) == (self.lead_time_months is None):
+            raise ValueError(f"site {self.id}: give either energised (a site under way) or lead_time_months "
+                             "(a site the plan may order), not both or neither")
+        return self
+
+
 class Watts(Section):
     value: float = Field(gt=0)
     note: str = "scenario assumption"
@@ -79,6 +103,8 @@ class Power(Section):
                                                      "accelerator (replaces the catalog's; labelled assumption)")
     total_mw: Series | None = None
     limits: tuple[PowerLimitSpec, ...] = ()
+    sites: tuple[PowerSite, ...] = Field(default=(), description="sites with energisation dates or lead times "
+                                         "and the chip generation each is built for; a gigawatt is a list of these")
 
     def pue_for(self, region_key: str) -> float:
         if isinstance(self.pue, (int, float)):
