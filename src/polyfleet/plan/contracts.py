@@ -14,7 +14,8 @@ delivered that month, L[r] its term and p[r] its price per chip-month:
 
 Objective: p G every month (in the horizon) + the fee if cancelled + the payments after the horizon
 weighted as `commitment_tail` says (0, 1 or 1 - terminal_value_share; a cancellation ends them).
-An option needs its contract signed.
+An option needs its contract signed. In this deterministic plan an option's decision month only bounds
+when its deliveries may start (every choice is made knowing the one demand forecast).
 """
 
 from __future__ import annotations
