@@ -15,6 +15,7 @@ from ..report.tables import Column, emit, jsonable, sig
 from ..report.units import megawatts, plural
 from . import app, options as opt, preflight
 from .common import load, money, pct, progress, to_csv, write_outputs
+from .contracts_view import print_contracts, print_deals
 from .plan_views import print_sites
 
 PLAN_FILES = ("plan.json", "plan.csv", "months.csv", "survivability.csv", "binding.csv", "procurement.csv",
@@ -44,6 +45,8 @@ def plan_cmd(
                                   "resilience."),
     levels: str | None = typer.Option(None, "--levels", help="Survivability levels for --frontier "
                                       "(default 0,0.25,0.5,0.75,0.9,1)."),
+    deals: bool = typer.Option(False, "--deals", help="Also solve with every contract a free choice (the optimiser "
+                               "may sign or leave each) and show the deals as signed next to it (one more solve)."),
     robust: bool = typer.Option(False, "--robust", help="Plan at the pessimistic end (P10) of each modelled rate's "
                                 "held-out error band; also solves the nominal plan and reports what that certainty costs."),
     paths: int | None = opt.PATHS,
@@ -55,12 +58,13 @@ def plan_cmd(
     quiet: bool = opt.QUIET,
 ) -> None:
     """What capacity to hold, from whom, where and bought how, month by month (a HiGHS MILP)."""
-    from ..plan import PlanOptions, SolveOptions, compare as do_compare, frontier as do_frontier, plan
+    from ..plan import PlanOptions, SolveOptions, compare as do_compare, deals_vs_free, frontier as do_frontier, plan
     from ..plan.from_scenario import inputs_from_scenario
     from ..plan.schedule import PROCUREMENT_FIELDS, procurement_rows
     from ..plan.stochastic import plan_scenario_paths
     from ..report import html
     from .uncertainty import print_paths, print_sensitivity, run_sensitivity
+    from ..report.contracts import deals_section
 
     preflight.options(ctx, outputs=PLAN_FILES + ("compare.csv",) * compare + ("frontier.csv",) * frontier
                       + ("paths.csv",) * (paths is not None) + ("sensitivity.csv",) * sensitivity)
@@ -82,11 +86,14 @@ def plan_cmd(
         else:
             result = plan_scenario_paths(scn, inp, paths, opts.solve, say)
         sens = run_sensitivity(scn, inp, opts.solve, say) if sensitivity else None
+        dl = deals_vs_free(inp, opts, progress=say, as_signed=result) if deals and result.feasible else None
         cmp = do_compare(inp, opts, policy=None, progress=say) if compare else None
         fr = do_frontier(inp, lv, opts, progress=say) if frontier else None
     doc = result.to_dict()
     if nominal is not None:
         doc["robust"] = robust_cost(result, nominal)
+    if dl is not None:
+        doc["deals"] = dl.to_dict()
     if cmp is not None:
         doc["compare"] = cmp.rows()
     if fr is not None:
@@ -99,6 +106,8 @@ def plan_cmd(
             sections.append(html.paths_section(result.paths))
         if sens is not None:
             sections.append(html.sensitivity_section(sens.to_dict()))
+        if dl is not None:
+            sections.append(deals_section(dl))
         if cmp is not None:
             sections.append(html.compare_section(cmp))
         if fr is not None:
@@ -124,6 +133,8 @@ def plan_cmd(
         sys.stdout.write(to_csv(result.offering_rows()))
     else:
         _print_tables(result, cmp, fr)
+        if dl is not None:
+            print_deals(dl)
         if nominal is not None:
             _print_robust(doc["robust"])
         console = Console(width=None if sys.stdout.isatty() else 160)
@@ -235,8 +246,10 @@ def _print_tables(result, cmp, fr) -> None:
         emit(surv.rows(), "table", cols, title="Survivability: share still served in the worst month",
              console=console)
     print_sites(result, console)
-    console.print(f"Total cost {money(result.total_cost)} over {plural(inp.T, 'month')}; commitments running past "
-                  f"the horizon: {money(result.obligation_after_usd)}.")
+    print_contracts(result, console)
+    console.print(f"Total cost {money(result.total_cost)} over {plural(inp.T, 'month')} (paid inside the horizon; the "
+                  f"objective counts payments after it as {escape(result.accounting)}); commitments and contracts owed "
+                  f"after the horizon, in full: {money(result.obligation_after_usd)}.")
     mix = result.mix_by_family()
     console.print("Mix in " + inp.months[-1] + ": " + ", ".join(
         f"{f} {v['chips']:,.0f} chips / {megawatts(v['mw'])} ({pct(v['mw_share'])})" for f, v in mix.items()))

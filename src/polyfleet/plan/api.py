@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..scenario import Scenario, load_scenario
 from .binding import binding_constraints
+from .contract_result import contract_month_cost, option_values, read_contracts
 from .diagnose import diagnose
 from .evaluate import evaluate
 from .from_scenario import inputs_from_scenario
@@ -27,6 +30,7 @@ class PlanOptions:
     binding: bool = True            # solve the LP relaxation for duals -> binding constraints with prices
     survivability: bool = True      # evaluate the plan under every failure set
     diagnose: bool = True           # explain an infeasible scenario
+    option_values: bool = True      # price each exercised contract option by solving without it
 
 
 def as_inputs(source: Scenario | PlanInputs | str) -> PlanInputs:
@@ -58,6 +62,8 @@ def plan(source: Scenario | PlanInputs | str, options: PlanOptions = PlanOptions
         return result
     for key, val in extract(inp, model, sol).items():
         setattr(result, key, val)
+    if inp.contracts:
+        _read_contracts(inp, model, sol, result, options, say)
     if options.binding:
         say("finding the binding limits")
         relax = lp if lp is not None else solve(model, options.solve, relax=True)
@@ -68,6 +74,17 @@ def plan(source: Scenario | PlanInputs | str, options: PlanOptions = PlanOptions
         say("checking survivability")
         result.survivability = evaluate(inp, result.firm_chips, result.served)
     return result
+
+
+def _read_contracts(inp: PlanInputs, model, sol, result: PlanResult, options: PlanOptions, say) -> None:
+    """Contracts read back into the result; their payments join the monthly cost and the obligation."""
+    result.contract_cost = contract_month_cost(inp, model, sol.x)
+    result.contracts = read_contracts(inp, model, sol.x, result.allocation, result.chips)
+    result.obligation_after_usd += sum(c["owed_after_horizon_usd"] for c in result.contracts)
+    if options.option_values and any(o["exercised"] for c in result.contracts for o in c["options"]):
+        say("pricing the exercised options (a solve without each)")
+    if options.option_values:
+        option_values(inp, model, sol.objective, result.contracts, options.solve)
 
 
 def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:
@@ -111,6 +128,7 @@ def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:
             group = sum((r[measure] or 0.0) for r in rows if r[dim] == cap["group"])
             if total > 0 and group > cap["max_share"] * total * (1 + 1e-3) + tol:
                 problems.append(f"cap {dim} {cap['group']} exceeded in {m}: {group / total:.3%}")
+    problems += contract_problems(doc.get("contracts", []), months, tol)
     problems += _site_problems(doc, mw, tol)
     used: dict[tuple[str, str], float] = {}
     for a in doc.get("allocation", []):
@@ -130,6 +148,34 @@ def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:
                 got = row.get(cls)
                 if got is not None and r > 0 and got < r - 1e-4:
                     problems.append(f"{cls} keeps only {got:.2%} < {r:.0%} under {row['label']}")
+    return problems
+
+
+def contract_problems(contracts: list[dict], months: list[str], tol: float = 1e-6) -> list[str]:
+    """Each tranche: taken within [min_take x delivered, delivered] while on (0 when off), held = taken in
+    its last term_months months (0 from a cancellation on), and the chips placed add up to those held."""
+    problems: list[str] = []
+    for c in contracts:
+        for tr in c["tranches"]:
+            d, s, g = (np.asarray(tr[k], float) for k in ("delivered", "taken", "held"))
+            on = 1.0 if tr["on"] else 0.0
+            cut = tr["released_from"] if tr["released_from"] is not None else len(months)
+            slack = tol * np.maximum(1.0, d)
+            lo = np.where(np.arange(len(months)) < cut, tr["min_take"] * d * on, 0.0)
+            hi = np.where(np.arange(len(months)) < cut, d * on, 0.0)
+            band = np.convolve(s, np.ones(tr["term_months"]))[:len(months)]
+            want = np.where(np.arange(len(months)) < cut, band, 0.0)
+            for t, m in enumerate(months):
+                if not lo[t] - slack[t] <= s[t] <= hi[t] + slack[t]:
+                    problems.append(f"contract {c['id']} {tr['id']}: {s[t]:,.1f} chips taken in {m}, allowed "
+                                    f"{lo[t]:,.1f} .. {hi[t]:,.1f}")
+                if abs(g[t] - want[t]) > tol * max(1.0, want[t]) + 1e-3:
+                    problems.append(f"contract {c['id']} {tr['id']}: {g[t]:,.1f} chips held in {m}, taken in the "
+                                    f"last {tr['term_months']} months: {want[t]:,.1f}")
+        placed = np.sum([np.asarray(v, float) for v in c["placed"].values()], axis=0) if c["placed"] else 0.0
+        held = np.asarray(c["held"], float)
+        if np.any(np.abs(placed - held) > tol * np.maximum(1.0, held) + 1e-2):
+            problems.append(f"contract {c['id']}: chips placed differ from chips held")
     return problems
 
 
@@ -155,4 +201,4 @@ def _site_problems(doc: dict, mw: dict[tuple[str, str], float], tol: float) -> l
     return problems
 
 
-__all__ = ["PlanOptions", "as_inputs", "check_invariants", "plan"]
+__all__ = ["PlanOptions", "as_inputs", "check_invariants", "contract_problems", "plan"]

@@ -61,9 +61,11 @@ class Extensive:
 
 def first_stage(model: PlanMilp, names: tuple[str, ...]) -> np.ndarray:
     """Column indices signed before demand is known: `n` means its 1y/3y commitment starts; any other name
-    all of that column block."""
+    all of that column block (names the model lacks are skipped: a scenario without contracts has no `cu`)."""
     out = []
     for name in names:
+        if name not in model.cols:
+            continue
         idx = model.cols[name][:, [C1, C3], :] if name == "n" else model.cols[name]
         out.append(idx[idx >= 0].ravel())
     return np.concatenate(out) if out else np.zeros(0, np.int64)

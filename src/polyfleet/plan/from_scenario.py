@@ -11,6 +11,7 @@ from ..errors import UserError
 from ..scenario import COMMIT_MONTHS, Scenario, month_offset, select_offerings, selector_mask
 from ..scenario.policy import DEFAULT_PUE, DEFAULT_SPOT_AVAILABILITY, DEFAULT_SPOT_MAX_CHIPS
 from ..scenario.resolve import OfferingFacts
+from .contract_terms import contract_notes, contracts_from_scenario
 from .failures import contingencies, cvar_cases
 from .inputs import C1, C3, OD, SPOT, TERMS, Cap, PlanInputs, PowerLimit, Site, SupplyLimit
 
@@ -43,6 +44,8 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
     conts, cnotes = contingencies(scn, facts)
     notes += cnotes
     cv = cvar_cases(scn, facts, conts)
+    deals = contracts_from_scenario(scn, cat, facts)
+    notes += contract_notes(deals, scn.months)
     return PlanInputs(
         name=scn.name or scn.source_name, months=scn.months, hours=hours, facts=facts, unit_chips=unit, price=price,
         mw_per_chip=mw_per_chip, spot_avail=spot_avail, unit_ub=ub, workloads=tuple(table.workloads),
@@ -58,7 +61,8 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
         cvar_weight=(scn.risk.cvar.weight if scn.risk.cvar else 1.0) if scn.risk.scenarios else 0.0,
         assumptions=tuple(dict.fromkeys(assumptions)), notes=tuple(notes),
         extra={"customers": {t.id: scn.tenant_customers(i) for i, t in enumerate(scn.tenants)
-                             if t.customers is not None}})
+                             if t.customers is not None}},
+        contracts=deals, terminal_value_share=scn.money.terminal_value_share)
 
 
 def _prices(scn: Scenario, cat: Catalog, table, ids: list[str], assumptions: list[str]) -> np.ndarray:

@@ -24,10 +24,13 @@ import numpy as np
 
 from .. import solvers
 from ..solvers import Incumbent, Milp, Solution, row_violations
+from .contracts import contract_units
+from .deal_search import CONTRACT_BINARIES, MAX_ENUMERATED, contract_binaries, solve_over_deals
 from .inputs import C1, C3, OD, SPOT, TERM_MONTHS, PlanInputs
 from .solve import SolveOptions, load_highs, solve
 
 REPAIRABLE_KINDS = ("supply", "ramp", "power", "cap", "budget", "site")
+START_ABS_TOL = 1e-5        # chips: LP residuals on rows summing ~1e6-chip contract columns reach a few 1e-6
 
 
 def _held(n: np.ndarray) -> np.ndarray:
@@ -88,7 +91,7 @@ def round_up(inp: PlanInputs, model: Milp, x: np.ndarray) -> np.ndarray | None:
         return None                                 # a unit bound (lead time, spot cap) is in the way
     out[idx[ok]] = r[ok]
     held = _held(r) + inp.fleet_commit
-    H = held.sum(axis=1)
+    H = held.sum(axis=1) + contract_units(inp, model, x)
     chips = inp.unit_chips.astype(float)
     F = chips[:, None] * (H - (1.0 - inp.spot_avail)[:, None] * r[:, SPOT])
     out[model.cols["H"]] = H
@@ -129,15 +132,17 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
     limit_rows = np.concatenate([b.rows for b in model.row_blocks if b.kind in REPAIRABLE_KINDS] or [np.zeros(0, int)])
     if (model.integer & ~_integral_cols(model)).any():
         return None                                     # integers the rounding does not know (none today)
+    x = _fix_contract_binaries(model, highs, x_lp)
+    if x is None:
+        return None
     hi0 = model.row_hi.copy()
     tightened = hi0.copy()
-    x = x_lp
     found = None
     for it in range(rounds):
         cand = round_up(inp, model, x)
         if cand is None:
             break
-        viol = row_violations(model, cand)
+        viol = row_violations(model, cand, abs_tol=START_ABS_TOL)
         if not viol.any():
             found = cand
             break
@@ -157,9 +162,23 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
     return found
 
 
+def _fix_contract_binaries(model: Milp, highs, x_lp: np.ndarray) -> np.ndarray | None:
+    """Contract binaries (sign, exercise, cancel) rounded to the nearest whole value and fixed in the LP
+    (solved again); None when that LP has no solution. The LP's column bounds are left fixed: this LP
+    serves only the start point."""
+    cols = np.concatenate([model.cols[k][model.cols[k] >= 0] for k in CONTRACT_BINARIES if k in model.cols]
+                          or [np.zeros(0, np.int64)])
+    if not len(cols):
+        return x_lp
+    val = np.round(x_lp[cols])
+    highs.changeColsBounds(len(cols), cols.astype(np.int32), val, val)
+    again = solvers.run(highs, model, relax=True, guard=False)
+    return again.x if again.has_solution else None
+
+
 def _integral_cols(model: Milp) -> np.ndarray:
     known = np.zeros(model.num_cols, bool)
-    for name in ("n", "b", "site_order"):
+    for name in ("n", "b", "site_order", *CONTRACT_BINARIES):
         if name in model.cols:
             idx = model.cols[name]
             known[idx[idx >= 0]] = True
@@ -173,7 +192,16 @@ def solve_plan(inp: PlanInputs, model: Milp, options: SolveOptions,
                watch: Callable[[Incumbent], None] | None = None) -> tuple[Solution, Solution | None]:
     """(MIP solution, LP relaxation solution). With `options.start_heuristic`, the LP relaxation is solved
     first, rounded and repaired into a first plan for HiGHS; its duals serve the binding-limit report.
-    The MIP's solve_seconds include the LP and the rounding."""
+    The MIP's solve_seconds include the LP and the rounding. A few contract binaries (sign, exercise,
+    cancel) are enumerated with LP bounds (`deal_search.py`), each choice solved this way."""
+    if 0 < len(contract_binaries(model)) <= MAX_ENUMERATED:
+        return solve_over_deals(model, options, lambda m: _solve_one(inp, m, options, watch))
+    return _solve_one(inp, model, options, watch)
+
+
+def _solve_one(inp: PlanInputs, model: Milp, options: SolveOptions,
+               watch: Callable[[Incumbent], None] | None = None) -> tuple[Solution, Solution | None]:
+    """`solve_plan` for one model: LP, rounded start, MIP."""
     if not options.start_heuristic or not model.integer.any():
         return _checked(model, solve(model, options, watch=watch)), None
     t0 = time.perf_counter()

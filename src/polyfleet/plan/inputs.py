@@ -14,6 +14,7 @@ import numpy as np
 from ..catalog import FAMILIES, TERMS
 from ..errors import UserError
 from ..scenario.resolve import OfferingFacts
+from .contract_terms import ContractTerms, restrict_contracts
 
 OD, SPOT, C1, C3 = range(4)                     # positions in catalog.TERMS
 TERM_MONTHS = np.array([1, 1, 12, 36])          # a unit bought at t is held for this many months
@@ -133,6 +134,8 @@ class PlanInputs:
     extra: dict = field(default_factory=dict)
     sites: tuple[Site, ...] = ()
     class_share_t: np.ndarray | None = None   # [W, C, T] the shares month by month (None: class_share every month)
+    contracts: tuple[ContractTerms, ...] = ()   # capacity deals (contract_terms.py, block in contracts.py)
+    terminal_value_share: float = 0.5          # commitment_tail terminal_value: a post-horizon month's worth
 
     # ---- shapes -----------------------------------------------------------------------
     @property
@@ -201,6 +204,8 @@ class PlanInputs:
                      if ((c.keep[idx] < 1) | c.delayed[idx]).any())
         cv = tuple(replace(c, contingency=replace(c.contingency, keep=c.contingency.keep[idx],
                                                   delayed=c.contingency.delayed[idx])) for c in self.cvar_cases)
+        contracts, owed = restrict_contracts(self.contracts, idx, self.T, self.hours)
+        sunk = sunk + owed
         return replace(self, name=label, facts=facts, unit_chips=self.unit_chips[idx], price=self.price[idx],
                        mw_per_chip=self.mw_per_chip[idx], spot_avail=self.spot_avail[idx],
                        unit_ub=self.unit_ub[idx], rate=self.rate[:, idx], reasons=self.reasons[:, idx],
@@ -208,7 +213,8 @@ class PlanInputs:
                        fleet_cost=self.fleet_cost[idx],
                        supply=sup, power=pw, caps=caps, sites=sites,
                        share_coef=None if self.share_coef is None else self.share_coef[idx],
-                       contingencies=cont, cvar_cases=cv, sunk_cost=sunk if sunk.any() else None)
+                       contingencies=cont, cvar_cases=cv, sunk_cost=sunk if sunk.any() else None,
+                       contracts=contracts)
 
     def with_required(self, required: np.ndarray) -> "PlanInputs":
         return replace(self, required=np.asarray(required, dtype=float))

@@ -17,7 +17,9 @@ pool capacity, supply (held chips and ramp per rule; lead time and availability 
 re-allocation of the surviving capacity that must serve each workload's required share
 (`security.py`, which reads the core through the typed handles in `blocks.py`). Objective: total cost over the horizon (+ lambda x CVaR of loss over explicit
 scenarios). Commitments are paid every month of their term; with `commitment_tail: prorated` only
-the months inside the horizon enter the objective (the rest is reported as an obligation).
+the months inside the horizon enter the objective (the rest is reported as an obligation), with
+`terminal_value` the months after it count at (1 - terminal_value_share). Contracts (`contracts.py`)
+add their chips to H, so every limit above sees them.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 from ..solvers import Assembler, band
 from .blocks import BUDGET_SCALE, CoreBlocks, PlanMilp, Pools, initial_firm_chips, make_pools, months_paid
 from .inputs import SPOT, TERM_MONTHS, TERMS, PlanInputs
+from .contracts import add_contracts
 from .security import add_contingencies, add_cvar, add_porting
 from .sites import add_sites, fixed_by_month, fixed_cost
 
@@ -42,11 +45,12 @@ def build(inp: PlanInputs) -> PlanMilp:
     pools = make_pools(inp)
     a = Assembler()
     cpu = np.nan_to_num(inp.cost_per_unit_month(), nan=0.0)                 # [O, K]
-    n, H, F = _unit_cols(a, inp, pools, cpu)
-    core = _allocation(a, inp, pools, n, H, F)
+    n, H, F, rH = _unit_cols(a, inp, pools, cpu)
+    core = replace(_allocation(a, inp, pools, n, H, F), rH=rH)
     _supply_rows(a, inp, core)
     budget_rows = _limit_rows(a, inp, core, cpu)
     add_sites(a, inp, core, budget_rows)
+    add_contracts(a, inp, core, budget_rows)
     b = add_porting(a, inp, core)
     if b is not None:
         core = replace(core, b=b)
@@ -58,7 +62,8 @@ def build(inp: PlanInputs) -> PlanMilp:
 
 
 def _unit_cols(a: Assembler, inp: PlanInputs, pools: Pools, cpu: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Units bought n[o,k,t], held H[o,t] and firm chips F[o,t], with the rows that define H and F."""
+    """Units bought n[o,k,t], held H[o,t] and firm chips F[o,t], with the rows that define H and F (and
+    the held rows, where contracts add their chips)."""
     O, K, T = inp.O, len(TERMS), inp.T
     chips = inp.unit_chips.astype(float)
     ub = inp.unit_ub.copy()
@@ -78,7 +83,7 @@ def _unit_cols(a: Assembler, inp: PlanInputs, pools: Pools, cpu: np.ndarray) -> 
     # firm chips = chips x (held - the share of spot that is not firm)
     a.coef(rF, H, -chips[:, None])
     a.coef(rF, n[:, SPOT, :], (chips * (1.0 - inp.spot_avail))[:, None])
-    return n, H, F
+    return n, H, F, rH
 
 
 def _allocation(a: Assembler, inp: PlanInputs, pools: Pools, n: np.ndarray, H: np.ndarray,

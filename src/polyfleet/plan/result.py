@@ -13,6 +13,8 @@ import numpy as np
 from ..catalog import FAMILIES
 from ..solvers import band
 from .binding import Binding
+from .contract_terms import accounting_label
+from .contracts import contract_units
 from .blocks import PlanMilp
 from .diagnose import Diagnosis
 from .evaluate import Survivability
@@ -44,6 +46,9 @@ class PlanResult:
     sites: list[dict] = field(default_factory=list)   # per power site: energised when, MW, MW drawn
     site_cost: np.ndarray | None = None        # [T] USD the sites cost (under way and ordered)
     paths: dict | None = None                  # two-stage plan over demand paths (plan/stochastic.py)
+    contracts: list[dict] = field(default_factory=list)   # per contract (contract_result.read_contracts)
+    contract_cost: np.ndarray | None = None    # [T] USD paid for contracts each month (fees included)
+    contract_chips: np.ndarray | None = None   # [O, T] chips held through contracts (in `chips` too)
 
     # ---- status ---------------------------------------------------------------------------
     @property
@@ -57,21 +62,26 @@ class PlanResult:
             return f"HiGHS status: {s.status} - no plan" + (" (see the conflicts below)" if self.diagnosis else "")
         gap = f"{s.mip_gap:.3%}" if s.mip_gap is not None else "-"
         word = "optimal within the gap" if s.optimal else "NOT proven optimal"
-        return (f"HiGHS status: {s.status} ({word}); MIP gap {gap}; objective ${s.objective:,.0f}; "
+        return (f"HiGHS status: {s.status} ({word}); MIP gap {gap}; objective ${s.objective:,.0f} "
+                f"({self.inputs.commitment_tail} accounting); "
                 f"build {self.build_seconds:.2f} s, solve {s.solve_seconds:.2f} s")
 
     # ---- derived arrays ---------------------------------------------------------------------------
     @property
     def chips(self) -> np.ndarray:
         """[O, T] chips held (all terms)."""
-        return (self.units.sum(axis=1) * self.inputs.unit_chips[:, None]) if self.feasible else np.zeros(0)
+        if not self.feasible:
+            return np.zeros(0)
+        own = self.units.sum(axis=1) * self.inputs.unit_chips[:, None]
+        return own + self.contract_chips if self.contract_chips is not None else own
 
     @property
     def firm_chips(self) -> np.ndarray:
         inp = self.inputs
         avail = np.ones(len(TERMS))[None, :].repeat(inp.O, 0)
         avail[:, 1] = inp.spot_avail
-        return (self.units * avail[:, :, None]).sum(axis=1) * inp.unit_chips[:, None]
+        firm = (self.units * avail[:, :, None]).sum(axis=1) * inp.unit_chips[:, None]
+        return firm + self.contract_chips if self.contract_chips is not None else firm
 
     @property
     def mw(self) -> np.ndarray:
@@ -82,7 +92,13 @@ class PlanResult:
     def month_cost(self) -> np.ndarray:
         """[T] USD paid each month, sunk commitments outside the planned offerings included."""
         sites = self.site_cost if self.site_cost is not None else 0.0
-        return self.cost.sum(axis=(0, 1)) + self.inputs.sunk + sites
+        deals = self.contract_cost if self.contract_cost is not None else 0.0
+        return self.cost.sum(axis=(0, 1)) + self.inputs.sunk + sites + deals
+
+    @property
+    def accounting(self) -> str:
+        """How the objective counts payments after the horizon, in words."""
+        return accounting_label(self.inputs.commitment_tail, self.inputs.terminal_value_share)
 
     @property
     def total_cost(self) -> float:
@@ -144,7 +160,9 @@ class PlanResult:
                 row[f"{term}_units"] = int(round(self.units[o, k, t]))
             row["new_commit_1y_units"] = int(round(self.starts[o, C1, t]))
             row["new_commit_3y_units"] = int(round(self.starts[o, C3, t]))
-            row["chips"] = int(round(chips[o, t]))
+            row["contract_chips"] = float(self.contract_chips[o, t]) if self.contract_chips is not None else 0.0
+            c = float(chips[o, t])          # whole units are whole chips; contract chips may be fractional
+            row["chips"] = int(round(c)) if abs(c - round(c)) < 1e-6 else round(c, 3)
             row["mw"] = None if np.isnan(mw[o, t]) else float(mw[o, t])
             row["cost_usd"] = float(cost[o, t])
             rows.append(row)
@@ -196,6 +214,8 @@ class PlanResult:
             return doc
         doc["totals"] = {"cost_usd": self.total_cost, "porting_usd": self.porting_usd,
                          "commitments_after_horizon_usd": self.obligation_after_usd,
+                         "accounting": self.inputs.commitment_tail, "accounting_note": self.accounting,
+                         "objective_usd": self.solution.objective,
                          "peak_chips": float(self.chips.sum(axis=0).max()),
                          "peak_mw": float(np.nansum(self.mw, axis=0).max()),
                          "mix_by_family_last_month": self.mix_by_family()}
@@ -228,6 +248,8 @@ class PlanResult:
                               "owed_after_by_vendor": owed_after_by_vendor(self)}
         if self.paths is not None:
             doc["paths"] = self.paths
+        if self.contracts:
+            doc["contracts"] = self.contracts
         if self.survivability is not None:
             doc["survivability"] = {"classes": list(self.survivability.classes),
                                     "required": self.survivability.required.tolist(),
@@ -268,7 +290,8 @@ def extract(inp: PlanInputs, model: PlanMilp, sol: Solution) -> dict:
         porting = float((np.round(b) * inp.port_cost).sum())
     # the model allocates to pools of identical offerings: split each pool's chips over its
     # members in proportion to the chips each holds
-    held = units.sum(axis=1) * inp.unit_chips[:, None]                     # [O, T]
+    contract = contract_units(inp, model, sol.x) * inp.unit_chips[:, None]  # [O, T] chips
+    held = units.sum(axis=1) * inp.unit_chips[:, None] + contract           # [O, T]
     pool_held = np.zeros((pools.P, T))
     ok = pools.of >= 0
     np.add.at(pool_held, pools.of[ok], held[ok])
@@ -280,4 +303,5 @@ def extract(inp: PlanInputs, model: PlanMilp, sol: Solution) -> dict:
     return {"units": units, "starts": n, "cost": cost, "served": served, "by_family": by_family,
             "allocation": allocation, "porting_usd": porting, "obligation_after_usd": after,
             "sites": sites.site_rows(inp, model, sol.x),
-            "site_cost": sites.month_cost(inp, model, sol.x) if inp.sites else None}
+            "site_cost": sites.month_cost(inp, model, sol.x) if inp.sites else None,
+            "contract_chips": contract if inp.contracts else None}

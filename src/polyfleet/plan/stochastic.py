@@ -41,13 +41,19 @@ from .result import PlanResult, extract
 from .solve import SolveOptions
 
 
+# What is signed before demand is known: 1y/3y commitment starts, contracts signed and options exercised
+# (cu) and cancellations (cy). How much of a contract's deliveries to take (between its minimum and all)
+# is recourse: declining deliveries when demand comes in low is what a minimum take allows.
+FIRST_STAGE = ("n", "cu", "cy")
+
+
 @dataclass(frozen=True)
 class StochasticOptions:
     """How the two-stage plan is built and solved."""
 
     alpha: float = 0.9
     weight: float = 0.0                       # objective = E[cost] + weight x CVaR_alpha(cost)
-    first_stage: tuple[str, ...] = ("n",)     # column names tied across paths ("n": its commitment terms)
+    first_stage: tuple[str, ...] = FIRST_STAGE  # column names tied across paths ("n": its commitment terms)
     integer_recourse: bool = False            # keep on-demand/spot integer on every path (slower)
     max_nodes: int = 2000                     # HiGHS mip_max_nodes: a deterministic limit, not a clock
     exact: bool = False                       # one HiGHS MILP on the whole extensive form (small problems)
@@ -215,7 +221,9 @@ def plan_scenario_paths(scn, inp: PlanInputs, count: int | None, options: SolveO
     cv = scn.uncertainty.cvar
     where = (f"on the reference path '{paths[ref].id}' only (uncertainty.failure_sets)" if
              scn.uncertainty.failure_sets == "reference" else "on every path, on the demand each serves")
-    notes = (f"two-stage plan over {len(paths)} demand paths: 1y/3y commitments are signed once for all paths; "
+    notes = (f"two-stage plan over {len(paths)} demand paths: 1y/3y commitments, contract signings, options and "
+             "cancellations are decided once for all paths (deliveries taken above a contract's minimum follow each "
+             "path); "
              f"failure sets and survivability are enforced {where}",
              "unmet demand on a non-reference path is priced at max(the value of lost tokens "
              "(risk.loss_usd_per_million_tokens), 2x its cheapest on-demand price) and reported per path",

@@ -109,6 +109,7 @@ def plan_sections(result) -> list[Section]:
     from . import plots
     from .board import board, board_section
     from .procurement import demand_section, lock_in_section, procurement_section
+    from .contracts import contracts_section
 
     inp = result.inputs
     warn = "" if result.feasible and result.solution.optimal else " warn"
@@ -128,7 +129,8 @@ def plan_sections(result) -> list[Section]:
     mix = result.mix_by_family()
     summary = [{"family": f, "chips": v["chips"], "mw": v["mw"], "share": v["mw_share"]} for f, v in mix.items()]
     totals = (f"<p>Total cost over the horizon: <b>{units.money(result.total_cost)}</b> "
-              f"(commitment payments after the horizon: {units.money(result.obligation_after_usd)}; "
+              f"(commitment and contract payments after the horizon, in full: "
+              f"{units.money(result.obligation_after_usd)}; the objective counts them as {esc(result.accounting)}; "
               f"porting: {units.money(result.porting_usd)}). Peak: {result.chips.sum(axis=0).max():,.0f} chips, "
               f"{units.megawatts(np.nansum(result.mw, axis=0).max())}.</p>")
     out.append(Section("Capacity", totals + f"<p>Mix in {months[-1]}:</p>" + table(
@@ -138,7 +140,10 @@ def plan_sections(result) -> list[Section]:
             plots.FAMILY_COLORS)) + figure(plots.stacked_area(
                 months, {f: chips[i] for i, f in enumerate(fams)}, "chips", "Chips by family",
                 plots.FAMILY_COLORS)), "capacity"))
+    out += [s for s in (contracts_section(result),) if s is not None]
     cost_terms = {t: result.cost[:, k, :].sum(axis=0) / 1e6 for k, t in enumerate(TERMS)}
+    if result.contract_cost is not None:
+        cost_terms["contracts"] = result.contract_cost / 1e6
     out.append(Section("Cost", figure(plots.stacked_bars(months, cost_terms, "USD millions per month",
                                                          "Cost over time, by term", plots.TERM_COLORS)), "cost"))
     used = {"total": np.nansum(result.mw, axis=0)}

@@ -19,6 +19,7 @@ from ..catalog import FAMILIES, Catalog
 from ..datafile import field_path
 from ..errors import UnknownNameError, UserError
 from .context import select_offerings
+from .contracts import check_contracts
 from .resolve import check_name, check_selector, check_unique_ids
 from .series import Series, month_offset
 
@@ -40,6 +41,7 @@ def check_scenario(scn: Scenario) -> None:
     _check_series(scn)
     _check_simulation(scn, ctx.catalog)
     _check_uncertainty(scn, ctx.catalog)
+    check_contracts(scn, ctx.catalog)
 
 
 def _loc_error(scn: Scenario, loc: tuple, message: str, allowed: str | None = None) -> UserError:

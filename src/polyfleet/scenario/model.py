@@ -17,6 +17,7 @@ from ..datafile import DataFile, field_path
 from ..errors import UserError
 from .checks import check_scenario
 from .context import build_context, select_offerings
+from .contracts import Contract
 from .faults import Faults
 from .policy import Money, Power, Risk, Supply
 from .sections import FleetEntry, Horizon, OfferingFilter, RateOverride, Section, Tenant, Workloads
@@ -50,6 +51,8 @@ class Scenario(Section):
     faults: Faults = Faults()
     simulation: SimOptions = SimOptions()
     uncertainty: Uncertainty = Uncertainty()
+    contracts: tuple[Contract, ...] = Field(default=(), description="capacity deals: delivery schedules, "
+                                            "take-or-pay, terms, options, cancellation (scenario/contracts.py)")
 
     _doc: DataFile | None = PrivateAttr(default=None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -207,4 +210,5 @@ class Scenario(Section):
                 "caps": {k: v for k, v in self.risk.max_share.items()},
                 "protected_classes": {c: r for c, r in self.priority_classes().items() if r > 0},
                 "cvar_scenarios": len(self.risk.scenarios),
-                "demand_paths": self.uncertainty.describe()}
+                "demand_paths": self.uncertainty.describe(), "contracts": [c.id for c in self.contracts],
+                "commitment_tail": self.money.commitment_tail}

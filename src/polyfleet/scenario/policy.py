@@ -22,6 +22,7 @@ DEFAULT_SPOT_AVAILABILITY = 0.6
 DEFAULT_SPOT_MAX_CHIPS = 2048
 DEFAULT_PUE = 1.2
 DEFAULT_COMMIT_DISCOUNT = {"commit_1y": 0.30, "commit_3y": 0.50}
+DEFAULT_TERMINAL_VALUE_SHARE = 0.5
 DEFAULT_CLASSES = {"critical": 1.0, "high": 0.5, "standard": 0.0, "batch": 0.0}
 
 Pue = Annotated[float, Field(ge=1.0, le=3.0)]          # facility / IT power: 1.0 is no overhead at all
@@ -126,9 +127,14 @@ class Money(Section):
         default_factory=lambda: dict(DEFAULT_COMMIT_DISCOUNT),
         description="discount off on-demand where the catalog has no commitment price (assumption: Trillium's "
                     "published 1y/3y prices are 30% / 55% off)")
-    commitment_tail: Literal["prorated", "full"] = Field(
-        default="prorated", description="a commitment running past the horizon: count only its months inside "
-        "(prorated) or its whole term (full); the report shows the obligation after the horizon either way")
+    commitment_tail: Literal["prorated", "full", "terminal_value"] = Field(
+        default="prorated", description="a commitment or contract running past the horizon: count only its months "
+        "inside (prorated), its whole term (full), or its months after the horizon at (1 - terminal_value_share) of "
+        "their price (terminal_value); the report shows the obligation after the horizon in full either way")
+    terminal_value_share: Share = Field(
+        default=DEFAULT_TERMINAL_VALUE_SHARE, description="with commitment_tail: terminal_value, what a chip-month "
+        "held after the horizon is worth to the lab as a share of its price (assumption: 0.5, capacity a growing "
+        "business still uses but that a newer generation makes cheaper)")
     porting_usd: NonNegative | dict[str, NonNegative] = Field(default=0.0, description="one-time cost to move a workload to "
                                                    "a family outside its runs_on (per family, `default`)")
 
