@@ -16,10 +16,13 @@ import scipy.sparse as sp
 
 from ..solvers import Milp
 from .binding import LIMIT_WORDS, month_ranges, tight_rows
+from .clusters import unplaceable_runs
 from .inputs import PlanInputs
 from .solve import Solution, SolveOptions, solve
 
 GE_KINDS = ("demand", "window", "survive")
+ONE_CLUSTER_WORDS = ("with training runs split over clusters and start months a plan exists: holding each run "
+                     "whole on one cluster at one chip count is what cannot hold (whole units aside); runs: ")
 LE_KINDS = ("supply", "ramp", "power", "cap", "budget")
 
 
@@ -94,10 +97,13 @@ def _elastic(model: Milp) -> tuple[Milp, np.ndarray, np.ndarray]:
 def diagnose(inp: PlanInputs, model: Milp, options: SolveOptions = SolveOptions(),
              failure_labels: dict[str, str] | None = None) -> Diagnosis:
     """Name the constraints that cannot hold together."""
-    diag = Diagnosis(unservable=unservable_workloads(inp))
+    blocks = getattr(model, "blocks", None)
+    diag = Diagnosis(unservable=unservable_workloads(inp) + (unplaceable_runs(inp, blocks.pools) if blocks else []))
     el, rows, wt = _elastic(model)
     sol = solve(el, options, relax=True)
     if sol.x is not None and sol.objective is not None and sol.objective < 1e-7 and model.integer.any():
+        if blocks is not None and blocks.clusters is not None:
+            diag.unservable.append(ONE_CLUSTER_WORDS + ", ".join(np.array(inp.workloads)[inp.windowed]))
         sol = solve(el, SolveOptions(mip_rel_gap=1e-3, time_limit=options.time_limit))   # integrality is the cause
     diag.status = sol.status
     if sol.x is None:

@@ -105,9 +105,12 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
     limit_rows = np.concatenate([b.rows for b in model.row_blocks if b.kind in REPAIRABLE_KINDS] or [np.zeros(0, int)])
     if (model.integer & ~_integral_cols(model)).any():
         return None                                     # integers the rounding does not know (none today)
+    fixed = _fix_runs(model, highs, x_lp)
+    if fixed is None:
+        return None
+    x, pinned = fixed
     hi0 = model.row_hi.copy()
     tightened = hi0.copy()
-    x = x_lp
     found = None
     for it in range(rounds):
         cand = round_up(inp, model, x)
@@ -130,12 +133,34 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
     changed = np.flatnonzero(tightened != hi0)
     if len(changed):
         solvers.set_row_bounds(highs, changed, model.row_lo[changed], hi0[changed])
+    for j in pinned:
+        highs.changeColBounds(int(j), float(model.col_lo[j]), float(model.col_hi[j]))
     return found
+
+
+def _fix_runs(model: Milp, highs, x_lp: np.ndarray) -> tuple[np.ndarray, list[int]] | None:
+    """Each training run on the (cluster, start) the LP gives most weight, fixed, and the LP re-solved:
+    (its point, the columns fixed), or None when that choice leaves no plan. No runs: the LP point."""
+    if "y_cl" not in model.cols:
+        return x_lp, []
+    y = model.cols["y_cl"]
+    yv = np.where(y >= 0, x_lp[np.maximum(y, 0)], -1.0).reshape(y.shape[0], -1)
+    if (np.abs(yv[yv >= 0] - np.round(yv[yv >= 0])) <= 1e-6).all():
+        return x_lp, []
+    pick = [int(y.reshape(y.shape[0], -1)[w, int(np.argmax(yv[w]))]) for w in range(y.shape[0]) if (yv[w] >= 0).any()]
+    for j in pick:
+        highs.changeColBounds(j, 1.0, 1.0)
+    again = solvers.run(highs, model, relax=True, guard=False)
+    if not again.has_solution:
+        for j in pick:
+            highs.changeColBounds(j, float(model.col_lo[j]), float(model.col_hi[j]))
+        return None
+    return again.x, pick
 
 
 def _integral_cols(model: Milp) -> np.ndarray:
     known = np.zeros(model.num_cols, bool)
-    for name in ("n", "b"):
+    for name in ("n", "b", "y_cl"):
         if name in model.cols:
             idx = model.cols[name]
             known[idx[idx >= 0]] = True

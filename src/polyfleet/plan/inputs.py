@@ -71,6 +71,17 @@ class CvarCase:
 
 
 @dataclass(frozen=True)
+class Cluster:
+    """A training cluster: sites `mask` [O] (one chip type, one provider) carrying a job of at most
+    `max_chips`; `goodput` is its runs' default share of chip-hours that makes progress (None: the default)."""
+    id: str
+    mask: np.ndarray                      # [O]
+    max_chips: float = np.inf
+    goodput: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class PlanInputs:
     """The arrays of one planning problem. Build with `from_scenario()` or directly."""
 
@@ -113,6 +124,12 @@ class PlanInputs:
     assumptions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
+    clusters: tuple[Cluster, ...] | None = None    # None: one per (accelerator, provider, region)
+    run_clusters: tuple[tuple[str, ...] | None, ...] | None = None   # [W] cluster ids a run may use (None: any)
+    goodput: np.ndarray | None = None      # [W] a run's goodput, NaN = its cluster's or the default
+    peak_factor: np.ndarray | None = None  # [W] what each service's capacity is sized for (1 = no idle share)
+    off_peak: np.ndarray | None = None     # [W] bool: a steady flow that may use inference chips idle off-peak
+    off_peak_goodput: np.ndarray | None = None   # [W] share of off-peak chip-hours that makes progress
 
     # ---- shapes -----------------------------------------------------------------------
     @property
@@ -170,7 +187,9 @@ class PlanInputs:
                      if ((c.keep[idx] < 1) | c.delayed[idx]).any())
         cv = tuple(replace(c, contingency=replace(c.contingency, keep=c.contingency.keep[idx],
                                                   delayed=c.contingency.delayed[idx])) for c in self.cvar_cases)
-        return replace(self, name=label, facts=facts, unit_chips=self.unit_chips[idx], price=self.price[idx],
+        cls = None if self.clusters is None else tuple(
+            replace(c, mask=c.mask[idx]) for c in self.clusters if c.mask[idx].any())
+        return replace(self, name=label, facts=facts, clusters=cls, unit_chips=self.unit_chips[idx], price=self.price[idx],
                        mw_per_chip=self.mw_per_chip[idx], spot_avail=self.spot_avail[idx],
                        unit_ub=self.unit_ub[idx], rate=self.rate[:, idx], reasons=self.reasons[:, idx],
                        fleet_commit=self.fleet_commit[idx], fleet_initial=self.fleet_initial[idx],

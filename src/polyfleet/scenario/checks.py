@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from ..catalog import FAMILIES, Catalog
 from ..datafile import field_path
 from ..errors import UnknownNameError, UserError
+from .clusters import check_clusters
 from .context import select_offerings
 from .resolve import check_name, check_selector, check_unique_ids
 from .series import Series, month_offset
@@ -38,6 +39,7 @@ def check_scenario(scn: Scenario) -> None:
     _check_risk(scn, ctx.catalog)
     _check_series(scn)
     _check_simulation(scn, ctx.catalog)
+    check_clusters(scn)
 
 
 def _loc_error(scn: Scenario, loc: tuple, message: str, allowed: str | None = None) -> UserError:

@@ -16,6 +16,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from ..datafile import DataFile, field_path
 from ..errors import UserError
 from .checks import check_scenario
+from .clusters import ClusterSpec
 from .context import build_context, select_offerings
 from .faults import Faults
 from .policy import Money, Power, Risk, Supply
@@ -48,6 +49,8 @@ class Scenario(Section):
     rates: tuple[RateOverride, ...] = ()
     faults: Faults = Faults()
     simulation: SimOptions = SimOptions()
+    clusters: tuple[ClusterSpec, ...] = Field(default=(), description="training clusters (scenario/clusters.py); "
+                                              "default: one per accelerator, provider and region")
 
     _doc: DataFile | None = PrivateAttr(default=None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)

@@ -1,0 +1,99 @@
+"""Training runs on one cluster each: hand-derived cases, pins, infeasibility, and properties.
+
+Shared set-up: two offerings of the same rate (one pool), `a` at $1 and `b` at $2 per chip-hour, hours = 1,
+a run of 360 tokens over a two-month window at rate 1 and goodput 0.9: it needs 360 / (1 x 0.9 x 2) = 200
+chips in both months on one cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from polyfleet.plan import PlanOptions, SolveOptions, plan, simple_inputs
+from polyfleet.plan.inputs import Cluster
+
+EXACT = PlanOptions(solve=SolveOptions(mip_rel_gap=1e-9), binding=False, survivability=False)
+
+
+def two_sites(max_a: float = np.inf, max_b: float = np.inf, tokens: float = 360.0, months: int = 2, **kw):
+    offs = [dict(id="a", provider="p1", region="r1", accelerator="A", on_demand=1.0),
+            dict(id="b", provider="p2", region="r2", accelerator="B", on_demand=2.0)]
+    inp = simple_inputs(offerings=offs, workloads=[dict(id="run", demand=0.0, rates={"a": 1.0, "b": 1.0})],
+                        months=months, hours=1.0)
+    clusters = (Cluster("small", np.array([True, False]), max_chips=max_a),
+                Cluster("big", np.array([False, True]), max_chips=max_b))
+    return replace(inp, kinds=("training",), window_tokens=np.array([tokens]), window=np.ones((1, months), bool),
+                   clusters=clusters, **kw)
+
+
+def test_cheap_cluster_too_small_sends_the_run_to_the_other():
+    """`small` carries at most 150 < 200 chips: the run goes to `big`, 200 chips x $2 x 2 months = $800.
+    Without the limit it stays on `small`: 200 x $1 x 2 = $400."""
+    r = plan(two_sites(max_a=150.0), EXACT)
+    assert r.solution.optimal and r.total_cost == pytest.approx(800.0)
+    rec = r.clusters[0]
+    assert rec["cluster"] == "big" and rec["chips"] == pytest.approx(200.0) and rec["offerings"] == ["b"]
+    assert r.allocation[0, 1].tolist() == pytest.approx([200.0, 200.0]) and r.allocation[0, 0].sum() == 0
+    assert rec["tokens_planned"] == pytest.approx(360.0)
+    free = plan(two_sites(), EXACT)
+    assert free.total_cost == pytest.approx(400.0) and free.clusters[0]["cluster"] == "small"
+
+
+def test_pinned_run_pays_for_its_cluster():
+    """Pinned to `big` the run costs $800 though `small` would cost $400."""
+    r = plan(two_sites(run_clusters=(("big",),)), EXACT)
+    assert r.clusters[0]["cluster"] == "big" and r.total_cost == pytest.approx(800.0)
+
+
+def test_goodput_sets_the_headroom():
+    """Goodput 0.6: 360 / (0.6 x 2) = 300 chips on `small`, $600."""
+    r = plan(two_sites(goodput=np.array([0.6])), EXACT)
+    assert r.clusters[0]["chips"] == pytest.approx(300.0) and r.total_cost == pytest.approx(600.0)
+
+
+def test_later_start_when_supply_arrives_late():
+    """`small` has no supply in month 1 (unit bound 0): the run can start there in month 2 only, at
+    360 / (0.9 x 1) = 400 chips for one month ($400), cheaper than `big` for two months ($800)."""
+    inp = two_sites()
+    ub = inp.unit_ub.copy()
+    ub[0, :, 0] = 0.0
+    r = plan(replace(inp, unit_ub=ub), EXACT)
+    rec = r.clusters[0]
+    assert rec["cluster"] == "small" and rec["start"] == "m2" and rec["chips"] == pytest.approx(400.0)
+    assert r.total_cost == pytest.approx(400.0) and r.allocation[0, 0].tolist() == pytest.approx([0.0, 400.0])
+
+
+def test_no_cluster_big_enough_is_infeasible_and_names_the_run():
+    """Both clusters carry 150 chips, the run needs 200 (or 400 starting late): no plan, and the
+    diagnosis names the run and the largest cluster."""
+    r = plan(two_sites(max_a=150.0, max_b=150.0), PlanOptions(binding=False, survivability=False))
+    assert not r.feasible
+    text = " ".join(r.diagnosis.lines())
+    assert "training run run" in text and "150" in text
+
+
+@settings(max_examples=25, deadline=None)
+@given(tokens=st.floats(50.0, 2000.0), months=st.integers(2, 4), first=st.integers(0, 1),
+       max_a=st.sampled_from([np.inf, 300.0, 600.0]), price_b=st.floats(0.5, 3.0))
+def test_every_run_on_one_cluster_at_constant_chips(tokens, months, first, max_a, price_b):
+    """Whatever the numbers, a feasible plan puts the run on one cluster's offerings only, with the same
+    chips in every month it runs (from its start to the deadline), none before, and its tokens covered."""
+    inp = two_sites(max_a=max_a, tokens=tokens, months=months)
+    win = np.arange(months)[None, :] >= first
+    inp = replace(inp, window=win, price=inp.price * np.array([[1.0], [price_b]]))
+    r = plan(inp, EXACT)
+    assert r.feasible
+    alloc = r.allocation[0]                                        # [O, T]
+    on = np.flatnonzero(alloc.sum(axis=1) > 1e-6)
+    assert len(on) == 1
+    rec = r.clusters[0]
+    assert rec["clusters_used"] == 1 and rec["offerings"] == [r.inputs.offerings[on[0]]]
+    s = r.inputs.months.index(rec["start"])
+    assert s >= first and np.allclose(alloc[on[0], s:], rec["chips"]) and np.allclose(alloc[on[0], :s], 0.0)
+    assert rec["chips"] * (months - s) * 0.9 >= tokens * (1 - 1e-6)
+    assert rec["max_chips"] is None or rec["chips"] <= rec["max_chips"] + 1e-6
