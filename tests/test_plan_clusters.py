@@ -97,3 +97,31 @@ def test_every_run_on_one_cluster_at_constant_chips(tokens, months, first, max_a
     assert s >= first and np.allclose(alloc[on[0], s:], rec["chips"]) and np.allclose(alloc[on[0], :s], 0.0)
     assert rec["chips"] * (months - s) * 0.9 >= tokens * (1 - 1e-6)
     assert rec["max_chips"] is None or rec["chips"] <= rec["max_chips"] + 1e-6
+
+
+def off_peak_inputs(train_demand: float, off_peak: bool = True):
+    """Service `svc`: 100 tokens/h at its peak (peak_factor 1.5) on offering a ($1, rate 1): 100 chips,
+    of which 100 x (1 - 1/1.5) = 33.3 idle off-peak. Training `post`: a steady flow, rate 1."""
+    inp = simple_inputs(offerings=[dict(id="a", on_demand=1.0)],
+                        workloads=[dict(id="svc", demand=100.0, rates={"a": 1.0}),
+                                   dict(id="post", demand=train_demand, rates={"a": 1.0})], hours=1.0)
+    return replace(inp, kinds=("inference", "training"), peak_factor=np.array([1.5, 1.0]),
+                   off_peak=np.array([False, off_peak]), off_peak_goodput=np.array([0.8, 0.8]))
+
+
+def test_off_peak_training_uses_idle_inference_chips():
+    """20 tokens/h at goodput 0.8 need 25 off-peak chips <= 33.3 idle: no chip bought for training, $100
+    (without off-peak: 100 + 20 = $120)."""
+    r = plan(off_peak_inputs(20.0), EXACT)
+    assert r.total_cost == pytest.approx(100.0) and r.off_peak_chips[1, 0] == pytest.approx(25.0)
+    assert r.served[1, 0] == pytest.approx(20.0)
+    assert plan(off_peak_inputs(20.0, off_peak=False), EXACT).total_cost == pytest.approx(120.0)
+
+
+def test_off_peak_share_is_capped_by_the_idle_chips():
+    """40 tokens/h: the 33.3 idle chips give 26.7 tokens/h at 0.8, the other 13.3 need 13.3 chips:
+    113.3 chips, 114 whole units = $114."""
+    r = plan(off_peak_inputs(40.0), EXACT)
+    assert r.off_peak_chips[1, 0] == pytest.approx(100 / 3) and r.total_cost == pytest.approx(114.0)
+    doc = r.to_dict()
+    assert doc["off_peak"][0]["chips"] == pytest.approx(100 / 3)

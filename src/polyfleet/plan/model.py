@@ -33,6 +33,7 @@ from ..solvers import Assembler, band
 from .blocks import CoreBlocks, PlanMilp, Pools, initial_firm_chips, make_pools, months_paid
 from .inputs import SPOT, TERM_MONTHS, TERMS, PlanInputs
 from .clusters import add_clusters
+from .offpeak import add_off_peak
 from .security import add_contingencies, add_cvar, add_porting
 
 BUDGET_SCALE = 1e6          # budget rows in USD millions
@@ -48,6 +49,7 @@ def build(inp: PlanInputs) -> PlanMilp:
     n, H, F = _unit_cols(a, inp, pools, cpu)
     core = _allocation(a, inp, pools, n, H, F)
     core = replace(core, clusters=add_clusters(a, inp, core))
+    add_off_peak(a, inp, core)
     _supply_rows(a, inp, core)
     _limit_rows(a, inp, core, cpu)
     b = add_porting(a, inp, core)

@@ -191,6 +191,11 @@ class PlanResult:
             "budget_usd": None if inp.budget is None else inp.budget.tolist(),
             "classes": {c: float(r) for c, r in zip(inp.classes, inp.required)},
             "share_measure": inp.share_measure}
+        doc["clusters"] = self.clusters
+        if self.off_peak_chips is not None:
+            doc["off_peak"] = [{"workload": w, "month": m, "chips": float(self.off_peak_chips[i, t])}
+                               for i, w in enumerate(inp.workloads) if self.off_peak_chips[i].any()
+                               for t, m in enumerate(inp.months)]
         doc["binding_constraints"] = [b.to_dict(inp.months) for b in self.binding]
         if self.survivability is not None:
             doc["survivability"] = {"classes": list(self.survivability.classes),
@@ -227,6 +232,12 @@ def extract(inp: PlanInputs, model: PlanMilp, sol: Solution) -> dict:
     runs = read_runs(inp, model.blocks.clusters, model.value("z_cl", sol.x) if "z_cl" in model.cols else None,
                      firm, pools.P)
     served = (x * pools.rate[:, :, None]).sum(axis=1) + runs.served
+    off_peak = None
+    if "o_peak" in model.cols:
+        o = np.maximum(model.value("o_peak", sol.x), 0.0)                    # [W, P, T]
+        gp = inp.off_peak_goodput if inp.off_peak_goodput is not None else np.ones(inp.W)
+        served += (o * pools.rate[:, :, None]).sum(axis=1) * gp[:, None]
+        off_peak = o.sum(axis=1)
     fam_p = pools.family
     by_family = np.stack([(x + runs.by_pool)[:, fam_p == f, :].sum(axis=1) for f in range(len(FAMILIES))], axis=1)
     porting = 0.0
@@ -239,7 +250,7 @@ def extract(inp: PlanInputs, model: PlanMilp, sol: Solution) -> dict:
     allocation = _spread(x, pools.of, free) + runs.allocation
     return {"units": units, "starts": n, "cost": cost, "served": served, "by_family": by_family,
             "allocation": allocation, "porting_usd": porting, "obligation_after_usd": after,
-            "clusters": runs.records}
+            "clusters": runs.records, "off_peak_chips": off_peak}
 
 
 def _spread(x: np.ndarray, of: np.ndarray, weight: np.ndarray) -> np.ndarray:
