@@ -125,3 +125,45 @@ def test_off_peak_share_is_capped_by_the_idle_chips():
     assert r.off_peak_chips[1, 0] == pytest.approx(100 / 3) and r.total_cost == pytest.approx(114.0)
     doc = r.to_dict()
     assert doc["off_peak"][0]["chips"] == pytest.approx(100 / 3)
+
+
+def test_check_invariants_catches_a_broken_run():
+    """The plan's JSON passes; then a run split over two clusters, a chip count that changes, a cluster
+    limit exceeded and a goodput that no longer covers the tokens are each caught."""
+    import copy
+    import json
+
+    from polyfleet.plan import check_invariants
+    from polyfleet.report.tables import jsonable
+    doc = json.loads(json.dumps(jsonable(plan(two_sites(max_a=150.0), EXACT).to_dict())))
+    assert check_invariants(doc) == []
+    broken = copy.deepcopy(doc)
+    broken["clusters"][0]["chips_by_offering"]["a"] = [10.0, 10.0]
+    assert any("not on one cluster" in p for p in check_invariants(broken))
+    broken = copy.deepcopy(doc)
+    broken["clusters"][0]["chips_by_offering"]["b"] = [200.0, 150.0]
+    assert any("holds 150.0 chips in m2" in p for p in check_invariants(broken))
+    broken = copy.deepcopy(doc)
+    broken["clusters"][0]["max_chips"] = 100.0
+    assert any("> cluster big max" in p for p in check_invariants(broken))
+    broken = copy.deepcopy(doc)
+    broken["clusters"][0]["goodput"] = 0.8
+    assert any("plans" in p and "tokens" in p for p in check_invariants(broken))
+    broken = copy.deepcopy(doc)
+    for row in broken["plan"]:
+        row["chips"] = 100
+    assert any("cluster big carries" in p for p in check_invariants(broken))
+
+
+def test_protected_run_keeps_its_share_when_its_cluster_fails():
+    """The run must keep 50% of its pace when p1 (site a) fails. On `small` (200 chips x $1 x 2 = $400) it
+    needs 100 surviving chips on b ($2 x 100 x 2 = $400): $800. On `big` it costs $800 plus 100 chips on a
+    ($200): $1000. So $800, with 100 chips held on b that the run does not use."""
+    from polyfleet.plan.inputs import Contingency
+    inp = two_sites()
+    lose_a = Contingency("p1", "loss of p1", "provider", keep=np.array([0.0, 1.0]), delayed=np.zeros(2, bool))
+    inp = replace(inp, classes=("batch",), class_share=np.ones((1, 1)), required=np.array([0.5]),
+                  contingencies=(lose_a,))
+    r = plan(inp, EXACT)
+    assert r.total_cost == pytest.approx(800.0) and r.clusters[0]["cluster"] == "small"
+    assert r.chips[1].tolist() == pytest.approx([100.0, 100.0]) and r.allocation[0, 1].sum() == 0

@@ -111,6 +111,7 @@ def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:
             group = sum((r[measure] or 0.0) for r in rows if r[dim] == cap["group"])
             if total > 0 and group > cap["max_share"] * total * (1 + 1e-3) + tol:
                 problems.append(f"cap {dim} {cap['group']} exceeded in {m}: {group / total:.3%}")
+    problems += run_problems(doc, chips)
     surv = doc.get("survivability")
     if surv:
         req = dict(zip(surv["classes"], surv["required"]))
@@ -122,4 +123,34 @@ def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:
     return problems
 
 
-__all__ = ["PlanOptions", "as_inputs", "check_invariants", "plan"]
+def run_problems(doc: dict, held: dict[tuple[str, str], float], tol: float = 1e-6) -> list[str]:
+    """Each windowed run on one cluster at one chip count over the months it runs, within the cluster's
+    max_chips, its tokens covered at its goodput, and the runs on a cluster within the chips it holds."""
+    out: list[str] = []
+    months = doc["months"]
+    on_cluster: dict[tuple[str, str], float] = {}
+    for r in doc.get("clusters", []):
+        run, by = r["run"], r["chips_by_offering"]
+        if r["clusters_used"] != 1 or not set(by) <= set(r["offerings"]):
+            out.append(f"training run {run} is not on one cluster ({r['clusters_used']} used; chips on {sorted(by)})")
+        per_month = [sum(v[t] for v in by.values()) for t in range(len(months))]
+        for t, m in enumerate(months):
+            want = r["chips"] if m in r["months"] else 0.0
+            if abs(per_month[t] - want) > 1e-6 * max(1.0, want) + tol:
+                out.append(f"training run {run} holds {per_month[t]:,.1f} chips in {m}, not {want:,.1f}")
+            on_cluster[(r["cluster"], m)] = on_cluster.get((r["cluster"], m), 0.0) + per_month[t]
+        if r["max_chips"] is not None and r["chips"] > r["max_chips"] * (1 + 1e-9) + tol:
+            out.append(f"training run {run}: {r['chips']:,.0f} chips > cluster {r['cluster']} max {r['max_chips']:,.0f}")
+        tokens = r["chips"] * r["tokens_per_chip_hour"] * r["goodput"] * r["hours_per_month"] * len(r["months"])
+        if tokens < r["tokens_required"] * (1 - 1e-6) - tol:
+            out.append(f"training run {run} plans {tokens:.4g} tokens at goodput {r['goodput']:.0%} < "
+                       f"{r['tokens_required']:.4g}")
+    sites = {r["cluster"]: r["offerings"] for r in doc.get("clusters", [])}
+    for (c, m), used in on_cluster.items():
+        have = sum(held.get((o, m), 0.0) for o in sites[c])
+        if used > have * (1 + 1e-6) + tol:
+            out.append(f"cluster {c} carries {used:,.0f} chips of runs in {m} but holds {have:,.0f}")
+    return out
+
+
+__all__ = ["PlanOptions", "as_inputs", "check_invariants", "plan", "run_problems"]

@@ -214,7 +214,7 @@ def _record(inp: PlanInputs, cb: ClusterBlocks, w: int, l: int, s: int, chips: f
             "chips": chips, "max_chips": None if np.isinf(cb.max_chips[l]) else float(cb.max_chips[l]),
             "start": inp.months[s], "months": [inp.months[t] for t in np.flatnonzero(cb.occ[w, s])],
             "goodput": float(cb.goodput[w, l]), "tokens_per_chip_hour": float(cb.rate[w, l]),
-            "tokens_required": float(inp.window_tokens[w] * inp.hours),
+            "hours_per_month": float(inp.hours), "tokens_required": float(inp.window_tokens[w] * inp.hours),
             "tokens_planned": float(served.sum() * inp.hours),
             "chips_by_offering": {f.ids[i]: alloc[i].tolist() for i in on}, "clusters_used": used}
 
