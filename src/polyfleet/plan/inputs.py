@@ -216,6 +216,14 @@ class PlanInputs:
             got = np.shape(getattr(self, name))
             if got != shape:
                 raise UserError(f"shape {got}, expected {shape}", field=f"PlanInputs.{name}")
+        for name in ("goodput", "peak_factor", "off_peak", "off_peak_goodput"):
+            got = None if getattr(self, name) is None else np.shape(getattr(self, name))
+            if got is not None and got != (W,):
+                raise UserError(f"shape {got}, expected {(W,)}", field=f"PlanInputs.{name}")
+        if self.clusters is not None and any(np.shape(c.mask) != (O,) for c in self.clusters):
+            raise UserError(f"every cluster mask must have shape {(O,)}", field="PlanInputs.clusters")
+        if self.run_clusters is not None and len(self.run_clusters) != W:
+            raise UserError(f"{len(self.run_clusters)} entries, expected {W}", field="PlanInputs.run_clusters")
         if np.any(self.rate < 0) or np.any(~np.isfinite(self.rate)):
             raise UserError("rates must be finite and >= 0", field="PlanInputs.rate")
         if np.any(self.demand < 0):

@@ -41,6 +41,7 @@ class PlanResult:
     relaxation_status: str | None = None
     clusters: list[dict] = field(default_factory=list)   # one record per windowed run: its cluster and chips
     off_peak_chips: np.ndarray | None = None   # [W, T] inference chips idle off-peak used by off-peak training
+    off_peak_served: np.ndarray | None = None  # [W, T] tokens/h of `served` trained on them
 
     # ---- status ---------------------------------------------------------------------------
     @property
@@ -232,11 +233,12 @@ def extract(inp: PlanInputs, model: PlanMilp, sol: Solution) -> dict:
     runs = read_runs(inp, model.blocks.clusters, model.value("z_cl", sol.x) if "z_cl" in model.cols else None,
                      firm, pools.P)
     served = (x * pools.rate[:, :, None]).sum(axis=1) + runs.served
-    off_peak = None
+    off_peak = off_peak_served = None
     if "o_peak" in model.cols:
         o = np.maximum(model.value("o_peak", sol.x), 0.0)                    # [W, P, T]
         gp = inp.off_peak_goodput if inp.off_peak_goodput is not None else np.ones(inp.W)
-        served += (o * pools.rate[:, :, None]).sum(axis=1) * gp[:, None]
+        off_peak_served = (o * pools.rate[:, :, None]).sum(axis=1) * gp[:, None]
+        served += off_peak_served
         off_peak = o.sum(axis=1)
     fam_p = pools.family
     by_family = np.stack([(x + runs.by_pool)[:, fam_p == f, :].sum(axis=1) for f in range(len(FAMILIES))], axis=1)
@@ -250,7 +252,8 @@ def extract(inp: PlanInputs, model: PlanMilp, sol: Solution) -> dict:
     allocation = _spread(x, pools.of, free) + runs.allocation
     return {"units": units, "starts": n, "cost": cost, "served": served, "by_family": by_family,
             "allocation": allocation, "porting_usd": porting, "obligation_after_usd": after,
-            "clusters": runs.records, "off_peak_chips": off_peak}
+            "clusters": runs.records, "off_peak_chips": off_peak,
+            "off_peak_served": off_peak_served}
 
 
 def _spread(x: np.ndarray, of: np.ndarray, weight: np.ndarray) -> np.ndarray:

@@ -175,4 +175,4 @@ class Scenario(Section):
                 "power_limits": len(self.power.limits) + (1 if self.power.total_mw else 0),
                 "caps": {k: v for k, v in self.risk.max_share.items()},
                 "protected_classes": {c: r for c, r in self.priority_classes().items() if r > 0},
-                "cvar_scenarios": len(self.risk.scenarios)}
+                "cvar_scenarios": len(self.risk.scenarios), "clusters": [c.id for c in self.clusters]}
