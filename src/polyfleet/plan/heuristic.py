@@ -138,24 +138,51 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
     return found
 
 
-def _fix_runs(model: Milp, highs, x_lp: np.ndarray) -> tuple[np.ndarray, list[int]] | None:
-    """Each training run on the (cluster, start) the LP gives most weight, fixed, and the LP re-solved:
-    (its point, the columns fixed), or None when that choice leaves no plan. No runs: the LP point."""
+def _fix_runs(model: Milp, highs, x_lp: np.ndarray, clusters: int = 64, starts_tried: int = 4) -> tuple[np.ndarray, list[int]] | None:
+    """Each training run, in turn, fixed on one cluster and start month: the cluster the LP weighs most
+    whose LP (earlier runs fixed) still has a plan, then the first start month, by LP weight, that does.
+    Returns (the last LP's point, the binaries fixed to 1), or None when no tried choice leaves a plan; the
+    LP point itself when it already puts every run on one cluster. Bounds are restored but for the fixed."""
     if "y_cl" not in model.cols:
         return x_lp, []
-    y = model.cols["y_cl"]
-    yv = np.where(y >= 0, x_lp[np.maximum(y, 0)], -1.0).reshape(y.shape[0], -1)
+    y = model.cols["y_cl"]                                              # [W, L, S]
+    yv = np.where(y >= 0, x_lp[np.maximum(y, 0)], -1.0)
     if (np.abs(yv[yv >= 0] - np.round(yv[yv >= 0])) <= 1e-6).all():
         return x_lp, []
-    pick = [int(y.reshape(y.shape[0], -1)[w, int(np.argmax(yv[w]))]) for w in range(y.shape[0]) if (yv[w] >= 0).any()]
-    for j in pick:
-        highs.changeColBounds(j, 1.0, 1.0)
-    again = solvers.run(highs, model, relax=True, guard=False)
-    if not again.has_solution:
-        for j in pick:
-            highs.changeColBounds(j, float(model.col_lo[j]), float(model.col_hi[j]))
-        return None
-    return again.x, pick
+    pinned: list[int] = []
+    x = x_lp
+
+    def bound(cols, hi: float) -> None:
+        for j in cols:
+            highs.changeColBounds(int(j), 1.0 if hi > 1.0 else float(model.col_lo[j]), min(hi, 1.0))
+
+    for w in np.flatnonzero((y >= 0).any(axis=(1, 2))):
+        chosen = None
+        for lc in np.argsort(-np.maximum(yv[w], 0).sum(axis=1))[:clusters]:
+            others = y[w][(y[w] >= 0) & (np.arange(y.shape[1]) != lc)[:, None]]
+            bound(others, 0.0)
+            r0 = solvers.run(highs, model, relax=True, guard=False)      # the run on cluster lc, starts mixed
+            starts = np.argsort(-np.where(y[w, lc] >= 0, r0.x[np.maximum(y[w, lc], 0)], -1.0)) \
+                if r0.has_solution else []
+            for s in starts[:starts_tried]:
+                j = int(y[w, lc, s])
+                if j < 0:
+                    continue
+                bound([j], 2.0)
+                r = solvers.run(highs, model, relax=True, guard=False)
+                if r.has_solution:
+                    chosen = (j, r.x)
+                    break
+                bound([j], 1.0)
+            bound(others, 1.0)
+            if chosen is not None:
+                break
+        if chosen is None:
+            bound(pinned, 1.0)
+            return None
+        pinned.append(chosen[0])
+        x = chosen[1]
+    return x, pinned
 
 
 def _integral_cols(model: Milp) -> np.ndarray:
