@@ -167,3 +167,18 @@ def test_protected_run_keeps_its_share_when_its_cluster_fails():
     r = plan(inp, EXACT)
     assert r.total_cost == pytest.approx(800.0) and r.clusters[0]["cluster"] == "small"
     assert r.chips[1].tolist() == pytest.approx([100.0, 100.0]) and r.allocation[0, 1].sum() == 0
+
+
+def test_a_cluster_over_two_pools_is_split_and_said_so():
+    """One cluster over a ($1, rate 1) and b ($2, rate 4): the sites run at different rates, so the cluster
+    is split into one per pool. The run takes b: 360 / (4 x 0.9 x 2) = 50 chips x $2 x 2 = $200 < $400 on a."""
+    from polyfleet.plan.blocks import make_pools
+    from polyfleet.plan.clusters import split_by_pool
+    from polyfleet.plan.run_inputs import cluster_notes
+    inp = two_sites()
+    inp = replace(inp, rate=np.array([[1.0, 4.0]]), clusters=(Cluster("both", np.array([True, True])),))
+    cl, origin, notes = split_by_pool(inp, make_pools(inp))
+    assert [c.id for c in cl] == ["both#1", "both#2"] and origin == ["both", "both"] and "split" in notes[0]
+    assert "split" in cluster_notes(inp).notes[-1]
+    r = plan(replace(inp, run_clusters=(("both",),)), EXACT)
+    assert r.clusters[0]["offerings"] == ["b"] and r.total_cost == pytest.approx(200.0)

@@ -144,9 +144,11 @@ def test_spot_counts_at_its_availability():
 
 
 def test_training_window_runs_at_one_chip_count_with_goodput_headroom():
-    """A run of 300 tokens/h-months inside months 2..4, rate 1, default goodput 0.9: one constant chip count
-    300 / (0.9 x 3) = 111.1 chips in each month of the window, 112 whole units at $1 = 336, none outside."""
-    inp = simple_inputs(offerings=[dict(id="a", on_demand=1.0)],
+    """A run of 300 tokens/h-months inside months 2..4, rate 1, default goodput 0.9. Any start gives the same
+    chip-months, but at most 120 units a month leaves only the first: one constant chip count
+    300 / (0.9 x 3) = 111.1 chips in each month of the window, 112 whole units at $1 = 336, none outside
+    (a start in month 3 would need 166.7 chips)."""
+    inp = simple_inputs(offerings=[dict(id="a", on_demand=1.0, max_units=120)],
                         workloads=[dict(id="w", demand=0.0, rates={"a": 1.0})], months=5, hours=1.0)
     window = np.array([[False, True, True, True, False]])
     r = plan(replace(inp, window_tokens=np.array([300.0]), window=window, kinds=("training",)), EXACT)

@@ -71,3 +71,17 @@ def test_no_fault_simulation_finishes_every_run_on_its_cluster(planned):
         assert run.training_delay_days[w] == pytest.approx(0.0, abs=1e-6)
         planned_tokens = res.served[w].sum() * res.inputs.hours
         assert planned_tokens == pytest.approx(rec["tokens_required"], rel=1e-6)
+
+
+def test_report_and_table_show_the_runs(planned, capsys):
+    """The HTML report has a training-runs section naming each run's cluster; the CLI table lists them."""
+    from rich.console import Console
+
+    from polyfleet.cli.planning import _print_runs
+    from polyfleet.report.html import plan_sections
+    scn, res = planned
+    (sec,) = [s for s in plan_sections(res) if s.title == "Training runs"]
+    assert all(r["run"] in sec.body and r["cluster"] in sec.body for r in res.clusters)
+    _print_runs(res, Console(width=200))
+    out = capsys.readouterr().out
+    assert "Training runs (each on one cluster)" in out and "tune-b" in out and "gpus" in out

@@ -140,7 +140,8 @@ def run_problems(doc: dict, held: dict[tuple[str, str], float], tol: float = 1e-
                 out.append(f"training run {run} holds {per_month[t]:,.1f} chips in {m}, not {want:,.1f}")
             on_cluster[(r["cluster"], m)] = on_cluster.get((r["cluster"], m), 0.0) + per_month[t]
         if r["max_chips"] is not None and r["chips"] > r["max_chips"] * (1 + 1e-9) + tol:
-            out.append(f"training run {run}: {r['chips']:,.0f} chips > cluster {r['cluster']} max {r['max_chips']:,.0f}")
+            out.append(f"training run {run}: {r['chips']:,.0f} chips > cluster {r['cluster']} "
+                       f"max {r['max_chips']:,.0f}")
         tokens = r["chips"] * r["tokens_per_chip_hour"] * r["goodput"] * r["hours_per_month"] * len(r["months"])
         if tokens < r["tokens_required"] * (1 - 1e-6) - tol:
             out.append(f"training run {run} plans {tokens:.4g} tokens at goodput {r['goodput']:.0%} < "

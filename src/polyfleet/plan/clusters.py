@@ -106,7 +106,8 @@ def candidates(inp: PlanInputs, pools: Pools, cl: list[Cluster], origin: list[st
     maxc = np.array([c.max_chips for c in cl])
     pins = inp.run_clusters or (None,) * W
     allowed = np.array([[p is None or o in p for o in origin] for p in pins], dtype=bool).reshape(W, L)
-    cand = (inp.windowed[:, None] & allowed)[:, :, None] & np.isfinite(need) & (need <= maxc[None, :, None] * (1 + 1e-9))
+    fits = np.isfinite(need) & (need <= maxc[None, :, None] * (1 + 1e-9))
+    cand = (inp.windowed[:, None] & allowed)[:, :, None] & fits
     return {"cand": cand, "occ": occ, "goodput": gp, "need": np.where(cand, need, np.inf), "rate": rate,
             "pool": pool, "months": months}
 

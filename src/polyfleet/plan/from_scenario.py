@@ -12,7 +12,7 @@ from ..scenario import COMMIT_MONTHS, Scenario, month_offset, select_offerings, 
 from ..scenario.policy import DEFAULT_PUE, DEFAULT_SPOT_AVAILABILITY, DEFAULT_SPOT_MAX_CHIPS
 from ..scenario.resolve import OfferingFacts
 from .failures import contingencies, cvar_cases
-from .run_inputs import run_fields
+from .run_inputs import cluster_notes, run_fields
 from .inputs import C1, C3, OD, SPOT, TERMS, Cap, PlanInputs, PowerLimit, SupplyLimit
 
 
@@ -44,7 +44,7 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
     notes += cnotes
     cv = cvar_cases(scn, facts, conts)
     runs = run_fields(scn, facts, cat, assumptions)
-    return PlanInputs(
+    inp = PlanInputs(
         name=scn.name or scn.source_name, months=scn.months, hours=hours, facts=facts, unit_chips=unit, price=price,
         mw_per_chip=mw_per_chip, spot_avail=spot_avail, unit_ub=ub, workloads=tuple(table.workloads),
         kinds=tuple(table.kinds), rate=np.asarray(table.rate, dtype=float), reasons=np.asarray(table.reason),
@@ -57,6 +57,7 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
         contingencies=tuple(conts), cvar_cases=tuple(cv), cvar_alpha=scn.risk.cvar.alpha if scn.risk.cvar else 0.9,
         cvar_weight=(scn.risk.cvar.weight if scn.risk.cvar else 1.0) if scn.risk.scenarios else 0.0,
         assumptions=tuple(dict.fromkeys(assumptions)), notes=tuple(notes), **runs)
+    return cluster_notes(inp)
 
 
 def _prices(scn: Scenario, cat: Catalog, table, ids: list[str], assumptions: list[str]) -> np.ndarray:

@@ -138,7 +138,8 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
     return found
 
 
-def _fix_runs(model: Milp, highs, x_lp: np.ndarray, clusters: int = 64, starts_tried: int = 4) -> tuple[np.ndarray, list[int]] | None:
+def _fix_runs(model: Milp, highs, x_lp: np.ndarray, clusters: int = 64,
+              starts_tried: int = 4) -> tuple[np.ndarray, list[int]] | None:
     """Each training run, in turn, fixed on one cluster and start month: the cluster the LP weighs most
     whose LP (earlier runs fixed) still has a plan, then the first start month, by LP weight, that does.
     Returns (the last LP's point, the binaries fixed to 1), or None when no tried choice leaves a plan; the

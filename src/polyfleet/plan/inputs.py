@@ -189,7 +189,8 @@ class PlanInputs:
                                                   delayed=c.contingency.delayed[idx])) for c in self.cvar_cases)
         cls = None if self.clusters is None else tuple(
             replace(c, mask=c.mask[idx]) for c in self.clusters if c.mask[idx].any())
-        return replace(self, name=label, facts=facts, clusters=cls, unit_chips=self.unit_chips[idx], price=self.price[idx],
+        return replace(self, name=label, facts=facts, clusters=cls, unit_chips=self.unit_chips[idx],
+                       price=self.price[idx],
                        mw_per_chip=self.mw_per_chip[idx], spot_avail=self.spot_avail[idx],
                        unit_ub=self.unit_ub[idx], rate=self.rate[:, idx], reasons=self.reasons[:, idx],
                        fleet_commit=self.fleet_commit[idx], fleet_initial=self.fleet_initial[idx],

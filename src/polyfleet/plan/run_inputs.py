@@ -5,12 +5,14 @@ Every default used is written down as an assumption, so the plan prints it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..catalog import Catalog
 from ..scenario import OfferingFacts, Scenario
 from ..scenario.clusters import DEFAULT_GOODPUT
-from .inputs import Cluster
+from .inputs import Cluster, PlanInputs
 
 DEFAULT_OFF_PEAK_GOODPUT = 0.8
 
@@ -42,4 +44,14 @@ def run_fields(scn: Scenario, facts: OfferingFacts, cat: Catalog, assumptions: l
             "off_peak": off_peak, "off_peak_goodput": opg}
 
 
-__all__ = ["DEFAULT_OFF_PEAK_GOODPUT", "run_fields"]
+def cluster_notes(inp: PlanInputs) -> PlanInputs:
+    """The inputs with a note for each cluster whose sites run at different rates (split by pool)."""
+    if not inp.windowed.any():
+        return inp
+    from .blocks import make_pools
+    from .clusters import split_by_pool
+    notes = split_by_pool(inp, make_pools(inp))[2]
+    return replace(inp, notes=inp.notes + tuple(notes)) if notes else inp
+
+
+__all__ = ["DEFAULT_OFF_PEAK_GOODPUT", "cluster_notes", "run_fields"]

@@ -174,8 +174,9 @@ def _runs(result) -> str:
     rows = [{"run": r["run"], "cluster": r["cluster"], "sites": ", ".join(r["sites"]), "chips": r["chips"],
              "window": f"{r['start']} .. {r['months'][-1]}", "goodput": r["goodput"],
              "tokens": f"{r['tokens_planned']:.3g}"} for r in result.clusters]
-    html = "" if not rows else ("<p>Each run with a deadline holds one constant chip count on one cluster (one chip type, sites of one "
-            "provider) from its start to its deadline, with headroom for its goodput.</p>" + table(
+    html = "" if not rows else (
+        "<p>Each run with a deadline holds one constant chip count on one cluster (one chip type, sites of one "
+        "provider) from its start to its deadline, with headroom for its goodput.</p>" + table(
                 rows, [("run", "run"), ("cluster", "cluster"), ("sites", "sites"), ("chips", "chips"),
                        ("window", "runs"), ("goodput", "goodput"), ("tokens", "tokens planned")],
                 {"goodput": pct}, left=("run", "cluster", "sites", "window")))
