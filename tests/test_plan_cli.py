@@ -54,6 +54,8 @@ def test_plan_json_and_csv(run_cli, small):
 def test_plan_table_shows_status_limits_and_survivability(run_cli, small):
     code, out, _ = run_cli("plan", str(small), "-q")
     assert code == 0
+    assert out.startswith("Summary") and "What to sign" in out and "Lock-in" in out
+    assert out.index("Summary") < out.index("HiGHS status")
     for text in ("HiGHS status: Optimal", "MIP gap", "Capacity, power and cost by month", "What limits the plan",
                  "Survivability", "enterprise"):
         assert text in out
@@ -64,8 +66,13 @@ def test_out_dir_written_and_foreign_files_never_replaced(run_cli, small, tmp_pa
     code, _, err = run_cli("plan", str(small), "--out", str(out), "-q", "--compare", "--frontier", "--levels", "0,1")
     assert code == 0, err
     names = {p.name for p in out.iterdir()}
-    assert {"plan.json", "plan.csv", "months.csv", "survivability.csv", "binding.csv", "report.html",
-            "compare.csv", "frontier.csv"} <= names
+    assert {"plan.json", "plan.csv", "months.csv", "survivability.csv", "binding.csv", "procurement.csv",
+            "report.html", "compare.csv", "frontier.csv"} <= names
+    proc = list(csv.DictReader(io.StringIO((out / "procurement.csv").read_text(encoding="utf-8"))))
+    owed = sum(float(r["after_horizon_usd"]) for r in proc)
+    doc = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert owed == pytest.approx(doc["totals"]["commitments_after_horizon_usd"])
+    assert "lock_in" in doc and "lock_in_share" in (out / "compare.csv").read_text(encoding="utf-8")
     # re-running into the same directory replaces only polyfleet's own files
     code, _, _ = run_cli("plan", str(small), "--out", str(out), "-q")
     assert code == 0

@@ -107,3 +107,49 @@ def test_covering_lp_matches_the_best_ratio(costs, need):
     assert sol.objective == pytest.approx(need * min(costs), rel=1e-9)
     assert sol.row_dual[0] == pytest.approx(min(costs), rel=1e-9)
     assert solvers.consistent(model, sol.x, sol.objective)
+
+
+def test_watch_hears_each_better_plan_and_the_last_one_is_the_answer():
+    """A knapsack-like MILP whose optimum is found after a start point: the watcher's last best plan is
+    the objective HiGHS returns, every best plan it hears is no better than the bound it hears with it,
+    and the objectives it hears only improve."""
+    import numpy as np
+
+    from polyfleet.solvers import Assembler, load, run
+
+    a = Assembler()
+    x = a.add_cols("x", np.ones(6, bool), cost=[7.0, 9.0, 11.0, 13.0, 17.0, 19.0], hi=9.0, integer=True)
+    r = a.add_rows("cover", np.ones(1, bool), lo=37.5)
+    a.coef(r[:, None], x[None, :], np.array([[2.0, 3.0, 4.0, 5.0, 7.0, 8.0]]))
+    model = a.finish()
+    heard = []
+    sol = run(load(model, {"mip_rel_gap": 0.0}), model, start=np.array([9.0, 9.0, 0, 0, 0, 0]), watch=heard.append)
+    assert sol.optimal
+    assert heard, "the start point and the optimum are both improving solutions"
+    objs = [h.objective for h in heard]
+    assert objs == sorted(objs, reverse=True)
+    assert objs[-1] == pytest.approx(sol.objective)
+    assert all(h.bound <= h.objective + 1e-9 for h in heard if np.isfinite(h.bound))
+    assert "best $" in heard[-1].line()
+
+
+def test_a_node_limit_stops_the_search_and_says_it_was_the_work_limit():
+    """With one node allowed and no gap accepted, a MILP whose root does not close stops on the node
+    limit: the status names the work limit and the plan is not called optimal."""
+    import numpy as np
+
+    from polyfleet.solvers import Assembler, load, run
+
+    rng = np.random.default_rng(3)
+    a = Assembler()
+    n = 40
+    x = a.add_cols("x", np.ones(n, bool), cost=rng.uniform(10, 20, n), hi=1.0, integer=True)
+    r = a.add_rows("cover", np.ones(3, bool), lo=rng.uniform(40, 60, 3))
+    a.coef(r[:, None], x[None, :], rng.uniform(1, 5, (3, n)))
+    model = a.finish()
+    sol = run(load(model, {"mip_rel_gap": 0.0, "mip_max_nodes": 1, "mip_heuristic_effort": 0.0,
+                           "presolve": "off"}), model)
+    if sol.optimal:
+        pytest.skip("HiGHS closed this instance at the root; the limit was never reached")
+    assert sol.code == "work_limit"
+    assert "Work limit" in sol.status

@@ -15,8 +15,11 @@ from ..report.tables import Column, emit, jsonable, sig
 from ..report.units import megawatts, plural
 from . import app, options as opt, preflight
 from .common import load, money, pct, progress, to_csv, write_outputs
+from .contracts_view import print_contracts, print_deals
+from .plan_views import print_sites
 
-PLAN_FILES = ("plan.json", "plan.csv", "months.csv", "survivability.csv", "binding.csv", "report.html")
+PLAN_FILES = ("plan.json", "plan.csv", "months.csv", "survivability.csv", "binding.csv", "procurement.csv",
+              "report.html")
 
 
 @app.command("plan", epilog="Examples:\n\n"
@@ -25,8 +28,11 @@ PLAN_FILES = ("plan.json", "plan.csv", "months.csv", "survivability.csv", "bindi
              "  polyfleet plan frontier-2026 --compare --frontier --out report\n\n"
              "  polyfleet plan my.yaml --format json > plan.json\n\n"
              "  polyfleet plan --robust   (at the pessimistic end of each modelled rate's band)\n\n"
+             "  polyfleet plan --paths 20 --sensitivity   (commitments hedged over 20 demand paths; the tornado)\n\n"
              "--out DIR writes plan.json, plan.csv (month x offering), months.csv, survivability.csv, binding.csv, "
-             "report.html (self-contained) and, with --compare/--frontier, compare.csv and frontier.csv. Files "
+             "procurement.csv (new commitments by month, vendor, provider and term), report.html (self-contained) "
+             "and, with --compare/--frontier/--paths/--sensitivity, compare.csv, frontier.csv, paths.csv and "
+             "sensitivity.csv. Files "
              "polyfleet did not write are never replaced unless --overwrite is given.")
 def plan_cmd(
     ctx: typer.Context,
@@ -39,22 +45,32 @@ def plan_cmd(
                                   "resilience."),
     levels: str | None = typer.Option(None, "--levels", help="Survivability levels for --frontier "
                                       "(default 0,0.25,0.5,0.75,0.9,1)."),
+    deals: bool = typer.Option(False, "--deals", help="Also solve with every contract a free choice (the optimiser "
+                               "may sign or leave each) and show the deals as signed next to it (one more solve)."),
     robust: bool = typer.Option(False, "--robust", help="Plan at the pessimistic end (P10) of each modelled rate's "
                                 "held-out error band; also solves the nominal plan and reports what that certainty costs."),
+    paths: int | None = opt.PATHS,
+    sensitivity: bool = opt.SENSITIVITY,
     gap: float = opt.GAP,
     time_limit: float = opt.TIME_LIMIT,
+    node_limit: int = opt.NODE_LIMIT,
     overwrite: bool = opt.OVERWRITE,
     quiet: bool = opt.QUIET,
 ) -> None:
     """What capacity to hold, from whom, where and bought how, month by month (a HiGHS MILP)."""
-    from ..plan import PlanOptions, SolveOptions, compare as do_compare, frontier as do_frontier, plan
+    from ..plan import PlanOptions, SolveOptions, compare as do_compare, deals_vs_free, frontier as do_frontier, plan
     from ..plan.from_scenario import inputs_from_scenario
+    from ..plan.schedule import PROCUREMENT_FIELDS, procurement_rows
+    from ..plan.stochastic import plan_scenario_paths
     from ..report import html
+    from .uncertainty import print_paths, print_sensitivity, run_sensitivity
+    from ..report.contracts import deals_section
 
-    preflight.options(ctx, outputs=PLAN_FILES + ("compare.csv",) * compare + ("frontier.csv",) * frontier)
+    preflight.options(ctx, outputs=PLAN_FILES + ("compare.csv",) * compare + ("frontier.csv",) * frontier
+                      + ("paths.csv",) * (paths is not None) + ("sensitivity.csv",) * sensitivity)
     lv = preflight.levels(levels) if frontier else []
     scn = load(ctx, scenario)
-    opts = PlanOptions(solve=SolveOptions(mip_rel_gap=gap, time_limit=time_limit))
+    opts = PlanOptions(solve=SolveOptions(mip_rel_gap=gap, time_limit=time_limit, node_limit=node_limit))
     with progress(quiet) as say:
         say("reading the scenario and building the rate table")
         nominal = None
@@ -65,18 +81,33 @@ def plan_cmd(
             inp = inputs_from_scenario(scn, table=table.pessimistic())
         else:
             inp = inputs_from_scenario(scn)
-        result = plan(inp, opts, progress=say)
+        if paths is None:
+            result = plan(inp, opts, progress=say)
+        else:
+            result = plan_scenario_paths(scn, inp, paths, opts.solve, say)
+        sens = run_sensitivity(scn, inp, opts.solve, say) if sensitivity else None
+        dl = deals_vs_free(inp, opts, progress=say, as_signed=result) if deals and result.feasible else None
         cmp = do_compare(inp, opts, policy=None, progress=say) if compare else None
         fr = do_frontier(inp, lv, opts, progress=say) if frontier else None
     doc = result.to_dict()
     if nominal is not None:
         doc["robust"] = robust_cost(result, nominal)
+    if dl is not None:
+        doc["deals"] = dl.to_dict()
     if cmp is not None:
         doc["compare"] = cmp.rows()
     if fr is not None:
         doc["frontier"] = fr.rows()
+    if sens is not None:
+        doc["sensitivity"] = sens.to_dict()
     if out is not None:
         sections = html.plan_sections(result)
+        if result.paths is not None:
+            sections.append(html.paths_section(result.paths))
+        if sens is not None:
+            sections.append(html.sensitivity_section(sens.to_dict()))
+        if dl is not None:
+            sections.append(deals_section(dl))
         if cmp is not None:
             sections.append(html.compare_section(cmp))
         if fr is not None:
@@ -85,11 +116,16 @@ def plan_cmd(
                  "months.csv": to_csv(result.month_rows()),
                  "survivability.csv": to_csv(result.survivability.rows() if result.survivability else []),
                  "binding.csv": to_csv(doc.get("binding_constraints", [])),
+                 "procurement.csv": to_csv(procurement_rows(result)) or ",".join(PROCUREMENT_FIELDS) + "\n",
                  "report.html": html.render(f"polyfleet plan: {inp.name}", sections, scn.description.strip())}
         if cmp is not None:
             files["compare.csv"] = to_csv(cmp.rows())
         if fr is not None:
             files["frontier.csv"] = to_csv(fr.rows())
+        if result.paths is not None:
+            files["paths.csv"] = to_csv(result.paths["paths"])
+        if sens is not None:
+            files["sensitivity.csv"] = to_csv(sens.rows)
         written = write_outputs(out, files, overwrite)
     if fmt == "json":
         print(json.dumps(jsonable(doc), indent=2))
@@ -97,8 +133,17 @@ def plan_cmd(
         sys.stdout.write(to_csv(result.offering_rows()))
     else:
         _print_tables(result, cmp, fr)
+        if dl is not None:
+            print_deals(dl)
         if nominal is not None:
             _print_robust(doc["robust"])
+        console = Console(width=None if sys.stdout.isatty() else 160)
+        if result.paths is not None:
+            print_paths(result.paths, console)
+        if sens is not None:
+            print_sensitivity(sens.to_dict(), console)
+        if paths is None and (scn.uncertainty.paths or scn.uncertainty.sample):
+            console.print("[dim]the scenario's uncertainty: section is read by --paths N[/dim]")
     if out is not None:
         Console(stderr=True).print(f"[dim]wrote {len(written)} files to {out} (open {out / 'report.html'})[/dim]")
     if not result.feasible:
@@ -140,8 +185,13 @@ def _print_robust(r: dict) -> None:
 
 def _print_tables(result, cmp, fr) -> None:
     from ..catalog import FAMILIES
+    from ..report.board import board, board_lines
     console = Console(width=None if sys.stdout.isatty() else 160)
     inp = result.inputs
+    if result.feasible:
+        for i, line in enumerate(board_lines(board(result))):
+            console.print(f"[bold]{escape(line)}[/bold]" if i == 0 else escape(line), highlight=False)
+        console.print()
     console.print(f"[bold]{escape(inp.name)}[/bold]: {inp.months[0]} .. {inp.months[-1]}, "
                   f"{plural(inp.O, 'offering')}, {plural(inp.W, 'workload')}, "
                   f"{plural(len(inp.contingencies), 'failure set')}")
@@ -196,8 +246,11 @@ def _print_tables(result, cmp, fr) -> None:
             Column("meets_policy", "ok", sig)]
         emit(surv.rows(), "table", cols, title="Survivability: share still served in the worst month",
              console=console)
-    console.print(f"Total cost {money(result.total_cost)} over {plural(inp.T, 'month')}; commitments running past "
-                  f"the horizon: {money(result.obligation_after_usd)}.")
+    print_sites(result, console)
+    print_contracts(result, console)
+    console.print(f"Total cost {money(result.total_cost)} over {plural(inp.T, 'month')} (paid inside the horizon; the "
+                  f"objective counts payments after it as {escape(result.accounting)}); commitments and contracts owed "
+                  f"after the horizon, in full: {money(result.obligation_after_usd)}.")
     mix = result.mix_by_family()
     console.print("Mix in " + inp.months[-1] + ": " + ", ".join(
         f"{f} {v['chips']:,.0f} chips / {megawatts(v['mw'])} ({pct(v['mw_share'])})" for f, v in mix.items()))
@@ -212,7 +265,7 @@ def _print_tables(result, cmp, fr) -> None:
                 Column("cost_usd", "cost", money), Column("premium_vs_least_cost", "premium", pct),
                 Column("worst_protected_share", "worst protected served", pct),
                 Column("failures_passed", "failure sets passed", justify="left"),
-                Column("mix", "mix (MW)", justify="left")]
+                Column("lock_in_share", "lock-in", pct), Column("mix", "mix (MW)", justify="left")]
         emit(cmp.rows(), "table", cols, title="Diversification: cost premium vs what survives", console=console)
         for r in cmp.rows():
             if r["reason"]:

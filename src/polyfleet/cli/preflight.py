@@ -92,7 +92,7 @@ def _what_ifs(values: Any, opt: str) -> None:
 RULES: dict[str, Callable[[Any, str], None]] = {
     "--seed": _whole(0, 2**63 - 1), "--runs": _whole(1, 1_000_000), "--workers": _whole(1, 1024),
     "--months": _whole(1, 120), "--step-minutes": _real(1, 1440), "--gap": _real(0, 1, hi_open=True),
-    "--time-limit": _real(0, 7 * 86400, lo_open=True), "--format": _choice(FORMATS), "--term": _choice(TERMS),
+    "--time-limit": _real(0, 7 * 86400, lo_open=True), "--node-limit": _whole(1, 10**9), "--format": _choice(FORMATS), "--term": _choice(TERMS),
     "--method": _choice(METHODS), "--chips": _whole(1, 10_000_000), "--batch": _whole(1, 1_000_000),
     "--input-tokens": _whole(1, 10_000_000), "--output-tokens": _whole(1, 10_000_000),
     "--seq-len": _whole(1, 10_000_000), "--tokens": _real(0, 1e18, lo_open=True),
@@ -100,7 +100,7 @@ RULES: dict[str, Callable[[Any, str], None]] = {
     "--what-if": _what_ifs, "--kv-dtype": _choice(KV_DTYPES), "--ray": _ray_address,
     # options of the perf faces on main (compare --days, calibration --folds, ...): same rules when merged
     "--days": _real(0, 36500, lo_open=True), "--system-chips": _whole(1, 10_000_000), "--folds": _whole(2, 100),
-    "--max-price-age": _whole(0, 36500),
+    "--max-price-age": _whole(0, 36500), "--paths": _whole(2, 200),
 }
 
 # option -> (the option it needs, why): given without it, it would do nothing

@@ -39,9 +39,9 @@ def _options(scn, months: int | None, step_minutes: float | None):
     return scn.simulation.model_copy(update=upd)
 
 
-def _plan_options(gap: float, time_limit: float):
+def _plan_options(gap: float, time_limit: float, node_limit: int = 5000):
     from ..plan import PlanOptions, SolveOptions
-    return PlanOptions(solve=SolveOptions(mip_rel_gap=gap, time_limit=time_limit))
+    return PlanOptions(solve=SolveOptions(mip_rel_gap=gap, time_limit=time_limit, node_limit=node_limit))
 
 
 def _plan(scn, say, options=None):
@@ -74,6 +74,7 @@ def simulate_cmd(
     step_minutes: float | None = STEP,
     gap: float = opt.GAP,
     time_limit: float = opt.TIME_LIMIT,
+    node_limit: int = opt.NODE_LIMIT,
     out: Path | None = OUT,
     fmt: str = FORMAT,
     overwrite: bool = OVERWRITE,
@@ -94,7 +95,7 @@ def simulate_cmd(
         else None
     with progress(quiet) as say:
         say("planning")
-        _, result = _plan(scn, say, _plan_options(gap, time_limit))
+        _, result = _plan(scn, say, _plan_options(gap, time_limit, node_limit))
         setup = setup_from_plan(scn, result, "plan", faults=faults, options=opts)
         fixed = [parse_what_if(w, setup.universe, setup.horizon_s) for w in what_if]
         ss_faults, ss_traffic = np.random.SeedSequence(seed).spawn(2)
@@ -187,6 +188,7 @@ def risk_cmd(
     step_minutes: float | None = STEP,
     gap: float = opt.GAP,
     time_limit: float = opt.TIME_LIMIT,
+    node_limit: int = opt.NODE_LIMIT,
     out: Path | None = OUT,
     fmt: str = FORMAT,
     overwrite: bool = OVERWRITE,
@@ -201,7 +203,7 @@ def risk_cmd(
     scn = load(ctx, scenario)
     preflight.simulation(scn, what_if, months)
     opts = _options(scn, months, step_minutes)
-    plan_opts = _plan_options(gap, time_limit)
+    plan_opts = _plan_options(gap, time_limit, node_limit)
     with progress(quiet) as say:
         say("planning")
         inp, result = _plan(scn, say, plan_opts)

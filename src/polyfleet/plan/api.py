@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..scenario import Scenario, load_scenario
 from .binding import binding_constraints
+from .contract_result import contract_month_cost, option_values, read_contracts
 from .diagnose import diagnose
 from .evaluate import evaluate
 from .from_scenario import inputs_from_scenario
@@ -27,6 +30,7 @@ class PlanOptions:
     binding: bool = True            # solve the LP relaxation for duals -> binding constraints with prices
     survivability: bool = True      # evaluate the plan under every failure set
     diagnose: bool = True           # explain an infeasible scenario
+    option_values: bool = True      # price each exercised contract option by solving without it
 
 
 def as_inputs(source: Scenario | PlanInputs | str) -> PlanInputs:
@@ -48,7 +52,7 @@ def plan(source: Scenario | PlanInputs | str, options: PlanOptions = PlanOptions
             "integer_columns": int(model.integer.sum()), "failure_sets": len(inp.contingencies),
             "offerings": inp.O, "months": inp.T, "workloads": inp.W, "pools": model.blocks.pools.P}
     say(f"solving ({size['columns']:,} columns, {size['rows']:,} rows)")
-    sol, lp = solve_plan(inp, model, options.solve)
+    sol, lp = solve_plan(inp, model, options.solve, watch=lambda inc: say(f"solving: {inc.line()}"))
     result = PlanResult(inputs=inp, solution=sol, build_seconds=model.build_seconds, size=size)
     labels = {c.id: c.label for c in inp.contingencies}
     if not sol.has_solution:
@@ -58,6 +62,8 @@ def plan(source: Scenario | PlanInputs | str, options: PlanOptions = PlanOptions
         return result
     for key, val in extract(inp, model, sol).items():
         setattr(result, key, val)
+    if inp.contracts:
+        _read_contracts(inp, model, sol, result, options, say)
     if options.binding:
         say("finding the binding limits")
         relax = lp if lp is not None else solve(model, options.solve, relax=True)
@@ -68,6 +74,17 @@ def plan(source: Scenario | PlanInputs | str, options: PlanOptions = PlanOptions
         say("checking survivability")
         result.survivability = evaluate(inp, result.firm_chips, result.served)
     return result
+
+
+def _read_contracts(inp: PlanInputs, model, sol, result: PlanResult, options: PlanOptions, say) -> None:
+    """Contracts read back into the result; their payments join the monthly cost and the obligation."""
+    result.contract_cost = contract_month_cost(inp, model, sol.x)
+    result.contracts = read_contracts(inp, model, sol.x, result.allocation, result.chips)
+    result.obligation_after_usd += sum(c["owed_after_horizon_usd"] for c in result.contracts)
+    if options.option_values and any(o["exercised"] for c in result.contracts for o in c["options"]):
+        say("pricing the exercised options (a solve without each)")
+    if options.option_values:
+        option_values(inp, model, sol.objective, result.contracts, options.solve)
 
 
 def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:
@@ -111,6 +128,18 @@ def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:
             group = sum((r[measure] or 0.0) for r in rows if r[dim] == cap["group"])
             if total > 0 and group > cap["max_share"] * total * (1 + 1e-3) + tol:
                 problems.append(f"cap {dim} {cap['group']} exceeded in {m}: {group / total:.3%}")
+    problems += contract_problems(doc.get("contracts", []), months, tol)
+    problems += _site_problems(doc, mw, tol)
+    used: dict[tuple[str, str], float] = {}
+    for a in doc.get("allocation", []):
+        used[(a["offering"], a["month"])] = used.get((a["offering"], a["month"]), 0.0) + a["chips"]
+    for (o, m), c in used.items():
+        if c > chips.get((o, m), 0.0) * (1 + 1e-6) + 1e-3:
+            problems.append(f"{o} serves {c:,.1f} chips of work in {m} but holds {chips.get((o, m), 0.0):,.0f}")
+    if pol.get("budget_usd") is not None:
+        for row, cap in zip(doc["months_summary"], pol["budget_usd"]):
+            if row["cost_usd"] > cap * (1 + 1e-6) + tol:
+                problems.append(f"budget exceeded in {row['month']}: ${row['cost_usd']:,.0f} > ${cap:,.0f}")
     problems += run_problems(doc, chips)
     surv = doc.get("survivability")
     if surv:
@@ -154,4 +183,55 @@ def run_problems(doc: dict, held: dict[tuple[str, str], float], tol: float = 1e-
     return out
 
 
-__all__ = ["PlanOptions", "as_inputs", "check_invariants", "plan", "run_problems"]
+
+def contract_problems(contracts: list[dict], months: list[str], tol: float = 1e-6) -> list[str]:
+    """Each tranche: taken within [min_take x delivered, delivered] while on (0 when off), held = taken in
+    its last term_months months (0 from a cancellation on), and the chips placed add up to those held."""
+    problems: list[str] = []
+    for c in contracts:
+        for tr in c["tranches"]:
+            d, s, g = (np.asarray(tr[k], float) for k in ("delivered", "taken", "held"))
+            on = 1.0 if tr["on"] else 0.0
+            cut = tr["released_from"] if tr["released_from"] is not None else len(months)
+            slack = tol * np.maximum(1.0, d)
+            lo = np.where(np.arange(len(months)) < cut, tr["min_take"] * d * on, 0.0)
+            hi = np.where(np.arange(len(months)) < cut, d * on, 0.0)
+            band = np.convolve(s, np.ones(tr["term_months"]))[:len(months)]
+            want = np.where(np.arange(len(months)) < cut, band, 0.0)
+            for t, m in enumerate(months):
+                if not lo[t] - slack[t] <= s[t] <= hi[t] + slack[t]:
+                    problems.append(f"contract {c['id']} {tr['id']}: {s[t]:,.1f} chips taken in {m}, allowed "
+                                    f"{lo[t]:,.1f} .. {hi[t]:,.1f}")
+                if abs(g[t] - want[t]) > tol * max(1.0, want[t]) + 1e-3:
+                    problems.append(f"contract {c['id']} {tr['id']}: {g[t]:,.1f} chips held in {m}, taken in the "
+                                    f"last {tr['term_months']} months: {want[t]:,.1f}")
+        placed = np.sum([np.asarray(v, float) for v in c["placed"].values()], axis=0) if c["placed"] else 0.0
+        held = np.asarray(c["held"], float)
+        if np.any(np.abs(placed - held) > tol * np.maximum(1.0, held) + 1e-2):
+            problems.append(f"contract {c['id']}: chips placed differ from chips held")
+    return problems
+
+
+def _site_problems(doc: dict, mw: dict[tuple[str, str], float], tol: float) -> list[str]:
+    """Each site supplies no more than its MW, nothing before it is energised, and the chips of the
+    offerings on sites draw exactly their MW (from the plan rows) from them."""
+    problems: list[str] = []
+    months = doc["months"]
+    sites = doc.get("sites") or []
+    bound = {o for s in sites for o in s["offerings"]}
+    for s in sites:
+        first = months.index(s["energised"]) if s["energised"] in months else (
+            0 if s["energised"] == "before the horizon" else len(months))
+        for t, m in enumerate(months):
+            cap = s["mw"][t] if t >= first else 0.0
+            if s["mw_drawn"][t] > cap * (1 + 1e-6) + tol:
+                problems.append(f"site {s['site']} supplies {s['mw_drawn'][t]:.3f} MW in {m}, more than {cap:.3f}")
+    for t, m in enumerate(months):
+        need = sum(mw.get((o, m), 0.0) for o in bound)
+        drawn = sum(s["mw_drawn"][t] for s in sites)
+        if abs(need - drawn) > 1e-6 * max(1.0, need) + tol:
+            problems.append(f"chips on sites need {need:.3f} MW in {m} but the sites supply {drawn:.3f}")
+    return problems
+
+
+__all__ = ["PlanOptions", "as_inputs", "check_invariants", "contract_problems", "plan", "run_problems"]

@@ -15,10 +15,10 @@ import numpy as np
 from ..solvers import Milp
 from .solve import Solution
 
-LIMIT_KINDS = ("power", "supply", "ramp", "cap", "budget", "survive")
+LIMIT_KINDS = ("power", "supply", "ramp", "cap", "budget", "survive", "site")
 LIMIT_WORDS = {"power": "power limit", "supply": "supply limit", "ramp": "ramp limit", "cap": "concentration cap",
-              "budget": "budget", "survive": "survivability", "window": "training deadline"}
-PRICE_UNIT = {"power": "USD per MW-month", "supply": "USD per chip-month", "ramp": "USD per chip",
+              "budget": "budget", "survive": "survivability", "window": "training deadline", "site": "power site"}
+PRICE_UNIT = {"power": "USD per MW-month", "site": "USD per MW-month", "supply": "USD per chip-month", "ramp": "USD per chip",
               "budget": "USD per USD", "cap": "USD per unit of share"}
 
 

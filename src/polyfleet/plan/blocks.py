@@ -15,7 +15,11 @@ import numpy as np
 
 from ..catalog import TERMS
 from ..solvers import Milp
+from .contract_terms import tail_weight
 from .inputs import C1, C3, SPOT, TERM_MONTHS, PlanInputs
+
+
+BUDGET_SCALE = 1e6          # budget rows are in USD millions
 
 
 @dataclass(frozen=True)
@@ -60,15 +64,22 @@ def months_paid(inp: PlanInputs) -> np.ndarray:
     out = np.ones((len(TERMS), T))
     for k in (C1, C3):
         L = TERM_MONTHS[k]
-        out[k] = np.minimum(L, T - np.arange(T)) if inp.commitment_tail == "prorated" else L
+        inside = np.minimum(L, T - np.arange(T))
+        out[k] = inside + tail_weight(inp.commitment_tail, inp.terminal_value_share) * (L - inside)
     return out
 
 
 def initial_firm_chips(inp: PlanInputs) -> np.ndarray:
-    """[O] firm chips held just before the horizon."""
+    """[O] firm chips held just before the horizon: the fleet's, and a signed contract's first-month
+    delivery (its cumulative schedule starts with what is already delivered) where the contract has one
+    offering, so certainly sits there (at its minimum take)."""
     avail = np.ones((inp.O, len(TERMS)))
     avail[:, SPOT] = inp.spot_avail
-    return inp.unit_chips * (inp.fleet_initial * avail).sum(axis=1)
+    out = inp.unit_chips * (inp.fleet_initial * avail).sum(axis=1)
+    for c in inp.contracts:
+        if c.signed and c.mask.sum() == 1:
+            out = out + c.mask * c.min_take * c.tranches[0].deliveries[0]
+    return out
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,7 @@ class CoreBlocks:
     b: np.ndarray | None = None  # [W, families] porting binaries, None when nothing has a porting cost
     rC: np.ndarray | None = None  # [P, T] pool capacity rows
     clusters: Any = None         # plan.clusters.ClusterBlocks: windowed runs on one cluster each (None: no run)
+    rH: np.ndarray | None = None  # [O, T] rows defining units held (contracts add their chips there)
 
 
 @dataclass
@@ -103,4 +115,4 @@ class PlanMilp(Milp):
         return cls(**{f.name: getattr(milp, f.name) for f in fields(Milp)}, blocks=blocks)
 
 
-__all__ = ["CoreBlocks", "PlanMilp", "Pools", "initial_firm_chips", "make_pools", "months_paid"]
+__all__ = ["BUDGET_SCALE", "CoreBlocks", "PlanMilp", "Pools", "initial_firm_chips", "make_pools", "months_paid"]

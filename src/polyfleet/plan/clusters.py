@@ -76,9 +76,17 @@ class ClusterBlocks:
         """[W, L, S, T] 1 where z[w,l,s] holds chips in month t."""
         return np.broadcast_to(self.occ[:, None, :, :], self.cand.shape + self.occ.shape[-1:]).astype(float)
 
+    def pool_chips(self, z: np.ndarray, P: int) -> np.ndarray:
+        """[P, T] chips the runs hold on each pool each month, from z values [W, L, S]."""
+        per_cluster = (np.where(self.cand, z, 0.0)[..., None] * self.spread()).sum(axis=(0, 2))     # [L, T]
+        out = np.zeros((P, per_cluster.shape[1]))
+        np.add.at(out, self.pool, per_cluster)
+        return out
+
     def pace(self, a: Assembler, rows: np.ndarray, factor: np.ndarray) -> None:
-        """rows[w, t] -= factor[w] x (w's cluster chips at its rate) in the months it runs."""
-        vals = -(factor[:, None] * self.rate_s)[:, :, None, None] * self.spread()
+        """rows[w, t] -= factor[w] (or factor[w, t]) x (w's cluster chips at its rate) in the months it runs."""
+        f = np.broadcast_to(factor if np.ndim(factor) == 2 else np.asarray(factor)[:, None], rows.shape)
+        vals = -(f[:, None, None, :] * self.rate_s[:, :, None, None]) * self.spread()
         a.coef(rows[:, None, None, :], self.z[..., None], vals)
 
     def port_rows(self, a: Assembler, b: np.ndarray, port_cost: np.ndarray) -> None:

@@ -23,7 +23,7 @@ from .solve import Solution, SolveOptions, solve
 GE_KINDS = ("demand", "window", "survive")
 ONE_CLUSTER_WORDS = ("with training runs split over clusters and start months a plan exists: holding each run "
                      "whole on one cluster at one chip count is what cannot hold (whole units aside); runs: ")
-LE_KINDS = ("supply", "ramp", "power", "cap", "budget")
+LE_KINDS = ("supply", "ramp", "power", "cap", "budget", "site")
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,14 @@ class Diagnosis:
     limits: list[str] = field(default_factory=list)        # limits at their bound where conflicts are
     unservable: list[str] = field(default_factory=list)    # workloads no offering can run
     status: str = ""
+    remedies: list[Conflict] = field(default_factory=list)  # the least rise of limits that serves all demand
 
     def lines(self) -> list[str]:
         out = list(self.unservable) + [c.text for c in self.conflicts]
         if self.limits:
             out.append("limits at their bound there: " + "; ".join(self.limits))
+        if self.remedies and any(c.kind not in LE_KINDS for c in self.conflicts):
+            out.append("to serve every demand in full instead: " + "; ".join(c.text for c in self.remedies))
         return out or [f"the relaxed model found no violation (solver status: {self.status})"]
 
 
@@ -70,11 +73,12 @@ def unservable_workloads(inp: PlanInputs) -> list[str]:
     return out
 
 
-def _elastic(model: Milp) -> tuple[Milp, np.ndarray, np.ndarray]:
-    """The model with one slack column per elastic row; costs = 1 / row size; no other cost."""
+def _elastic(model: Milp, kinds: tuple[str, ...] | None = None) -> tuple[Milp, np.ndarray, np.ndarray]:
+    """The model with one slack column per elastic row (of `kinds`, default all); costs = 1 / row size;
+    no other cost."""
     rows, signs, weights = [], [], []
     for b in model.row_blocks:
-        if not b.elastic:
+        if not b.elastic or (kinds is not None and b.kind not in kinds):
             continue
         r = b.rows
         bound = model.row_lo[r] if b.kind in GE_KINDS else model.row_hi[r]
@@ -99,40 +103,21 @@ def diagnose(inp: PlanInputs, model: Milp, options: SolveOptions = SolveOptions(
     """Name the constraints that cannot hold together."""
     blocks = getattr(model, "blocks", None)
     diag = Diagnosis(unservable=unservable_workloads(inp) + (unplaceable_runs(inp, blocks.pools) if blocks else []))
-    el, rows, wt = _elastic(model)
-    sol = solve(el, options, relax=True)
-    if sol.x is not None and sol.objective is not None and sol.objective < 1e-7 and model.integer.any():
-        if blocks is not None and blocks.clusters is not None:
-            diag.unservable.append(ONE_CLUSTER_WORDS + ", ".join(np.array(inp.workloads)[inp.windowed]))
-        sol = solve(el, SolveOptions(mip_rel_gap=1e-3, time_limit=options.time_limit))   # integrality is the cause
+    if blocks is not None and blocks.clusters is not None and solve(model, options, relax=True).has_solution:
+        diag.unservable.append(ONE_CLUSTER_WORDS + ", ".join(np.array(inp.workloads)[inp.windowed]))
+    labels = failure_labels or {}
+    sol, rows, wt = _least_violation(model, options, None)
     diag.status = sol.status
     if sol.x is None:
         return diag
     slack = sol.x[model.num_cols:]
-    rel = slack * wt
-    hot = rel > 1e-6
-    labels = failure_labels or {}
-    row_kind = np.empty(model.num_rows, dtype=object)
-    for b in model.row_blocks:
-        row_kind[b.rows] = b.kind
-    conflicts_months: set[int] = set()
-    for b in model.row_blocks:
-        if not b.elastic:
-            continue
-        pos = np.searchsorted(rows, b.rows)
-        h = hot[pos]
-        if not h.any():
-            continue
-        key = b.entity[h] if b.kind != "survive" else np.array([f"{b.group}|{e}" for e in b.entity[h]], dtype=object)
-        for ent in dict.fromkeys(key.tolist()):
-            sel = key == ent
-            idx = pos[h][sel]
-            months = tuple(sorted(set(b.month[h][sel].tolist())))
-            conflicts_months.update(months)
-            share = float(rel[idx].max())
-            amount = float((slack[idx] * b.scale[h][sel]).max())
-            diag.conflicts.append(_conflict(b.kind, str(ent), b.group, months, share, amount, b.unit, inp,
-                                            labels))
+    hot = slack * wt > 1e-6
+    diag.conflicts = _conflicts(inp, model, slack, rows, wt, labels)
+    conflicts_months = {m for c in diag.conflicts for m in c.months}
+    if any(c.kind not in LE_KINDS for c in diag.conflicts):
+        limits_only, r2, w2 = _least_violation(model, options, LE_KINDS)
+        if limits_only.x is not None:
+            diag.remedies = _conflicts(inp, model, limits_only.x[model.num_cols:], r2, w2, labels)
     # the limits sitting at their bound in the conflicting months
     fake = Solution("", False, True, 0.0, None, None, 0.0, sol.x[: model.num_cols], sol.row_activity)
     tight = tight_rows(model, fake)
@@ -147,6 +132,39 @@ def diagnose(inp: PlanInputs, model: Milp, options: SolveOptions = SolveOptions(
     return diag
 
 
+def _least_violation(model: Milp, options: SolveOptions, kinds: tuple[str, ...] | None):
+    """The smallest relative violations of the elastic rows (of `kinds`) that make a plan possible."""
+    el, rows, wt = _elastic(model, kinds)
+    sol = solve(el, options, relax=True)
+    if sol.x is not None and sol.objective is not None and sol.objective < 1e-7 and model.integer.any():
+        sol = solve(el, SolveOptions(mip_rel_gap=1e-3, time_limit=options.time_limit))   # integrality is the cause
+    return sol, rows, wt
+
+
+def _conflicts(inp: PlanInputs, model: Milp, slack: np.ndarray, rows: np.ndarray, wt: np.ndarray,
+               labels: dict[str, str]) -> list[Conflict]:
+    """One named conflict per constraint (and failure set) whose slack is used."""
+    rel = slack * wt
+    hot = rel > 1e-6
+    out = []
+    for b in model.row_blocks:
+        if not b.elastic or not np.isin(b.rows, rows).all():
+            continue
+        pos = np.searchsorted(rows, b.rows)
+        h = hot[pos]
+        if not h.any():
+            continue
+        key = b.entity[h] if b.kind != "survive" else np.array([f"{b.group}|{e}" for e in b.entity[h]], dtype=object)
+        for ent in dict.fromkeys(key.tolist()):
+            sel = key == ent
+            idx = pos[h][sel]
+            months = tuple(sorted(set(b.month[h][sel].tolist())))
+            share = float(rel[idx].max())
+            amount = float((slack[idx] * b.scale[h][sel]).max())
+            out.append(_conflict(b.kind, str(ent), b.group, months, share, amount, b.unit, inp, labels))
+    return out
+
+
 def _conflict(kind: str, ent: str, group: str, months: tuple[int, ...], share: float, amount: float, unit: str,
               inp: PlanInputs, labels: dict[str, str]) -> Conflict:
     when = month_ranges(months, inp.months)
@@ -159,8 +177,8 @@ def _conflict(kind: str, ent: str, group: str, months: tuple[int, ...], share: f
         fid, wl = ent.split("|", 1)
         text = (f"survivability of {wl} under '{labels.get(fid, fid)}' cannot be met in {when}: "
                 f"short by up to {share:.1%} of the required share")
-    elif kind == "power":
-        text = f"power limit '{ent}' would have to rise by up to {_num(amount)} MW ({share:.1%}) in {when}"
+    elif kind in ("power", "site"):
+        text = f"{LIMIT_WORDS[kind]} '{ent}' would have to rise by up to {_num(amount)} MW ({share:.1%}) in {when}"
     elif kind == "supply":
         text = f"supply limit '{ent}' would have to rise by up to {_num(amount)} chips ({share:.1%}) in {when}"
     elif kind == "ramp":

@@ -77,7 +77,7 @@ def evaluate(inp: PlanInputs, firm: np.ndarray, served_plan: np.ndarray | None =
     if served_plan is not None:
         demand = np.where(inp.windowed[:, None], served_plan, demand)
     need = demand / pools.scale[:, None]                                        # [W, T]
-    cls_need = inp.class_share[:, :, None] * need[:, None, :]                   # [W, C, T]
+    cls_need = inp.shares_t() * need[:, None, :]                                # [W, C, T]
     # served demand in two layers per class: up to its required share (weight 1e3: every class's
     # requirement first), then the rest (weight 1 + its requirement: higher classes before lower)
     req_need = inp.required[None, :, None] * cls_need

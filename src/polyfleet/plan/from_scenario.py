@@ -11,9 +11,10 @@ from ..errors import UserError
 from ..scenario import COMMIT_MONTHS, Scenario, month_offset, select_offerings, selector_mask
 from ..scenario.policy import DEFAULT_PUE, DEFAULT_SPOT_AVAILABILITY, DEFAULT_SPOT_MAX_CHIPS
 from ..scenario.resolve import OfferingFacts
+from .contract_terms import contract_notes, contracts_from_scenario
 from .failures import contingencies, cvar_cases
 from .run_inputs import cluster_notes, run_fields
-from .inputs import C1, C3, OD, SPOT, TERMS, Cap, PlanInputs, PowerLimit, SupplyLimit
+from .inputs import C1, C3, OD, SPOT, TERMS, Cap, PlanInputs, PowerLimit, Site, SupplyLimit
 
 
 def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
@@ -36,6 +37,7 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
     fleet = _fleet(scn, ids, price, unit, notes)
     ub, spot_avail, supply = _supply(scn, cat, facts, price, unit, fleet.initial, assumptions)
     power, caps = _power_limits(scn, cat, facts), _caps(scn, facts)
+    sites = _sites(scn, cat, facts, assumptions)
     budget = (scn.expand(scn.money.budget_usd_per_month, ("money", "budget_usd_per_month"))
               if scn.money.budget_usd_per_month else None)
     demand, window_tokens, window = _demand(scn)
@@ -44,19 +46,25 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
     notes += cnotes
     cv = cvar_cases(scn, facts, conts)
     runs = run_fields(scn, facts, cat, assumptions)
+    deals = contracts_from_scenario(scn, cat, facts)
+    notes += contract_notes(deals, scn.months)
     inp = PlanInputs(
         name=scn.name or scn.source_name, months=scn.months, hours=hours, facts=facts, unit_chips=unit, price=price,
         mw_per_chip=mw_per_chip, spot_avail=spot_avail, unit_ub=ub, workloads=tuple(table.workloads),
         kinds=tuple(table.kinds), rate=np.asarray(table.rate, dtype=float), reasons=np.asarray(table.reason),
-        demand=demand, window_tokens=window_tokens, window=window, classes=tuple(classes), class_share=share,
+        demand=demand, window_tokens=window_tokens, window=window, classes=tuple(classes),
+        class_share=share.mean(axis=2), class_share_t=share if np.ptp(share, axis=2).any() else None,
         required=required, loss_usd_per_mtok=loss_c, port_cost=_porting(scn),
         fleet_commit=fleet.commit, fleet_initial=fleet.initial, fleet_cost=fleet.cost, supply=tuple(supply),
-        power=tuple(power), budget=budget, caps=tuple(caps),
+        power=tuple(power), budget=budget, caps=tuple(caps), sites=tuple(sites),
         share_coef=mw_per_chip if scn.risk.share_measure == "power" else np.ones(len(ids)),
         share_measure=scn.risk.share_measure, commitment_tail=scn.money.commitment_tail,
         contingencies=tuple(conts), cvar_cases=tuple(cv), cvar_alpha=scn.risk.cvar.alpha if scn.risk.cvar else 0.9,
         cvar_weight=(scn.risk.cvar.weight if scn.risk.cvar else 1.0) if scn.risk.scenarios else 0.0,
-        assumptions=tuple(dict.fromkeys(assumptions)), notes=tuple(notes), **runs)
+        assumptions=tuple(dict.fromkeys(assumptions)), notes=tuple(notes),
+        extra={"customers": {t.id: scn.tenant_customers(i) for i, t in enumerate(scn.tenants)
+                             if t.customers is not None}},
+        contracts=deals, terminal_value_share=scn.money.terminal_value_share, **runs)
     return cluster_notes(inp)
 
 
@@ -101,7 +109,7 @@ def _mw_per_chip(scn: Scenario, cat: Catalog, table, facts: OfferingFacts, assum
     if isinstance(scn.power.pue, (int, float)) and "pue" not in scn.power.model_fields_set:
         assumptions.append(f"PUE {DEFAULT_PUE} everywhere (default assumption; set power.pue)")
     mw_per_chip = watts * pue / 1e6
-    needs_power = bool(scn.power.limits or scn.power.total_mw or
+    needs_power = bool(scn.power.limits or scn.power.total_mw or scn.power.sites or
                        (scn.risk.share_measure == "power" and scn.risk.max_share))
     if needs_power and np.isnan(mw_per_chip).any():
         acc = facts.accelerator[int(np.flatnonzero(np.isnan(mw_per_chip))[0])]
@@ -192,6 +200,25 @@ def _power_limits(scn: Scenario, cat: Catalog, facts: OfferingFacts) -> list[Pow
     return power
 
 
+def _sites(scn: Scenario, cat: Catalog, facts: OfferingFacts, assumptions: list[str]) -> list[Site]:
+    """Power sites: MW by month, energised from a date or ordered by the plan with a lead time."""
+    out = []
+    for i, site in enumerate(scn.power.sites):
+        mask = selector_mask(site, facts, cat)
+        mw = scn.expand(site.mw, ("power", "sites", i, "mw"))
+        first = month_offset(scn.horizon.start, site.energised) if site.energised else None
+        out.append(Site(site.id, mask, mw, first, site.lead_time_months, site.usd_per_mw_month, site.source))
+        if not mask.any():
+            assumptions.append(f"site {site.id} matches no planned offering ({site.describe()}): it holds nothing")
+    if out:
+        bound = np.any([s.mask for s in out], axis=0)
+        free = sorted({facts.region[o] for o in np.flatnonzero(~bound)})
+        if free:
+            assumptions.append("offerings in " + ", ".join(free) + " are on no power site: their power is the "
+                               "provider's (only power limits and total_mw bound them)")
+    return out
+
+
 def _caps(scn: Scenario, facts: OfferingFacts) -> list[Cap]:
     """Concentration caps below 100% for every vendor, provider, family, region and accelerator."""
     caps = []
@@ -229,9 +256,9 @@ def _demand(scn: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _classes(scn: Scenario) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """Priority classes, each workload's share in each [W, C], the required survivability share [C] and
+    """Priority classes, each workload's share in each by month [W, C, T], the required survivability share [C] and
     the value of a lost million tokens [C] (a tenant's own, else the risk section's, else $10)."""
-    classes, share = scn.class_shares()
+    classes, share = scn.class_shares_t()
     req_map = scn.priority_classes()
     loss = scn.risk.loss_usd_per_million_tokens
     loss_c = np.array([next((t.loss_usd_per_million_tokens for t in scn.tenants

@@ -17,16 +17,20 @@ starts with a gap near the rounding cost instead of searching for any plan at al
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
 from .. import solvers
-from ..solvers import Milp, Solution, row_violations
+from ..solvers import Incumbent, Milp, Solution, row_violations
+from .contracts import contract_units
+from .deal_search import CONTRACT_BINARIES, MAX_ENUMERATED, contract_binaries, solve_over_deals
 from .inputs import C1, C3, OD, SPOT, TERM_MONTHS, PlanInputs
 from .solve import SolveOptions, load_highs, solve
 
-REPAIRABLE_KINDS = ("supply", "ramp", "power", "cap", "budget")
+REPAIRABLE_KINDS = ("supply", "ramp", "power", "cap", "budget", "site")
+START_ABS_TOL = 1e-5        # chips: LP residuals on rows summing ~1e6-chip contract columns reach a few 1e-6
 
 
 def _held(n: np.ndarray) -> np.ndarray:
@@ -87,7 +91,7 @@ def round_up(inp: PlanInputs, model: Milp, x: np.ndarray) -> np.ndarray | None:
         return None                                 # a unit bound (lead time, spot cap) is in the way
     out[idx[ok]] = r[ok]
     held = _held(r) + inp.fleet_commit
-    H = held.sum(axis=1)
+    H = held.sum(axis=1) + contract_units(inp, model, x)
     chips = inp.unit_chips.astype(float)
     F = chips[:, None] * (H - (1.0 - inp.spot_avail)[:, None] * r[:, SPOT])
     out[model.cols["H"]] = H
@@ -96,7 +100,30 @@ def round_up(inp: PlanInputs, model: Milp, x: np.ndarray) -> np.ndarray | None:
         b = model.cols["b"]
         okb = b >= 0
         out[b[okb]] = np.ceil(x[b[okb]] - eps)
+    if "site_mw" in model.cols:
+        _sites_follow(inp, model, x, out, H)
     return out
+
+
+def _sites_follow(inp: PlanInputs, model: Milp, x: np.ndarray, out: np.ndarray, H: np.ndarray) -> None:
+    """Site draws follow the rounded units (split over sites as the LP split them, else evenly); a site
+    the LP ordered at all is ordered in the first month the LP started ordering it."""
+    u_idx = model.cols["site_mw"]                                         # [S, O, T]
+    ok = u_idx >= 0
+    u_lp = np.where(ok, x[np.maximum(u_idx, 0)], 0.0)
+    split = np.where(ok, 1.0, 0.0)
+    split = np.where(u_lp.sum(axis=0, keepdims=True) > 1e-9, u_lp, split)
+    split = split / np.maximum(split.sum(axis=0, keepdims=True), 1e-12)
+    draw = (np.nan_to_num(inp.mw_per_chip, nan=0.0) * inp.unit_chips)[:, None] * H    # [O, T] MW
+    out[u_idx[ok]] = (split * draw[None, :, :])[ok]
+    if "site_order" in model.cols:
+        y_idx = model.cols["site_order"]                                   # [S, T]
+        oky = y_idx >= 0
+        y = np.where(oky, x[np.maximum(y_idx, 0)], 0.0)
+        first = np.argmax(np.cumsum(y, axis=1) > 1e-6, axis=1)
+        pick = np.zeros_like(y)
+        pick[np.arange(len(y)), first] = (y.sum(axis=1) > 1e-6)
+        out[y_idx[oky]] = pick[oky]
 
 
 def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: int = 10) -> np.ndarray | None:
@@ -105,7 +132,10 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
     limit_rows = np.concatenate([b.rows for b in model.row_blocks if b.kind in REPAIRABLE_KINDS] or [np.zeros(0, int)])
     if (model.integer & ~_integral_cols(model)).any():
         return None                                     # integers the rounding does not know (none today)
-    fixed = _fix_runs(model, highs, x_lp)
+    x = _fix_contract_binaries(model, highs, x_lp)
+    if x is None:
+        return None
+    fixed = _fix_runs(model, highs, x)
     if fixed is None:
         return None
     x, pinned = fixed
@@ -116,7 +146,7 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
         cand = round_up(inp, model, x)
         if cand is None:
             break
-        viol = row_violations(model, cand)
+        viol = row_violations(model, cand, abs_tol=START_ABS_TOL)
         if not viol.any():
             found = cand
             break
@@ -186,9 +216,23 @@ def _fix_runs(model: Milp, highs, x_lp: np.ndarray, clusters: int = 64,
     return x, pinned
 
 
+def _fix_contract_binaries(model: Milp, highs, x_lp: np.ndarray) -> np.ndarray | None:
+    """Contract binaries (sign, exercise, cancel) rounded to the nearest whole value and fixed in the LP
+    (solved again); None when that LP has no solution. The LP's column bounds are left fixed: this LP
+    serves only the start point."""
+    cols = np.concatenate([model.cols[k][model.cols[k] >= 0] for k in CONTRACT_BINARIES if k in model.cols]
+                          or [np.zeros(0, np.int64)])
+    if not len(cols):
+        return x_lp
+    val = np.round(x_lp[cols])
+    highs.changeColsBounds(len(cols), cols.astype(np.int32), val, val)
+    again = solvers.run(highs, model, relax=True, guard=False)
+    return again.x if again.has_solution else None
+
+
 def _integral_cols(model: Milp) -> np.ndarray:
     known = np.zeros(model.num_cols, bool)
-    for name in ("n", "b", "y_cl"):
+    for name in ("n", "b", "site_order", "y_cl", *CONTRACT_BINARIES):
         if name in model.cols:
             idx = model.cols[name]
             known[idx[idx >= 0]] = True
@@ -198,25 +242,35 @@ def _integral_cols(model: Milp) -> np.ndarray:
 __all__ = ["round_up", "solve_plan", "start_point"]
 
 
-def solve_plan(inp: PlanInputs, model: Milp, options: SolveOptions) -> tuple[Solution, Solution | None]:
+def solve_plan(inp: PlanInputs, model: Milp, options: SolveOptions,
+               watch: Callable[[Incumbent], None] | None = None) -> tuple[Solution, Solution | None]:
     """(MIP solution, LP relaxation solution). With `options.start_heuristic`, the LP relaxation is solved
     first, rounded and repaired into a first plan for HiGHS; its duals serve the binding-limit report.
-    The MIP's solve_seconds include the LP and the rounding."""
+    The MIP's solve_seconds include the LP and the rounding. A few contract binaries (sign, exercise,
+    cancel) are enumerated with LP bounds (`deal_search.py`), each choice solved this way."""
+    if 0 < len(contract_binaries(model)) <= MAX_ENUMERATED:
+        return solve_over_deals(model, options, lambda m: _solve_one(inp, m, options, watch))
+    return _solve_one(inp, model, options, watch)
+
+
+def _solve_one(inp: PlanInputs, model: Milp, options: SolveOptions,
+               watch: Callable[[Incumbent], None] | None = None) -> tuple[Solution, Solution | None]:
+    """`solve_plan` for one model: LP, rounded start, MIP."""
     if not options.start_heuristic or not model.integer.any():
-        return _checked(model, solve(model, options)), None
+        return _checked(model, solve(model, options, watch=watch)), None
     t0 = time.perf_counter()
     h_lp = load_highs(model, options, relax=True)
     lp = solvers.run(h_lp, model, relax=True, guard=False)
     lp.solve_seconds = time.perf_counter() - t0
     if not lp.has_solution:                 # the LP is infeasible, so is the MIP: let HiGHS say so
-        mip = solve(model, options)
+        mip = solve(model, options, watch=watch)
         mip.solve_seconds += lp.solve_seconds
         mip.lp_seconds = lp.solve_seconds
         return mip, lp
     start = start_point(inp, model, h_lp, lp.x)
     t1 = time.perf_counter()
     left = max(1.0, options.time_limit - (t1 - t0))
-    mip = solve(model, replace(options, time_limit=left), start=start)   # guarded: see polyfleet.solvers
+    mip = solve(model, replace(options, time_limit=left), start=start, watch=watch)   # guarded: see polyfleet.solvers
     label = "rounded LP" if start is not None else "none (rounding failed)"
     if mip.resolved:
         label += " (HiGHS returned an inconsistent point; solved again without presolve)"

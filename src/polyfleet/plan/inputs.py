@@ -14,6 +14,7 @@ import numpy as np
 from ..catalog import FAMILIES, TERMS
 from ..errors import UserError
 from ..scenario.resolve import OfferingFacts
+from .contract_terms import ContractTerms, restrict_contracts
 
 OD, SPOT, C1, C3 = range(4)                     # positions in catalog.TERMS
 TERM_MONTHS = np.array([1, 1, 12, 36])          # a unit bought at t is held for this many months
@@ -35,6 +36,24 @@ class PowerLimit:
     name: str
     mask: np.ndarray                      # [O]
     mw: np.ndarray                        # [T] facility MW
+
+
+@dataclass(frozen=True)
+class Site:
+    """A site's facility MW (`mw[t]` once energised) for the offerings it matches. Energised from month
+    `first` (a site under way; < 0: before the horizon) or, when `lead` is set, `lead` months after the
+    month the plan orders it (then it costs `usd_per_mw_month` per energised MW-month)."""
+    name: str
+    mask: np.ndarray                      # [O]
+    mw: np.ndarray                        # [T]
+    first: int | None = None
+    lead: int | None = None
+    usd_per_mw_month: float = 0.0
+    source: str = ""
+
+    def energised(self, T: int) -> np.ndarray:  # noqa: N803
+        """[T] bool: months a site under way holds chips (all False for one the plan may order)."""
+        return np.arange(T) >= self.first if self.first is not None else np.zeros(T, bool)
 
 
 @dataclass(frozen=True)
@@ -124,6 +143,10 @@ class PlanInputs:
     assumptions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
+    sites: tuple[Site, ...] = ()
+    class_share_t: np.ndarray | None = None   # [W, C, T] the shares month by month (None: class_share every month)
+    contracts: tuple[ContractTerms, ...] = ()   # capacity deals (contract_terms.py, block in contracts.py)
+    terminal_value_share: float = 0.5          # commitment_tail terminal_value: a post-horizon month's worth
     clusters: tuple[Cluster, ...] | None = None    # None: one per (accelerator, provider, region)
     run_clusters: tuple[tuple[str, ...] | None, ...] | None = None   # [W] cluster ids a run may use (None: any)
     goodput: np.ndarray | None = None      # [W] a run's goodput, NaN = its cluster's or the default
@@ -157,6 +180,16 @@ class PlanInputs:
         tiers of one service share its replicas, so the sum is exact)."""
         return np.clip(self.class_share @ self.required, 0.0, 1.0)
 
+    def shares_t(self) -> np.ndarray:
+        """[W, C, T] each workload's share in each class, month by month."""
+        if self.class_share_t is not None:
+            return self.class_share_t
+        return np.broadcast_to(self.class_share[:, :, None], (*self.class_share.shape, self.T))
+
+    def required_wt(self) -> np.ndarray:
+        """[W, T] share of each workload's demand that must survive a contingency, month by month."""
+        return np.clip(np.einsum("wct,c->wt", self.shares_t(), self.required), 0.0, 1.0)
+
     @property
     def windowed(self) -> np.ndarray:
         return np.isfinite(self.window_tokens)
@@ -182,6 +215,7 @@ class PlanInputs:
                               family=pick(f.family), provider=pick(f.provider), region=pick(f.region))
         sup = tuple(replace(s, mask=s.mask[idx]) for s in self.supply if s.mask[idx].any())
         pw = tuple(replace(p, mask=p.mask[idx]) for p in self.power)
+        sites = tuple(replace(s, mask=s.mask[idx]) for s in self.sites)
         caps = tuple(replace(c, mask=c.mask[idx]) for c in self.caps if c.mask[idx].any())
         cont = tuple(replace(c, keep=c.keep[idx], delayed=c.delayed[idx]) for c in self.contingencies
                      if ((c.keep[idx] < 1) | c.delayed[idx]).any())
@@ -189,15 +223,17 @@ class PlanInputs:
                                                   delayed=c.contingency.delayed[idx])) for c in self.cvar_cases)
         cls = None if self.clusters is None else tuple(
             replace(c, mask=c.mask[idx]) for c in self.clusters if c.mask[idx].any())
-        return replace(self, name=label, facts=facts, clusters=cls, unit_chips=self.unit_chips[idx],
-                       price=self.price[idx],
+        contracts, owed = restrict_contracts(self.contracts, idx, self.T, self.hours)
+        sunk = sunk + owed
+        return replace(self, name=label, facts=facts, clusters=cls, unit_chips=self.unit_chips[idx], price=self.price[idx],
                        mw_per_chip=self.mw_per_chip[idx], spot_avail=self.spot_avail[idx],
                        unit_ub=self.unit_ub[idx], rate=self.rate[:, idx], reasons=self.reasons[:, idx],
                        fleet_commit=self.fleet_commit[idx], fleet_initial=self.fleet_initial[idx],
                        fleet_cost=self.fleet_cost[idx],
-                       supply=sup, power=pw, caps=caps,
+                       supply=sup, power=pw, caps=caps, sites=sites,
                        share_coef=None if self.share_coef is None else self.share_coef[idx],
-                       contingencies=cont, cvar_cases=cv, sunk_cost=sunk if sunk.any() else None)
+                       contingencies=cont, cvar_cases=cv, sunk_cost=sunk if sunk.any() else None,
+                       contracts=contracts)
 
     def with_required(self, required: np.ndarray) -> "PlanInputs":
         return replace(self, required=np.asarray(required, dtype=float))
@@ -217,6 +253,9 @@ class PlanInputs:
             got = np.shape(getattr(self, name))
             if got != shape:
                 raise UserError(f"shape {got}, expected {shape}", field=f"PlanInputs.{name}")
+        if self.class_share_t is not None and np.shape(self.class_share_t) != (W, len(self.classes), T):
+            raise UserError(f"shape {np.shape(self.class_share_t)}, expected {(W, len(self.classes), T)}",
+                            field="PlanInputs.class_share_t")
         for name in ("goodput", "peak_factor", "off_peak", "off_peak_goodput"):
             got = None if getattr(self, name) is None else np.shape(getattr(self, name))
             if got is not None and got != (W,):

@@ -19,7 +19,9 @@ pool capacity, supply (held chips and ramp per rule; lead time and availability 
 re-allocation of the surviving capacity that must serve each workload's required share
 (`security.py`, which reads the core through the typed handles in `blocks.py`). Objective: total cost over the horizon (+ lambda x CVaR of loss over explicit
 scenarios). Commitments are paid every month of their term; with `commitment_tail: prorated` only
-the months inside the horizon enter the objective (the rest is reported as an obligation).
+the months inside the horizon enter the objective (the rest is reported as an obligation), with
+`terminal_value` the months after it count at (1 - terminal_value_share). Contracts (`contracts.py`)
+add their chips to H, so every limit above sees them.
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ from dataclasses import replace
 import numpy as np
 
 from ..solvers import Assembler, band
-from .blocks import CoreBlocks, PlanMilp, Pools, initial_firm_chips, make_pools, months_paid
+from .blocks import BUDGET_SCALE, CoreBlocks, PlanMilp, Pools, initial_firm_chips, make_pools, months_paid
 from .inputs import SPOT, TERM_MONTHS, TERMS, PlanInputs
 from .clusters import add_clusters
 from .offpeak import add_off_peak
+from .contracts import add_contracts
 from .security import add_contingencies, add_cvar, add_porting
+from .sites import add_sites, fixed_by_month, fixed_cost
 
-BUDGET_SCALE = 1e6          # budget rows in USD millions
 
 
 def build(inp: PlanInputs) -> PlanMilp:
@@ -46,24 +49,27 @@ def build(inp: PlanInputs) -> PlanMilp:
     pools = make_pools(inp)
     a = Assembler()
     cpu = np.nan_to_num(inp.cost_per_unit_month(), nan=0.0)                 # [O, K]
-    n, H, F = _unit_cols(a, inp, pools, cpu)
-    core = _allocation(a, inp, pools, n, H, F)
+    n, H, F, rH = _unit_cols(a, inp, pools, cpu)
+    core = replace(_allocation(a, inp, pools, n, H, F), rH=rH)
     core = replace(core, clusters=add_clusters(a, inp, core))
     add_off_peak(a, inp, core)
     _supply_rows(a, inp, core)
-    _limit_rows(a, inp, core, cpu)
+    budget_rows = _limit_rows(a, inp, core, cpu)
+    add_sites(a, inp, core, budget_rows)
+    add_contracts(a, inp, core, budget_rows)
     b = add_porting(a, inp, core)
     if b is not None:
         core = replace(core, b=b)
     add_contingencies(a, inp, core)
     add_cvar(a, inp, core)
-    model = PlanMilp.of(a.finish(offset=float(inp.fleet_cost.sum() + inp.sunk.sum())), core)
+    model = PlanMilp.of(a.finish(offset=float(inp.fleet_cost.sum() + inp.sunk.sum() + fixed_cost(inp))), core)
     model.build_seconds = time.perf_counter() - t0
     return model
 
 
 def _unit_cols(a: Assembler, inp: PlanInputs, pools: Pools, cpu: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Units bought n[o,k,t], held H[o,t] and firm chips F[o,t], with the rows that define H and F."""
+    """Units bought n[o,k,t], held H[o,t] and firm chips F[o,t], with the rows that define H and F (and
+    the held rows, where contracts add their chips)."""
     O, K, T = inp.O, len(TERMS), inp.T
     chips = inp.unit_chips.astype(float)
     ub = inp.unit_ub.copy()
@@ -83,7 +89,7 @@ def _unit_cols(a: Assembler, inp: PlanInputs, pools: Pools, cpu: np.ndarray) -> 
     # firm chips = chips x (held - the share of spot that is not firm)
     a.coef(rF, H, -chips[:, None])
     a.coef(rF, n[:, SPOT, :], (chips * (1.0 - inp.spot_avail))[:, None])
-    return n, H, F
+    return n, H, F, rH
 
 
 def _allocation(a: Assembler, inp: PlanInputs, pools: Pools, n: np.ndarray, H: np.ndarray,
@@ -150,8 +156,9 @@ def _supply_rows(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> None:
                         a.coef(r[None, tt[keep] + 1], n[sel][:, k, ss[keep]], -chips[sel, None])
 
 
-def _limit_rows(a: Assembler, inp: PlanInputs, core: CoreBlocks, cpu: np.ndarray) -> None:
-    """Power (IT watts x PUE) per limit, concentration caps and the monthly budget."""
+def _limit_rows(a: Assembler, inp: PlanInputs, core: CoreBlocks, cpu: np.ndarray) -> np.ndarray | None:
+    """Power (IT watts x PUE) per limit, concentration caps and the monthly budget (its rows returned, in
+    USD millions, for blocks that add spending: sites)."""
     O, K, T, chips, H = inp.O, len(TERMS), inp.T, core.chips, core.H
     mw_unit = np.nan_to_num(inp.mw_per_chip, nan=0.0) * chips                 # [O] facility MW per unit
     for p in inp.power:
@@ -170,12 +177,15 @@ def _limit_rows(a: Assembler, inp: PlanInputs, core: CoreBlocks, cpu: np.ndarray
             r = a.add_rows("cap", months, hi=0.0, entity=f"{c.dimension} {c.group} <= {c.share:.0%}",
                            month=np.arange(T), scale=total, unit=inp.share_measure, elastic=True)
             a.coef(r[None, :], H, ((c.mask.astype(float) - c.share) * per_chip * chips)[:, None] / total[None, :])
-    if inp.budget is not None:
-        r = a.add_rows("budget", np.ones(T, bool), hi=(inp.budget - inp.fleet_cost.sum(axis=0) - inp.sunk) / BUDGET_SCALE,
-                       entity="budget", month=np.arange(T), scale=BUDGET_SCALE, unit="USD", elastic=True)
-        for k in range(K):
-            tt, ss = band(T, TERM_MONTHS[k])
-            a.coef(r[None, tt], core.n[:, k, ss], cpu[:, k, None] / BUDGET_SCALE)
+    if inp.budget is None:
+        return None
+    paid = inp.fleet_cost.sum(axis=0) + inp.sunk + fixed_by_month(inp)                   # whatever the plan does
+    r = a.add_rows("budget", np.ones(T, bool), hi=(inp.budget - paid) / BUDGET_SCALE,
+                   entity="budget", month=np.arange(T), scale=BUDGET_SCALE, unit="USD", elastic=True)
+    for k in range(K):
+        tt, ss = band(T, TERM_MONTHS[k])
+        a.coef(r[None, tt], core.n[:, k, ss], cpu[:, k, None] / BUDGET_SCALE)
+    return r
 
 
 __all__ = ["Pools", "build", "initial_firm_chips", "make_pools", "months_paid"]

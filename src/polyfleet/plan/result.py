@@ -13,11 +13,16 @@ import numpy as np
 from ..catalog import FAMILIES
 from ..solvers import band
 from .binding import Binding
+from .contract_terms import accounting_label
+from .contracts import contract_units
 from .blocks import PlanMilp
 from .clusters import read_runs
 from .diagnose import Diagnosis
 from .evaluate import Survivability
+from . import sites
 from .inputs import C1, C3, TERM_MONTHS, TERMS, PlanInputs
+from .lockin import lock_in
+from .schedule import owed_after_by_vendor, procurement_rows
 from .solve import Solution
 
 
@@ -39,6 +44,12 @@ class PlanResult:
     binding: list[Binding] = field(default_factory=list)
     diagnosis: Diagnosis | None = None
     relaxation_status: str | None = None
+    sites: list[dict] = field(default_factory=list)   # per power site: energised when, MW, MW drawn
+    site_cost: np.ndarray | None = None        # [T] USD the sites cost (under way and ordered)
+    paths: dict | None = None                  # two-stage plan over demand paths (plan/stochastic.py)
+    contracts: list[dict] = field(default_factory=list)   # per contract (contract_result.read_contracts)
+    contract_cost: np.ndarray | None = None    # [T] USD paid for contracts each month (fees included)
+    contract_chips: np.ndarray | None = None   # [O, T] chips held through contracts (in `chips` too)
     clusters: list[dict] = field(default_factory=list)   # one record per windowed run: its cluster and chips
     off_peak_chips: np.ndarray | None = None   # [W, T] inference chips idle off-peak used by off-peak training
     off_peak_served: np.ndarray | None = None  # [W, T] tokens/h of `served` trained on them
@@ -55,21 +66,26 @@ class PlanResult:
             return f"HiGHS status: {s.status} - no plan" + (" (see the conflicts below)" if self.diagnosis else "")
         gap = f"{s.mip_gap:.3%}" if s.mip_gap is not None else "-"
         word = "optimal within the gap" if s.optimal else "NOT proven optimal"
-        return (f"HiGHS status: {s.status} ({word}); MIP gap {gap}; objective ${s.objective:,.0f}; "
+        return (f"HiGHS status: {s.status} ({word}); MIP gap {gap}; objective ${s.objective:,.0f} "
+                f"({self.inputs.commitment_tail} accounting); "
                 f"build {self.build_seconds:.2f} s, solve {s.solve_seconds:.2f} s")
 
     # ---- derived arrays ---------------------------------------------------------------------------
     @property
     def chips(self) -> np.ndarray:
         """[O, T] chips held (all terms)."""
-        return (self.units.sum(axis=1) * self.inputs.unit_chips[:, None]) if self.feasible else np.zeros(0)
+        if not self.feasible:
+            return np.zeros(0)
+        own = self.units.sum(axis=1) * self.inputs.unit_chips[:, None]
+        return own + self.contract_chips if self.contract_chips is not None else own
 
     @property
     def firm_chips(self) -> np.ndarray:
         inp = self.inputs
         avail = np.ones(len(TERMS))[None, :].repeat(inp.O, 0)
         avail[:, 1] = inp.spot_avail
-        return (self.units * avail[:, :, None]).sum(axis=1) * inp.unit_chips[:, None]
+        firm = (self.units * avail[:, :, None]).sum(axis=1) * inp.unit_chips[:, None]
+        return firm + self.contract_chips if self.contract_chips is not None else firm
 
     @property
     def mw(self) -> np.ndarray:
@@ -79,7 +95,14 @@ class PlanResult:
     @property
     def month_cost(self) -> np.ndarray:
         """[T] USD paid each month, sunk commitments outside the planned offerings included."""
-        return self.cost.sum(axis=(0, 1)) + self.inputs.sunk
+        sites = self.site_cost if self.site_cost is not None else 0.0
+        deals = self.contract_cost if self.contract_cost is not None else 0.0
+        return self.cost.sum(axis=(0, 1)) + self.inputs.sunk + sites + deals
+
+    @property
+    def accounting(self) -> str:
+        """How the objective counts payments after the horizon, in words."""
+        return accounting_label(self.inputs.commitment_tail, self.inputs.terminal_value_share)
 
     @property
     def total_cost(self) -> float:
@@ -141,7 +164,9 @@ class PlanResult:
                 row[f"{term}_units"] = int(round(self.units[o, k, t]))
             row["new_commit_1y_units"] = int(round(self.starts[o, C1, t]))
             row["new_commit_3y_units"] = int(round(self.starts[o, C3, t]))
-            row["chips"] = int(round(chips[o, t]))
+            row["contract_chips"] = float(self.contract_chips[o, t]) if self.contract_chips is not None else 0.0
+            c = float(chips[o, t])          # whole units are whole chips; contract chips may be fractional
+            row["chips"] = int(round(c)) if abs(c - round(c)) < 1e-6 else round(c, 3)
             row["mw"] = None if np.isnan(mw[o, t]) else float(mw[o, t])
             row["cost_usd"] = float(cost[o, t])
             rows.append(row)
@@ -156,6 +181,28 @@ class PlanResult:
                     "chip_share": float(chips[i, month] / tot_c) if tot_c else 0.0,
                     "mw_share": float(mw[i, month] / tot_m) if tot_m else 0.0} for i, f in enumerate(fams)}
 
+    def allocation_rows(self) -> list[dict]:
+        """Chips of each offering serving each workload each month (nonzero only): the plan audited
+        without solving it again."""
+        inp = self.inputs
+        w, o, t = np.nonzero(self.allocation > 1e-6)
+        return [{"workload": inp.workloads[a], "offering": inp.offerings[b], "month": inp.months[c],
+                 "chips": float(self.allocation[a, b, c])} for a, b, c in zip(w, o, t)]
+
+    def tier_rows(self) -> list[dict]:
+        """Per priority class (tiers first) and month: its share of inference demand, the tokens/s it
+        asks at peak and its accounts where the scenario gives them (how the large accounts grow)."""
+        inp = self.inputs
+        inf = np.array([k == "inference" for k in inp.kinds])
+        if not inf.any():
+            return []
+        tok = np.einsum("wct,wt->ct", inp.shares_t()[inf], inp.demand[inf]) / 3600          # [C, T]
+        total = np.maximum(tok.sum(axis=0), 1e-12)
+        customers = inp.extra.get("customers", {})
+        return [{"tier": c, "month": m, "share": float(tok[i, t] / total[t]), "peak_tokens_per_s": float(tok[i, t]),
+                 "customers": None if c not in customers else int(customers[c][t])}
+                for i, c in enumerate(inp.classes) if tok[i].any() for t, m in enumerate(inp.months)]
+
     def to_dict(self) -> dict:
         inp = self.inputs
         doc: dict = {"scenario": inp.name, "months": list(inp.months), "solver": self.solution.summary(),
@@ -165,11 +212,14 @@ class PlanResult:
         if self.diagnosis is not None:
             doc["infeasibility"] = {"conflicts": [c.to_dict(inp.months) for c in self.diagnosis.conflicts],
                                     "limits_at_bound": self.diagnosis.limits,
+                                    "to_serve_all_demand": [c.to_dict(inp.months) for c in self.diagnosis.remedies],
                                     "unservable": self.diagnosis.unservable, "explanation": self.diagnosis.lines()}
         if not self.feasible:
             return doc
         doc["totals"] = {"cost_usd": self.total_cost, "porting_usd": self.porting_usd,
                          "commitments_after_horizon_usd": self.obligation_after_usd,
+                         "accounting": self.inputs.commitment_tail, "accounting_note": self.accounting,
+                         "objective_usd": self.solution.objective,
                          "peak_chips": float(self.chips.sum(axis=0).max()),
                          "peak_mw": float(np.nansum(self.mw, axis=0).max()),
                          "mix_by_family_last_month": self.mix_by_family()}
@@ -192,12 +242,23 @@ class PlanResult:
             "budget_usd": None if inp.budget is None else inp.budget.tolist(),
             "classes": {c: float(r) for c, r in zip(inp.classes, inp.required)},
             "share_measure": inp.share_measure}
+        if self.sites:
+            doc["sites"] = self.sites
+        doc["tiers"] = self.tier_rows()
+        doc["allocation"] = self.allocation_rows()
         doc["clusters"] = self.clusters
         if self.off_peak_chips is not None:
             doc["off_peak"] = [{"workload": w, "month": m, "chips": float(self.off_peak_chips[i, t])}
                                for i, w in enumerate(inp.workloads) if self.off_peak_chips[i].any()
                                for t, m in enumerate(inp.months)]
         doc["binding_constraints"] = [b.to_dict(inp.months) for b in self.binding]
+        doc["lock_in"] = lock_in(inp, self.allocation).to_dict()
+        doc["procurement"] = {"new_commitments": procurement_rows(self),
+                              "owed_after_by_vendor": owed_after_by_vendor(self)}
+        if self.paths is not None:
+            doc["paths"] = self.paths
+        if self.contracts:
+            doc["contracts"] = self.contracts
         if self.survivability is not None:
             doc["survivability"] = {"classes": list(self.survivability.classes),
                                     "required": self.survivability.required.tolist(),
@@ -229,7 +290,8 @@ def extract(inp: PlanInputs, model: PlanMilp, sol: Solution) -> dict:
         after += float((n[:, k, :] * cpu[:, k, None] * tail[None, :]).sum())
     pools = model.blocks.pools
     x = model.value("x", sol.x)                                              # [W, P, T]
-    firm = (units.sum(axis=1) - units[:, 1] * (1.0 - inp.spot_avail[:, None])) * inp.unit_chips[:, None]   # [O, T]
+    contract = contract_units(inp, model, sol.x) * inp.unit_chips[:, None]  # [O, T] chips (firm, committed)
+    firm = (units.sum(axis=1) - units[:, 1] * (1.0 - inp.spot_avail[:, None])) * inp.unit_chips[:, None] + contract
     runs = read_runs(inp, model.blocks.clusters, model.value("z_cl", sol.x) if "z_cl" in model.cols else None,
                      firm, pools.P)
     served = (x * pools.rate[:, :, None]).sum(axis=1) + runs.served
@@ -252,8 +314,10 @@ def extract(inp: PlanInputs, model: PlanMilp, sol: Solution) -> dict:
     allocation = _spread(x, pools.of, free) + runs.allocation
     return {"units": units, "starts": n, "cost": cost, "served": served, "by_family": by_family,
             "allocation": allocation, "porting_usd": porting, "obligation_after_usd": after,
-            "clusters": runs.records, "off_peak_chips": off_peak,
-            "off_peak_served": off_peak_served}
+            "sites": sites.site_rows(inp, model, sol.x),
+            "site_cost": sites.month_cost(inp, model, sol.x) if inp.sites else None,
+            "contract_chips": contract if inp.contracts else None,
+            "clusters": runs.records, "off_peak_chips": off_peak, "off_peak_served": off_peak_served}
 
 
 def _spread(x: np.ndarray, of: np.ndarray, weight: np.ndarray) -> np.ndarray:

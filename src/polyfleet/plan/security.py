@@ -83,8 +83,8 @@ def add_porting(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> np.ndarray |
 
 def add_contingencies(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> None:
     """One re-allocation per failure set, serving the required share of protected demand."""
-    req = inp.required_w()
-    protected = req > 0
+    req = inp.required_wt()                                                      # [W, T]
+    protected = (req > 0).any(axis=1)
     if not protected.any() or not inp.contingencies:
         return
     pools = core.pools
@@ -99,7 +99,7 @@ def add_contingencies(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> None:
         present = protected[:, None, None] & feas[:, :, None] & survives[None, :, None] & (x_hi > 0)
         y = a.add_cols(f"y:{tag}", present, hi=x_hi)
         a.coef(cap_rows[None, :, :], y, 1.0)
-        rows = a.add_rows("survive", (protected & fixed)[:, None] & (need > 0), lo=req[:, None] * need,
+        rows = a.add_rows("survive", (protected & fixed)[:, None] & (need > 0), lo=req * need,
                           entity=w_ids[:, None], month=np.arange(T)[None, :], scale=pools.scale[:, None],
                           unit="tokens/h", elastic=True, group=c.id)
         a.coef(rows[:, None, :], y, rate_s[:, :, None])
@@ -131,7 +131,7 @@ def add_cvar(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> None:
         present = fixed[:, None, None] & feas[:, :, None] & survives[None, :, None] & (x_hi > 0)
         y = a.add_cols(f"ys:{tag}", present, hi=x_hi)
         a.coef(cap_rows[None, :, :], y, 1.0)
-        u_hi = inp.class_share[:, :, None] * need[:, None, :]                       # [W, C, T]
+        u_hi = inp.shares_t() * need[:, None, :]                                  # [W, C, T]
         u = a.add_cols(f"u:{tag}", u_hi > 0, hi=u_hi)
         rows = a.add_rows("cvar_demand", fixed[:, None] & (need > 0), lo=need, unit="chips", group=case.id)
         a.coef(rows[:, None, :], y, rate_s[:, :, None])

@@ -22,6 +22,7 @@ from .api import PlanOptions, as_inputs, plan
 from .diagnose import unservable_workloads
 from .evaluate import Survivability, evaluate
 from .inputs import PlanInputs
+from .lockin import lock_in
 from .result import PlanResult
 
 
@@ -38,6 +39,8 @@ class Strategy:
     mix: dict[str, float] = field(default_factory=dict)     # family -> share of capacity, last month
     solve_seconds: float = 0.0
     result: PlanResult | None = field(default=None, repr=False)   # the plan itself (None if not run)
+    lock_in_share: float | None = None           # demand only one of the strategy's vendors can serve
+    capacity_lock_in_share: float | None = None  # allocated chip-months serving such workloads
 
     @property
     def feasible(self) -> bool:
@@ -76,7 +79,8 @@ class CompareResult:
                    "premium_vs_least_cost": (s.cost_usd / base - 1) if s.cost_usd and base else None,
                    "worst_protected_share": s.protected_worst(prot),
                    "failures_passed": None, "mix": ", ".join(f"{k} {v:.0%}" for k, v in s.mix.items() if v > 0.005),
-                   "reason": "; ".join(s.reason[:2])}
+                   "reason": "; ".join(s.reason[:2]), "lock_in_share": s.lock_in_share,
+                   "capacity_lock_in_share": s.capacity_lock_in_share}
             if s.survivability is not None:
                 ok = s.survivability.meets()[1:]
                 row["failures_passed"] = f"{int(ok.all(axis=1).sum())}/{len(ok)}"
@@ -102,8 +106,10 @@ def _strategy(name: str, kind: str, res: PlanResult, full: PlanInputs, mask: np.
         firm[mask] = res.firm_chips
         surv = evaluate(full, firm, res.served)
     reason = res.diagnosis.lines() if res.diagnosis is not None else ([] if res.feasible else [res.status_line])
+    li = lock_in(res.inputs, res.allocation if res.feasible else None)
     return Strategy(name, kind, res.solution.status, res.solution.optimal, res.total_cost if res.feasible else None,
-                    res.solution.mip_gap, surv, reason, _mix(res), res.solution.solve_seconds, res)
+                    res.solution.mip_gap, surv, reason, _mix(res), res.solution.solve_seconds, res,
+                    li.share, li.capacity.chips_share_horizon if li.capacity is not None else None)
 
 
 def compare(source: Scenario | PlanInputs | str, options: PlanOptions = PlanOptions(),

@@ -24,7 +24,9 @@ th,td{padding:.2rem .55rem;border-bottom:1px solid #eee;text-align:right}th{back
 td.l,th.l{text-align:left}.ok{color:#1a7f37}.bad{color:#c62828;font-weight:600}.note{color:#555;font-size:.85rem}
 .status{padding:.5rem .8rem;border-radius:6px;background:#f1f7ff;border:1px solid #cfe2ff}
 .status.warn{background:#fff4e5;border-color:#ffd8a8}.fig{margin:.8rem 0}.scroll{max-height:420px;overflow:auto}
-ul{margin:.3rem 0 .3rem 1.2rem;padding:0}
+ul{margin:.3rem 0 .3rem 1.2rem;padding:0}h3{font-size:1rem;margin:.9rem 0 .2rem}
+@media print{body{margin:0;max-width:none;font-size:10pt;line-height:1.3}h1{font-size:14pt}h2{margin-top:.8rem}
+table{font-size:8.5pt}.toc{display:none}.board{break-after:page}.scroll{max-height:none;overflow:visible}}
 """
 
 
@@ -92,22 +94,29 @@ def render(title: str, sections: Sequence[Section], subtitle: str = "") -> str:
              for i, s in enumerate(sections)]
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
             f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1><p class='sub'>{esc(subtitle)} "
-            f"(generated {when} by polyfleet)</p><p class='note'>{toc}</p>{''.join(parts)}</body></html>")
+            f"(generated {when} by polyfleet)</p><p class='note toc'>{toc}</p>{''.join(parts)}</body></html>")
 
 
 # ---- the plan's sections ------------------------------------------------------------------------------
 
 def plan_sections(result) -> list[Section]:
-    """Sections for a `plan.PlanResult`: status, capacity, cost, power, limits, survivability, plan, assumptions."""
+    """Sections for a `plan.PlanResult`: the one-page summary, procurement, demand against capacity, then
+    status, capacity, cost, power, limits, survivability, lock-in, plan, assumptions."""
     import numpy as np
 
     from ..plan.inputs import TERMS
+    from ..plan.lockin import lock_in
     from . import plots
+    from .board import board, board_section
+    from .procurement import demand_section, lock_in_section, procurement_section
+    from .contracts import contracts_section
 
     inp = result.inputs
     warn = "" if result.feasible and result.solution.optimal else " warn"
     status = f"<p class='status{warn}'>{esc(result.status_line)}</p>"
-    out = [Section("Solver", status + _size(result), "solver")]
+    out = [board_section(board(result)), procurement_section(result), demand_section(result)] \
+        if result.feasible else []
+    out.append(Section("Solver", status + _size(result), "solver"))
     if not result.feasible:
         lines = result.diagnosis.lines() if result.diagnosis is not None else ["HiGHS returned no plan."]
         out.append(Section("Why there is no plan", "<p>These constraints cannot all hold:</p>" + bullets(lines),
@@ -120,7 +129,8 @@ def plan_sections(result) -> list[Section]:
     mix = result.mix_by_family()
     summary = [{"family": f, "chips": v["chips"], "mw": v["mw"], "share": v["mw_share"]} for f, v in mix.items()]
     totals = (f"<p>Total cost over the horizon: <b>{units.money(result.total_cost)}</b> "
-              f"(commitment payments after the horizon: {units.money(result.obligation_after_usd)}; "
+              f"(commitment and contract payments after the horizon, in full: "
+              f"{units.money(result.obligation_after_usd)}; the objective counts them as {esc(result.accounting)}; "
               f"porting: {units.money(result.porting_usd)}). Peak: {result.chips.sum(axis=0).max():,.0f} chips, "
               f"{units.megawatts(np.nansum(result.mw, axis=0).max())}.</p>")
     out.append(Section("Capacity", totals + f"<p>Mix in {months[-1]}:</p>" + table(
@@ -130,7 +140,10 @@ def plan_sections(result) -> list[Section]:
             plots.FAMILY_COLORS)) + figure(plots.stacked_area(
                 months, {f: chips[i] for i, f in enumerate(fams)}, "chips", "Chips by family",
                 plots.FAMILY_COLORS)), "capacity"))
+    out += [s for s in (contracts_section(result),) if s is not None]
     cost_terms = {t: result.cost[:, k, :].sum(axis=0) / 1e6 for k, t in enumerate(TERMS)}
+    if result.contract_cost is not None:
+        cost_terms["contracts"] = result.contract_cost / 1e6
     out.append(Section("Cost", figure(plots.stacked_bars(months, cost_terms, "USD millions per month",
                                                          "Cost over time, by term", plots.TERM_COLORS)), "cost"))
     used = {"total": np.nansum(result.mw, axis=0)}
@@ -156,6 +169,7 @@ def plan_sections(result) -> list[Section]:
         "(relaxing it would lower the cost).</p>"), "binding"))
     if result.survivability is not None:
         out.append(Section("Survivability", _survivability(result.survivability), "survivability"))
+    out.append(lock_in_section(lock_in(inp, result.allocation)))
     if result.clusters or (result.off_peak_chips is not None and result.off_peak_chips.sum() > 0):
         out.append(Section("Training runs", _runs(result), "training-runs"))
     rows = result.offering_rows()
@@ -212,13 +226,17 @@ def compare_section(cmp) -> Section:
     rows = cmp.rows()
     cols = [("strategy", "strategy"), ("status", "status"), ("cost_usd", "cost USD"),
             ("premium_vs_least_cost", "premium"), ("worst_protected_share", "worst protected served"),
-            ("failures_passed", "failure sets passed"), ("mix", "mix (MW)"), ("reason", "why not")]
+            ("failures_passed", "failure sets passed"), ("lock_in_share", "lock-in (demand)"),
+            ("capacity_lock_in_share", "lock-in (chips)"), ("mix", "mix (MW)"), ("reason", "why not")]
     fig = plots.compare_scatter([r["strategy"] for r in rows], [r["premium_vs_least_cost"] for r in rows],
                                 [r["worst_protected_share"] for r in rows])
     return Section("Diversification: what it costs and what it buys", (
         "<p>The same scenario solved as the policy asks, at least cost with no risk policy, and restricted to "
-        "one vendor or one cloud; every plan then faces the same failure sets.</p>") + table(
-            rows, cols, {"premium_vs_least_cost": pct, "worst_protected_share": pct},
+        "one vendor or one cloud; every plan then faces the same failure sets. Lock-in: the share of demand "
+        "only one of the strategy's vendors can serve, and of its allocated chip-months serving such "
+        "workloads.</p>") + table(
+            rows, cols, {"premium_vs_least_cost": pct, "worst_protected_share": pct, "lock_in_share": pct,
+                         "capacity_lock_in_share": pct},
             left=("strategy", "status", "mix", "reason")) + figure(fig), "compare")
 
 
@@ -233,3 +251,45 @@ def frontier_section(fr) -> Section:
                                            "each point is a separate optimal plan.</p>") + table(
         rows, cols, {"required_share": pct, "premium_vs_first": pct, "worst_protected_share": pct},
         left=("status", "mix")) + figure(fig), "frontier")
+
+
+def paths_section(p: dict) -> Section:
+    """The two-stage plan over demand paths: each path's cost, unmet demand and idle commitments."""
+    rows = p["paths"]
+    cols = [("id", "path"), ("probability", "probability"), ("demand_multiplier_mean", "mean demand x"),
+            ("cost_usd", "cost USD"), ("paid_usd", "paid USD"), ("unmet_share", "unmet demand"),
+            ("unmet_usd", "unmet priced USD"), ("idle_committed_chip_share", "idle committed")]
+    low, det = p["low"], p.get("deterministic") or {}
+    lines = [f"Expected cost {units.money(p['expected_usd'])}; CVaR at {p['alpha']:.0%} {units.money(p['cvar_usd'])} "
+             f"(weight in the objective {p['weight']:g}).",
+             f"If demand comes in low (path {low['id']}): {units.money(low['cost_usd'])}, with "
+             f"{pct(low['idle_committed_chip_share'])} of committed chip-months idle.",
+             f"Solver: {p['solver']['status']}; recourse: {p['recourse']}."]
+    if det.get("expected_usd") is not None:
+        lines.append(f"The single-forecast plan's commitments on the same paths: expected "
+                     f"{units.money(det['expected_usd'])}, CVaR {units.money(det['cvar_usd'])}; planning over the "
+                     f"paths saves {units.money(p['value_of_stochastic_usd'])} of the objective.")
+    note = ("<p class='note'>1y/3y commitments are signed once for every path; on-demand and spot are bought per "
+            "path. Idle committed: committed chip-months serving nothing on that path when nothing fails (on the "
+            "reference path this includes the reserve its failure sets require). Unmet demand is priced and "
+            "reported, never hidden.</p>")
+    return Section("Demand paths: what the commitments cost if demand moves", note + bullets(lines) + table(
+        rows, cols, {"probability": pct, "unmet_share": pct, "idle_committed_chip_share": pct,
+                     "demand_multiplier_mean": lambda v: f"{v:.2f}", "cost_usd": units.money, "paid_usd": units.money,
+                     "unmet_usd": units.money}, left=("id",)), "paths")
+
+
+def sensitivity_section(s: dict) -> Section:
+    """The tornado: cost at the low and high end of each input, sorted by swing."""
+    from . import plots
+    rows = s["rows"]
+    cols = [("input", "input"), ("low", "low"), ("cost_low_usd", "cost at low"), ("high", "high"),
+            ("cost_high_usd", "cost at high"), ("swing_usd", "swing"), ("swing_share", "swing / base")]
+    fig = plots.tornado([r["input"] for r in rows], s["base_usd"] or 0.0, [r["cost_low_usd"] for r in rows],
+                        [r["cost_high_usd"] for r in rows], [r["low"] for r in rows], [r["high"] for r in rows],
+                        "What moves the cost") if rows and s["base_usd"] else ""
+    return Section("Sensitivity (tornado)", f"<p class='note'>Each input moved alone and the plan solved again "
+                   f"({esc(s['method'])}); an end with no plan is shown as n/a.</p>" + table(
+                       rows, cols, {"swing_share": pct, **{k: units.money for k in ("cost_low_usd", "cost_high_usd",
+                                                                                     "swing_usd")}},
+                       left=("input", "low", "high")) + figure(fig), "sensitivity")

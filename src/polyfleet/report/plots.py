@@ -126,3 +126,23 @@ def compare_scatter(names: Sequence[str], premium: Sequence[float | None], serve
     ax.set_ylabel("worst served share of protected demand (%)")
     ax.set_title(title, loc="left")
     return to_svg(fig)
+
+
+def tornado(names: Sequence[str], base: float, low: Sequence[float | None], high: Sequence[float | None],
+            low_label: Sequence[str], high_label: Sequence[str], title: str) -> str:
+    """Horizontal bars from the base cost to the cost at each end of each input (USD billions); an end with
+    no plan is marked with an x at the base."""
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(names) + 1.2))
+    y = np.arange(len(names))[::-1]
+    for yi, lo, hi in zip(y, low, high):
+        for v, color in ((lo, "#1f77b4"), (hi, "#d62728")):
+            if v is None:
+                ax.plot([base / 1e9], [yi], "kx")
+            else:
+                ax.barh(yi, (v - base) / 1e9, left=base / 1e9, color=color, alpha=0.8, height=0.6)
+    ax.axvline(base / 1e9, color="#333", lw=0.8)
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{n} ({a} / {b})" for n, a, b in zip(names, low_label, high_label)])
+    ax.set_xlabel("plan cost, USD billions (blue: input at its low end, red: at its high end; x: no plan)")
+    ax.set_title(title, loc="left")
+    return to_svg(fig)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+import numpy as np
 from pydantic import BaseModel
 
 from ..catalog import FAMILIES, Catalog
@@ -19,6 +20,7 @@ from ..datafile import field_path
 from ..errors import UnknownNameError, UserError
 from .clusters import check_clusters
 from .context import select_offerings
+from .contracts import check_contracts
 from .resolve import check_name, check_selector, check_unique_ids
 from .series import Series, month_offset
 
@@ -39,6 +41,8 @@ def check_scenario(scn: Scenario) -> None:
     _check_risk(scn, ctx.catalog)
     _check_series(scn)
     _check_simulation(scn, ctx.catalog)
+    _check_uncertainty(scn, ctx.catalog)
+    check_contracts(scn, ctx.catalog)
     check_clusters(scn)
 
 
@@ -97,9 +101,22 @@ def _check_tenants(scn: Scenario) -> None:
                 if key != "default" and key not in services:
                     raise _unknown(scn, "service", key, services + ["default"], ("tenants", i, "share", key))
     for s in services:
-        total = sum(t.share_of(s) for t in scn.tenants)
-        if total > 1 + 1e-9:
-            raise _loc_error(scn, ("tenants",), f"tenant shares of service '{s}' add up to {total:g} > 1")
+        shares = np.array([scn.tenant_share(i, s) for i in range(len(scn.tenants))]) if scn.tenants else np.zeros((0, 1))
+        for i, row in enumerate(shares):
+            if (row > 1 + 1e-9).any():
+                raise _loc_error(scn, ("tenants", i, "share"), f"tenant {scn.tenants[i].id}'s share of service '{s}' "
+                                 f"reaches {row.max():g}", allowed="0 .. 1")
+        total = shares.sum(axis=0)
+        if (total > 1 + 1e-9).any():
+            t = int(np.argmax(total))
+            raise _loc_error(scn, ("tenants",), f"tenant shares of service '{s}' add up to {total[t]:g} > 1"
+                             + (f" in {scn.months[t]}" if np.ptp(total) > 0 else ""))
+    for i, t in enumerate(scn.tenants):
+        if t.customers is not None and not isinstance(t.customers, int):
+            c = scn.tenant_customers(i)
+            if c.max() > 1_000_000:
+                raise _loc_error(scn, ("tenants", i, "customers"), f"customers reach {c.max():,.0f}",
+                                 allowed="0 .. 1,000,000 (the simulator draws every account one by one)")
 
 
 def _check_priorities(scn: Scenario) -> None:
@@ -146,6 +163,10 @@ def _check_power_and_money(scn: Scenario, cat: Catalog) -> None:
     w = scn.where
     for i, lim in enumerate(scn.power.limits):
         check_selector(lim, cat, w, ("power", "limits", i))
+    check_unique_ids(scn.power.sites, "site", w, ("power", "sites"))
+    for i, site in enumerate(scn.power.sites):
+        check_selector(site, cat, w, ("power", "sites", i))
+        scn.expand(site.mw, ("power", "sites", i, "mw"))
     if isinstance(scn.power.pue, dict):
         for key in scn.power.pue:
             if key != "default":
@@ -269,3 +290,15 @@ def _check_month(scn: Scenario, month: str, loc: tuple, allow_before: bool = Fal
     off = month_offset(scn.horizon.start, month)
     if off >= scn.horizon.months or (off < 0 and not allow_before):
         raise _loc_error(scn, loc, f"month {month} is outside the horizon", allowed=f"{scn.months[0]} .. {scn.months[-1]}")
+
+
+def _check_uncertainty(scn: Scenario, cat: Catalog) -> None:
+    """Demand path multipliers name workloads (or `all`), price multipliers vendors."""
+    valid = [w.id for w in scn.workloads.all()] + ["all"]
+    for i, p in enumerate(scn.uncertainty.paths):
+        for key in p.demand:
+            if key not in valid:
+                raise _unknown(scn, "workload", key, valid, ("uncertainty", "paths", i, "demand", key))
+        for key in p.prices:
+            loc = ("uncertainty", "paths", i, "prices", key)
+            check_name("vendor", key, cat, scn.where(loc), field_path(loc))

@@ -18,11 +18,13 @@ from ..errors import UserError
 from .checks import check_scenario
 from .clusters import ClusterSpec
 from .context import build_context, select_offerings
+from .contracts import Contract
 from .faults import Faults
 from .policy import Money, Power, Risk, Supply
 from .sections import FleetEntry, Horizon, OfferingFilter, RateOverride, Section, Tenant, Workloads
 from .series import month_labels
 from .simulation import SimOptions
+from .uncertainty import Uncertainty
 
 CATALOG_SECTIONS = ("files", "sources", "accelerators", "runtimes", "providers", "regions", "offerings")
 
@@ -49,6 +51,9 @@ class Scenario(Section):
     rates: tuple[RateOverride, ...] = ()
     faults: Faults = Faults()
     simulation: SimOptions = SimOptions()
+    uncertainty: Uncertainty = Uncertainty()
+    contracts: tuple[Contract, ...] = Field(default=(), description="capacity deals: delivery schedules, "
+                                            "take-or-pay, terms, options, cancellation (scenario/contracts.py)")
     clusters: tuple[ClusterSpec, ...] = Field(default=(), description="training clusters (scenario/clusters.py); "
                                               "default: one per accelerator, provider and region")
 
@@ -108,20 +113,52 @@ class Scenario(Section):
             out[t.id] = t.survive
         return out
 
-    def class_shares(self) -> tuple[list[str], np.ndarray]:
-        """Classes and the share of each workload's demand in each class, [workloads, classes]."""
+    def tenant_share(self, i: int, service: str) -> np.ndarray:
+        """[months] tenant i's share of a service's traffic, month by month."""
+        t = self.tenants[i]
+        v = t.share_series(service)
+        if isinstance(v, (int, float)):
+            return np.full(self.horizon.months, float(v))
+        key = service if isinstance(t.share, dict) and service in t.share else "default"
+        loc = ("tenants", i, "share") + ((key,) if isinstance(t.share, dict) else ())
+        return self.expand(v, loc)
+
+    def tenant_customers(self, i: int) -> np.ndarray | None:
+        """[months] tenant i's accounts, month by month (None: not given)."""
+        c = self.tenants[i].customers
+        if c is None:
+            return None
+        if isinstance(c, int):
+            return np.full(self.horizon.months, float(c))
+        return np.round(self.expand(c, ("tenants", i, "customers")))
+
+    def customers_now(self, i: int) -> int | None:
+        """Tenant i's accounts in the horizon's first month (what the simulator and the service draw)."""
+        c = self.tenant_customers(i)
+        return None if c is None else int(c[0])
+
+    def class_shares_t(self) -> tuple[list[str], np.ndarray]:
+        """Classes and the share of each workload's demand in each class, month by month [workloads,
+        classes, months]; what the tenants leave of a service is in the workload's own class."""
         classes = list(self.priority_classes())
         wls = self.workloads.all()
-        share = np.zeros((len(wls), len(classes)))
+        T = self.horizon.months
+        share = np.zeros((len(wls), len(classes), T))
         for i, w in enumerate(wls):
-            rest = 1.0
+            rest = np.ones(T)
             if i < len(self.workloads.services):
-                for t in self.tenants:
-                    s = t.share_of(w.id)
+                for j, t in enumerate(self.tenants):
+                    s = self.tenant_share(j, w.id)
                     share[i, classes.index(t.id)] += s
                     rest -= s
-            share[i, classes.index(w.priority)] += rest if rest > 1e-9 else 0.0
+            share[i, classes.index(w.priority)] += np.where(rest > 1e-9, rest, 0.0)
         return classes, share
+
+    def class_shares(self) -> tuple[list[str], np.ndarray]:
+        """Classes and each workload's share in each class over the horizon [workloads, classes] (the
+        mean of the months: what the placement engine and the bridges, which see one moment, use)."""
+        classes, share = self.class_shares_t()
+        return classes, share.mean(axis=2)
 
     # ---- the perf layer -----------------------------------------------------------------
     def context(self):
@@ -175,4 +212,7 @@ class Scenario(Section):
                 "power_limits": len(self.power.limits) + (1 if self.power.total_mw else 0),
                 "caps": {k: v for k, v in self.risk.max_share.items()},
                 "protected_classes": {c: r for c, r in self.priority_classes().items() if r > 0},
-                "cvar_scenarios": len(self.risk.scenarios), "clusters": [c.id for c in self.clusters]}
+                "cvar_scenarios": len(self.risk.scenarios),
+                "demand_paths": self.uncertainty.describe(), "contracts": [c.id for c in self.contracts],
+                "commitment_tail": self.money.commitment_tail,
+                "clusters": [c.id for c in self.clusters]}

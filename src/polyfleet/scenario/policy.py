@@ -22,6 +22,7 @@ DEFAULT_SPOT_AVAILABILITY = 0.6
 DEFAULT_SPOT_MAX_CHIPS = 2048
 DEFAULT_PUE = 1.2
 DEFAULT_COMMIT_DISCOUNT = {"commit_1y": 0.30, "commit_3y": 0.50}
+DEFAULT_TERMINAL_VALUE_SHARE = 0.5
 DEFAULT_CLASSES = {"critical": 1.0, "high": 0.5, "standard": 0.0, "batch": 0.0}
 
 Pue = Annotated[float, Field(ge=1.0, le=3.0)]          # facility / IT power: 1.0 is no overhead at all
@@ -63,6 +64,30 @@ class PowerLimitSpec(Selector):
     mw: Series
 
 
+class PowerSite(Selector):
+    """A site: facility MW from the month it is energised, for the offerings it matches (its provider and
+    region, and the chip generation it is built for: `accelerator`). A site already under way gives
+    `energised`; one the plan may still order gives `lead_time_months` (energised that long after the
+    month it is ordered, chosen by the planner) and what it costs. The chips of an offering any site
+    matches draw their power from those sites only."""
+
+    id: str
+    mw: Series = Field(description="facility MW once energised (a number or a series)")
+    energised: Month | None = Field(default=None, description="first month it can hold chips (a committed site)")
+    lead_time_months: int | None = Field(default=None, ge=0, le=120, description="months from ordering to "
+                                         "energisation (a site the plan may order)")
+    usd_per_mw_month: NonNegative = Field(default=0.0, description="what the site costs per MW-month once "
+                                          "energised (0: its cost is in the chips' price)")
+    source: str = Field(default="scenario assumption", description="where its figures come from")
+
+    @model_validator(mode="after")
+    def _when(self) -> "PowerSite":
+        if (self.energised is None) == (self.lead_time_months is None):
+            raise ValueError(f"site {self.id}: give either energised (a site under way) or lead_time_months "
+                             "(a site the plan may order), not both or neither")
+        return self
+
+
 class Watts(Section):
     value: float = Field(gt=0)
     note: str = "scenario assumption"
@@ -78,6 +103,8 @@ class Power(Section):
                                                      "accelerator (replaces the catalog's; labelled assumption)")
     total_mw: Series | None = None
     limits: tuple[PowerLimitSpec, ...] = ()
+    sites: tuple[PowerSite, ...] = Field(default=(), description="sites with energisation dates or lead times "
+                                         "and the chip generation each is built for; a gigawatt is a list of these")
 
     def pue_for(self, region_key: str) -> float:
         if isinstance(self.pue, (int, float)):
@@ -100,9 +127,14 @@ class Money(Section):
         default_factory=lambda: dict(DEFAULT_COMMIT_DISCOUNT),
         description="discount off on-demand where the catalog has no commitment price (assumption: Trillium's "
                     "published 1y/3y prices are 30% / 55% off)")
-    commitment_tail: Literal["prorated", "full"] = Field(
-        default="prorated", description="a commitment running past the horizon: count only its months inside "
-        "(prorated) or its whole term (full); the report shows the obligation after the horizon either way")
+    commitment_tail: Literal["prorated", "full", "terminal_value"] = Field(
+        default="prorated", description="a commitment or contract running past the horizon: count only its months "
+        "inside (prorated), its whole term (full), or its months after the horizon at (1 - terminal_value_share) of "
+        "their price (terminal_value); the report shows the obligation after the horizon in full either way")
+    terminal_value_share: Share = Field(
+        default=DEFAULT_TERMINAL_VALUE_SHARE, description="with commitment_tail: terminal_value, what a chip-month "
+        "held after the horizon is worth to the lab as a share of its price (assumption: 0.5, capacity a growing "
+        "business still uses but that a newer generation makes cheaper)")
     porting_usd: NonNegative | dict[str, NonNegative] = Field(default=0.0, description="one-time cost to move a workload to "
                                                    "a family outside its runs_on (per family, `default`)")
 

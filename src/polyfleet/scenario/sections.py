@@ -204,23 +204,36 @@ class Tenant(Section):
     """A customer tier: a share of services' traffic with its own survivability requirement.
 
     `share` is one number (the same share of every service) or a mapping service id -> share
-    (`default:` for the rest). The tier is a priority class named by its id.
+    (`default:` for the rest); a share may be a series (`{points: {2026-01: 0.3, 2027-12: 0.5}}`) so
+    that a tier's growth against the others can be stated. `customers` is a count or a series too. The
+    tier is a priority class named by its id.
     """
 
     id: str
     description: str = ""
-    customers: int | None = Field(default=None, ge=0, le=1_000_000, json_schema_extra={
-        "why": "the simulator draws every account one by one; memory and time grow with them"})
-    share: Share | dict[str, Share] = Field(default=0.0)
+    customers: int | Series | None = Field(default=None, description="accounts in the tier (a count, or a series "
+                                           "by month)")
+    share: Share | Series | dict[str, Share | Series] = Field(default=0.0)
     survive: float = Field(default=0.0, ge=0, le=1, description="share of this tier's demand that must still "
                            "be served after any single failure set")
     loss_usd_per_million_tokens: float | None = Field(default=None, ge=0, description="value of its unserved "
                                                       "demand (CVaR scenarios); default: risk's")
 
-    def share_of(self, service: str) -> float:
-        if isinstance(self.share, (int, float)):
-            return float(self.share)
-        return float(self.share.get(service, self.share.get("default", 0.0)))
+    @field_validator("customers")
+    @classmethod
+    def _customers(cls, v: int | Series | None) -> int | Series | None:
+        if isinstance(v, int) and not 0 <= v <= MAX_CUSTOMERS:
+            raise ValueError(f"customers must be 0 .. {MAX_CUSTOMERS:,} (the simulator draws every account one by one)")
+        return v
+
+    def share_series(self, service: str) -> Share | Series:
+        """This tier's share of a service: a number or a series."""
+        if not isinstance(self.share, dict):
+            return self.share
+        return self.share.get(service, self.share.get("default", 0.0))
+
+
+MAX_CUSTOMERS = 1_000_000
 
 
 class FleetEntry(Section):

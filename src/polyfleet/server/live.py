@@ -75,7 +75,7 @@ def build_model(scn: Scenario) -> LiveModel:
         acc = cat.accelerators[off.accelerator]
         offerings[oid] = OfferingInfo(off.provider, off.region, off.accelerator, acc.family, acc.vendor,
                                       int(off.unit_chips))
-    customers = {t.id: t.customers for t in scn.tenants}
+    customers = {t.id: scn.customers_now(i) for i, t in enumerate(scn.tenants)}
     return LiveModel(scenario=scn, table=table, months=scn.months, services=work.services, tiers=work.tiers,
                      share=work.share, peak_tokens_per_s=work.peak_tokens_per_s, training=work.training,
                      gang_chips=work.gang_chips, training_tokens_per_s=work.training_tokens_per_s,

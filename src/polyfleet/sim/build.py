@@ -58,7 +58,8 @@ def mean_demand(scenario: Scenario, result) -> np.ndarray:
 def customers_of(scenario: Scenario, inputs, classes: tuple[str, ...], order: list[int]) -> Customers | None:
     """Each tenant's customers, drawn from a seed fixed by the scenario, so every strategy and run
     serves the same customer base."""
-    counts = np.array([next((t.customers or 0 for t in scenario.tenants if t.id == c), 0) for c in classes])
+    counts = np.array([next((scenario.customers_now(i) or 0 for i, t in enumerate(scenario.tenants) if t.id == c), 0)
+                       for c in classes])
     if counts.sum() == 0:
         return None
     inf = np.array([k == "inference" for k in inputs.kinds])

@@ -57,8 +57,10 @@ class FleetSchedule:
         facts = OfferingFacts(ids=pick(f.ids), accelerator=pick(f.accelerator), vendor=pick(f.vendor),
                               family=pick(f.family), provider=pick(f.provider), region=pick(f.region))
         ck = chips_k[idx]
-        return cls(facts=facts, firm=ck[:, [ON_DEMAND, COMMIT_1Y, COMMIT_3Y]].sum(axis=1), spot=ck[:, SPOT],
-                   committed=ck[:, [COMMIT_1Y, COMMIT_3Y]].sum(axis=1), price=inp.price[idx],
+        # contract chips are firm and committed
+        deals = result.contract_chips[idx] if result.contract_chips is not None else 0.0
+        return cls(facts=facts, firm=ck[:, [ON_DEMAND, COMMIT_1Y, COMMIT_3Y]].sum(axis=1) + deals, spot=ck[:, SPOT],
+                   committed=ck[:, [COMMIT_1Y, COMMIT_3Y]].sum(axis=1) + deals, price=inp.price[idx],
                    cost=result.cost[idx], facility_watts=inp.mw_per_chip[idx] * 1e6, months=inp.months,
                    hours_per_month=inp.hours)
 
@@ -75,5 +77,4 @@ class FleetSchedule:
 
 def held_index(result) -> np.ndarray:
     """Offering indices of the plan that hold chips in some month: the schedule's pools, in order."""
-    chips = result.units.sum(axis=1) * result.inputs.unit_chips[:, None]
-    return np.flatnonzero(chips.sum(axis=1) > 0.5)
+    return np.flatnonzero(result.chips.sum(axis=1) > 0.5)         # contract chips included

@@ -13,8 +13,8 @@ A leaf like `errors`: it imports nothing of polyfleet, so every layer that solve
 """
 
 from .blocks import INF, Assembler, Milp, RowBlock, band
-from .highs import (BASIC, LOWER, Solution, basis, consistent, load, quiet_highs, read, row_violations, run,
+from .highs import (BASIC, LOWER, Incumbent, Solution, basis, consistent, load, quiet_highs, read, row_violations, run,
                     set_basis, set_row_bounds, set_start)
 
-__all__ = ["BASIC", "INF", "LOWER", "Assembler", "Milp", "RowBlock", "Solution", "band", "basis", "consistent",
+__all__ = ["BASIC", "INF", "LOWER", "Assembler", "Incumbent", "Milp", "RowBlock", "Solution", "band", "basis", "consistent",
            "load", "quiet_highs", "read", "row_violations", "run", "set_basis", "set_row_bounds", "set_start"]

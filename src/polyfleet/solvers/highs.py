@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import highspy
@@ -102,13 +102,18 @@ def set_start(h: highspy.Highs, x: np.ndarray) -> None:
 
 
 def run(h: highspy.Highs, model: Milp, *, relax: bool = False, start: np.ndarray | None = None,
-        guard: bool = True, any_point: bool = False) -> Solution:
+        guard: bool = True, any_point: bool = False, watch: Callable[[Incumbent], None] | None = None) -> Solution:
     """Solve what `h` holds (`model`, as loaded) and read the result; see the module note on `guard`.
-    `any_point` also returns a point HiGHS could not make feasible (x, objective)."""
+    `any_point` also returns a point HiGHS could not make feasible (x, objective); `watch` hears of
+    every better plan HiGHS finds and, every few seconds, of its bound (see `Incumbent`)."""
     if start is not None:
         set_start(h, start)
     t0 = time.perf_counter()
+    if watch is not None and not relax and model.integer.any():
+        _watch(h, watch)
     h.run()
+    if watch is not None:
+        h.clearCallbacks()
     sol = read(h, model, relax, time.perf_counter() - t0, any_point)
     if guard and sol.has_solution and not consistent(model, sol.x, sol.objective):
         h.setOptionValue("presolve", "off")
@@ -120,6 +125,49 @@ def run(h: highspy.Highs, model: Milp, *, relax: bool = False, start: np.ndarray
     return sol
 
 
+@dataclass(frozen=True)
+class Incumbent:
+    """Where a MIP solve stands: the best plan's objective so far, the best bound, their gap, time."""
+
+    objective: float
+    bound: float
+    gap: float
+    seconds: float
+    nodes: int
+
+    def line(self) -> str:
+        """`best $20.41M, bound $20.30M, gap 0.57% (12 nodes)`; `-` for a bound or gap not known yet."""
+        def usd(v: float) -> str:
+            if not np.isfinite(v) or abs(v) >= 1e29:
+                return "-"
+            return f"${v / 1e9:,.3f}B" if abs(v) >= 1e9 else f"${v / 1e6:,.2f}M"
+        gap = f"{self.gap:.2%}" if np.isfinite(self.gap) and self.gap < 1e29 else "-"
+        return f"best {usd(self.objective)}, bound {usd(self.bound)}, gap {gap} ({self.nodes:,} nodes)"
+
+
+_CB = highspy.cb.HighsCallbackType
+WATCH_EVERY_S = 2.0               # bound updates at most this often (each better plan is always reported)
+
+
+def _watch(h: highspy.Highs, watch: Callable[[Incumbent], None]) -> None:
+    """Report each improving solution, and the bound every WATCH_EVERY_S through the interrupt callback."""
+    last = [0.0]
+
+    def cb(kind, _message, out, _data_in, _user) -> None:
+        improving = kind == _CB.kCallbackMipImprovingSolution
+        if not improving and out.running_time - last[0] < WATCH_EVERY_S:
+            return
+        if not np.isfinite(out.mip_primal_bound) or out.mip_primal_bound >= 1e29:
+            return
+        last[0] = out.running_time
+        watch(Incumbent(float(out.mip_primal_bound), float(out.mip_dual_bound), float(out.mip_gap),
+                        float(out.running_time), int(out.mip_node_count)))
+
+    h.setCallback(cb, None)
+    h.startCallback(_CB.kCallbackMipImprovingSolution)
+    h.startCallback(_CB.kCallbackMipInterrupt)
+
+
 def read(h: highspy.Highs, model: Milp, relax: bool, seconds: float, any_point: bool = False) -> Solution:
     """The Solution of a HiGHS instance that has run."""
     code = h.getModelStatus()
@@ -129,8 +177,10 @@ def read(h: highspy.Highs, model: Milp, relax: bool, seconds: float, any_point: 
     point = has or (any_point and info.primal_solution_status >= 1)
     sol = h.getSolution() if point else None
     is_mip = bool(model.integer.any()) and not relax
-    short = {highspy.HighsModelStatus.kOptimal: "optimal",
-             highspy.HighsModelStatus.kTimeLimit: "time_limit"}.get(code, status.lower())
+    short = {highspy.HighsModelStatus.kOptimal: "optimal", highspy.HighsModelStatus.kTimeLimit: "time_limit",
+             highspy.HighsModelStatus.kSolutionLimit: "work_limit"}.get(code, status.lower())
+    if short == "work_limit":           # HiGHS words its node limit as a solution limit
+        status = "Work limit reached (node limit)"
     return Solution(status=status, optimal=code == highspy.HighsModelStatus.kOptimal, has_solution=has,
                     objective=float(info.objective_function_value) if point else None,
                     mip_gap=(float(info.mip_gap) if is_mip else 0.0) if has else None,
