@@ -32,9 +32,13 @@ def two_sites(max_a: float = np.inf, max_b: float = np.inf, tokens: float = 360.
 
 
 def test_cheap_cluster_too_small_sends_the_run_to_the_other():
-    """`small` carries at most 150 < 200 chips: the run goes to `big`, 200 chips x $2 x 2 months = $800.
-    Without the limit it stays on `small`: 200 x $1 x 2 = $400."""
-    r = plan(two_sites(max_a=150.0), EXACT)
+    """`small` carries at most 150 < 200 chips: the run goes to `big`, 200 chips x $2 x 2 months = $800 (a
+    start in month 2 would need 400 chips; `big` can supply 300). Without the limit it stays on `small`:
+    200 x $1 x 2 = $400."""
+    inp = two_sites(max_a=150.0)
+    ub = inp.unit_ub.copy()
+    ub[1] = np.minimum(ub[1], 300.0)
+    r = plan(replace(inp, unit_ub=ub), EXACT)
     assert r.solution.optimal and r.total_cost == pytest.approx(800.0)
     rec = r.clusters[0]
     assert rec["cluster"] == "big" and rec["chips"] == pytest.approx(200.0) and rec["offerings"] == ["b"]

@@ -62,7 +62,7 @@ class ClusterBlocks:
     pool: np.ndarray            # [L]
     family: np.ndarray          # [L] family index
     max_chips: np.ndarray       # [L]
-    cand: np.ndarray            # [W, L, S] run w may run on cluster l from month s
+    cand: np.ndarray            # [W, L, S] columns for run w on cluster l from month s (fixed at 0 if too small)
     occ: np.ndarray             # [W, S, T] a run started in s runs in month t
     goodput: np.ndarray         # [W, L]
     need: np.ndarray            # [W, L, S] chips that make w's tokens (inf where not a candidate)
@@ -114,10 +114,10 @@ def candidates(inp: PlanInputs, pools: Pools, cl: list[Cluster], origin: list[st
     maxc = np.array([c.max_chips for c in cl])
     pins = inp.run_clusters or (None,) * W
     allowed = np.array([[p is None or o in p for o in origin] for p in pins], dtype=bool).reshape(W, L)
-    fits = np.isfinite(need) & (need <= maxc[None, :, None] * (1 + 1e-9))
-    cand = (inp.windowed[:, None] & allowed)[:, :, None] & fits
-    return {"cand": cand, "occ": occ, "goodput": gp, "need": np.where(cand, need, np.inf), "rate": rate,
-            "pool": pool, "months": months}
+    cand = (inp.windowed[:, None] & allowed)[:, :, None] & np.isfinite(need)
+    fits = cand & (need <= maxc[None, :, None] * (1 + 1e-9))
+    return {"cand": cand, "fits": fits, "occ": occ, "goodput": gp, "need": np.where(cand, need, np.inf),
+            "rate": rate, "pool": pool, "months": months}
 
 
 def add_clusters(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> ClusterBlocks | None:
@@ -127,12 +127,14 @@ def add_clusters(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> ClusterBloc
     pools, T, W = core.pools, inp.T, inp.W
     cl, origin, notes = split_by_pool(inp, pools)
     c = candidates(inp, pools, cl, origin)
-    cand, need, pool, L = c["cand"], np.where(c["cand"], c["need"], 0.0), c["pool"], len(cl)
-    y = a.add_cols("y_cl", cand, hi=1.0, integer=True)
+    # a (cluster, start) too small for the run keeps its columns, fixed at 0, so that every demand path of a
+    # two-stage plan has the same first-stage binaries
+    cand, need, pool, L = c["cand"], np.where(c["fits"], c["need"], 0.0), c["pool"], len(cl)
+    y = a.add_cols("y_cl", cand, hi=c["fits"].astype(float), integer=True)
     z = a.add_cols("z_cl", cand, hi=need)
     w_ids = np.array(inp.workloads, dtype=object)
     ids = np.array([x.id for x in cl], dtype=object)
-    ra = a.add_rows("cluster_assign", cand.any(axis=(1, 2)), lo=1.0, hi=1.0, entity=w_ids, unit="runs")
+    ra = a.add_rows("cluster_assign", c["fits"].any(axis=(1, 2)), lo=1.0, hi=1.0, entity=w_ids, unit="runs")
     a.coef(ra[:, None, None], y, 1.0)
     rs = a.add_rows("cluster_size", cand, hi=0.0, entity=w_ids[:, None, None], unit="chips")
     a.coef(rs, z, 1.0)
@@ -168,7 +170,7 @@ def unplaceable_runs(inp: PlanInputs, pools: Pools) -> list[str]:
     c = candidates(inp, pools, cl, origin)
     pins = inp.run_clusters or (None,) * inp.W
     out = []
-    for w in np.flatnonzero(inp.windowed & ~c["cand"].any(axis=(1, 2)) & (inp.rate > 0).any(axis=1)):
+    for w in np.flatnonzero(inp.windowed & ~c["fits"].any(axis=(1, 2)) & (inp.rate > 0).any(axis=1)):
         ok = np.array([c["rate"][w, i] > 0 and (pins[w] is None or origin[i] in pins[w]) for i in range(len(cl))],
                       dtype=bool)
         if not ok.any():

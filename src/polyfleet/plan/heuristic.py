@@ -183,9 +183,11 @@ def _fix_runs(model: Milp, highs, x_lp: np.ndarray, clusters: int = 64,
     pinned: list[int] = []
     x = x_lp
 
-    def bound(cols, hi: float) -> None:
+    def bound(cols, how: float) -> None:
+        """how: 2 = fix at 1, 0 = fix at 0, 1 = the model's own bounds again."""
         for j in cols:
-            highs.changeColBounds(int(j), 1.0 if hi > 1.0 else float(model.col_lo[j]), min(hi, 1.0))
+            lo, hi = {2.0: (1.0, 1.0), 0.0: (0.0, 0.0)}.get(how, (float(model.col_lo[j]), float(model.col_hi[j])))
+            highs.changeColBounds(int(j), lo, hi)
 
     for w in np.flatnonzero((y >= 0).any(axis=(1, 2))):
         chosen = None
@@ -197,7 +199,7 @@ def _fix_runs(model: Milp, highs, x_lp: np.ndarray, clusters: int = 64,
                 if r0.has_solution else []
             for s in starts[:starts_tried]:
                 j = int(y[w, lc, s])
-                if j < 0:
+                if j < 0 or model.col_hi[j] < 1.0:
                     continue
                 bound([j], 2.0)
                 r = solvers.run(highs, model, relax=True, guard=False)

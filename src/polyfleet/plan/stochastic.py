@@ -44,7 +44,7 @@ from .solve import SolveOptions
 # What is signed before demand is known: 1y/3y commitment starts, contracts signed and options exercised
 # (cu) and cancellations (cy). How much of a contract's deliveries to take (between its minimum and all)
 # is recourse: declining deliveries when demand comes in low is what a minimum take allows.
-FIRST_STAGE = ("n", "cu", "cy")
+FIRST_STAGE = ("n", "cu", "cy", "y_cl")   # y_cl: each training run's cluster and start month
 
 
 @dataclass(frozen=True)
