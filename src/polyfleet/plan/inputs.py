@@ -225,7 +225,8 @@ class PlanInputs:
             replace(c, mask=c.mask[idx]) for c in self.clusters if c.mask[idx].any())
         contracts, owed = restrict_contracts(self.contracts, idx, self.T, self.hours)
         sunk = sunk + owed
-        return replace(self, name=label, facts=facts, clusters=cls, unit_chips=self.unit_chips[idx], price=self.price[idx],
+        return replace(self, name=label, facts=facts, clusters=cls, unit_chips=self.unit_chips[idx],
+                       price=self.price[idx],
                        mw_per_chip=self.mw_per_chip[idx], spot_avail=self.spot_avail[idx],
                        unit_ub=self.unit_ub[idx], rate=self.rate[:, idx], reasons=self.reasons[:, idx],
                        fleet_commit=self.fleet_commit[idx], fleet_initial=self.fleet_initial[idx],
