@@ -143,15 +143,18 @@ def test_spot_counts_at_its_availability():
     assert r.units[0, :2, 0].tolist() == [80, 40] and r.total_cost == pytest.approx(92.0)
 
 
-def test_training_window_spreads_tokens_to_the_cheapest_months():
-    """A run of 300 tokens/h-months inside months 2..4 on an offering that is free to buy in any month:
-    300 chip-months at $1 = 300, all inside the window."""
-    inp = simple_inputs(offerings=[dict(id="a", on_demand=1.0)],
+def test_training_window_runs_at_one_chip_count_with_goodput_headroom():
+    """A run of 300 tokens/h-months inside months 2..4, rate 1, default goodput 0.9. Any start gives the same
+    chip-months, but at most 120 units a month leaves only the first: one constant chip count
+    300 / (0.9 x 3) = 111.1 chips in each month of the window, 112 whole units at $1 = 336, none outside
+    (a start in month 3 would need 166.7 chips)."""
+    inp = simple_inputs(offerings=[dict(id="a", on_demand=1.0, max_units=120)],
                         workloads=[dict(id="w", demand=0.0, rates={"a": 1.0})], months=5, hours=1.0)
     window = np.array([[False, True, True, True, False]])
     r = plan(replace(inp, window_tokens=np.array([300.0]), window=window, kinds=("training",)), EXACT)
-    held = r.units[0, 0]
-    assert held.sum() == 300 and held[0] == 0 and held[4] == 0 and r.total_cost == pytest.approx(300.0)
+    assert r.units[0, 0].tolist() == [0, 112, 112, 112, 0] and r.total_cost == pytest.approx(336.0)
+    assert r.allocation[0, 0].tolist() == pytest.approx([0, 300 / 2.7, 300 / 2.7, 300 / 2.7, 0])
+    assert r.clusters[0]["tokens_planned"] == pytest.approx(300.0)
 
 
 def test_porting_cost_is_paid_once_when_worth_it():

@@ -226,6 +226,7 @@ def _print_tables(result, cmp, fr) -> None:
     emit(prow, "table", [Column("offering", "offering (chips held)", justify="left")] +
          [Column(inp.months[t], inp.months[t]) for t in picked] + [Column("cost_usd", "cost", money)],
          title="Plan: chips per offering (selected months; every month in --out plan.csv)", console=console)
+    _print_runs(result, console)
     srows = []
     for dim in ("vendor", "provider", "family"):
         groups, sh = result.shares(dim)
@@ -274,6 +275,23 @@ def _print_tables(result, cmp, fr) -> None:
                 Column("cost_usd", "cost", money), Column("premium_vs_first", "premium", pct),
                 Column("worst_protected_share", "worst served", pct), Column("mix", "mix (MW)", justify="left")]
         emit(fr.rows(), "table", cols, title="Cost vs resilience (frontier)", console=console)
+
+
+def _print_runs(result, console) -> None:
+    """Training runs on their clusters, and the off-peak chips training borrows from inference."""
+    rows = [{**r, "sites": ", ".join(r["sites"]), "window": f"{r['start']} .. {r['months'][-1]}",
+             "tokens": f"{r['tokens_planned']:.3g}"} for r in result.clusters]
+    if rows:
+        emit(rows, "table", [Column("run", "run", justify="left"), Column("cluster", "cluster", justify="left"),
+                             Column("sites", "sites", justify="left"), Column("chips", "chips"),
+                             Column("window", "runs", justify="left"), Column("goodput", "goodput", pct),
+                             Column("tokens", "tokens planned")], title="Training runs (each on one cluster)",
+             console=console)
+    op = result.off_peak_chips
+    if op is not None and op.sum() > 0:
+        used = ", ".join(f"{result.inputs.workloads[w]} {op[w].mean():,.0f} chips on average"
+                         for w in range(len(op)) if op[w].sum() > 0)
+        console.print(f"Off-peak training on idle inference chips: {used}")
 
 
 @app.command("scenario", epilog="Examples:\n\n  polyfleet scenario\n\n  polyfleet scenario examples/midsize-gpu-tpu.yaml"

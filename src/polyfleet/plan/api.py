@@ -140,6 +140,7 @@ def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:
         for row, cap in zip(doc["months_summary"], pol["budget_usd"]):
             if row["cost_usd"] > cap * (1 + 1e-6) + tol:
                 problems.append(f"budget exceeded in {row['month']}: ${row['cost_usd']:,.0f} > ${cap:,.0f}")
+    problems += run_problems(doc, chips)
     surv = doc.get("survivability")
     if surv:
         req = dict(zip(surv["classes"], surv["required"]))
@@ -149,6 +150,38 @@ def check_invariants(doc: dict, tol: float = 1e-6) -> list[str]:
                 if got is not None and r > 0 and got < r - 1e-4:
                     problems.append(f"{cls} keeps only {got:.2%} < {r:.0%} under {row['label']}")
     return problems
+
+
+def run_problems(doc: dict, held: dict[tuple[str, str], float], tol: float = 1e-6) -> list[str]:
+    """Each windowed run on one cluster at one chip count over the months it runs, within the cluster's
+    max_chips, its tokens covered at its goodput, and the runs on a cluster within the chips it holds."""
+    out: list[str] = []
+    months = doc["months"]
+    on_cluster: dict[tuple[str, str], float] = {}
+    for r in doc.get("clusters", []):
+        run, by = r["run"], r["chips_by_offering"]
+        if r["clusters_used"] != 1 or not set(by) <= set(r["offerings"]):
+            out.append(f"training run {run} is not on one cluster ({r['clusters_used']} used; chips on {sorted(by)})")
+        per_month = [sum(v[t] for v in by.values()) for t in range(len(months))]
+        for t, m in enumerate(months):
+            want = r["chips"] if m in r["months"] else 0.0
+            if abs(per_month[t] - want) > 1e-6 * max(1.0, want) + tol:
+                out.append(f"training run {run} holds {per_month[t]:,.1f} chips in {m}, not {want:,.1f}")
+            on_cluster[(r["cluster"], m)] = on_cluster.get((r["cluster"], m), 0.0) + per_month[t]
+        if r["max_chips"] is not None and r["chips"] > r["max_chips"] * (1 + 1e-9) + tol:
+            out.append(f"training run {run}: {r['chips']:,.0f} chips > cluster {r['cluster']} "
+                       f"max {r['max_chips']:,.0f}")
+        tokens = r["chips"] * r["tokens_per_chip_hour"] * r["goodput"] * r["hours_per_month"] * len(r["months"])
+        if tokens < r["tokens_required"] * (1 - 1e-6) - tol:
+            out.append(f"training run {run} plans {tokens:.4g} tokens at goodput {r['goodput']:.0%} < "
+                       f"{r['tokens_required']:.4g}")
+    sites = {r["cluster"]: r["offerings"] for r in doc.get("clusters", [])}
+    for (c, m), used in on_cluster.items():
+        have = sum(held.get((o, m), 0.0) for o in sites[c])
+        if used > have * (1 + 1e-6) + tol:
+            out.append(f"cluster {c} carries {used:,.0f} chips of runs in {m} but holds {have:,.0f}")
+    return out
+
 
 
 def contract_problems(contracts: list[dict], months: list[str], tol: float = 1e-6) -> list[str]:
@@ -201,4 +234,4 @@ def _site_problems(doc: dict, mw: dict[tuple[str, str], float], tol: float) -> l
     return problems
 
 
-__all__ = ["PlanOptions", "as_inputs", "check_invariants", "contract_problems", "plan"]
+__all__ = ["PlanOptions", "as_inputs", "check_invariants", "contract_problems", "plan", "run_problems"]

@@ -9,6 +9,7 @@ one instead of each other.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -98,6 +99,8 @@ class CoreBlocks:
     x_hi: np.ndarray            # [W, P, T] upper bound of each allocation column
     member: np.ndarray          # [P, O] 0/1 pool membership
     b: np.ndarray | None = None  # [W, families] porting binaries, None when nothing has a porting cost
+    rC: np.ndarray | None = None  # [P, T] pool capacity rows
+    clusters: Any = None         # plan.clusters.ClusterBlocks: windowed runs on one cluster each (None: no run)
     rH: np.ndarray | None = None  # [O, T] rows defining units held (contracts add their chips there)
 
 

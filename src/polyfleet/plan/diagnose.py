@@ -16,10 +16,13 @@ import scipy.sparse as sp
 
 from ..solvers import Milp
 from .binding import LIMIT_WORDS, month_ranges, tight_rows
+from .clusters import unplaceable_runs
 from .inputs import PlanInputs
 from .solve import Solution, SolveOptions, solve
 
 GE_KINDS = ("demand", "window", "survive")
+ONE_CLUSTER_WORDS = ("with training runs split over clusters and start months a plan exists: holding each run "
+                     "whole on one cluster at one chip count is what cannot hold (whole units aside); runs: ")
 LE_KINDS = ("supply", "ramp", "power", "cap", "budget", "site")
 
 
@@ -98,7 +101,10 @@ def _elastic(model: Milp, kinds: tuple[str, ...] | None = None) -> tuple[Milp, n
 def diagnose(inp: PlanInputs, model: Milp, options: SolveOptions = SolveOptions(),
              failure_labels: dict[str, str] | None = None) -> Diagnosis:
     """Name the constraints that cannot hold together."""
-    diag = Diagnosis(unservable=unservable_workloads(inp))
+    blocks = getattr(model, "blocks", None)
+    diag = Diagnosis(unservable=unservable_workloads(inp) + (unplaceable_runs(inp, blocks.pools) if blocks else []))
+    if blocks is not None and blocks.clusters is not None and solve(model, options, relax=True).has_solution:
+        diag.unservable.append(ONE_CLUSTER_WORDS + ", ".join(np.array(inp.workloads)[inp.windowed]))
     labels = failure_labels or {}
     sol, rows, wt = _least_violation(model, options, None)
     diag.status = sol.status

@@ -13,6 +13,7 @@ from ..scenario.policy import DEFAULT_PUE, DEFAULT_SPOT_AVAILABILITY, DEFAULT_SP
 from ..scenario.resolve import OfferingFacts
 from .contract_terms import contract_notes, contracts_from_scenario
 from .failures import contingencies, cvar_cases
+from .run_inputs import cluster_notes, run_fields
 from .inputs import C1, C3, OD, SPOT, TERMS, Cap, PlanInputs, PowerLimit, Site, SupplyLimit
 
 
@@ -44,9 +45,10 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
     conts, cnotes = contingencies(scn, facts)
     notes += cnotes
     cv = cvar_cases(scn, facts, conts)
+    runs = run_fields(scn, facts, cat, assumptions)
     deals = contracts_from_scenario(scn, cat, facts)
     notes += contract_notes(deals, scn.months)
-    return PlanInputs(
+    inp = PlanInputs(
         name=scn.name or scn.source_name, months=scn.months, hours=hours, facts=facts, unit_chips=unit, price=price,
         mw_per_chip=mw_per_chip, spot_avail=spot_avail, unit_ub=ub, workloads=tuple(table.workloads),
         kinds=tuple(table.kinds), rate=np.asarray(table.rate, dtype=float), reasons=np.asarray(table.reason),
@@ -62,7 +64,8 @@ def inputs_from_scenario(scn: Scenario, table=None) -> PlanInputs:
         assumptions=tuple(dict.fromkeys(assumptions)), notes=tuple(notes),
         extra={"customers": {t.id: scn.tenant_customers(i) for i, t in enumerate(scn.tenants)
                              if t.customers is not None}},
-        contracts=deals, terminal_value_share=scn.money.terminal_value_share)
+        contracts=deals, terminal_value_share=scn.money.terminal_value_share, **runs)
+    return cluster_notes(inp)
 
 
 def _prices(scn: Scenario, cat: Catalog, table, ids: list[str], assumptions: list[str]) -> np.ndarray:

@@ -135,6 +135,10 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
     x = _fix_contract_binaries(model, highs, x_lp)
     if x is None:
         return None
+    fixed = _fix_runs(model, highs, x)
+    if fixed is None:
+        return None
+    x, pinned = fixed
     hi0 = model.row_hi.copy()
     tightened = hi0.copy()
     found = None
@@ -159,7 +163,59 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
     changed = np.flatnonzero(tightened != hi0)
     if len(changed):
         solvers.set_row_bounds(highs, changed, model.row_lo[changed], hi0[changed])
+    for j in pinned:
+        highs.changeColBounds(int(j), float(model.col_lo[j]), float(model.col_hi[j]))
     return found
+
+
+def _fix_runs(model: Milp, highs, x_lp: np.ndarray, clusters: int = 64,
+              starts_tried: int = 4) -> tuple[np.ndarray, list[int]] | None:
+    """Each training run, in turn, fixed on one cluster and start month: the cluster the LP weighs most
+    whose LP (earlier runs fixed) still has a plan, then the first start month, by LP weight, that does.
+    Returns (the last LP's point, the binaries fixed to 1), or None when no tried choice leaves a plan; the
+    LP point itself when it already puts every run on one cluster. Bounds are restored but for the fixed."""
+    if "y_cl" not in model.cols:
+        return x_lp, []
+    y = model.cols["y_cl"]                                              # [W, L, S]
+    yv = np.where(y >= 0, x_lp[np.maximum(y, 0)], -1.0)
+    if (np.abs(yv[yv >= 0] - np.round(yv[yv >= 0])) <= 1e-6).all():
+        return x_lp, []
+    pinned: list[int] = []
+    x = x_lp
+
+    def bound(cols, how: float) -> None:
+        """how: 2 = fix at 1, 0 = fix at 0, 1 = the model's own bounds again."""
+        for j in cols:
+            lo, hi = {2.0: (1.0, 1.0), 0.0: (0.0, 0.0)}.get(how, (float(model.col_lo[j]), float(model.col_hi[j])))
+            highs.changeColBounds(int(j), lo, hi)
+
+    for w in np.flatnonzero((y >= 0).any(axis=(1, 2))):
+        chosen = None
+        for lc in np.argsort(-np.maximum(yv[w], 0).sum(axis=1))[:clusters]:
+            others = y[w][(y[w] >= 0) & (np.arange(y.shape[1]) != lc)[:, None]]
+            bound(others, 0.0)
+            r0 = solvers.run(highs, model, relax=True, guard=False)      # the run on cluster lc, starts mixed
+            starts = np.argsort(-np.where(y[w, lc] >= 0, r0.x[np.maximum(y[w, lc], 0)], -1.0)) \
+                if r0.has_solution else []
+            for s in starts[:starts_tried]:
+                j = int(y[w, lc, s])
+                if j < 0 or model.col_hi[j] < 1.0:
+                    continue
+                bound([j], 2.0)
+                r = solvers.run(highs, model, relax=True, guard=False)
+                if r.has_solution:
+                    chosen = (j, r.x)
+                    break
+                bound([j], 1.0)
+            bound(others, 1.0)
+            if chosen is not None:
+                break
+        if chosen is None:
+            bound(pinned, 1.0)
+            return None
+        pinned.append(chosen[0])
+        x = chosen[1]
+    return x, pinned
 
 
 def _fix_contract_binaries(model: Milp, highs, x_lp: np.ndarray) -> np.ndarray | None:
@@ -178,7 +234,7 @@ def _fix_contract_binaries(model: Milp, highs, x_lp: np.ndarray) -> np.ndarray |
 
 def _integral_cols(model: Milp) -> np.ndarray:
     known = np.zeros(model.num_cols, bool)
-    for name in ("n", "b", "site_order", *CONTRACT_BINARIES):
+    for name in ("n", "b", "site_order", "y_cl", *CONTRACT_BINARIES):
         if name in model.cols:
             idx = model.cols[name]
             known[idx[idx >= 0]] = True

@@ -90,6 +90,17 @@ class CvarCase:
 
 
 @dataclass(frozen=True)
+class Cluster:
+    """A training cluster: sites `mask` [O] (one chip type, one provider) carrying a job of at most
+    `max_chips`; `goodput` is its runs' default share of chip-hours that makes progress (None: the default)."""
+    id: str
+    mask: np.ndarray                      # [O]
+    max_chips: float = np.inf
+    goodput: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class PlanInputs:
     """The arrays of one planning problem. Build with `from_scenario()` or directly."""
 
@@ -136,6 +147,12 @@ class PlanInputs:
     class_share_t: np.ndarray | None = None   # [W, C, T] the shares month by month (None: class_share every month)
     contracts: tuple[ContractTerms, ...] = ()   # capacity deals (contract_terms.py, block in contracts.py)
     terminal_value_share: float = 0.5          # commitment_tail terminal_value: a post-horizon month's worth
+    clusters: tuple[Cluster, ...] | None = None    # None: one per (accelerator, provider, region)
+    run_clusters: tuple[tuple[str, ...] | None, ...] | None = None   # [W] cluster ids a run may use (None: any)
+    goodput: np.ndarray | None = None      # [W] a run's goodput, NaN = its cluster's or the default
+    peak_factor: np.ndarray | None = None  # [W] what each service's capacity is sized for (1 = no idle share)
+    off_peak: np.ndarray | None = None     # [W] bool: a steady flow that may use inference chips idle off-peak
+    off_peak_goodput: np.ndarray | None = None   # [W] share of off-peak chip-hours that makes progress
 
     # ---- shapes -----------------------------------------------------------------------
     @property
@@ -204,9 +221,12 @@ class PlanInputs:
                      if ((c.keep[idx] < 1) | c.delayed[idx]).any())
         cv = tuple(replace(c, contingency=replace(c.contingency, keep=c.contingency.keep[idx],
                                                   delayed=c.contingency.delayed[idx])) for c in self.cvar_cases)
+        cls = None if self.clusters is None else tuple(
+            replace(c, mask=c.mask[idx]) for c in self.clusters if c.mask[idx].any())
         contracts, owed = restrict_contracts(self.contracts, idx, self.T, self.hours)
         sunk = sunk + owed
-        return replace(self, name=label, facts=facts, unit_chips=self.unit_chips[idx], price=self.price[idx],
+        return replace(self, name=label, facts=facts, clusters=cls, unit_chips=self.unit_chips[idx],
+                       price=self.price[idx],
                        mw_per_chip=self.mw_per_chip[idx], spot_avail=self.spot_avail[idx],
                        unit_ub=self.unit_ub[idx], rate=self.rate[:, idx], reasons=self.reasons[:, idx],
                        fleet_commit=self.fleet_commit[idx], fleet_initial=self.fleet_initial[idx],
@@ -237,6 +257,14 @@ class PlanInputs:
         if self.class_share_t is not None and np.shape(self.class_share_t) != (W, len(self.classes), T):
             raise UserError(f"shape {np.shape(self.class_share_t)}, expected {(W, len(self.classes), T)}",
                             field="PlanInputs.class_share_t")
+        for name in ("goodput", "peak_factor", "off_peak", "off_peak_goodput"):
+            got = None if getattr(self, name) is None else np.shape(getattr(self, name))
+            if got is not None and got != (W,):
+                raise UserError(f"shape {got}, expected {(W,)}", field=f"PlanInputs.{name}")
+        if self.clusters is not None and any(np.shape(c.mask) != (O,) for c in self.clusters):
+            raise UserError(f"every cluster mask must have shape {(O,)}", field="PlanInputs.clusters")
+        if self.run_clusters is not None and len(self.run_clusters) != W:
+            raise UserError(f"{len(self.run_clusters)} entries, expected {W}", field="PlanInputs.run_clusters")
         if np.any(self.rate < 0) or np.any(~np.isfinite(self.rate)):
             raise UserError("rates must be finite and >= 0", field="PlanInputs.rate")
         if np.any(self.demand < 0):

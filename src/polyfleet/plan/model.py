@@ -11,7 +11,9 @@ A *pool* is a set of offerings whose rate-table columns are identical (same chip
 a workload's chips split among the members does not matter, so allocating to pools instead of
 offerings is exact and shrinks every allocation block (the survivability blocks most of all).
 
-Rows: held/firm definitions, demand met every month (or a run's tokens inside its window),
+Windowed training runs have no x columns: each runs on one cluster at one chip count (`clusters.py`).
+
+Rows: held/firm definitions, demand met every month (a run's tokens inside its window: `clusters.py`),
 pool capacity, supply (held chips and ramp per rule; lead time and availability as bounds), power
 (IT watts x PUE) per limit, budget, concentration caps, and, per failure set, a separate
 re-allocation of the surviving capacity that must serve each workload's required share
@@ -32,6 +34,8 @@ import numpy as np
 from ..solvers import Assembler, band
 from .blocks import BUDGET_SCALE, CoreBlocks, PlanMilp, Pools, initial_firm_chips, make_pools, months_paid
 from .inputs import SPOT, TERM_MONTHS, TERMS, PlanInputs
+from .clusters import add_clusters
+from .offpeak import add_off_peak
 from .contracts import add_contracts
 from .security import add_contingencies, add_cvar, add_porting
 from .sites import add_sites, fixed_by_month, fixed_cost
@@ -47,6 +51,8 @@ def build(inp: PlanInputs) -> PlanMilp:
     cpu = np.nan_to_num(inp.cost_per_unit_month(), nan=0.0)                 # [O, K]
     n, H, F, rH = _unit_cols(a, inp, pools, cpu)
     core = replace(_allocation(a, inp, pools, n, H, F), rH=rH)
+    core = replace(core, clusters=add_clusters(a, inp, core))
+    add_off_peak(a, inp, core)
     _supply_rows(a, inp, core)
     budget_rows = _limit_rows(a, inp, core, cpu)
     add_sites(a, inp, core, budget_rows)
@@ -99,16 +105,11 @@ def _allocation(a: Assembler, inp: PlanInputs, pools: Pools, n: np.ndarray, H: n
         win_total = np.where(inp.windowed, inp.window_tokens, 0.0)
         x_hi_win = np.where(feas, win_total[:, None] / np.where(feas, pools.rate, 1.0), 0.0)
     x_hi = np.where(fixed[:, None, None], x_hi_fixed, x_hi_win[:, :, None] * inp.window[:, None, :])
-    x = a.add_cols("x", feas[:, :, None] & (x_hi > 0), hi=x_hi)
+    x = a.add_cols("x", fixed[:, None, None] & feas[:, :, None] & (x_hi > 0), hi=x_hi)   # runs: clusters.py
     w_ids = np.array(inp.workloads, dtype=object)
     rD = a.add_rows("demand", fixed[:, None] & (inp.demand > 0), lo=need, entity=w_ids[:, None],
                     month=np.arange(T)[None, :], scale=pools.scale[:, None], unit="tokens/h", elastic=True)
     a.coef(rD[:, None, :], x, rate_s[:, :, None])
-    if inp.windowed.any():
-        wt = np.where(inp.windowed, inp.window_tokens / pools.scale, 0.0)
-        rW = a.add_rows("window", inp.windowed, lo=wt, entity=w_ids, scale=pools.scale, unit="tokens/h-months",
-                        elastic=True)
-        a.coef(rW[:, None, None], x, rate_s[:, :, None] * inp.window[:, None, :])
     member = pools.sum_matrix(O)
     rC = a.add_rows("capacity", np.ones((P, T), bool), hi=0.0, unit="chips")
     a.coef(rC[None, :, :], x, 1.0)
@@ -117,7 +118,7 @@ def _allocation(a: Assembler, inp: PlanInputs, pools: Pools, n: np.ndarray, H: n
     avail = np.ones((O, K))
     avail[:, SPOT] = inp.spot_avail
     return CoreBlocks(pools=pools, n=n, H=H, F=F, x=x, rD=rD, chips=inp.unit_chips.astype(float), avail=avail,
-                      rate_s=rate_s, need=need, x_hi=x_hi, member=member)
+                      rate_s=rate_s, need=need, x_hi=x_hi, member=member, rC=rC)
 
 
 def _supply_rows(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> None:

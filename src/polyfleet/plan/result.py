@@ -16,6 +16,7 @@ from .binding import Binding
 from .contract_terms import accounting_label
 from .contracts import contract_units
 from .blocks import PlanMilp
+from .clusters import read_runs
 from .diagnose import Diagnosis
 from .evaluate import Survivability
 from . import sites
@@ -49,6 +50,9 @@ class PlanResult:
     contracts: list[dict] = field(default_factory=list)   # per contract (contract_result.read_contracts)
     contract_cost: np.ndarray | None = None    # [T] USD paid for contracts each month (fees included)
     contract_chips: np.ndarray | None = None   # [O, T] chips held through contracts (in `chips` too)
+    clusters: list[dict] = field(default_factory=list)   # one record per windowed run: its cluster and chips
+    off_peak_chips: np.ndarray | None = None   # [W, T] inference chips idle off-peak used by off-peak training
+    off_peak_served: np.ndarray | None = None  # [W, T] tokens/h of `served` trained on them
 
     # ---- status ---------------------------------------------------------------------------
     @property
@@ -242,6 +246,11 @@ class PlanResult:
             doc["sites"] = self.sites
         doc["tiers"] = self.tier_rows()
         doc["allocation"] = self.allocation_rows()
+        doc["clusters"] = self.clusters
+        if self.off_peak_chips is not None:
+            doc["off_peak"] = [{"workload": w, "month": m, "chips": float(self.off_peak_chips[i, t])}
+                               for i, w in enumerate(inp.workloads) if self.off_peak_chips[i].any()
+                               for t, m in enumerate(inp.months)]
         doc["binding_constraints"] = [b.to_dict(inp.months) for b in self.binding]
         doc["lock_in"] = lock_in(inp, self.allocation).to_dict()
         doc["procurement"] = {"new_commitments": procurement_rows(self),
@@ -281,27 +290,48 @@ def extract(inp: PlanInputs, model: PlanMilp, sol: Solution) -> dict:
         after += float((n[:, k, :] * cpu[:, k, None] * tail[None, :]).sum())
     pools = model.blocks.pools
     x = model.value("x", sol.x)                                              # [W, P, T]
-    served = (x * pools.rate[:, :, None]).sum(axis=1)
+    contract = contract_units(inp, model, sol.x) * inp.unit_chips[:, None]  # [O, T] chips (firm, committed)
+    firm = (units.sum(axis=1) - units[:, 1] * (1.0 - inp.spot_avail[:, None])) * inp.unit_chips[:, None] + contract
+    runs = read_runs(inp, model.blocks.clusters, model.value("z_cl", sol.x) if "z_cl" in model.cols else None,
+                     firm, pools.P)
+    served = (x * pools.rate[:, :, None]).sum(axis=1) + runs.served
+    off_peak = off_peak_served = None
+    if "o_peak" in model.cols:
+        o = np.maximum(model.value("o_peak", sol.x), 0.0)                    # [W, P, T]
+        gp = inp.off_peak_goodput if inp.off_peak_goodput is not None else np.ones(inp.W)
+        off_peak_served = (o * pools.rate[:, :, None]).sum(axis=1) * gp[:, None]
+        served += off_peak_served
+        off_peak = o.sum(axis=1)
     fam_p = pools.family
-    by_family = np.stack([x[:, fam_p == f, :].sum(axis=1) for f in range(len(FAMILIES))], axis=1)
+    by_family = np.stack([(x + runs.by_pool)[:, fam_p == f, :].sum(axis=1) for f in range(len(FAMILIES))], axis=1)
     porting = 0.0
     if "b" in model.cols:
         b = model.value("b", sol.x)
         porting = float((np.round(b) * inp.port_cost).sum())
-    # the model allocates to pools of identical offerings: split each pool's chips over its
-    # members in proportion to the chips each holds
-    contract = contract_units(inp, model, sol.x) * inp.unit_chips[:, None]  # [O, T] chips
-    held = units.sum(axis=1) * inp.unit_chips[:, None] + contract           # [O, T]
-    pool_held = np.zeros((pools.P, T))
-    ok = pools.of >= 0
-    np.add.at(pool_held, pools.of[ok], held[ok])
-    frac = np.zeros((O, T))
-    frac[ok] = np.divide(held[ok], pool_held[pools.of[ok]], out=np.zeros_like(held[ok]),
-                         where=pool_held[pools.of[ok]] > 0)
-    allocation = np.zeros((inp.W, O, T))
-    allocation[:, ok, :] = x[:, pools.of[ok], :] * frac[None, ok, :]
+    # the model allocates to pools of identical offerings: runs sit on their cluster's sites; the rest of
+    # each pool's chips is split over its members in proportion to the firm chips the runs leave free
+    free = np.maximum(firm - runs.allocation.sum(axis=0), 0.0)
+    allocation = _spread(x, pools.of, free) + runs.allocation
     return {"units": units, "starts": n, "cost": cost, "served": served, "by_family": by_family,
             "allocation": allocation, "porting_usd": porting, "obligation_after_usd": after,
             "sites": sites.site_rows(inp, model, sol.x),
             "site_cost": sites.month_cost(inp, model, sol.x) if inp.sites else None,
-            "contract_chips": contract if inp.contracts else None}
+            "contract_chips": contract if inp.contracts else None,
+            "clusters": runs.records, "off_peak_chips": off_peak, "off_peak_served": off_peak_served}
+
+
+def _spread(x: np.ndarray, of: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """[W, O, T]: pool allocation x [W, P, T] over each pool's members (pool `of` [O]) in proportion to
+    `weight` [O, T] (equally where a pool's weights are all 0)."""
+    P, T = x.shape[1], x.shape[2]
+    ok = of >= 0
+    w = np.where(ok[:, None], weight, 0.0)
+    tot = np.zeros((P, T))
+    np.add.at(tot, of[ok], w[ok])
+    count = np.bincount(of[ok], minlength=P).astype(float)
+    frac = np.zeros_like(w)
+    frac[ok] = np.where(tot[of[ok]] > 0, w[ok] / np.where(tot[of[ok]] > 0, tot[of[ok]], 1.0),
+                        1.0 / np.maximum(count[of[ok]], 1.0)[:, None])
+    out = np.zeros((x.shape[0], len(of), T))
+    out[:, ok, :] = x[:, of[ok], :] * frac[None, ok, :]
+    return out

@@ -76,6 +76,8 @@ def add_porting(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> np.ndarray |
     feas_f = np.stack([(pools.rate[:, fam_p == f] > 0).any(axis=1) for f in range(len(FAMILIES))], axis=1)
     b = a.add_cols("b", (inp.port_cost > 0) & feas_f, cost=inp.port_cost, hi=1.0, integer=True)
     _port_rows(a, core, b, core.x, core.x_hi, "plan")
+    if core.clusters is not None:
+        core.clusters.port_rows(a, b, inp.port_cost)
     return b
 
 
@@ -101,12 +103,13 @@ def add_contingencies(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> None:
                           entity=w_ids[:, None], month=np.arange(T)[None, :], scale=pools.scale[:, None],
                           unit="tokens/h", elastic=True, group=c.id)
         a.coef(rows[:, None, :], y, rate_s[:, :, None])
-        if (protected & inp.windowed).any():
+        if (protected & inp.windowed).any() and core.clusters is not None:
+            # a run's required share of its pace on its cluster (chips at the rate, both sides before goodput)
             wmask = (protected & inp.windowed)[:, None] & inp.window
             rw = a.add_rows("survive", wmask, lo=0.0, entity=w_ids[:, None], month=np.arange(T)[None, :],
                             scale=pools.scale[:, None], unit="tokens/h", elastic=True, group=c.id)
             a.coef(rw[:, None, :], y, rate_s[:, :, None])
-            a.coef(rw[:, None, :], core.x, -(req[:, None, :] * rate_s[:, :, None]))
+            core.clusters.pace(a, rw, req)
         _port_rows(a, core, core.b, y, x_hi, c.id)
 
 

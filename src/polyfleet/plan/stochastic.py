@@ -44,7 +44,7 @@ from .solve import SolveOptions
 # What is signed before demand is known: 1y/3y commitment starts, contracts signed and options exercised
 # (cu) and cancellations (cy). How much of a contract's deliveries to take (between its minimum and all)
 # is recourse: declining deliveries when demand comes in low is what a minimum take allows.
-FIRST_STAGE = ("n", "cu", "cy")
+FIRST_STAGE = ("n", "cu", "cy", "y_cl")   # y_cl: each training run's cluster and start month
 
 
 @dataclass(frozen=True)
@@ -187,6 +187,8 @@ def idle_committed_share(inp: PlanInputs, model, x: np.ndarray) -> float:
     committed = model.blocks.member @ (held * inp.unit_chips[:, None])                # [P, T]
     firm = model.blocks.member @ model.value("F", x)
     used = model.value("x", x).sum(axis=0)
+    if model.blocks.clusters is not None:
+        used = used + model.blocks.clusters.pool_chips(model.value("z_cl", x), len(used))
     idle = np.minimum(np.maximum(firm - used, 0.0), committed)
     total = committed.sum()
     return float(idle.sum() / total) if total > 0 else 0.0

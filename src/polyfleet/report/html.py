@@ -170,6 +170,8 @@ def plan_sections(result) -> list[Section]:
     if result.survivability is not None:
         out.append(Section("Survivability", _survivability(result.survivability), "survivability"))
     out.append(lock_in_section(lock_in(inp, result.allocation)))
+    if result.clusters or (result.off_peak_chips is not None and result.off_peak_chips.sum() > 0):
+        out.append(Section("Training runs", _runs(result), "training-runs"))
     rows = result.offering_rows()
     cols = [("month", "month"), ("offering", "offering"), ("on_demand_units", "on-demand"), ("spot_units", "spot"),
             ("commit_1y_units", "1y"), ("commit_3y_units", "3y"), ("chips", "chips"), ("mw", "MW"),
@@ -179,6 +181,24 @@ def plan_sections(result) -> list[Section]:
     out.append(Section("Assumptions and notes", bullets(list(inp.assumptions)) + bullets(list(inp.notes)),
                        "assumptions"))
     return out
+
+
+def _runs(result) -> str:
+    """Each windowed run on its one cluster; the off-peak chips training borrows, if any."""
+    rows = [{"run": r["run"], "cluster": r["cluster"], "sites": ", ".join(r["sites"]), "chips": r["chips"],
+             "window": f"{r['start']} .. {r['months'][-1]}", "goodput": r["goodput"],
+             "tokens": f"{r['tokens_planned']:.3g}"} for r in result.clusters]
+    html = "" if not rows else (
+        "<p>Each run with a deadline holds one constant chip count on one cluster (one chip type, sites of one "
+        "provider) from its start to its deadline, with headroom for its goodput.</p>" + table(
+                rows, [("run", "run"), ("cluster", "cluster"), ("sites", "sites"), ("chips", "chips"),
+                       ("window", "runs"), ("goodput", "goodput"), ("tokens", "tokens planned")],
+                {"goodput": pct}, left=("run", "cluster", "sites", "window")))
+    op = result.off_peak_chips
+    if op is not None and op.sum() > 0:
+        html += bullets([f"{result.inputs.workloads[w]} uses {op[w].mean():,.0f} idle inference chips off-peak on "
+                         "average" for w in range(len(op)) if op[w].sum() > 0])
+    return html
 
 
 def _size(result) -> str:

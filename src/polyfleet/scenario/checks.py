@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from ..catalog import FAMILIES, Catalog
 from ..datafile import field_path
 from ..errors import UnknownNameError, UserError
+from .clusters import check_clusters
 from .context import select_offerings
 from .contracts import check_contracts
 from .resolve import check_name, check_selector, check_unique_ids
@@ -42,6 +43,7 @@ def check_scenario(scn: Scenario) -> None:
     _check_simulation(scn, ctx.catalog)
     _check_uncertainty(scn, ctx.catalog)
     check_contracts(scn, ctx.catalog)
+    check_clusters(scn)
 
 
 def _loc_error(scn: Scenario, loc: tuple, message: str, allowed: str | None = None) -> UserError:

@@ -16,6 +16,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from ..datafile import DataFile, field_path
 from ..errors import UserError
 from .checks import check_scenario
+from .clusters import ClusterSpec
 from .context import build_context, select_offerings
 from .contracts import Contract
 from .faults import Faults
@@ -53,6 +54,8 @@ class Scenario(Section):
     uncertainty: Uncertainty = Uncertainty()
     contracts: tuple[Contract, ...] = Field(default=(), description="capacity deals: delivery schedules, "
                                             "take-or-pay, terms, options, cancellation (scenario/contracts.py)")
+    clusters: tuple[ClusterSpec, ...] = Field(default=(), description="training clusters (scenario/clusters.py); "
+                                              "default: one per accelerator, provider and region")
 
     _doc: DataFile | None = PrivateAttr(default=None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -211,4 +214,5 @@ class Scenario(Section):
                 "protected_classes": {c: r for c, r in self.priority_classes().items() if r > 0},
                 "cvar_scenarios": len(self.risk.scenarios),
                 "demand_paths": self.uncertainty.describe(), "contracts": [c.id for c in self.contracts],
-                "commitment_tail": self.money.commitment_tail}
+                "commitment_tail": self.money.commitment_tail,
+                "clusters": [c.id for c in self.clusters]}

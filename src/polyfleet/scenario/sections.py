@@ -152,11 +152,26 @@ class TrainingSpec(Workload):
     priority: str = "batch"
     tokens_per_month: Series | None = None
     run: RunWindow | None = None
+    cluster: tuple[str, ...] | None = Field(default=None, description="a run's cluster id, or a list of allowed "
+                                            "ones (default: any cluster that can carry it)")
+    goodput: float | None = Field(default=None, gt=0, le=1, description="share of a run's chip-hours that makes "
+                                  "progress (default: its cluster's, else 0.9, an assumption)")
+    off_peak: bool = Field(default=False, description="a steady flow that may also use the inference chips idle "
+                           "below the services' peak")
+    off_peak_goodput: float | None = Field(default=None, gt=0, le=1, description="share of off-peak chip-hours "
+                                           "that makes progress (default 0.8, an assumption: preempted at the peak)")
+
+    @field_validator("cluster", mode="before")
+    @classmethod
+    def _clusters(cls, v: Any) -> tuple[str, ...] | None:
+        return _names(v)
 
     @model_validator(mode="after")
     def _one(self) -> "TrainingSpec":
         if (self.tokens_per_month is None) == (self.run is None):
             raise ValueError("give exactly one of tokens_per_month or run")
+        if self.off_peak and self.run is not None:
+            raise ValueError("off_peak applies to a steady flow (tokens_per_month), not a run with a window")
         return self
 
     def training(self) -> TrainingRun:

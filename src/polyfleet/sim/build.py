@@ -44,12 +44,14 @@ def class_order(classes: tuple[str, ...], required: np.ndarray, tenants: tuple[s
 def mean_demand(scenario: Scenario, result) -> np.ndarray:
     """[W, T] tokens/s: services' monthly means (the plan sizes for the peak; the simulator makes
     its own peaks), and training at the pace the plan scheduled it (a run with a deadline is
-    spread over its window as the plan chose)."""
+    spread over its window as the plan chose). Tokens the plan trains off-peak on idle inference chips
+    are left out: the simulator runs training on the chips the plan allocates to it only."""
     inp = result.inputs
     out = np.zeros((inp.W, inp.T))
     out[:len(scenario.workloads.services)] = scenario.service_tokens_per_s()
     train = np.array([k == "training" for k in inp.kinds])
-    out[train] = result.served[train] / 3600.0
+    off = getattr(result, "off_peak_served", None)
+    out[train] = (result.served[train] - (off[train] if off is not None else 0.0)) / 3600.0
     return out
 
 
