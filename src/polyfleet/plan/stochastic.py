@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..scenario.uncertainty import DrawnPath
-from ..solvers import band
+from ..solvers import Solution, band
 from .api import INFEASIBLE_STATUSES
 from .binding import binding_constraints
 from .diagnose import diagnose
@@ -35,11 +35,14 @@ from .evaluate import evaluate
 from .extensive import Extensive, compose, first_stage
 from .extensive_solve import solve_extensive
 from .heuristic import solve_plan
+from .blocks import PlanMilp
 from .inputs import C1, C3, OD, SPOT, TERM_MONTHS, PlanInputs
 from .model import build
 from .result import PlanResult, extract
 from .solve import SolveOptions
 
+
+CHOICES = ("y_cl", "cu", "cy")          # yes/no first-stage blocks: a run's cluster and start, contract choices
 
 # What is signed before demand is known: 1y/3y commitment starts, contracts signed and options exercised
 # (cu) and cancellations (cy). How much of a contract's deliveries to take (between its minimum and all)
@@ -117,8 +120,14 @@ def plan_paths(inp: PlanInputs, paths: list[DrawnPath], ref: int, options: Solve
     size = {"columns": m.num_cols, "rows": m.num_rows, "nonzeros": int(m.A.nnz),
             "integer_columns": int(m.integer.sum()), "failure_sets": len(inp.contingencies), "offerings": inp.O,
             "months": inp.T, "workloads": inp.W, "pools": ext.models[ref].blocks.pools.P, "paths": len(paths)}
+    det = _forecast_plan(inp, options) if sto.deterministic or _choices(ext.models[ref]) else None
+    chosen = det is not None and det[1].has_solution and bool(_choices(ext.models[ref]))
+    if chosen:
+        ext = fix_choices(ext, det[0], det[1].x)
     say(f"solving {len(paths)} paths ({size['columns']:,} columns, {size['rows']:,} rows)")
     sol = solve_extensive(ext, options, sto)
+    if chosen and sol.has_solution:
+        sol.status += "; runs' clusters and contract choices as in the single-forecast plan, the bound given them"
     ref_inp = ext.inputs[ref]
     result = PlanResult(inputs=ref_inp, solution=sol, build_seconds=build_s, size=size)
     if not sol.has_solution:
@@ -139,7 +148,7 @@ def plan_paths(inp: PlanInputs, paths: list[DrawnPath], ref: int, options: Solve
                    first_stage=list(sto.first_stage))
     if sto.deterministic:
         say("pricing the single-forecast plan's commitments on the same paths")
-        summary["deterministic"] = deterministic_on_paths(inp, ext, paths, options, sto)
+        summary["deterministic"] = deterministic_on_paths(inp, ext, paths, options, sto, det)
         det = summary["deterministic"].get("objective_usd")
         summary["deterministic_usd"] = summary["deterministic"].get("expected_usd")
         summary["value_of_stochastic_usd"] = None if det is None else det - summary["objective_usd"]
@@ -194,11 +203,37 @@ def idle_committed_share(inp: PlanInputs, model, x: np.ndarray) -> float:
     return float(idle.sum() / total) if total > 0 else 0.0
 
 
-def deterministic_on_paths(inp: PlanInputs, ext: Extensive, paths: list[DrawnPath], options: SolveOptions,
-                           sto: StochasticOptions) -> dict:
-    """Plan for the forecast alone, then fix its commitments and re-solve every path's second stage."""
+def _forecast_plan(inp: PlanInputs, options: SolveOptions) -> tuple[PlanMilp, Solution]:
+    """The single-forecast plan (its model and solution)."""
     model = build(inp)
-    det, _ = solve_plan(inp, model, options)
+    return model, solve_plan(inp, model, options)[0]
+
+
+def _choices(model: PlanMilp) -> list[str]:
+    """The yes/no first-stage blocks this model has: a run's cluster and start, contract choices."""
+    return [k for k in CHOICES if k in model.cols]
+
+
+def fix_choices(ext: Extensive, model: PlanMilp, x: np.ndarray) -> Extensive:
+    """The extensive form with the runs' clusters and starts and the contract choices fixed as the
+    single-forecast plan makes them (tied across paths, so on every path). Deciding them over the paths
+    too would make each LP bound of the extensive form loose (fractional cluster choices) and the solve
+    several times slower; which cluster carries a run is not what demand paths should move."""
+    ref = ext.models[ext.ref]
+    off = int(ext.col_start[ext.ref])
+    lo, hi = ext.milp.col_lo.copy(), ext.milp.col_hi.copy()
+    for k in _choices(ref):
+        mine, theirs = ref.cols[k], model.cols[k]
+        ok = (mine >= 0) & (theirs >= 0)
+        lo[mine[ok] + off] = hi[mine[ok] + off] = np.round(x[theirs[ok]])
+    return replace(ext, milp=replace(ext.milp, col_lo=lo, col_hi=hi))
+
+
+def deterministic_on_paths(inp: PlanInputs, ext: Extensive, paths: list[DrawnPath], options: SolveOptions,
+                           sto: StochasticOptions, forecast: tuple[PlanMilp, Solution] | None = None) -> dict:
+    """Plan for the forecast alone (or take `forecast`), then fix its commitments and re-solve every path's
+    second stage."""
+    model, det = forecast if forecast is not None else _forecast_plan(inp, options)
     if not det.has_solution:
         return {"status": det.status}
     fixed = np.round(det.x[first_stage(model, sto.first_stage)])
@@ -223,9 +258,9 @@ def plan_scenario_paths(scn, inp: PlanInputs, count: int | None, options: SolveO
     cv = scn.uncertainty.cvar
     where = (f"on the reference path '{paths[ref].id}' only (uncertainty.failure_sets)" if
              scn.uncertainty.failure_sets == "reference" else "on every path, on the demand each serves")
-    notes = (f"two-stage plan over {len(paths)} demand paths: 1y/3y commitments, contract signings, options and "
-             "cancellations are decided once for all paths (deliveries taken above a contract's minimum follow each "
-             "path); "
+    notes = (f"two-stage plan over {len(paths)} demand paths: 1y/3y commitments are decided once for all paths "
+             "(deliveries taken above a contract's minimum follow each path); contract signings, options, "
+             "cancellations and each training run's cluster and start are those of the single-forecast plan; "
              f"failure sets and survivability are enforced {where}",
              "unmet demand on a non-reference path is priced at max(the value of lost tokens "
              "(risk.loss_usd_per_million_tokens), 2x its cheapest on-demand price) and reported per path",
