@@ -143,8 +143,9 @@ def test_builtin_frontier_scenario_loads_and_labels_assumptions():
     assert "frontier-2026" in builtin_scenarios()
     scn = load_scenario("frontier-2026")
     assert scn.workloads.services and scn.workloads.training and len(scn.tenants) == 3
-    business = next(t for t in scn.tenants if t.id == "business")
-    assert business.customers >= 300_000
+    business = next(i for i, t in enumerate(scn.tenants) if t.id == "business")
+    assert scn.customers_now(business) >= 300_000            # "over 300,000 business customers"
+    assert scn.tenant_customers(business)[-1] > scn.customers_now(business)
     cat = scn.context().catalog
     for oid in ("gcp/tpu7x-8/us-central1", "aws/trn3-gen2-ultraserver/us-east-2"):
         fig = cat.offering(oid).on_demand

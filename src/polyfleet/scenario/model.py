@@ -158,7 +158,8 @@ class Scenario(Section):
         """Classes and each workload's share in each class over the horizon [workloads, classes] (the
         mean of the months: what the placement engine and the bridges, which see one moment, use)."""
         classes, share = self.class_shares_t()
-        return classes, share.mean(axis=2)
+        flat = not np.ptp(share, axis=2).any()           # constant shares: exactly the given ones, no averaging
+        return classes, share[:, :, 0] if flat else share.mean(axis=2)
 
     # ---- the perf layer -----------------------------------------------------------------
     def context(self):
