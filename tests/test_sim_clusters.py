@@ -77,7 +77,7 @@ def test_report_and_table_show_the_runs(planned, capsys):
     """The HTML report has a training-runs section naming each run's cluster; the CLI table lists them."""
     from rich.console import Console
 
-    from polyfleet.cli.planning import _print_runs
+    from polyfleet.cli.plan_views import print_runs as _print_runs
     from polyfleet.report.html import plan_sections
     scn, res = planned
     (sec,) = [s for s in plan_sections(res) if s.title == "Training runs"]
