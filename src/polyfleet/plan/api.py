@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -66,7 +66,7 @@ def plan(source: Scenario | PlanInputs | str, options: PlanOptions = PlanOptions
         _read_contracts(inp, model, sol, result, options, say)
     if options.binding:
         say("finding the binding limits")
-        relax = lp if lp is not None else solve(model, options.solve, relax=True)
+        relax = _prices_lp(model, sol, lp, options)
         result.relaxation_status = relax.status
         result.binding = binding_constraints(model, sol, inp.months, relax if relax.row_dual is not None else None,
                                              labels)
@@ -74,6 +74,20 @@ def plan(source: Scenario | PlanInputs | str, options: PlanOptions = PlanOptions
         say("checking survivability")
         result.survivability = evaluate(inp, result.firm_chips, result.served)
     return result
+
+
+def _prices_lp(model, sol, lp, options: PlanOptions):
+    """The LP whose row duals price the limits: the plan's yes/no choices (clusters and start months,
+    contracts signed, options, sites ordered, porting) fixed as the plan makes them, units left continuous.
+    With those choices relaxed, a limit's dual would price a fractional cluster or contract (a chip in a
+    run's last month would carry the run's whole constant size) rather than one more chip for this plan."""
+    binary = model.integer & (model.col_lo >= 0) & (model.col_hi <= 1)
+    if not binary.any():
+        return lp if lp is not None else solve(model, options.solve, relax=True)
+    lo, hi = model.col_lo.copy(), model.col_hi.copy()
+    lo[binary] = hi[binary] = np.round(sol.x[binary])
+    fixed = replace(model, col_lo=lo, col_hi=hi)
+    return solve(fixed, options.solve, relax=True)
 
 
 def _read_contracts(inp: PlanInputs, model, sol, result: PlanResult, options: PlanOptions, say) -> None:

@@ -49,9 +49,9 @@ def _cost(result) -> list[str]:
     site_cost = getattr(result, "site_cost", None)
     sites = f", power sites {units.money(float(site_cost.sum()))}" if site_cost is not None else ""
     return [f"Total paid inside the horizon ({len(result.inputs.months)} months): {units.money(result.total_cost)} "
-            f"(porting {units.money(result.porting_usd)}{sites}); new commitments owe "
+            f"(porting {units.money(result.porting_usd)}{sites}); new commitments and contracts owe "
             f"{units.money(result.obligation_after_usd)} after it.",
-            f"Accounting: {ACCOUNTING.get(tail, tail)}."]
+            f"Accounting: {getattr(result, 'accounting', None) or ACCOUNTING.get(tail, tail)}."]
 
 
 def _commitments(result) -> tuple[list[dict], str]:
@@ -77,6 +77,21 @@ def _sites(result) -> list[str]:
     return [f"Order power site {s['site']} in {s['how'].removeprefix('ordered ')} (energised {s['energised']}, "
             f"{units.megawatts(max(s.get('mw') or [0.0]))} at {units.money(s.get('usd_per_mw_month'))} per MW-month)"
             for s in rows[:MAX_ROWS]]
+
+
+def contract_line(c: dict) -> str:
+    """`contract google-tpu with gcp (signed): $20.8B in the horizon, $21.2B after, option tpu-2027 not
+    exercised`; a candidate the plan leaves is said to be left."""
+    if not c.get("signed", True) and not c.get("signed_in_plan", True):
+        return f"candidate {c.get('id')} with {c.get('counterparty')}: not worth signing in this plan"
+    how = "signed" if c.get("signed", True) else "a candidate the plan signs"
+    line = (f"contract {c.get('id')} with {c.get('counterparty')} ({how}): {units.money(c.get('cost_usd'))} in the "
+            f"horizon, {units.money(c.get('owed_after_usd'))} after")
+    if c.get("cancelled"):
+        line += ", cancelled"
+    for o in c.get("options") or []:
+        line += f", option {o['id']} {'exercised' if o.get('exercised') else 'not exercised'}"
+    return line
 
 
 def _contracts(result) -> list[dict]:
@@ -166,8 +181,7 @@ def board_lines(b: Board) -> list[str]:
         out.append(f"    {b.sign_more}")
     out += [f"    {line}" for line in b.sites]
     for c in b.contracts:
-        out.append(f"    contract {c.get('id')} with {c.get('counterparty')}: {units.money(c.get('cost_usd'))} "
-                   f"in the horizon, {units.money(c.get('owed_after_usd'))} after")
+        out.append(f"    {contract_line(c)}")
     out += [f"  {line}" for line in (*b.protects, *b.downside, b.lock_in)]
     out += ["  The limits that matter:", *[f"    {line}" for line in b.limits[:3]]]
     return out
