@@ -182,3 +182,17 @@ def test_a_tenant_named_like_the_default_class_is_explained_not_suggested_back(t
     err = error_of(tmp_path, MINIMAL.replace("tokens_per_s: 1000", "tokens_per_s: 1000\n      priority: standrd")
                    + "tenants:\n  - {id: standard, share: 0.5}\n")
     assert "unknown priority class 'standrd'" in str(err) and "did you mean standard" not in str(err)
+
+
+def test_points_interpolate_log_linearly_unless_asked_for_straight_lines():
+    """100 -> 400 over two steps: log-linear gives the geometric middle 200; linear gives 250. Shares
+    written as linear points add up month by month (0.2 + 0.8 -> 0.6 + 0.4 stays 1)."""
+    log = Series.model_validate({"points": {"2026-01": 100, "2026-03": 400}})
+    lin = Series.model_validate({"points": {"2026-01": 100, "2026-03": 400}, "interpolation": "linear"})
+    assert log.expand("2026-01", 3).tolist() == pytest.approx([100, 200, 400])
+    assert lin.expand("2026-01", 3).tolist() == pytest.approx([100, 250, 400])
+    a = Series.model_validate({"points": {"2026-01": 0.2, "2026-12": 0.6}, "interpolation": "linear"})
+    b = Series.model_validate({"points": {"2026-01": 0.8, "2026-12": 0.4}, "interpolation": "linear"})
+    assert (a.expand("2026-01", 12) + b.expand("2026-01", 12)).tolist() == pytest.approx([1.0] * 12)
+    with pytest.raises(ValueError, match="points only"):
+        Series.model_validate({"value": 3, "interpolation": "linear"})

@@ -8,6 +8,7 @@ A month is written `YYYY-MM` (a YAML date such as 2026-03-01 is accepted too). A
     {start: 100, monthly_growth: 0.08}     # +8% a month, compounded
     {start: 100, annual_multiple: 7}       # x7 a year (7 ** (1/12) a month)
     {points: {2026-01: 100, 2026-12: 700}} # log-linear between points, flat outside them
+    {points: {...}, interpolation: linear} # straight lines between points (shares that must add up)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -70,6 +71,8 @@ class Series(BaseModel):
     monthly_growth: float | None = Field(default=None, gt=-1)
     annual_multiple: float | None = Field(default=None, gt=0)
     points: dict[Month, float] | None = None
+    interpolation: Literal["log", "linear"] | None = Field(default=None, description="between points: log-linear "
+                                                           "(growth, the default) or linear (shares that add up)")
 
     @model_validator(mode="before")
     @classmethod
@@ -99,6 +102,8 @@ class Series(BaseModel):
             raise ValueError("growth needs a start value")
         if self.values is not None and any(v < 0 or not math.isfinite(v) for v in self.values):
             raise ValueError("values must be finite and >= 0")
+        if self.interpolation is not None and self.points is None:
+            raise ValueError("interpolation applies to points only")
         if self.points is not None:
             if not self.points:
                 raise ValueError("points needs at least one month")
@@ -135,6 +140,6 @@ class Series(BaseModel):
         xs = np.array([p[0] for p in pts], dtype=float)
         ys = np.array([p[1] for p in pts], dtype=float)
         t = np.arange(months, dtype=float)
-        if np.all(ys > 0):
+        if np.all(ys > 0) and self.interpolation != "linear":
             return np.exp(np.interp(t, xs, np.log(ys)))
         return np.interp(t, xs, ys)
