@@ -135,7 +135,7 @@ def _limits(result) -> list[str]:
     lines = [b.text for b in priced[:3]]
     if not lines:
         return ["Nothing but demand limits the plan (no power, supply, budget, cap or survivability limit binds)."]
-    return lines + ["'worth' is what one more unit of the limit would save (the LP relaxation's shadow price)."]
+    return lines + ["'worth' is what one more unit of the limit would save (its shadow price in the LP with the plan's yes/no choices fixed)."]
 
 
 # ---- rendering ------------------------------------------------------------------------------------------

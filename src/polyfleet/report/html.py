@@ -101,15 +101,12 @@ def render(title: str, sections: Sequence[Section], subtitle: str = "") -> str:
 
 def plan_sections(result) -> list[Section]:
     """Sections for a `plan.PlanResult`: the one-page summary, procurement, demand against capacity, then
-    status, capacity, cost, power, limits, survivability, lock-in, plan, assumptions."""
-    import numpy as np
-
-    from ..plan.inputs import TERMS
+    status, capacity, contracts, cost, power, shares, limits, survivability, lock-in, training runs, the
+    plan, assumptions."""
     from ..plan.lockin import lock_in
-    from . import plots
     from .board import board, board_section
-    from .procurement import demand_section, lock_in_section, procurement_section
     from .contracts import contracts_section
+    from .procurement import demand_section, lock_in_section, procurement_section
 
     inp = result.inputs
     warn = "" if result.feasible and result.solution.optimal else " warn"
@@ -123,50 +120,9 @@ def plan_sections(result) -> list[Section]:
                            "infeasible"))
         out.append(Section("Assumptions", bullets(list(inp.assumptions) + list(inp.notes)), "assumptions"))
         return out
-    months = inp.months
-    fams, chips = result.group_totals("family")
-    _, mw = result.group_totals("family", "mw")
-    mix = result.mix_by_family()
-    summary = [{"family": f, "chips": v["chips"], "mw": v["mw"], "share": v["mw_share"]} for f, v in mix.items()]
-    totals = (f"<p>Total cost over the horizon: <b>{units.money(result.total_cost)}</b> "
-              f"(commitment and contract payments after the horizon, in full: "
-              f"{units.money(result.obligation_after_usd)}; the objective counts them as {esc(result.accounting)}; "
-              f"porting: {units.money(result.porting_usd)}). Peak: {result.chips.sum(axis=0).max():,.0f} chips, "
-              f"{units.megawatts(np.nansum(result.mw, axis=0).max())}.</p>")
-    out.append(Section("Capacity", totals + f"<p>Mix in {months[-1]}:</p>" + table(
-        summary, [("family", "family"), ("chips", "chips"), ("mw", "MW"), ("share", "share of MW")],
-        {"share": pct}, left=("family",)) + figure(plots.stacked_area(
-            months, {f: mw[i] for i, f in enumerate(fams)}, "facility MW", "Capacity by family (MW)",
-            plots.FAMILY_COLORS)) + figure(plots.stacked_area(
-                months, {f: chips[i] for i, f in enumerate(fams)}, "chips", "Chips by family",
-                plots.FAMILY_COLORS)), "capacity"))
+    out.append(_capacity_section(result))
     out += [s for s in (contracts_section(result),) if s is not None]
-    cost_terms = {t: result.cost[:, k, :].sum(axis=0) / 1e6 for k, t in enumerate(TERMS)}
-    if result.contract_cost is not None:
-        cost_terms["contracts"] = result.contract_cost / 1e6
-    out.append(Section("Cost", figure(plots.stacked_bars(months, cost_terms, "USD millions per month",
-                                                         "Cost over time, by term", plots.TERM_COLORS)), "cost"))
-    used = {"total": np.nansum(result.mw, axis=0)}
-    limits = {}
-    for p in inp.power:
-        used[p.name] = np.nansum(result.mw[p.mask], axis=0)
-        limits[p.name] = p.mw
-    out.append(Section("Power", figure(plots.lines_against_limits(months, used, limits, "facility MW",
-                                                                  "Power against the limits")), "power"))
-    shares = []
-    for dim in ("vendor", "provider", "family", "region"):
-        groups, sh = result.shares(dim)
-        for g, row in zip(groups, sh):
-            shares.append({"dimension": dim, "group": g, **{m: row[t] for t, m in enumerate(months)}})
-    step = max(1, len(months) // 8)
-    picked = list(months[::step]) + ([months[-1]] if (len(months) - 1) % step else [])
-    out.append(Section("Shares of capacity", f"<p class='note'>Share of {inp.share_measure} per group.</p>" + table(
-        shares, [("dimension", "dimension"), ("group", "group")] + [(m, m) for m in picked],
-        {m: pct for m in picked}, left=("dimension", "group")), "shares"))
-    bind = [b.to_dict(months) for b in result.binding]
-    out.append(Section("What limits the plan", bullets([b["text"] for b in bind]) + (
-        "<p class='note'>Binding = at its limit in the plan and with a non-zero dual in the LP relaxation "
-        "(relaxing it would lower the cost).</p>"), "binding"))
+    out += [_cost_section(result), _power_section(result), _shares_section(result), _binding_section(result)]
     if result.survivability is not None:
         out.append(Section("Survivability", _survivability(result.survivability), "survivability"))
     out.append(lock_in_section(lock_in(inp, result.allocation)))
@@ -181,6 +137,86 @@ def plan_sections(result) -> list[Section]:
     out.append(Section("Assumptions and notes", bullets(list(inp.assumptions)) + bullets(list(inp.notes)),
                        "assumptions"))
     return out
+
+
+def _capacity_section(result) -> Section:
+    """The total, the last month's mix and capacity by family over time (MW and chips)."""
+    import numpy as np
+
+    from . import plots
+    months = result.inputs.months
+    fams, chips = result.group_totals("family")
+    _, mw = result.group_totals("family", "mw")
+    summary = [{"family": f, "chips": v["chips"], "mw": v["mw"], "share": v["mw_share"]}
+               for f, v in result.mix_by_family().items()]
+    totals = (f"<p>Total cost over the horizon: <b>{units.money(result.total_cost)}</b> "
+              f"(commitment and contract payments after the horizon, in full: "
+              f"{units.money(result.obligation_after_usd)}; the objective counts them as {esc(result.accounting)}; "
+              f"porting: {units.money(result.porting_usd)}). Peak: {result.chips.sum(axis=0).max():,.0f} chips, "
+              f"{units.megawatts(np.nansum(result.mw, axis=0).max())}.</p>")
+    return Section("Capacity", totals + f"<p>Mix in {months[-1]}:</p>" + table(
+        summary, [("family", "family"), ("chips", "chips"), ("mw", "MW"), ("share", "share of MW")],
+        {"share": pct}, left=("family",)) + figure(plots.stacked_area(
+            months, {f: mw[i] for i, f in enumerate(fams)}, "facility MW", "Capacity by family (MW)",
+            plots.FAMILY_COLORS)) + figure(plots.stacked_area(
+                months, {f: chips[i] for i, f in enumerate(fams)}, "chips", "Chips by family",
+                plots.FAMILY_COLORS)), "capacity")
+
+
+def _cost_section(result) -> Section:
+    from ..plan.inputs import TERMS
+    from . import plots
+    cost_terms = {t: result.cost[:, k, :].sum(axis=0) / 1e6 for k, t in enumerate(TERMS)}
+    if result.contract_cost is not None:
+        cost_terms["contracts"] = result.contract_cost / 1e6
+    if result.site_cost is not None:
+        cost_terms["power sites"] = result.site_cost / 1e6
+    return Section("Cost", figure(plots.stacked_bars(result.inputs.months, cost_terms, "USD millions per month",
+                                                     "Cost over time, by term", plots.TERM_COLORS)), "cost")
+
+
+def _power_section(result) -> Section:
+    """Facility MW against each power limit and each site (a site holds nothing before it is energised)."""
+    import numpy as np
+
+    from . import plots
+    inp = result.inputs
+    used = {"total": np.nansum(result.mw, axis=0)}
+    limits = {}
+    for p in inp.power:
+        used[p.name] = np.nansum(result.mw[p.mask], axis=0)
+        limits[p.name] = p.mw
+    for s in result.sites:
+        name = f"site {s['site']}"
+        used[name] = np.asarray(s["mw_drawn"])
+        on = np.array([inp.months.index(s["energised"]) <= t if s["energised"] in inp.months
+                       else s["energised"] == "before the horizon" for t in range(inp.T)])
+        limits[name] = np.where(on, np.asarray(s["mw"]), 0.0)
+    return Section("Power", figure(plots.lines_against_limits(inp.months, used, limits, "facility MW",
+                                                              "Power against the limits and sites")), "power")
+
+
+def _shares_section(result) -> Section:
+    inp = result.inputs
+    months = inp.months
+    shares = []
+    for dim in ("vendor", "provider", "family", "region"):
+        groups, sh = result.shares(dim)
+        for g, row in zip(groups, sh):
+            shares.append({"dimension": dim, "group": g, **{m: row[t] for t, m in enumerate(months)}})
+    step = max(1, len(months) // 8)
+    picked = list(months[::step]) + ([months[-1]] if (len(months) - 1) % step else [])
+    return Section("Shares of capacity", f"<p class='note'>Share of {inp.share_measure} per group.</p>" + table(
+        shares, [("dimension", "dimension"), ("group", "group")] + [(m, m) for m in picked],
+        {m: pct for m in picked}, left=("dimension", "group")), "shares")
+
+
+def _binding_section(result) -> Section:
+    bind = [b.to_dict(result.inputs.months) for b in result.binding]
+    return Section("What limits the plan", bullets([b["text"] for b in bind]) + (
+        "<p class='note'>Binding = at its limit in the plan and with a non-zero dual in the LP with the plan's "
+        "yes/no choices (clusters, contracts, sites) fixed: relaxing it would lower the cost by about its price "
+            "per unit.</p>"), "binding")
 
 
 def _runs(result) -> str:
