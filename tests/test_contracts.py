@@ -305,3 +305,19 @@ def test_enumerated_contract_choices_match_highs_alone(monkeypatch):
     plain = solve(inp, *cs)
     assert "enumerated" not in plain.solution.start
     assert r.solution.objective == pytest.approx(plain.solution.objective, rel=0.01)
+
+
+def test_the_simulator_plans_to_pay_what_the_plan_pays_contracts_included(tmp_path):
+    """The simulator's planned cost is the plan's total: contract payments (here most of the cost) are
+    in it, not only the offerings' own terms; with no faults the actual cost is the same."""
+    from polyfleet.scenario.faults import Faults
+    from polyfleet.sim.build import setup_from_plan
+    from polyfleet.sim.costs import run_costs
+
+    scn = load(tmp_path, BASE)
+    r = plan(scn, QUICK)
+    assert r.contract_cost is not None and r.contract_cost.sum() > 0.5 * r.total_cost
+    setup = setup_from_plan(scn, r, faults=Faults())
+    planned, actual, _ = run_costs(setup, [])
+    assert planned == pytest.approx(r.total_cost, rel=1e-9)
+    assert actual == pytest.approx(planned, rel=1e-12)

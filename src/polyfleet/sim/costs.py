@@ -18,7 +18,8 @@ def month_overlap(start_s: float, end_s: float, months: int, month_s: float) -> 
 
 
 def run_costs(setup: SimSetup, events: list[FaultEvent]) -> tuple[float, float, float]:
-    """(planned, actual, stranded) USD over the simulated months. A price shock multiplies the
+    """(planned, actual, stranded) USD over the simulated months, contracts, sites and other fixed payments
+    included (they do not move with a fault). A price shock multiplies the
     on-demand and spot cost of its pools for the share of each month it lasts; a new generation
     strands `value_drop` of the commitment payments from its arrival to the end of the simulated
     months."""
@@ -39,5 +40,6 @@ def run_costs(setup: SimSetup, events: list[FaultEvent]) -> tuple[float, float, 
         else:
             committed = planned[mask][:, COMMIT_1Y:, :].sum(axis=(0, 1))   # [months]
             stranded += float(ev.magnitude * (committed * cover).sum())
-    total = float(planned.sum())
+    other = float(sched.other_cost[:months].sum()) if sched.other_cost is not None else 0.0
+    total = float(planned.sum()) + other
     return total, total + extra, stranded

@@ -27,6 +27,8 @@ class FleetSchedule:
     facility_watts: np.ndarray   # [P] watts per chip at the facility (IT x PUE), NaN = unknown
     months: tuple[str, ...]
     hours_per_month: float
+    other_cost: np.ndarray | None = None   # [T] planned USD paid outside the pools' terms: contracts, power
+    #                                        sites, commitments on offerings the plan leaves out
 
     @property
     def pools(self) -> tuple[str, ...]:
@@ -62,7 +64,8 @@ class FleetSchedule:
         return cls(facts=facts, firm=ck[:, [ON_DEMAND, COMMIT_1Y, COMMIT_3Y]].sum(axis=1) + deals, spot=ck[:, SPOT],
                    committed=ck[:, [COMMIT_1Y, COMMIT_3Y]].sum(axis=1) + deals, price=inp.price[idx],
                    cost=result.cost[idx], facility_watts=inp.mw_per_chip[idx] * 1e6, months=inp.months,
-                   hours_per_month=inp.hours)
+                   hours_per_month=inp.hours,
+                   other_cost=result.month_cost - result.cost[idx].sum(axis=(0, 1)))
 
     def mask(self, target_kind: str, target: str) -> np.ndarray:
         """[P] pools an event target names."""
