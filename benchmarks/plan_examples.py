@@ -25,7 +25,8 @@ SCENARIOS = ["frontier-2026", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / 
 def run(args: list[str]) -> dict:
     """Wall time and the plan's solver summary of one `polyfleet plan` call."""
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "polyfleet", "plan", *args, "--quiet", "--format", "json"],
+    out = subprocess.run([sys.executable, "-c", "from polyfleet.cli import main; main()", "plan", *args, "--quiet",
+                          "--format", "json"],
                          capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - t0
     try:
