@@ -18,7 +18,7 @@ import numpy as np
 from .. import solvers
 from ..solvers import Milp, Solution
 from .extensive import COST_SCALE, Extensive, first_stage
-from .heuristic import REPAIRABLE_KINDS, fix_contract_binaries, fix_runs, round_up
+from .heuristic import REPAIRABLE_KINDS, round_up
 from .solve import SolveOptions
 
 if TYPE_CHECKING:
@@ -48,29 +48,13 @@ def solve_extensive(ext: Extensive, options: SolveOptions, sto: StochasticOption
     return solvers.run(solvers.load(milp, _highs(options, sto), verbose=options.verbose), milp)
 
 
-def _whole_choices(ext: Extensive, h_lp, x: np.ndarray) -> np.ndarray | None:
-    """The yes/no choices of the first stage made whole before the units are rounded, as for one plan
-    (`heuristic`): contract signings, options and cancellations rounded, then each training run fixed on a
-    cluster and start month the LP still allows. They are tied across paths, so fixing the reference
-    path's fixes every path's. The LP keeps these bounds (it serves only the rounding)."""
-    off = int(ext.col_start[ext.ref])
-    view = replace(ext.milp, cols={k: np.where(v >= 0, v + off, -1) for k, v in ext.models[ext.ref].cols.items()})
-    x = fix_contract_binaries(view, h_lp, x)
-    runs = None if x is None else fix_runs(view, h_lp, x)
-    return None if runs is None else runs[0]
-
-
 def _round_first_stage(ext: Extensive, h_lp, x: np.ndarray, rounds: int = 8) -> tuple[np.ndarray | None, np.ndarray]:
     """Whole first-stage units from the LP point, as `heuristic.start_point` does for one plan: round the
     reference path's units up; where that breaks one of its limit rows, tighten that row by more than the
     overshoot and re-solve the LP (warm). Returns (first-stage values or None, the LP point used)."""
-    lp_x = x
     m, ref = ext.models[ext.ref], ext.ref
     r0, sl = int(ext.row_start[ref]), ext.cols_of(ref)
     limit = np.concatenate([b.rows for b in m.row_blocks if b.kind in REPAIRABLE_KINDS] or [np.zeros(0, int)])
-    x = _whole_choices(ext, h_lp, x)
-    if x is None:
-        return None, lp_x
     hi0 = ext.milp.row_hi.copy()
     tight = hi0.copy()
     found = None

@@ -132,10 +132,10 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
     limit_rows = np.concatenate([b.rows for b in model.row_blocks if b.kind in REPAIRABLE_KINDS] or [np.zeros(0, int)])
     if (model.integer & ~_integral_cols(model)).any():
         return None                                     # integers the rounding does not know (none today)
-    x = fix_contract_binaries(model, highs, x_lp)
+    x = _fix_contract_binaries(model, highs, x_lp)
     if x is None:
         return None
-    fixed = fix_runs(model, highs, x)
+    fixed = _fix_runs(model, highs, x)
     if fixed is None:
         return None
     x, pinned = fixed
@@ -168,7 +168,7 @@ def start_point(inp: PlanInputs, model: Milp, highs, x_lp: np.ndarray, rounds: i
     return found
 
 
-def fix_runs(model: Milp, highs, x_lp: np.ndarray, clusters: int = 64,
+def _fix_runs(model: Milp, highs, x_lp: np.ndarray, clusters: int = 64,
               starts_tried: int = 4) -> tuple[np.ndarray, list[int]] | None:
     """Each training run, in turn, fixed on one cluster and start month: the cluster the LP weighs most
     whose LP (earlier runs fixed) still has a plan, then the first start month, by LP weight, that does.
@@ -218,7 +218,7 @@ def fix_runs(model: Milp, highs, x_lp: np.ndarray, clusters: int = 64,
     return x, pinned
 
 
-def fix_contract_binaries(model: Milp, highs, x_lp: np.ndarray) -> np.ndarray | None:
+def _fix_contract_binaries(model: Milp, highs, x_lp: np.ndarray) -> np.ndarray | None:
     """Contract binaries (sign, exercise, cancel) rounded to the nearest whole value and fixed in the LP
     (solved again); None when that LP has no solution. The LP's column bounds are left fixed: this LP
     serves only the start point."""
@@ -241,7 +241,7 @@ def _integral_cols(model: Milp) -> np.ndarray:
     return known
 
 
-__all__ = ["fix_contract_binaries", "fix_runs", "round_up", "solve_plan", "start_point"]
+__all__ = ["round_up", "solve_plan", "start_point"]
 
 
 def solve_plan(inp: PlanInputs, model: Milp, options: SolveOptions,
