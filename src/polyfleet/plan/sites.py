@@ -78,15 +78,29 @@ def fixed_cost(inp: PlanInputs) -> float:
     return float(fixed_by_month(inp).sum())
 
 
+def _orders_made(inp: PlanInputs, model, x: np.ndarray) -> list[int | None]:
+    """Per site: the month the plan orders it (None: under way, or not ordered)."""
+    y = model.value("site_order", x) if "site_order" in model.cols else np.zeros((len(inp.sites), inp.T))
+    out: list[int | None] = []
+    for i, s in enumerate(inp.sites):
+        ordered = np.flatnonzero(y[i] > 0.5) if s.lead is not None else []
+        out.append(int(ordered[0]) if len(ordered) else None)
+    return out
+
+
+def _first_month(s, ordered: int | None) -> int | None:
+    """The month a site first holds chips: its energisation (under way) or order + lead (None: never)."""
+    if s.lead is None:
+        return s.first
+    return None if ordered is None else ordered + s.lead
+
+
 def month_cost(inp: PlanInputs, model, x: np.ndarray) -> np.ndarray:
     """[T] USD the sites cost each month: those under way, and those the plan ordered once energised."""
     out = np.zeros(inp.T)
-    y = model.value("site_order", x) if "site_order" in model.cols else None
-    for i, s in enumerate(inp.sites):
-        live = s.energised(inp.T).astype(float)
-        if s.lead is not None and y is not None:
-            ordered = np.flatnonzero(y[i] > 0.5)
-            live = (np.arange(inp.T) >= ordered[0] + s.lead).astype(float) if len(ordered) else live
+    for s, ordered in zip(inp.sites, _orders_made(inp, model, x)):
+        first = _first_month(s, ordered)
+        live = np.arange(inp.T) >= first if first is not None else np.zeros(inp.T, bool)
         out += s.usd_per_mw_month * s.mw * live
     return out
 
@@ -96,15 +110,11 @@ def site_rows(inp: PlanInputs, model, x: np.ndarray) -> list[dict]:
     if not inp.sites:
         return []
     u = model.value("site_mw", x)                                                       # [S, O, T]
-    y = model.value("site_order", x) if "site_order" in model.cols else np.zeros((len(inp.sites), inp.T))
     rows = []
-    for i, s in enumerate(inp.sites):
-        if s.lead is None:
-            first, how = s.first, "under way"
-        else:
-            ordered = np.flatnonzero(y[i] > 0.5)
-            first = int(ordered[0]) + s.lead if len(ordered) else None
-            how = f"ordered {inp.months[int(ordered[0])]}" if len(ordered) else "not ordered"
+    for i, (s, ordered) in enumerate(zip(inp.sites, _orders_made(inp, model, x))):
+        first = _first_month(s, ordered)
+        how = ("under way" if s.lead is None else f"ordered {inp.months[ordered]}" if ordered is not None
+               else "not ordered")
         energised = (inp.months[first] if first is not None and 0 <= first < inp.T
                      else "before the horizon" if first is not None and first < 0 else "-")
         draw = u[i].sum(axis=0)
