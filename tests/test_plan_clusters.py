@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from polyfleet.plan import PlanOptions, SolveOptions, plan, simple_inputs
+from polyfleet.plan.evaluate import evaluate
 from polyfleet.plan.inputs import Cluster
 
 EXACT = PlanOptions(solve=SolveOptions(mip_rel_gap=1e-9), binding=False, survivability=False)
@@ -129,6 +130,17 @@ def test_off_peak_share_is_capped_by_the_idle_chips():
     assert r.off_peak_chips[1, 0] == pytest.approx(100 / 3) and r.total_cost == pytest.approx(114.0)
     doc = r.to_dict()
     assert doc["off_peak"][0]["chips"] == pytest.approx(100 / 3)
+
+
+def test_survivability_counts_the_off_peak_training_the_plan_relies_on():
+    """The $100 fleet above (100 chips) serves the service at its peak and, off-peak, post-training's 20
+    tokens/h: judged with nothing failing it serves everything. Judged without off-peak it would serve
+    only 100 of the 120 tokens/h, and a plan would wrongly look short of its own demand."""
+    r = plan(off_peak_inputs(20.0), EXACT)
+    surv = evaluate(r.inputs, r.firm_chips, r.served)
+    assert surv.served_all[0] == pytest.approx(1.0) and surv.meets()[0].all()
+    without = evaluate(replace(r.inputs, off_peak=np.array([False, False])), r.firm_chips, r.served)
+    assert without.served_all[0] == pytest.approx(100.0 / 120.0)
 
 
 def test_check_invariants_catches_a_broken_run():
