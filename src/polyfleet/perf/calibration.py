@@ -52,6 +52,8 @@ class Point(BaseModel):
     batch: int | None = Field(default=None, gt=0)
     replica_chips: int | None = Field(default=None, gt=0)
     choose_replica: bool = False
+    ttft_slo_s: float | None = Field(default=None, gt=0, description="latency limit the run met (MLPerf Server)")
+    tpot_slo_s: float | None = Field(default=None, gt=0)
     # training
     seq_len: int | None = Field(default=None, gt=0)
     ep: int | None = Field(default=None, gt=0, description="expert parallelism of the published layout")
@@ -120,7 +122,7 @@ def predict_inference(points: list[Point], ctx: Context) -> np.ndarray:
     if not points:
         return np.zeros(0)
     mrows, mkey, crows, ckey = [], {}, [], {}
-    owner, sizes, fields = [], [], []
+    owner, sizes, fields, slos = [], [], [], []
     for i, p in enumerate(points):
         spec, acc = ctx.model(p.model), ctx.accelerator(p.accelerator)
         kv = "fp8" if p.dtype in ("fp8", "fp4") else p.dtype
@@ -139,11 +141,12 @@ def predict_inference(points: list[Point], ctx: Context) -> np.ndarray:
             owner.append(i)
             sizes.append(c)
             fields.append((mi, hi, p.input_tokens or 1000, p.output_tokens or 1000, p.batch or 0, rt))
+            slos.append((p.ttft_slo_s or np.inf, p.tpot_slo_s or np.inf))
     f = np.array(fields, dtype=float)
-    n = len(owner)
+    slo = np.array(slos, dtype=float)
     cases = inf.InferenceCases(model=f[:, 0].astype(int), chip=f[:, 1].astype(int), chips=np.array(sizes, float),
-                               input_tokens=f[:, 2], output_tokens=f[:, 3], ttft_slo_s=np.full(n, np.inf),
-                               tpot_slo_s=np.full(n, np.inf), batch=f[:, 4], runtime_eff=f[:, 5])
+                               input_tokens=f[:, 2], output_tokens=f[:, 3], ttft_slo_s=slo[:, 0],
+                               tpot_slo_s=slo[:, 1], batch=f[:, 4], runtime_eff=f[:, 5])
     res = inf.estimate(ModelArrays.build(mrows), ChipArrays.build(crows, ctx.efficiency), cases)
     owner_a = np.array(owner)
     per_chip = np.where(res.feasible & (f[:, 5] > 0), res.tokens_per_s_per_chip, -1.0)

@@ -1,0 +1,76 @@
+"""The fit: training and inference fitted apart, partial pooling across platforms, stack priors,
+and the latency limits a published run met."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from polyfleet.perf.calibration import load_calibration, predict_inference
+from polyfleet.perf.fit import FIT_PARAMS, _get, fit, pooling_matrix, stack_priors, use_of
+
+
+@pytest.fixture(scope="module")
+def cal():
+    return load_calibration()
+
+
+def test_pooling_rows_by_hand():
+    """Two platforms share a factor, a third factor has no twin: each shared one is pulled toward the
+    pair's mean (rows +1/2, -1/2), the lone one and the shared ("*") one not at all."""
+    params = (("platforms.cuda.training.mfu.bf16", 0.1, 0.9), ("platforms.tpu.training.mfu.bf16", 0.1, 0.9),
+              ("platforms.tpu.inference.overhead_ms", 0.5, 9.0), ("platforms.*.training.expert_imbalance", 1, 2))
+    rows = pooling_matrix(params)
+    assert rows.shape == (2, 4)
+    assert rows[0] == pytest.approx([0.5, -0.5, 0, 0]) and rows[1] == pytest.approx([-0.5, 0.5, 0, 0])
+    # 0.2 and 0.8 have the geometric mean 0.4: each lies a factor 2 from it
+    assert rows @ np.log([0.2, 0.8, 1.0, 1.0]) == pytest.approx([-np.log(2.0), np.log(2.0)])
+
+
+def test_every_fitted_factor_acts_on_one_kind_of_point():
+    kinds = {p: use_of(p) for p, _, _ in FIT_PARAMS}
+    assert kinds["intensity_scale"] == "training" and kinds["harness.mlperf"] == "inference"
+    assert kinds["platforms.*.training.expert_gemm_width"] == "training"
+    assert kinds["stacks.cuda.vllm.inference"] == "inference"
+
+
+def test_a_platform_with_no_points_borrows_the_others_factor(cal, ctx):
+    """Fitted on NVIDIA and TPU training points only, ROCm's MFU (no point pins it) lands between
+    the platforms that have points, not at the middle of its bounds."""
+    pts = [(k, p) for k, p in cal.points() if k == "training" and p.accelerator in ("h100", "b200", "tpu-v6e")][:12]
+    fitted = fit(pts, ctx, from_prior=True).model_dump()
+    others = [_get(fitted, f"platforms.{plat}.training.mfu.bf16", np.nan) for plat in ("cuda", "tpu", "neuron")]
+    rocm = _get(fitted, "platforms.rocm.training.mfu.bf16", np.nan)
+    assert min(others) <= rocm <= max(others)
+    assert rocm != pytest.approx(0.45, abs=1e-3)        # the middle of its bounds (0.1, 0.8)
+
+
+def test_a_stack_with_no_points_stays_at_its_catalog_prior(cal, ctx):
+    """Without SGLang points the fitted SGLang factor on CUDA is the catalog's prior (0.9)."""
+    pts = [(k, p) for k, p in cal.points() if k == "inference" and p.stack == "trtllm"][:10]
+    rows, at = stack_priors(FIT_PARAMS, ctx)
+    assert len(rows) == sum(p.startswith("stacks.") for p, _, _ in FIT_PARAMS)
+    fitted = fit(pts, ctx, from_prior=True).model_dump()
+    assert _get(fitted, "stacks.cuda.sglang.inference", np.nan) == pytest.approx(0.9, rel=1e-2)
+
+
+def test_training_factors_ignore_inference_points(cal, ctx):
+    """The two blocks share no factor: adding inference points leaves the fitted training factors alone."""
+    tr = [(k, p) for k, p in cal.points() if k == "training"][:10]
+    inf = [(k, p) for k, p in cal.points() if k == "inference"][:10]
+    a = fit(tr, ctx, from_prior=True).model_dump()
+    b = fit(tr + inf, ctx, from_prior=True).model_dump()
+    for path, _, _ in FIT_PARAMS:
+        if use_of(path) == "training":
+            assert _get(a, path, 0) == pytest.approx(_get(b, path, 0), rel=1e-9), path
+
+
+def test_a_server_run_meets_its_latency_limits(cal, ctx):
+    """An MLPerf Server point carries the TTFT/TPOT limits it met: a tight TPOT limit forces a smaller
+    batch and less throughput than the same run without it."""
+    p = next(p for p in cal.inference if p.id == "mlperf51-mi300x-llama2-70b-server")
+    assert p.ttft_slo_s == 2.0 and p.tpot_slo_s == 0.2
+    free = p.model_copy(update={"ttft_slo_s": None, "tpot_slo_s": None})
+    tight = p.model_copy(update={"tpot_slo_s": 0.03})
+    limited, unlimited, tighter = predict_inference([p, free, tight], ctx)
+    assert unlimited >= limited > tighter > 0
