@@ -24,7 +24,8 @@ def context(imbalance=1.0, gemm_width=0.0, a2a=0.5) -> Context:
     data["stacks"] = {}
     for plat in data["platforms"].values():
         plat["training"].update(mfu={"bf16": 0.5, "fp8": 0.5}, scaleout_exponent=0.0, memory_pressure=0.0,
-                                a2a_efficiency=a2a, expert_imbalance=imbalance, expert_gemm_width=gemm_width)
+                                a2a_efficiency=a2a, expert_imbalance=imbalance, expert_gemm_width=gemm_width,
+                                attention_efficiency=1.0)
     base = Context()
     return Context(catalog=base.catalog, models=ModelLibrary({**base.models.models, "moe-test": MOE}),
                    efficiency=Efficiency.model_validate(data))

@@ -14,8 +14,16 @@ def flat() -> Context:
     data = default_efficiency().model_dump()
     data["intensity_scale"] = 1e15
     for plat in data["platforms"].values():
-        plat["training"].update(mfu={"bf16": 0.5, "fp8": 0.5}, scaleout_exponent=0.0, memory_pressure=0.0)
+        plat["training"].update(mfu={"bf16": 0.5, "fp8": 0.5}, scaleout_exponent=0.0, memory_pressure=0.0,
+                                attention_efficiency=1.0)
     return Context(efficiency=Efficiency.model_validate(data))
+
+
+def with_attention(ctx: Context, share: float) -> Context:
+    data = ctx.efficiency.model_dump()
+    for plat in data["platforms"].values():
+        plat["training"]["attention_efficiency"] = share
+    return Context(catalog=ctx.catalog, models=ctx.models, efficiency=Efficiency.model_validate(data))
 
 
 def test_tokens_per_second_hand_derived(flat):
@@ -24,6 +32,21 @@ def test_tokens_per_second_hand_derived(flat):
     e = estimate_training("llama-3.1-8b", "h100", 8, seq_len=8192, ctx=flat)
     assert e.feasible
     assert e.tokens_per_s_per_chip == pytest.approx(9611.05, rel=1e-5)
+
+
+def test_fp8_training_keeps_attention_in_bf16_at_its_share_of_mfu(flat):
+    """Llama-3.1-8B at seq 8,192: 45,029,834,752 matmul FLOPs per token (6 x 7.505e9) run at the FP8
+    peak x 0.5; attention's 1.5 x 524,288 x 8,192 = 6,442,450,944 run at the BF16 peak (989.4 TFLOP/s)
+    x 0.5 x the attention share 0.4: FP8 buys nothing for attention, and a lower share slows it."""
+    fp8_peak = flat.accelerator("h100").peak_tflops("fp8").value * 1e12
+    att = 1.5 * 524288 * 8192
+    matmul = 51_471_998_976 - att
+    t = matmul / (fp8_peak * 0.5) + att / (989.4e12 * 0.5 * 0.4)
+    e = estimate_training("llama-3.1-8b", "h100", 8, seq_len=8192, dtype="fp8", ctx=with_attention(flat, 0.4))
+    assert e.tokens_per_s_per_chip == pytest.approx(1.0 / t, rel=1e-6)
+    # at share 1 and BF16, every FLOP runs at the same rate (the hand case above)
+    assert estimate_training("llama-3.1-8b", "h100", 8, seq_len=8192, ctx=with_attention(flat, 0.4)) \
+        .tokens_per_s_per_chip < 9611.05
 
 
 def test_run_time_cost_energy(flat):

@@ -65,6 +65,7 @@ class ChipArrays:
     """One row per (accelerator, requested compute dtype); NaN where a figure is unknown."""
 
     peak_flops: np.ndarray
+    peak_bf16: np.ndarray           # what attention runs at in training (FP8 recipes keep it in BF16)
     compute_dtype: np.ndarray       # dtype the matmuls run in (after fallback), as str
     hbm_bytes: np.ndarray
     hbm_bw: np.ndarray
@@ -83,6 +84,7 @@ class ChipArrays:
     scaleout_exponent: np.ndarray
     memory_pressure: np.ndarray
     attention_eff: np.ndarray
+    train_attention_eff: np.ndarray
     interference: np.ndarray
     allreduce_bw: np.ndarray        # link bandwidth a tensor-parallel all-reduce reaches (inference)
     a2a_eff: np.ndarray
@@ -101,11 +103,13 @@ class ChipArrays:
                 if fig.known:
                     peak, used = fig.value * 1e12, cand
                     break
+            bf16 = acc.peak_tflops("bf16")
             plat = eff[acc.platform]
             inf, tr = plat.inference, plat.training
             link = acc.figure("link_gbytes_per_s")
             vals = {
                 "peak_flops": peak, "compute_dtype": used,
+                "peak_bf16": min(bf16.value * 1e12, peak) if bf16.known else peak,
                 "hbm_bytes": _val(acc.figure("hbm_gb")) * 1e9,
                 "hbm_bw": _val(acc.figure("hbm_tbps")) * 1e12,
                 "link_bw": _val(link) * 1e9,
@@ -116,6 +120,7 @@ class ChipArrays:
                 "hbm_usable": inf.hbm_usable, "max_batch": inf.max_batch,
                 "mfu": tr.mfu_for(used) * float(eff.intensity_factor(peak / (_val(acc.figure("hbm_tbps")) * 1e12))), "scaleout_exponent": tr.scaleout_exponent,
                 "memory_pressure": tr.memory_pressure, "attention_eff": inf.attention_efficiency,
+                "train_attention_eff": tr.attention_efficiency,
                 "interference": inf.interference,
                 "allreduce_bw": _val(link) * 1e9 * inf.allreduce_efficiency, "a2a_eff": tr.a2a_efficiency,
                 "expert_imbalance": tr.expert_imbalance, "expert_gemm_width": tr.expert_gemm_width,

@@ -50,6 +50,8 @@ class TrainingEfficiency(BaseModel):
                                   "mixture-of-experts all-to-all reaches (after what overlaps compute)")
     expert_imbalance: float = Field(1.0, ge=1, le=2, description="busiest expert's tokens / the mean: expert "
                                     "matmuls wait for the busiest")
+    attention_efficiency: float = Field(1.0, gt=0, le=1, description="attention kernels' (flash attention, "
+                                        "forward and backward) share of the matmul MFU")
     expert_gemm_width: float = Field(0.0, ge=0, le=20000, description="expert matmuls reach ffn / (ffn + this) of "
                                      "the dense efficiency: narrow (fine-grained) experts run smaller, slower GEMMs")
 

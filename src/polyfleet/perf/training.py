@@ -77,13 +77,17 @@ def dense_mfu(H: ChipArrays, c: TrainingCases, fill: np.ndarray) -> np.ndarray:
 
 def seconds_per_token(M: ModelArrays, H: ChipArrays, c: TrainingCases, fpt: np.ndarray,
                       u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(seconds per token per chip, of which all-to-all) at dense MFU u."""
+    """(seconds per token per chip, of which all-to-all) at dense MFU u. Attention's own
+    matmuls (scores and values) run in BF16 whatever the recipe's matmul dtype, at a share of
+    the MFU (flash attention's kernels reach less of peak than the GEMMs)."""
     m, h = c.model, c.chip
     rate = H.peak_flops[h] * u
     expert = 6.0 * M.expert_active_params[m]
+    attention = M.att_train_coeff[m] * c.seq_len
     ffn = np.maximum(M.expert_ffn[m], 1.0)
     gemm = ffn / (ffn + H.expert_gemm_width[h])
-    t_compute = (fpt - expert) / rate + expert * H.expert_imbalance[h] / (rate * gemm)
+    t_compute = ((fpt - expert - attention) / rate + attention / (H.peak_bf16[h] * u * H.train_attention_eff[h])
+                 + expert * H.expert_imbalance[h] / (rate * gemm))
     scaleup = np.nan_to_num(H.scaleup[h], nan=1.0)
     ep = np.minimum(np.maximum(M.experts[m], 1.0), np.where(scaleup >= 8, np.minimum(c.chips, scaleup), c.chips))
     if c.expert_parallel is not None:     # a published layout's expert parallelism (may cross scale-out)
