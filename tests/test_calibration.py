@@ -126,12 +126,13 @@ def test_band_rows_group_held_out_errors(cal):
 
 def test_held_out_error_stays_where_it_was_measured(heldout):
     """Regression guard on the figures in the closing note (5 folds grouped by setup, seed 0, every
-    fold fitted from the prior), with a margin."""
+    fold fitted from the prior, 262 points), with a margin: TPU 9.4% / 87%, NVIDIA 10.9% / 80%,
+    AMD 18.3% / 78%, Trainium 18.1% / 68%, all 13.0% / 79%."""
     fams = {s.group: s for s in by_family(heldout)}
-    assert fams["tpu"].median_abs_error < 0.13 and fams["tpu"].within_25 > 0.8
-    assert fams["all"].median_abs_error < 0.18 and fams["all"].within_25 > 0.7
-    for fam, bar in (("nvidia", 0.17), ("trainium", 0.2), ("amd", 0.3)):
-        assert fams[fam].median_abs_error < bar
+    for fam, median, within in (("tpu", 0.11, 0.82), ("nvidia", 0.125, 0.75), ("amd", 0.21, 0.72),
+                                ("trainium", 0.21, 0.62), ("all", 0.145, 0.74)):
+        assert fams[fam].median_abs_error < median, fam
+        assert fams[fam].within_25 > within, fam
 
 
 def test_built_in_bands_cover_every_family():
