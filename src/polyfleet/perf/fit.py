@@ -6,10 +6,12 @@ no factor belongs to one point. The fit pools: each platform's factor is pulled 
 of the same factor on the other platforms, and each stack's factor toward the catalog's prior,
 so a family with few published setups (AMD, Trainium) borrows strength instead of resting on
 two or three of them. Training factors are fitted first, on training points, then inference
-ones (which read the MoE GEMM factors training fitted). `cross_validate` splits the points into k folds within each chip
-family, keeping every measurement of one setup (model, chip, stack) in one fold so near-duplicates
-never sit on both sides; it fits on k-1 folds and predicts the one left out, so a point is never
-in the fit that scores it, nor is its twin.
+ones (which read the MoE GEMM factors training fitted).
+
+`cross_validate` splits the points into k folds within each chip family, keeping every
+measurement of one setup (model, chip, stack) in one fold so near-duplicates never sit on both
+sides; it fits on k-1 folds and predicts the one left out, so a point is never in the fit that
+scores it, nor is its twin.
 """
 
 from __future__ import annotations
@@ -36,12 +38,12 @@ FIT_PARAMS: tuple[tuple[str, float, float], ...] = (
     ("platforms.cuda.inference.kv_bandwidth", 0.3, 0.95),
     ("platforms.cuda.inference.bandwidth", 0.5, 0.95),
     ("platforms.cuda.inference.overhead_ms", 0.5, 10.0),
-    ("platforms.cuda.inference.per_sequence_us", 0.0, 50.0),
+    ("platforms.cuda.inference.per_sequence_us", 0.1, 50.0),
     ("platforms.rocm.inference.compute.fp8", 0.1, 0.9),
     ("platforms.rocm.inference.compute.fp4", 0.1, 0.9),
     ("platforms.rocm.inference.kv_bandwidth", 0.2, 0.95),
     ("platforms.rocm.inference.overhead_ms", 0.5, 20.0),
-    ("platforms.rocm.inference.per_sequence_us", 0.0, 100.0),
+    ("platforms.rocm.inference.per_sequence_us", 0.1, 100.0),
     ("platforms.rocm.inference.collective_us", 5.0, 200.0),
     ("platforms.tpu.inference.compute.bf16", 0.2, 0.9),
     ("platforms.tpu.inference.kv_bandwidth", 0.2, 0.95),
@@ -201,8 +203,9 @@ def fit(points: Sequence[tuple[str, Point]], ctx: Context, base: Efficiency | No
         def residuals(x, block=block, pts=pts, pool=pool, prior_rows=prior_rows, prior_at=prior_at):
             work.efficiency = efficiency_from(x, base_d, block)
             r = log_errors(pts, work)
-            return np.concatenate([np.where(np.isfinite(r), r, NAN_PENALTY), POOLING * (pool @ np.log(x)),
-                                   POOLING * (prior_rows @ np.log(x) - prior_at)])
+            logx = np.log(np.maximum(x, 1e-9))       # pooled factors have positive lower bounds
+            return np.concatenate([np.where(np.isfinite(r), r, NAN_PENALTY), POOLING * (pool @ logx),
+                                   POOLING * (prior_rows @ logx - prior_at)])
 
         res = least_squares(residuals, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.2, diff_step=1e-3,
                             ftol=1e-4, xtol=1e-4, max_nfev=MAX_ITERATIONS)
