@@ -132,6 +132,20 @@ def test_off_peak_share_is_capped_by_the_idle_chips():
     assert doc["off_peak"][0]["chips"] == pytest.approx(100 / 3)
 
 
+def test_a_run_no_cluster_carries_names_the_closest_cluster():
+    """360 tokens over 2 months at goodput 0.9: on `small` (rate 1) 200 chips against a limit of 150; on
+    `big` (rate 0.5) 400 chips against 250. The diagnosis names `small`, the closer to carrying the run,
+    not `big`, whose limit is merely the larger."""
+    from polyfleet.plan.blocks import make_pools
+    from polyfleet.plan.clusters import unplaceable_runs
+    inp = two_sites(max_a=150.0, max_b=250.0)
+    inp = replace(inp, rate=np.array([[1.0, 0.5]]))
+    (msg,) = unplaceable_runs(inp, make_pools(inp))
+    assert "needs at least 200 chips on small, which carries 150 (the closest of 2 allowed clusters)" in msg
+    r = plan(inp, EXACT)
+    assert not r.solution.has_solution and any("small, which carries 150" in u for u in r.diagnosis.unservable)
+
+
 def test_survivability_counts_the_off_peak_training_the_plan_relies_on():
     """The $100 fleet above (100 chips) serves the service at its peak and, off-peak, post-training's 20
     tokens/h: judged with nothing failing it serves everything. Judged without off-peak it would serve

@@ -177,11 +177,17 @@ def unplaceable_runs(inp: PlanInputs, pools: Pools) -> list[str]:
             out.append(f"no allowed cluster can run training run {inp.workloads[w]} (allowed: "
                        f"{', '.join(pins[w]) if pins[w] else 'any'})")
             continue
-        need = inp.window_tokens[w] / (c["rate"][w, ok] * c["goodput"][w, ok] * max(c["months"][w].max(), 1))
-        big = max(np.flatnonzero(ok), key=lambda i: cl[i].max_chips)
+        idx = np.flatnonzero(ok)
+        need = inp.window_tokens[w] / (c["rate"][w, idx] * c["goodput"][w, idx] * max(c["months"][w].max(), 1))
+        carries = np.array([cl[i].max_chips for i in idx], dtype=float)
+        j = int(np.argmin(need / carries))            # the cluster closest to carrying it
+        if not np.isfinite(carries[j]):
+            out.append(f"no cluster can carry training run {inp.workloads[w]}: {cl[idx[j]].id} has no network "
+                       "limit, but no start month leaves it the months it needs")
+            continue
         out.append(f"no cluster can carry training run {inp.workloads[w]}: over its whole window it needs at least "
-                   f"{need.min():,.0f} chips, the largest allowed cluster ({cl[big].id}) carries "
-                   f"{cl[big].max_chips:,.0f}")
+                   f"{need[j]:,.0f} chips on {cl[idx[j]].id}, which carries {carries[j]:,.0f} (the closest of "
+                   f"{len(idx)} allowed clusters)")
     return out
 
 
