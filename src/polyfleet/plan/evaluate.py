@@ -2,9 +2,10 @@
 
 For a fleet (firm chips per offering and month) and each failure set, one LP re-allocates the
 surviving chips to maximise served demand, higher-priority classes first (weights grow with the
-class's required share). Off-peak training flows may use the share of the services' chips idle below
-their peak, as in the plan (`offpeak.py`). All failure sets are solved together as one block LP. The result is the
-survivability table: the worst month's served share of each class under each failure set.
+class's required share). Off-peak training flows may use the share of the services' chips idle
+below their peak, through the plan's own block (`offpeak.py`). All failure sets are solved
+together as one block LP. The result is the survivability table: the worst month's served share
+of each class under each failure set.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from ..solvers import Assembler
 from .blocks import initial_firm_chips, make_pools
 from .inputs import Contingency, PlanInputs
-from .offpeak import idle_share
+from .offpeak import off_peak_block
 from .solve import SolveOptions, solve
 
 
@@ -66,26 +67,6 @@ def surviving_pool_chips(inp: PlanInputs, firm: np.ndarray, c: Contingency | Non
     return out
 
 
-def _off_peak(a: Assembler, inp: PlanInputs, name: str, y: np.ndarray, y_hi: np.ndarray, rs: np.ndarray,
-              rate_s: np.ndarray, feas: np.ndarray) -> None:
-    """Off-peak columns of one failure case: a steady off-peak training flow on the chips its pool's
-    services leave idle below their peak (no capacity row), at the off-peak goodput."""
-    if inp.off_peak is None or not inp.off_peak.any():
-        return
-    idle = idle_share(inp)
-    flow = inp.off_peak & ~inp.windowed
-    if not (idle > 0).any() or not flow.any():
-        return
-    has_idle = ((y >= 0) & (idle[:, None, None] > 0)).any(axis=0)                       # [P, T]
-    present = flow[:, None, None] & feas[:, :, None] & has_idle[None] & (y_hi > 0)
-    gp = inp.off_peak_goodput if inp.off_peak_goodput is not None else np.ones(inp.W)
-    o = a.add_cols(name, present, hi=y_hi / gp[:, None, None])
-    rows = a.add_rows("off_peak", has_idle & present.any(axis=0), hi=0.0)
-    a.coef(rows[None], o, 1.0)
-    a.coef(rows[None], y, -idle[:, None, None])
-    a.coef(rs[:, None, :], o, (rate_s * gp[:, None])[:, :, None])
-
-
 def evaluate(inp: PlanInputs, firm: np.ndarray, served_plan: np.ndarray | None = None,
              contingencies: tuple[Contingency, ...] | None = None) -> Survivability:
     """Survivability of a fleet. `firm` [O, T] firm chips; `served_plan` [W, T] tokens/h the plan serves
@@ -123,7 +104,7 @@ def evaluate(inp: PlanInputs, firm: np.ndarray, served_plan: np.ndarray | None =
         a.coef(rs[:, None, :], y, rate_s[:, :, None])
         a.coef(rs[:, None, :], v, -1.0)
         a.coef(rs[:, None, :], e, -1.0)
-        _off_peak(a, inp, f"o{i}", y, y_hi, rs, rate_s, feas)
+        off_peak_block(a, inp, f"o{i}", y, y_hi, rs, rate_s, y_hi > 0)
         handles.append(i)
     model = a.finish()
     sol = solve(model, SolveOptions(time_limit=60.0), relax=True)

@@ -26,24 +26,32 @@ def idle_share(inp: PlanInputs) -> np.ndarray:
     return np.where(infer & (peak > 1), 1.0 - 1.0 / np.maximum(peak, 1.0), 0.0)
 
 
-def add_off_peak(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> np.ndarray | None:
-    """Off-peak columns o[w,p,t] and their idle-capacity rows (None when no workload is off-peak)."""
+def off_peak_block(a: Assembler, inp: PlanInputs, name: str, x: np.ndarray, x_hi: np.ndarray, served: np.ndarray,
+                   rate_s: np.ndarray, live: np.ndarray) -> np.ndarray | None:
+    """Off-peak columns `name`[w,p,t] beside allocation columns x (index array, -1 where absent) and
+    their idle-capacity rows; o counts in the `served` rows at rate_s x off_peak_goodput. `live`
+    [W, P, T]: where a workload may run at all. The plan and the survivability evaluator both call it."""
     if inp.off_peak is None or not inp.off_peak.any():
         return None
     idle = idle_share(inp)
     if not (idle > 0).any():
         return None
-    x, pools, T = core.x, core.pools, inp.T
     flow = inp.off_peak & ~inp.windowed
     has_idle = ((x >= 0) & (idle[:, None, None] > 0)).any(axis=0)                      # [P, T]
-    present = flow[:, None, None] & (pools.rate > 0)[:, :, None] & has_idle[None] & (core.need > 0)[:, None, :]
+    present = flow[:, None, None] & live & has_idle[None]
     gp = inp.off_peak_goodput if inp.off_peak_goodput is not None else np.ones(inp.W)
-    o = a.add_cols("o_peak", present, hi=core.x_hi / gp[:, None, None])
+    o = a.add_cols(name, present, hi=x_hi / gp[:, None, None])
     rows = a.add_rows("off_peak", has_idle & present.any(axis=0), hi=0.0, unit="chips")
     a.coef(rows[None], o, 1.0)
     a.coef(rows[None], x, -idle[:, None, None])
-    a.coef(core.rD[:, None, :], o, (core.rate_s * gp[:, None])[:, :, None])
+    a.coef(served[:, None, :], o, (rate_s * gp[:, None])[:, :, None])
     return o
 
 
-__all__ = ["add_off_peak", "idle_share"]
+def add_off_peak(a: Assembler, inp: PlanInputs, core: CoreBlocks) -> np.ndarray | None:
+    """Off-peak columns o[w,p,t] and their idle-capacity rows (None when no workload is off-peak)."""
+    live = (core.pools.rate > 0)[:, :, None] & (core.need > 0)[:, None, :]
+    return off_peak_block(a, inp, "o_peak", core.x, core.x_hi, core.rD, core.rate_s, live)
+
+
+__all__ = ["add_off_peak", "idle_share", "off_peak_block"]
