@@ -35,8 +35,21 @@ def test_at_least_eighty_sourced_points_on_every_family(cal, ctx):
         assert cal.sources[p.source]["status"] in ("official", "third-party")
 
 
+def test_a_source_held_apart_is_scored_but_never_fitted(cal, ctx, heldout):
+    """dstack's DeepSeek-R1 runs on MI300X (vLLM 0.7.3, SGLang 0.4.2) predate the ROCm MLA kernels:
+    its 60 points are held apart with the reason, shown in the in-sample check and never in a fold."""
+    apart = cal.points(apart=True)
+    assert len(apart) == 60 and {p.source for _, p in apart} == {"dstack-dsr1"}
+    assert all("software" in cal.held_apart(p) for _, p in apart)
+    assert not {p.id for _, p in apart} & {p.id for _, p in cal.points()}
+    assert not {p.id for _, p in apart} & {h.point.id for h in heldout}
+    shown = {c.point.id: c for c in check_all(ctx)}
+    assert all(shown[p.id].held_apart for _, p in apart)
+    assert not any(c.held_apart for c in shown.values() if c.point.source != "dstack-dsr1")
+
+
 def test_every_point_names_a_stack_that_runs_there(cal, ctx):
-    for kind, p in cal.points():
+    for kind, p in cal.points() + cal.points(apart=True):
         rt = ctx.catalog.runtime(p.stack)
         acc = ctx.catalog.accelerator(p.accelerator)
         assert rt.kind == "stack" and kind in rt.uses and acc.platform in rt.platforms, p.id
@@ -126,11 +139,11 @@ def test_band_rows_group_held_out_errors(cal):
 
 def test_held_out_error_stays_where_it_was_measured(heldout):
     """Regression guard on the figures in the closing note (5 folds grouped by setup, seed 0, every
-    fold fitted from the prior, 262 points), with a margin: TPU 9.4% / 87%, NVIDIA 10.9% / 80%,
-    AMD 18.3% / 78%, Trainium 18.1% / 68%, all 13.0% / 79%."""
+    fold fitted from the prior, 372 points), with a margin: TPU 10.7% / 87%, NVIDIA 9.6% / 80%,
+    AMD 10.1% / 89%, Trainium 19.6% / 58%, all 11.7% / 78%."""
     fams = {s.group: s for s in by_family(heldout)}
-    for fam, median, within in (("tpu", 0.11, 0.82), ("nvidia", 0.125, 0.75), ("amd", 0.21, 0.72),
-                                ("trainium", 0.21, 0.62), ("all", 0.145, 0.74)):
+    for fam, median, within in (("tpu", 0.125, 0.82), ("nvidia", 0.11, 0.76), ("amd", 0.12, 0.85),
+                                ("trainium", 0.23, 0.53), ("all", 0.13, 0.74)):
         assert fams[fam].median_abs_error < median, fam
         assert fams[fam].within_25 > within, fam
 

@@ -9,7 +9,7 @@ import numpy as np
 from ..perf.calibration import Calibration, check_all
 from ..perf.cv_report import GOAL, by_family, by_stack
 from ..perf.estimate import Context
-from ..perf.fit import cross_validate
+from ..perf.fit import cross_validate, summarise
 from ..report.tables import Column, emit, num, sig
 
 
@@ -27,20 +27,34 @@ def calibration_view(ctx: Context, cal: Calibration, fmt: str) -> None:
              "accelerator": c.point.accelerator, "chips": c.point.chips, "dtype": c.point.dtype, "metric": c.metric,
              "published": c.point.published, "predicted": c.predicted, "error_pct": 100 * c.error,
              "tolerance_pct": 100 * c.point.tolerance, "within": c.within, "source": cal.source_ref(c.point.source),
-             "note": c.point.note} for c in checks]
-    inside = sum(c.within for c in checks)
+             "held_apart": c.held_apart, "note": c.point.note} for c in checks]
+    fitted = [c for c in checks if not c.held_apart]
+    inside = sum(c.within for c in fitted)
     cols = [Column("id", "point", justify="left"), Column("family", "family", justify="left"),
             Column("stack", "stack", justify="left"), Column("metric", "metric", justify="left"),
             Column("published", "published"), Column("predicted", "predicted", sig),
             Column("error_pct", "error %", num(1)), Column("tolerance_pct", "tol %", num(0)),
-            Column("within", "ok", lambda v: "yes" if v else "NO")]
+            Column("within", "ok", lambda v: "yes" if v else "NO"),
+            Column("held_apart", "fitted", lambda v: "apart" if v else "yes", justify="left")]
     if fmt == "csv":
         cols += [Column("source", "source"), Column("note", "note")]
-    emit(rows, fmt, cols, title=f"Calibration, in sample: {inside}/{len(checks)} points within tolerance",
+    apart = len(checks) - len(fitted)
+    emit(rows, fmt, cols, title=f"Calibration, in sample: {inside}/{len(fitted)} points within tolerance",
          notes=["In sample: the efficiency factors were fitted to these points. The error to judge the model on "
                 "is held out: `polyfleet perf calibration --cv`.",
+                *([f"{apart} points are held apart (fitted: apart): their sources ran software the model has no "
+                   "input for; they are scored here, never fitted. Why: `--format json`, field held_apart."]
+                  if apart else []),
                 "Metric units: output_tokens_per_s and tokens_per_s_per_chip in tokens/s, tpot_s and ttft_s in "
                 "seconds. Sources and setups: `--format json`."])
+
+
+def _apart_by_source(ctx: Context, cal: Calibration) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for c in check_all(ctx, cal):
+        if c.held_apart:
+            out.setdefault(f"{c.family}/{c.point.source}", []).append(c)
+    return out
 
 
 def calibration_cv_view(ctx: Context, cal: Calibration, fmt: str, folds: int, seed: int) -> None:
@@ -59,12 +73,21 @@ def calibration_cv_view(ctx: Context, cal: Calibration, fmt: str, folds: int, se
             Column("points", "points", str), Column("median_abs_error", "median |error| %", lambda v: f"{v:.1%}"),
             Column("within_25", "within 25% (share)", _share), Column("p10_error", "P10 error %", _pct),
             Column("p90_error", "P90 error %", _pct), Column("goal", "goal", justify="left")]
+    for group, checks in _apart_by_source(ctx, cal).items():
+        s = summarise(group, [c.log_throughput_error for c in checks])
+        rows.append({"scope": "held apart", "group": group, "points": s.n, "median_abs_error": s.median_abs_error,
+                     "within_25": s.within_25, "p10_error": float(np.expm1(s.p10)),
+                     "p90_error": float(np.expm1(s.p90)), "goal": "-"})
     missed = [r["group"] for r in rows if r["scope"] == "family" and r["goal"] == "missed" and r["group"] != "all"]
     notes = [f"Goal per family: {GOAL}. Error = predicted / published throughput - 1 (a latency point counts "
              "inverted); a point the model calls infeasible counts as 100%.",
              f"Each point predicted by a fit on the other {folds - 1} folds (drawn within each family, every "
              "measurement of one setup (model, chip, stack) kept in one fold, each fit started from neutral "
              f"factors; seed {seed})."]
+    if any(r["scope"] == "held apart" for r in rows):
+        notes.append("Held apart: sources whose software the model has no input for, scored against the stored "
+                     "fit (which never saw them), by source; not in the family figures. Why: `polyfleet perf "
+                     "calibration --format json`.")
     if missed:
         notes.append("Goal missed for: " + ", ".join(missed) + ". Per point: `--format json`.")
     emit(rows, fmt, cols, title=f"Held-out calibration error, {folds}-fold cross-validation over {len(held)} points",

@@ -74,8 +74,15 @@ class Calibration(BaseModel):
     def source_ref(self, key: str) -> str:
         return self.sources.get(key, {}).get("ref", key)
 
-    def points(self) -> list[tuple[str, Point]]:
-        return [("inference", p) for p in self.inference] + [("training", p) for p in self.training]
+    def held_apart(self, p: Point) -> str:
+        """Why a point is kept out of the fit and the held-out figures ("" if it is not): its source
+        ran software the model has no input for (it is scored apart, against a fit on the rest)."""
+        return str(self.sources.get(p.source, {}).get("held_apart", ""))
+
+    def points(self, apart: bool = False) -> list[tuple[str, Point]]:
+        """The points the model is fitted to and judged on; with `apart`, the ones held apart."""
+        every = [("inference", p) for p in self.inference] + [("training", p) for p in self.training]
+        return [(k, p) for k, p in every if bool(self.held_apart(p)) == apart]
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,7 @@ class Check:
     predicted: float
     error: float          # predicted / published - 1
     family: str = ""
+    held_apart: str = ""  # why the point is not in the fit ("" if it is)
 
     @property
     def within(self) -> bool:
@@ -198,5 +206,6 @@ def check_all(ctx: Context | None = None, calibration: Calibration | None = None
         for p, value in zip(points, pred):
             metric = p.metric or ("tokens_per_s_per_chip" if kind == "training" else "output_tokens_per_s")
             out.append(Check(point=p, kind=kind, metric=metric, predicted=float(value),
-                             error=float(value) / p.published - 1.0, family=family_of(ctx, p.accelerator)))
+                             error=float(value) / p.published - 1.0, family=family_of(ctx, p.accelerator),
+                             held_apart=cal.held_apart(p)))
     return out
