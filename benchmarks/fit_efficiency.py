@@ -30,7 +30,9 @@ HEADER = """\
 # `python benchmarks/fit_efficiency.py --write`: the factors named in polyfleet.perf.fit.FIT_PARAMS
 # are fitted to every point of perf/data/calibration.yaml (bounded least squares on log error);
 # the rest are estimates where no published result pins them. `stacks` holds fitted factors of
-# stacks relative to each platform's reference stack (see catalog/data/runtimes.yaml).
+# stacks relative to each platform's reference stack (see catalog/data/runtimes.yaml). `chips`
+# holds fitted factors of single chips against their platform (pulled toward 1), for the chips
+# published results pin on a platform with several.
 # Judge them on held-out error: `polyfleet perf calibration --cv`.
 """
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from polyfleet.perf.calibration import load_calibration, predict_inference
-from polyfleet.perf.fit import FIT_PARAMS, _get, fit, pooling_matrix, stack_priors, use_of
+from polyfleet.perf.fit import FIT_PARAMS, _get, chip_params, fit, pooling_matrix, stack_priors, use_of
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +74,38 @@ def test_a_server_run_meets_its_latency_limits(cal, ctx):
     tight = p.model_copy(update={"tpot_slo_s": 0.03})
     limited, unlimited, tighter = predict_inference([p, free, tight], ctx)
     assert unlimited >= limited > tighter > 0
+
+
+def test_chip_factors_only_where_a_platform_has_several_chips_with_points(ctx):
+    """A platform's only chip with points is its platform factor (no chip factor); where two chips
+    have points, each gets one, fitted for the use its points measure."""
+    cal_ = load_calibration()
+    pick = {"mi300x-inf": None, "mi325x-inf": None, "tpu-inf": None}
+    for kind, p in cal_.points():
+        if kind == "inference" and p.accelerator in ("mi300x", "mi325x") and pick[f"{p.accelerator}-inf"] is None:
+            pick[f"{p.accelerator}-inf"] = (kind, p)
+        if kind == "inference" and p.accelerator == "tpu-v6e" and pick["tpu-inf"] is None:
+            pick["tpu-inf"] = (kind, p)
+    params = chip_params(list(pick.values()), ctx)
+    assert [p[0] for p in params] == ["chips.mi300x.inference", "chips.mi325x.inference"]
+    assert all(use_of(p[0]) == "inference" for p in params)
+
+
+def test_chip_factor_separates_a_power_limited_die(cal, ctx):
+    """MLPerf v5.1 llama2-70b Offline, same software: MI325X (the MI300X die at 1,000 W instead of
+    750 W) published 34,520 tok/s against 27,804 (x1.24) at the same catalogued peak. Without chip
+    factors the model tells them apart by bandwidth alone; fitted on those two points the chip
+    factors move the ratio toward the published one, and only part of the way: two points
+    against the pull toward 1 (partial pooling) do not carry a chip all the way."""
+    from polyfleet.perf import Context
+    from polyfleet.perf.efficiency import Efficiency
+    pts = [(k, p) for k, p in cal.points() if p.id in ("mlperf51-mi300x-llama2-70b", "mlperf51-mi325x-llama2-70b")]
+    assert len(pts) == 2
+    plain = Efficiency.model_validate(ctx.efficiency.model_dump() | {"chips": {}})
+    ratio = lambda eff: np.divide(*predict_inference([p for _, p in pts][::-1], Context(  # noqa: E731
+        catalog=ctx.catalog, models=ctx.models, efficiency=eff)))
+    fitted = fit(pts, ctx, base=plain, params=chip_params(pts, ctx))
+    published = 34520.4 / 27803.9
+    assert ratio(plain) < ratio(fitted) < published
+    assert fitted.chip_factor("mi325x", "inference") > 1.0 > fitted.chip_factor("mi300x", "inference")
+    assert fitted.chip_factor("h100", "inference") == 1.0      # no point on it: no factor

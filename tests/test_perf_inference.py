@@ -14,6 +14,7 @@ def ideal() -> Context:
     """Every efficiency 1, no overheads or interference, every stack at its platform's efficiency: the pure roofline."""
     data = default_efficiency().model_dump()
     data["stacks"] = {}
+    data["chips"] = {}    # every chip at its platform's efficiency
     for plat in data["platforms"].values():
         inf = plat["inference"]
         inf.update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0, collective_us=0.0,
@@ -26,12 +27,14 @@ def ideal() -> Context:
 def test_batch_one_decode_is_weight_bandwidth_bound(ideal):
     """Llama-2-7B BF16 on one H100, batch 1: each token reads all 13.477 GB of weights over
     3.35 TB/s = 4.0229 ms; the KV cache (1.5 tokens x 512 KiB) adds 0.23 us and compute is
-    ~100x smaller, so TPOT = 4.023 ms and throughput = 248.6 tokens/s."""
+    ~100x smaller, so TPOT = 4.023 ms. Alone in the engine, the request also waits for its prompt's
+    pass (another read of the weights, 4.0229 ms) before its one output token: 1 / 8.046 ms =
+    124.3 tokens/s."""
     e = estimate_inference("llama-2-7b", "h100", chips=1, batch=1, input_tokens=1, output_tokens=1, runtime="trtllm",
                            ctx=ideal)
     assert e.feasible and e.limit == "fixed batch"
     assert e.tpot_s == pytest.approx(4.0232e-3, rel=1e-3)
-    assert e.output_tokens_per_s == pytest.approx(248.56, rel=1e-3)
+    assert e.output_tokens_per_s == pytest.approx(1 / (4.0232e-3 + 4.0229e-3), rel=1e-3)
 
 
 def test_largest_batch_is_kv_capacity_bound(ideal):
@@ -101,6 +104,7 @@ def _variant(**inference) -> Context:
     """The pure roofline with some inference factors changed on every platform."""
     data = default_efficiency().model_dump()
     data["stacks"] = {}
+    data["chips"] = {}
     for plat in data["platforms"].values():
         inf = plat["inference"]
         inf.update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0, collective_us=0.0,
@@ -146,3 +150,16 @@ def test_a_box_serves_as_several_replicas(ctx):
     assert e.output_tokens_per_s_per_chip == pytest.approx(best.output_tokens_per_s_per_chip)
     odd = estimate_inference("llama-3.1-8b", "h200", dtype="fp8", system_chips=3, ctx=ctx)
     assert odd.chips in (1, 3) and odd.replicas * odd.chips == 3
+
+
+def test_a_lone_request_decodes_without_prefill_in_its_steps(ideal):
+    """Batch 1: nothing else is in the engine, so a 2,000-token prompt runs before the first token
+    and no prefill chunk rides in later steps. Llama-2-7B BF16 on one H100: its TPOT grows over a
+    10-token prompt's only by reading 1,990 more tokens of KV cache (512 KiB each over 3.35 TB/s =
+    0.3115 ms); its throughput also pays the prompt's pass once per request."""
+    kw = dict(chips=1, batch=1, output_tokens=100, runtime="trtllm", ctx=ideal)
+    short = estimate_inference("llama-2-7b", "h100", input_tokens=10, **kw)
+    long = estimate_inference("llama-2-7b", "h100", input_tokens=2000, **kw)
+    assert long.tpot_s - short.tpot_s == pytest.approx(1990 * 524288 / 3.35e12, rel=1e-3)
+    prompt = long.ttft_s - long.tpot_s
+    assert long.output_tokens_per_s == pytest.approx(100 / (prompt + 100 * long.tpot_s), rel=1e-9)

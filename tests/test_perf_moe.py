@@ -18,10 +18,12 @@ MOE = ModelSpec(id="moe-test", layers=10, d_model=1024, heads=8, kv_heads=8, ffn
 
 
 def context(imbalance=1.0, gemm_width=0.0, a2a=0.5) -> Context:
-    """MFU 0.5 everywhere, no intensity/scale-out/memory effects, every stack at its platform's efficiency."""
+    """MFU 0.5 everywhere, no intensity/scale-out/memory effects, every stack and chip at its platform's
+    efficiency."""
     data = default_efficiency().model_dump()
     data["intensity_scale"] = 1e15
     data["stacks"] = {}
+    data["chips"] = {}
     for plat in data["platforms"].values():
         plat["training"].update(mfu={"bf16": 0.5, "fp8": 0.5}, scaleout_exponent=0.0, memory_pressure=0.0,
                                 a2a_efficiency=a2a, expert_imbalance=imbalance, expert_gemm_width=gemm_width,

@@ -10,9 +10,10 @@ from polyfleet.perf.efficiency import Efficiency
 
 @pytest.fixture(scope="module")
 def flat() -> Context:
-    """MFU 0.5 on every platform with no intensity, scale-out or memory-pressure effects."""
+    """MFU 0.5 on every platform and chip with no intensity, scale-out or memory-pressure effects."""
     data = default_efficiency().model_dump()
     data["intensity_scale"] = 1e15
+    data["chips"] = {}
     for plat in data["platforms"].values():
         plat["training"].update(mfu={"bf16": 0.5, "fp8": 0.5}, scaleout_exponent=0.0, memory_pressure=0.0,
                                 attention_efficiency=1.0)

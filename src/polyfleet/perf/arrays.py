@@ -90,6 +90,8 @@ class ChipArrays:
     a2a_eff: np.ndarray
     expert_imbalance: np.ndarray
     expert_gemm_width: np.ndarray
+    expert_eff: np.ndarray          # inference: routed-expert matmuls' share of the dense compute efficiency
+    moe_block: np.ndarray           # inference: 0 = the engine routes tokens to experts; >0 = NxD blockwise rows
     torus_dims: np.ndarray          # 0 = switched fabric (NVSwitch, NeuronSwitch)
     scaleout_bw: np.ndarray         # bytes/s per chip beyond the scale-up domain
 
@@ -115,15 +117,16 @@ class ChipArrays:
                 "link_bw": _val(link) * 1e9,
                 "scaleup": _val(acc.figure("scaleup_chips")),
                 "max_slice": _val(acc.figure("max_slice_chips")),
-                "eff_compute": inf.compute_for(used), "eff_bw": inf.bandwidth, "eff_kv": inf.kv_bandwidth,
+                "eff_compute": inf.compute_for(used) * eff.chip_factor(acc.id, "inference"), "eff_bw": inf.bandwidth, "eff_kv": inf.kv_bandwidth,
                 "overhead_s": inf.overhead_ms / 1e3, "per_seq_s": inf.per_sequence_us / 1e6, "collective_s": inf.collective_us / 1e6,
                 "hbm_usable": inf.hbm_usable, "max_batch": inf.max_batch,
-                "mfu": tr.mfu_for(used) * float(eff.intensity_factor(peak / (_val(acc.figure("hbm_tbps")) * 1e12))), "scaleout_exponent": tr.scaleout_exponent,
+                "mfu": tr.mfu_for(used) * eff.chip_factor(acc.id, "training") * float(eff.intensity_factor(peak / (_val(acc.figure("hbm_tbps")) * 1e12))), "scaleout_exponent": tr.scaleout_exponent,
                 "memory_pressure": tr.memory_pressure, "attention_eff": inf.attention_efficiency,
                 "train_attention_eff": tr.attention_efficiency,
                 "interference": inf.interference,
                 "allreduce_bw": _val(link) * 1e9 * inf.allreduce_efficiency, "a2a_eff": tr.a2a_efficiency,
                 "expert_imbalance": tr.expert_imbalance, "expert_gemm_width": tr.expert_gemm_width,
+                "expert_eff": inf.expert_efficiency, "moe_block": float(inf.moe_block_rows),
                 "torus_dims": float(acc.torus_dims), "scaleout_bw": _val(acc.figure("scaleout_gbytes_per_s")) * 1e9,
             }
             for k, v in vals.items():

@@ -33,6 +33,12 @@ class InferenceEfficiency(BaseModel):
                                         "tensor-parallel all-reduce reaches (ring over the chip's links)")
     interference: float = Field(0.0, ge=0, le=1, description="share of the shorter of a mixed step's compute and "
                                 "memory time that does not overlap the longer (chunked-prefill interference)")
+    expert_efficiency: float = Field(1.0, gt=0, le=2, description="routed-expert matmuls' share of the dense "
+                                     "compute efficiency in serving (beyond the narrow-GEMM and imbalance costs "
+                                     "training fits): how well the stack's MoE kernels route and group tokens")
+    moe_block_rows: int = Field(0, ge=0, description="0: the engine routes each token to its experts; >0: static-"
+                                "shape MoE (NxD): decode runs every expert once batch x top-k reaches the expert "
+                                "count, and a prompt runs in per-expert blocks of this many rows, padded")
 
     def compute_for(self, dtype: str) -> float:
         if dtype in self.compute:
@@ -76,11 +82,19 @@ class Efficiency(BaseModel):
     of HBM): the memory-bound share of a step grows on chips with more FLOPs per byte.
     `mfu` values are for a chip at `intensity_reference`; a chip at intensity I gets
     mfu * (1 + reference/scale) / (1 + I/scale).
+
+    `chips` holds a factor per chip on its platform's compute efficiency and MFU, fitted where
+    published results pin it and pulled toward 1 (partial pooling): MI325X runs the MI300X's die
+    at 1,000 W instead of 750 W and serves 24-30% more in MLPerf at the same catalogued peak.
     """
     model_config = ConfigDict(extra="forbid", frozen=True)
     intensity_reference: float = Field(gt=0, description="FLOP per byte at which `mfu` is quoted")
     intensity_scale: float = Field(gt=0, description="FLOP per byte at which MFU has halved from its ideal")
     platforms: dict[str, PlatformEfficiency]
+    chips: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="accelerator -> use (inference, training) -> fitted factor on its "
+        "platform's compute efficiency or MFU: what one chip sustains against the platform's other chips (a "
+        "power limit that lowers its clock, a different die); chips not listed use 1")
     stacks: dict[str, dict[str, dict[str, float]]] = Field(
         default_factory=dict, description="platform -> stack -> use -> fitted factor relative to the platform's "
         "reference stack; stacks not listed use the catalog's prior")
@@ -93,6 +107,10 @@ class Efficiency(BaseModel):
     def stack_factor(self, platform: str, stack: str, use: str) -> float | None:
         """The fitted factor for a stack on a platform, or None when no published result pins it."""
         return self.stacks.get(platform, {}).get(stack, {}).get(use)
+
+    def chip_factor(self, accelerator: str, use: str) -> float:
+        """The fitted factor of one chip against its platform (1 where no published result pins it)."""
+        return float(self.chips.get(accelerator, {}).get(use, 1.0))
 
     def intensity_factor(self, intensity):
         return (1.0 + self.intensity_reference / self.intensity_scale) / (1.0 + intensity / self.intensity_scale)

@@ -117,6 +117,15 @@ def stack_note(acc: Accelerator, choice: StackChoice, use: str) -> list[str]:
     return out
 
 
+def chip_note(acc: Accelerator, eff: Efficiency, use: str) -> list[str]:
+    """Say so when published results on this chip move it off its platform's efficiency."""
+    f = eff.chip_factor(acc.id, use)
+    if abs(f - 1.0) < 0.005:
+        return []
+    return [f"{acc.id} runs at {f:.2f}x its platform's fitted {use} efficiency (a factor fitted to the published "
+            f"results on this chip, pulled toward 1)"]
+
+
 def chip_candidates(acc: Accelerator, limit: int = 64) -> list[int]:
     domain = int(acc.figure("scaleup_chips").value or 1)
     out, c = [], 1
@@ -179,7 +188,7 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
         assumptions.append(f"{acc.id} IT watts/chip {watts.value:g}: {watts.note}")
     if H.compute_dtype[0] != dtype:
         assumptions.append(f"{acc.id} has no {dtype} peak: matmuls run in {H.compute_dtype[0]} (weight-only {dtype})")
-    assumptions += stack_note(acc, choice, "serving")
+    assumptions += stack_note(acc, choice, "serving") + chip_note(acc, ctx.efficiency, "inference")
     tps = float(res.tokens_per_s[i]) * (1 if feasible else 0)
     C = sizes[i]
     usd = (price.usd_per_chip_hour * C / (tps * SECONDS_PER_HOUR) * 1e6
@@ -289,7 +298,7 @@ def estimate_training(model: str | ModelSpec, accelerator: str | Accelerator, ch
     usd = price.usd_per_chip_hour * chips * hours if hours and price.usd_per_chip_hour is not None else None
     mwh = watts.value * chips * hours / 1e6 if hours and watts.known else None
     assumptions = [f"{acc.id} IT watts/chip {watts.value:g}: {watts.note}"] if watts.assumed and watts.known else []
-    assumptions += stack_note(acc, choice, "training")
+    assumptions += stack_note(acc, choice, "training") + chip_note(acc, ctx.efficiency, "training")
     band = band_for(family_of(acc), rt, "training")
     lo, hi = band.apply(tps) if feasible else (None, None)
     return TrainingEstimate(

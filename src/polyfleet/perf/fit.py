@@ -33,12 +33,14 @@ from .portability import stack_factor
 # (path into the efficiency data, lower, upper). Paths with "*" set the same value on every
 # platform (one shared factor). Stack factors are relative to the platform's reference stack.
 FIT_PARAMS: tuple[tuple[str, float, float], ...] = (
+    ("platforms.cuda.inference.compute.bf16", 0.2, 0.9),
     ("platforms.cuda.inference.compute.fp8", 0.2, 0.9),
     ("platforms.cuda.inference.compute.fp4", 0.1, 0.9),
     ("platforms.cuda.inference.kv_bandwidth", 0.3, 0.95),
     ("platforms.cuda.inference.bandwidth", 0.5, 0.95),
     ("platforms.cuda.inference.overhead_ms", 0.5, 10.0),
     ("platforms.cuda.inference.per_sequence_us", 0.1, 50.0),
+    ("platforms.rocm.inference.compute.bf16", 0.1, 0.9),    # no published point: pooled to the others' mean
     ("platforms.rocm.inference.compute.fp8", 0.1, 0.9),
     ("platforms.rocm.inference.compute.fp4", 0.1, 0.9),
     ("platforms.rocm.inference.kv_bandwidth", 0.2, 0.95),
@@ -54,6 +56,7 @@ FIT_PARAMS: tuple[tuple[str, float, float], ...] = (
     ("platforms.neuron.inference.overhead_ms", 0.5, 20.0),
     *((f"platforms.{plat}.inference.attention_efficiency", 0.05, 1.0) for plat in ("cuda", "rocm", "tpu", "neuron")),
     *((f"platforms.{plat}.inference.interference", 0.01, 1.0) for plat in ("cuda", "rocm", "tpu", "neuron")),
+    ("platforms.neuron.inference.expert_efficiency", 0.01, 2.0),
     ("platforms.cuda.inference.allreduce_efficiency", 0.1, 1.0),
     ("platforms.rocm.inference.allreduce_efficiency", 0.1, 1.0),
     ("platforms.cuda.training.mfu.fp8", 0.2, 0.8),
@@ -75,11 +78,13 @@ FIT_PARAMS: tuple[tuple[str, float, float], ...] = (
     ("stacks.cuda.vllm.inference", 0.3, 1.5),
     ("stacks.cuda.sglang.inference", 0.3, 1.5),
     ("stacks.neuron.vllm.inference", 0.3, 1.5),
+    ("stacks.neuron.optimum-neuron.inference", 0.3, 1.5),
     ("stacks.tpu.jetstream.inference", 0.3, 1.5),
     ("stacks.neuron.tnx.inference", 0.3, 1.5),
     ("stacks.neuron.neuronx-nemo.training", 0.2, 1.2),
     ("harness.mlperf", 0.7, 2.0),
 )
+CHIP_BOUNDS = (0.4, 2.5)
 MAX_ITERATIONS = 60
 # weight of the pull toward the other platforms' value of a factor and toward a stack's prior
 # (log scale, against residuals of log error): chosen by held-out error over 0.1-4 (1.0 best)
@@ -109,7 +114,7 @@ def _get(d: dict, path: str, default: float) -> float:
         keys[1] = next(iter(d["platforms"]))
     node = d
     for k in keys:
-        if not isinstance(node, dict) or k not in node:
+        if not isinstance(node, dict) or node.get(k) is None:
             return default
         node = node[k]
     return float(node)
@@ -143,13 +148,17 @@ def use_of(path: str) -> str:
 
 def stack_priors(params, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     """Rows pulling each fitted stack factor toward the catalog's prior for it (log scale):
-    a stack with few published setups stays near what its support matrix says."""
+    a stack with few published setups stays near what its support matrix says, and a chip's
+    factor near 1 (its platform's efficiency) unless several setups on it say otherwise."""
     rows, target = [], []
     for i, (path, _, _) in enumerate(params):
         keys = path.split(".")
-        if keys[0] != "stacks":
+        if keys[0] == "chips":      # a chip's factor against its platform: pulled toward 1
+            prior = 1.0
+        elif keys[0] == "stacks":
+            prior, _ = stack_factor(ctx.catalog, None, keys[2], keys[1], keys[3])
+        else:
             continue
-        prior, _ = stack_factor(ctx.catalog, None, keys[2], keys[1], keys[3])
         if prior > 0:
             row = np.zeros(len(params))
             row[i] = 1.0
@@ -179,14 +188,29 @@ def pooling_matrix(params) -> np.ndarray:
     return np.array(rows).reshape(len(rows), len(params))
 
 
+def chip_params(points: Sequence[tuple[str, Point]], ctx: Context) -> tuple[tuple[str, float, float], ...]:
+    """A factor per (chip, use) with published points, on a platform with more than one such chip
+    (a platform's only chip is its platform factor)."""
+    seen = sorted({(ctx.accelerator(p.accelerator).id, kind) for kind, p in points})
+    per_platform: dict[tuple[str, str], int] = {}
+    for acc, kind in seen:
+        key = (ctx.accelerator(acc).platform, kind)
+        per_platform[key] = per_platform.get(key, 0) + 1
+    return tuple((f"chips.{acc}.{kind}", *CHIP_BOUNDS) for acc, kind in seen
+                 if per_platform[(ctx.accelerator(acc).platform, kind)] > 1)
+
+
 def fit(points: Sequence[tuple[str, Point]], ctx: Context, base: Efficiency | None = None,
-        params=FIT_PARAMS, from_prior: bool = False) -> Efficiency:
+        params=None, from_prior: bool = False) -> Efficiency:
     """The efficiency factors that best explain `points` (bounded, robust least squares).
     Training and inference factors are fitted separately, each on its own points (no factor
     acts on both, so one joint problem would only slow both). `from_prior` starts every fitted
     factor at the middle of its bounds, not at its stored value (which was fitted to every
     point: a held-out fit must not start there)."""
+    params = (FIT_PARAMS + chip_params(points, ctx)) if params is None else params
     base_d = (base or ctx.efficiency).model_dump()
+    if from_prior:
+        base_d["chips"] = {}      # chips the points do not pin start (and stay) at 1
     work = Context(catalog=ctx.catalog, models=ctx.models, efficiency=ctx.efficiency)
     for use in ("training", "inference"):   # inference reads the MoE GEMM factors training fits
         block = [p for p in params if use_of(p[0]) == use]
@@ -195,7 +219,8 @@ def fit(points: Sequence[tuple[str, Point]], ctx: Context, base: Efficiency | No
             continue
         lo = np.array([p[1] for p in block])
         hi = np.array([p[2] for p in block])
-        x0 = (lo + hi) / 2 if from_prior else np.clip([_get(base_d, p[0], (p[1] + p[2]) / 2) for p in block], lo, hi)
+        neutral = np.array([1.0 if p[0].startswith("chips.") else (p[1] + p[2]) / 2 for p in block])
+        x0 = neutral if from_prior else np.clip([_get(base_d, p[0], n) for p, n in zip(block, neutral)], lo, hi)
 
         pool = pooling_matrix(block)
         prior_rows, prior_at = stack_priors(block, ctx)

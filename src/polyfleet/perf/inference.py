@@ -84,13 +84,20 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     kv_rate = C * H.hbm_bw[h] * H.eff_kv[h] * rt
     att_rate = flops_rate * H.attention_eff[h]
     ctx = I + O / 2.0
-    per_seq_tokens = 1.0 + I / O                      # tokens a sequence adds to a step (decode + prefill share)
+    col = lambda x: x[:, None]  # noqa: E731
+    # a batch of one decodes alone: its prompt runs before its first token, not inside later steps;
+    # larger batches carry the others' prefill chunks in every step (share I/O tokens per sequence)
+    mixed = (B > 1).astype(float)
     # routed experts' matmuls run narrow GEMMs and wait for the busiest expert (as in training)
     expert = M.expert_active_params[m]
     ffn = np.maximum(M.expert_ffn[m], 1.0)
-    expert_cost = expert * H.expert_imbalance[h] * (ffn + H.expert_gemm_width[h]) / ffn
-    matmul = 2.0 * (M.matmul_params[m] - expert + expert_cost)
-    compute_per_seq = matmul * per_seq_tokens / flops_rate + M.att_coeff[m] * (ctx + I * I / (2.0 * O)) / att_rate
+    expert_cost = expert * H.expert_imbalance[h] * (ffn + H.expert_gemm_width[h]) / ffn / H.expert_eff[h]
+    dense = 2.0 * (M.matmul_params[m] - expert)
+    expert_flops = 2.0 * expert_cost
+    E, k, block = M.experts[m], np.maximum(M.top_k[m], 1.0), H.moe_block[h]
+    rows_pre = expert_rows(I, E, k, block, prefill=True)          # a request's prompt in one pass
+    decode_per_seq = (dense + expert_flops) / flops_rate + M.att_coeff[m] * ctx / att_rate
+    prefill_per_seq = (dense + expert_flops * rows_pre) * I / O / flops_rate + M.att_coeff[m] * I * I / (2.0 * O) / att_rate
     kv_per_seq = M.kv_bytes_per_token[m] * ctx / kv_rate
     multi = C > 1
     ring = 2.0 * (C - 1) / C
@@ -98,30 +105,54 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     lat = H.collective_s[h]
     with np.errstate(invalid="ignore", divide="ignore"):
         coll_fixed = np.where(multi, 2.0 * M.layers[m] * lat, 0.0)
-        coll_per_seq = np.where(multi, 2.0 * M.layers[m] * ring * per_seq_tokens * act_bytes / H.allreduce_bw[h], 0.0)
-    coll_per_seq = np.nan_to_num(coll_per_seq, nan=np.inf)
+        coll_per_token = np.where(multi, 2.0 * M.layers[m] * ring * act_bytes / H.allreduce_bw[h], 0.0)
+    coll_per_token = np.nan_to_num(coll_per_token, nan=np.inf)
     fixed = (M.weight_bytes[m] - M.expert_bytes[m]) / bw_rate
 
-    col = lambda x: x[:, None]  # noqa: E731
-    t_compute = B * col(compute_per_seq)
+    step_tokens = B * (1.0 + mixed * col(I / O))          # tokens one step computes
+    t_compute = B * (col(decode_per_seq) + mixed * col(prefill_per_seq))
+    blockwise = np.flatnonzero((block > 0) & (E > 0))
+    if blockwise.size:   # the decode step's expert rows beyond the routed ones (all experts once B·k >= E)
+        rows_dec = expert_rows(B[blockwise], col(E[blockwise]), col(k[blockwise]), col(block[blockwise]), prefill=False)
+        t_compute[blockwise] += B[blockwise] * col(expert_flops[blockwise] / flops_rate[blockwise]) * (rows_dec - 1.0)
     t_memory = col(fixed) + B * col(kv_per_seq)
     moe = np.flatnonzero(M.expert_bytes[m] > 0)
     if moe.size:   # distinct experts a step touches: 1 - (1 - k/E)^tokens of their weights
         mm = m[moe]
-        tokens = B[moe] * col(per_seq_tokens[moe])
-        t_memory[moe] += col(M.expert_bytes[mm] / bw_rate[moe]) * -np.expm1(tokens * col(np.log1p(-M.active_share[mm])))
-    t_coll = col(coll_fixed) + B * col(coll_per_seq)
+        t_memory[moe] += (col(M.expert_bytes[mm] / bw_rate[moe])
+                          * -np.expm1(step_tokens[moe] * col(np.log1p(-M.active_share[mm]))))
+    t_coll = col(coll_fixed) + step_tokens * col(coll_per_token)
     # compute and memory overlap in one step, except the share `interference` of the shorter
     # (prefill chunks and decode tokens contend for the same step)
     hi_part, lo_part = np.maximum(t_compute, t_memory), np.minimum(t_compute, t_memory)
     step = hi_part + col(H.interference[h]) * lo_part + t_coll + col(H.overhead_s[h]) + B * col(H.per_seq_s[h])
-    pre_compute = 2.0 * M.matmul_params[m] * I / flops_rate + M.att_coeff[m] * I * I / 2.0 / att_rate
+    pre_compute = (dense + expert_flops * rows_pre) * I / flops_rate + M.att_coeff[m] * I * I / 2.0 / att_rate
     with np.errstate(invalid="ignore"):
         t_pre = (np.maximum(pre_compute, M.weight_bytes[m] / bw_rate)
                  + np.where(multi, 2.0 * M.layers[m] * (lat + ring * I * act_bytes / H.allreduce_bw[h]), 0.0)
                  + H.overhead_s[h])
     t_pre = np.nan_to_num(t_pre, nan=np.inf)
-    return step, col(t_pre) + step, t_compute, t_memory, t_coll
+    per_token = step + (1.0 - mixed) * col(t_pre / O)       # a lone sequence also waits for its prompt
+    return step, col(t_pre) + step, per_token, t_compute, t_memory, t_coll
+
+
+def expert_rows(tokens, experts, top_k, block, prefill: bool):
+    """Expert-matmul rows an engine computes per routed row (tokens x top_k) for `tokens` tokens in
+    one pass. 1 for engines that route (block 0). NxD's static-shape MoE (block > 0): a pass that
+    touches fewer rows than there are experts loads only the chosen experts; otherwise decode runs
+    every expert on every token; a prompt under one block does the same, and a longer one is
+    grouped per expert into blocks of `block` rows, the last block of each expert padded
+    (neuronx-distributed ExpertMLPs.forward)."""
+    routed = tokens * top_k
+    with np.errstate(invalid="ignore", divide="ignore"):
+        every = experts / top_k
+        blocks = experts * np.ceil(routed / np.maximum(experts * block, 1.0)) * block / np.maximum(routed, 1.0)
+        few = routed < experts
+        if prefill:
+            rows = np.where(few, 1.0, np.where(routed < block, every, blocks))
+        else:
+            rows = np.where(few, 1.0, every)
+    return np.where((block > 0) & (experts > 0), np.maximum(rows, 1.0), 1.0)
 
 
 def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResult:
@@ -150,17 +181,17 @@ def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResul
     # only cases whose weights and one sequence fit need timing on the grid
     live = np.flatnonzero(kv_seq_max < free)
     step = np.full(grid.shape, np.inf)
-    ttft, t_c, t_m, t_x = step.copy(), step.copy(), step.copy(), step.copy()
+    ttft, per_token, t_c, t_m, t_x = step.copy(), step.copy(), step.copy(), step.copy(), step.copy()
     if live.size:
         sub = InferenceCases(**{k: getattr(c, k)[live] for k in c.__dataclass_fields__})
         parts = _timing(M, H, sub, grid[live])
-        for full, part in zip((step, ttft, t_c, t_m, t_x), parts):
+        for full, part in zip((step, ttft, per_token, t_c, t_m, t_x), parts):
             full[live] = part
     ok_mem = grid <= b_cap[:, None]
     ok_tpot = step <= c.tpot_slo_s[:, None]
     ok_ttft = ttft <= c.ttft_slo_s[:, None]
     good = ok_mem & ok_tpot & ok_ttft & np.isfinite(step)
-    thr = np.where(good, grid / step, -1.0)
+    thr = np.where(good, grid / per_token, -1.0)
     k = np.argmax(thr, axis=1)
     rows = np.arange(n)
     any_good = good[rows, k]
@@ -180,7 +211,7 @@ def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResul
 
     B = np.where(feasible, grid[rows, k], 0.0)
     s = step[rows, k]
-    tps = np.where(feasible, B / s, 0.0)
+    tps = np.where(feasible, B / per_token[rows, k], 0.0)
 
     limit = _limits(grid, k, rows, b_cap, H.max_batch[h], ok_tpot, ok_ttft, fixed,
                     t_c[rows, k], t_m[rows, k], t_x[rows, k])

@@ -1,0 +1,88 @@
+"""Serving mixture-of-experts models: which expert rows an engine computes (routed, or NxD's
+static-shape all-experts and blockwise passes), by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from polyfleet.perf import Context, default_efficiency, estimate_inference
+from polyfleet.perf.efficiency import Efficiency
+from polyfleet.perf.inference import expert_rows
+
+DSV3 = dict(experts=256.0, top_k=8.0)
+
+
+def rows(tokens, prefill, block=512.0, **moe):
+    moe = moe or DSV3
+    return float(expert_rows(np.array(tokens, float), np.array(moe["experts"]), np.array(moe["top_k"]),
+                             np.array(block), prefill=prefill))
+
+
+def test_routing_engines_compute_only_the_routed_rows():
+    assert rows(4096, True, block=0.0) == 1.0 and rows(64, False, block=0.0) == 1.0
+
+
+def test_nxd_decode_loads_only_the_chosen_experts_until_every_expert_is_touched():
+    """DeepSeek-V3 (256 experts, top-8): batch 16 routes 128 rows < 256 experts, so only the chosen
+    experts load; batch 32 routes 256 >= 256 and NxD runs all 256 experts on all 32 tokens: 8,192
+    rows against 256 routed, 32x."""
+    assert rows(16, False) == 1.0
+    assert rows(32, False) == pytest.approx(32.0)
+
+
+def test_nxd_prefill_all_experts_under_one_block_then_padded_blocks():
+    """A 40-token prompt routes 320 rows: above the 256 experts, under the 512-row block, so every
+    expert runs every token (256 / 8 = 32x). A 256-token prompt routes 2,048 rows, 8 per expert,
+    each expert padded to one 512-row block: 256 x 512 / 2,048 = 64x. A 65,536-token prompt routes
+    2,048 rows per expert, exactly four blocks: no padding, 1x. A 20-token prompt (160 rows) loads
+    only the chosen experts."""
+    assert rows(20, True) == 1.0
+    assert rows(40, True) == pytest.approx(32.0)
+    assert rows(256, True) == pytest.approx(64.0)
+    assert rows(65536, True) == pytest.approx(1.0)
+
+
+@given(tokens=st.integers(1, 200_000), experts=st.sampled_from([8, 64, 128, 256]), top_k=st.sampled_from([1, 2, 4, 8]),
+       block=st.sampled_from([0, 128, 512]), prefill=st.booleans())
+def test_rows_never_fall_below_the_routed_ones_nor_exceed_every_expert_padded(tokens, experts, top_k, block, prefill):
+    """An engine never skips a routed row; it never computes more than every expert on every token,
+    or than a padded block per expert when that is more."""
+    if top_k > experts:
+        return
+    r = rows(tokens, prefill, block=float(block), experts=float(experts), top_k=float(top_k))
+    routed = tokens * top_k
+    assert r >= 1.0
+    assert r * routed <= max(experts * tokens, experts * np.ceil(routed / (experts * max(block, 1))) * block) + 1e-6
+
+
+def _ideal_neuron(moe_block: int) -> Context:
+    data = default_efficiency().model_dump()
+    data["stacks"], data["chips"] = {}, {}
+    for plat in data["platforms"].values():
+        plat["inference"].update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0,
+                                 collective_us=0.0, attention_efficiency=1.0, interference=0.0, expert_efficiency=1.0,
+                                 moe_block_rows=moe_block, compute={k: 1.0 for k in plat["inference"]["compute"]})
+    data["platforms"]["neuron"]["training"].update(expert_imbalance=1.0, expert_gemm_width=0.0)
+    return Context(efficiency=Efficiency.model_validate(data))
+
+
+def test_padded_blocks_lengthen_a_short_prompt_by_the_expert_share():
+    """Qwen3-30B-A3B on one trn2 chip, a 256-token prompt: 2,048 routed rows over 128 experts, 16
+    each, padded to 512: 32x the routed expert matmuls. Routed, the prompt's pass is bound by
+    reading the weights (61 GB over 2.9 TB/s, about 21 ms); padded, by its compute:
+    2 x (active params + 31 x expert params per token) x 256 / peak, about 46 ms."""
+    kw = dict(chips=1, batch=1, input_tokens=256, output_tokens=64, runtime="nxdi")
+    routed = estimate_inference("qwen3-30b-a3b", "trn2", ctx=_ideal_neuron(0), **kw)
+    blocked = estimate_inference("qwen3-30b-a3b", "trn2", ctx=_ideal_neuron(512), **kw)
+    ctx = Context()
+    spec, acc = ctx.model("qwen3-30b-a3b"), ctx.accelerator("trn2")
+    expert_per_token = spec.expert_params * spec.moe.active / spec.moe.experts
+    peak = acc.peak_tflops("bf16").value * 1e12
+    compute = 2 * (spec.matmul_params_active + 31 * expert_per_token) * 256 / peak
+    weights = spec.params_total * 2 / (acc.figure("hbm_tbps").value * 1e12)
+    assert compute > weights
+    assert blocked.tpot_s == pytest.approx(routed.tpot_s, rel=1e-9)     # batch 1 decodes 8 rows < 128 experts
+    assert blocked.ttft_s - routed.ttft_s == pytest.approx(compute - weights, rel=0.01)
