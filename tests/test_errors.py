@@ -201,15 +201,15 @@ def test_a_cut_list_of_names_says_how_many_more():
 
 
 def test_ctrl_c_on_a_running_command(tmp_path):
-    """A real SIGINT while `plan` works (after its first progress line): "interrupted", exit 130, no
-    traceback, nothing written to --out."""
+    """A real SIGINT while `risk` works (after its first progress line; 200 runs take about a minute):
+    "interrupted", exit 130, no traceback, nothing written to --out."""
     import signal
     import subprocess
     import sys
     import threading
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-c", "from polyfleet.cli import main; main()", "plan",
-                             "frontier-2026", "--compare", "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-c", "from polyfleet.cli import main; main()", "risk",
+                             "frontier-2026", "--runs", "200", "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             # a shell's background jobs inherit SIGINT ignored: give the child the default
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

@@ -122,7 +122,7 @@ def test_readme_library_example_runs_as_written():
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("True Optimal")
     assert "('least cost (no risk policy)', True)" in lines[1] and float(lines[3]) > 0
-    # the placement serves all 30,000 tokens/s on both pools; after the tpu pool is lost nothing runs
+    # the placement serves all 28,000 tokens/s on both pools; after the tpu pool is lost nothing runs
     # there, the 32 H100s are full, and only batch (the lower tier) may be short
     placed, after = ns["placed"], ns["after"]
     assert placed.shortfalls() == [] and placed.replicas[0].sum() > 0

@@ -49,7 +49,7 @@ risk:
 def limits_doc(tmp_path_factory):
     path = tmp_path_factory.mktemp("scn") / "limits.yaml"
     path.write_text(textwrap.dedent(SCENARIO), encoding="utf-8")
-    res = plan(load_scenario(path), PlanOptions(solve=SolveOptions(mip_rel_gap=1e-4)))
+    res = plan(load_scenario(path), PlanOptions(solve=SolveOptions(mip_rel_gap=1e-3)))
     return res, json.loads(json.dumps(jsonable(res.to_dict())))
 
 
