@@ -129,7 +129,7 @@ def main() -> None:
         rows = [summarise(f, e) for f, e in sorted(fam_before.items())]
         rows.append(summarise("all", [old[h.point.id] for h in scored]))
         table(f"Before: the earlier model on the same points ({len(scored)} of {len(held)} it can score; "
-              "its factors were fitted to 38 of them)", rows)
+              "with its stored factors, fitted to the points of its own calibration file)", rows)
     worst = sorted(held, key=lambda h: -abs(h.log_error) if np.isfinite(h.log_error) else -99)[:12]
     print("\nLargest held-out misses:")
     for h in worst:
