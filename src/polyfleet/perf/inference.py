@@ -12,6 +12,10 @@ steady state, B·I/O prompt tokens are prefilled, so
                   share of link bandwidth an all-reduce reaches)
 
 TPOT = step(B); TTFT = prefill(I) + step(B); memory holds weights and B KV caches.
+A batch of one has no other sequence's prompt to carry: its steps decode only, and its
+throughput pays its own prompt once, O / (prefill(I) + O · step(1)). Routed-expert matmuls
+cost what `expert_rows` says the engine computes (NxD's static-shape MoE runs every expert, or
+padded per-expert blocks, where routing engines run only the routed rows).
 The batch is the largest on a grid that meets the SLOs, or the one given.
 """
 
