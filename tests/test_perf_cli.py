@@ -56,8 +56,34 @@ def test_calibration_cross_validation_by_family_and_stack(run_cli):
     assert fams == {"tpu", "trainium", "nvidia", "amd", "all"}
     assert {p["fold"] for p in doc["points"]} == {0, 1, 2} and len(doc["points"]) >= 80
     assert "fold 3/3 fitted" in err
+    apart = [g for g in doc["groups"] if g["scope"] == "held apart"]
+    assert [(g["group"], g["points"], g["goal"]) for g in apart] == [("amd/dstack-dsr1", 60, "-")]
+    assert not {p["id"] for p in doc["points"]} & {"dstack-mi300x-dsr1-vllm-3200-800-c4"}
     code, _, err = run_cli("perf", "calibration", "--folds", "3")
     assert code == 2 and "--cv" in err
+
+
+def test_in_sample_calibration_counts_fitted_points_and_marks_the_rest(run_cli):
+    """The title counts only the fitted points; held-apart ones are listed with their reason."""
+    code, out, err = run_cli("perf", "calibration", "--format", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    apart = [r for r in rows if r["held_apart"]]
+    assert len(apart) == 60 and all("software" in r["held_apart"] for r in apart)
+    code, out, _ = run_cli("perf", "calibration")
+    fitted = len(rows) - len(apart)
+    assert f"/{fitted} points within tolerance" in out and "60 points are held apart" in out
+
+
+def test_an_estimate_names_a_fitted_chip_factor(run_cli):
+    """MI300X serves at a fitted fraction of ROCm's efficiency (the same die as MI325X at 750 W): the
+    estimate says so; a chip no published result moves (trn3) says nothing of the kind."""
+    code, out, _ = run_cli("perf", "inference", "-m", "llama-3.1-70b", "-a", "mi300x", "--dtype", "fp8",
+                           "--format", "json")
+    notes = json.loads(out)["assumptions"]
+    assert code == 0 and any("mi300x runs at 0." in n and "inference efficiency" in n for n in notes)
+    code, out, _ = run_cli("perf", "inference", "-m", "llama-3.1-70b", "-a", "trn3", "--format", "json")
+    assert not any("its platform's fitted" in n for n in json.loads(out)["assumptions"])
 
 
 def test_catalog_provider_filters_the_chip_view(run_cli):

@@ -109,3 +109,13 @@ def test_chip_factor_separates_a_power_limited_die(cal, ctx):
     assert ratio(plain) < ratio(fitted) < published
     assert fitted.chip_factor("mi325x", "inference") > 1.0 > fitted.chip_factor("mi300x", "inference")
     assert fitted.chip_factor("h100", "inference") == 1.0      # no point on it: no factor
+
+
+def test_a_fit_from_the_prior_forgets_the_stored_chip_factors(cal, ctx):
+    """A held-out fold must not start from factors fitted to every point: a chip no training point
+    pins (here H100, given a stored factor of 2) comes back at 1."""
+    from polyfleet.perf.efficiency import Efficiency
+    stored = Efficiency.model_validate(ctx.efficiency.model_dump() | {"chips": {"h100": {"training": 2.0}}})
+    pts = [(k, p) for k, p in cal.points() if k == "training" and p.accelerator in ("tpu-v6e", "tpu-v5p")][:8]
+    fitted = fit(pts, ctx, base=stored, from_prior=True)
+    assert fitted.chip_factor("h100", "training") == 1.0

@@ -38,8 +38,11 @@ def test_nxd_prefill_all_experts_under_one_block_then_padded_blocks():
     expert runs every token (256 / 8 = 32x). A 256-token prompt routes 2,048 rows, 8 per expert,
     each expert padded to one 512-row block: 256 x 512 / 2,048 = 64x. A 65,536-token prompt routes
     2,048 rows per expert, exactly four blocks: no padding, 1x. A 20-token prompt (160 rows) loads
-    only the chosen experts."""
+    only the chosen experts. At exactly one block (64 tokens, 512 rows) NxD switches to blocks:
+    2 rows per expert padded to 512, 256x."""
     assert rows(20, True) == 1.0
+    assert rows(63, True) == pytest.approx(32.0)
+    assert rows(64, True) == pytest.approx(256.0)
     assert rows(40, True) == pytest.approx(32.0)
     assert rows(256, True) == pytest.approx(64.0)
     assert rows(65536, True) == pytest.approx(1.0)
@@ -86,3 +89,58 @@ def test_padded_blocks_lengthen_a_short_prompt_by_the_expert_share():
     assert compute > weights
     assert blocked.tpot_s == pytest.approx(routed.tpot_s, rel=1e-9)     # batch 1 decodes 8 rows < 128 experts
     assert blocked.ttft_s - routed.ttft_s == pytest.approx(compute - weights, rel=0.01)
+
+
+def _parts(ctx: Context, model: str, chip: str, batch: int, input_tokens: int, output_tokens: int):
+    """The step's compute time and the prompt pass of one case, from the roofline's own arrays."""
+    from polyfleet.perf import inference as inf
+    from polyfleet.perf.arrays import ChipArrays, ModelArrays
+    spec, acc = ctx.model(model), ctx.accelerator(chip)
+    M = ModelArrays.build([(spec, "bf16", "bf16")])
+    H = ChipArrays.build([(acc, "bf16")], ctx.efficiency)
+    one = lambda v: np.array([float(v)])  # noqa: E731
+    cases = inf.InferenceCases(model=np.array([0]), chip=np.array([0]), chips=one(1), input_tokens=one(input_tokens),
+                               output_tokens=one(output_tokens), ttft_slo_s=one(np.inf), tpot_slo_s=one(np.inf),
+                               batch=one(batch), runtime_eff=one(1.0))
+    step, ttft, per_token, t_compute, t_memory, t_coll = inf._timing(M, H, cases, np.array([[float(batch)]]))
+    return float(t_compute[0, 0]), float(ttft[0, 0] - step[0, 0])
+
+
+def test_nxd_decode_runs_every_expert_once_the_batch_touches_them_all():
+    """Qwen3-30B-A3B (128 experts, top-8) on one trn2, batch 16, prompts of 1 token and 1,000 out:
+    16 x 8 = 128 routed rows reach the 128 experts, so NxD computes 16 x 128 = 2,048 rows, 16x.
+    The step's compute grows by 2 x expert params per row x (2,048 - 128) / peak."""
+    ctx = Context()
+    spec, acc = ctx.model("qwen3-30b-a3b"), ctx.accelerator("trn2")
+    per_row = spec.expert_params / spec.moe.experts
+    peak = acc.peak_tflops("bf16").value * 1e12
+    routed, _ = _parts(_ideal_neuron(0), "qwen3-30b-a3b", "trn2", 16, 1, 1000)
+    blocked, _ = _parts(_ideal_neuron(512), "qwen3-30b-a3b", "trn2", 16, 1, 1000)
+    assert blocked - routed == pytest.approx(2 * per_row * (2048 - 128) / peak, rel=1e-3)
+
+
+def test_prompt_chunks_in_a_shared_step_pay_the_blocks_too():
+    """Batch 2 carries the other sequences' prompts in its steps (I/O = 256/64 = 4 prompt tokens per
+    sequence per step); on NxD each of those rows costs 64x (a 256-token prompt in padded blocks),
+    so the step's compute grows by 2 sequences x 4 x 2 x expert params per token x 63 / peak."""
+    ctx = Context()
+    spec, acc = ctx.model("deepseek-v3"), ctx.accelerator("trn2")
+    per_token = spec.expert_params * spec.moe.active / spec.moe.experts
+    peak = acc.peak_tflops("bf16").value * 1e12
+    routed, _ = _parts(_ideal_neuron(0), "deepseek-v3", "trn2", 2, 256, 64)
+    blocked, _ = _parts(_ideal_neuron(512), "deepseek-v3", "trn2", 2, 256, 64)
+    assert blocked - routed == pytest.approx(2 * 4 * 2 * per_token * 63 / peak, rel=1e-3)
+
+
+def test_expert_efficiency_divides_only_the_expert_matmuls():
+    """Halving the serving expert efficiency doubles the routed-expert part of a prompt's compute
+    and leaves the rest: Qwen3-30B-A3B, a 16,384-token prompt on one trn2 (compute-bound), routed."""
+    ctx = Context()
+    spec, acc = ctx.model("qwen3-30b-a3b"), ctx.accelerator("trn2")
+    per_token = spec.expert_params * spec.moe.active / spec.moe.experts
+    peak = acc.peak_tflops("bf16").value * 1e12
+    data = _ideal_neuron(0).efficiency.model_dump()
+    data["platforms"]["neuron"]["inference"]["expert_efficiency"] = 0.5
+    _, full = _parts(_ideal_neuron(0), "qwen3-30b-a3b", "trn2", 1, 16384, 16)
+    _, half = _parts(Context(efficiency=Efficiency.model_validate(data)), "qwen3-30b-a3b", "trn2", 1, 16384, 16)
+    assert half - full == pytest.approx(2 * per_token * 16384 / peak, rel=1e-3)

@@ -35,6 +35,19 @@ def test_tokens_per_second_hand_derived(flat):
     assert e.tokens_per_s_per_chip == pytest.approx(9611.05, rel=1e-5)
 
 
+def test_a_chip_factor_scales_that_chip_alone(flat):
+    """A fitted chip factor of 0.8 on H100 training: 9,611.05 x 0.8 = 7,688.84 tokens/s; the H200
+    beside it keeps its platform's MFU."""
+    data = flat.efficiency.model_dump()
+    data["chips"] = {"h100": {"training": 0.8}}
+    ctx = Context(efficiency=Efficiency.model_validate(data))
+    e = estimate_training("llama-3.1-8b", "h100", 8, seq_len=8192, ctx=ctx)
+    assert e.tokens_per_s_per_chip == pytest.approx(9611.05 * 0.8, rel=1e-5)
+    other = estimate_training("llama-3.1-8b", "h200", 8, seq_len=8192, ctx=ctx)
+    assert other.tokens_per_s_per_chip == pytest.approx(
+        estimate_training("llama-3.1-8b", "h200", 8, seq_len=8192, ctx=flat).tokens_per_s_per_chip, rel=1e-9)
+
+
 def test_fp8_training_keeps_attention_in_bf16_at_its_share_of_mfu(flat):
     """Llama-3.1-8B at seq 8,192: 45,029,834,752 matmul FLOPs per token (6 x 7.505e9) run at the FP8
     peak x 0.5; attention's 1.5 x 524,288 x 8,192 = 6,442,450,944 run at the BF16 peak (989.4 TFLOP/s)
