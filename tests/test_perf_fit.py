@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from polyfleet.perf.calibration import load_calibration, predict_inference
-from polyfleet.perf.fit import FIT_PARAMS, _get, chip_params, fit, pooling_matrix, stack_priors, use_of
+from polyfleet.perf.fit import FIT_PARAMS, _get, chip_params, fit, pooling_matrix, prior_rows, use_of
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_a_platform_with_no_points_borrows_the_others_factor(cal, ctx):
 def test_a_stack_with_no_points_stays_at_its_catalog_prior(cal, ctx):
     """Without SGLang points the fitted SGLang factor on CUDA is the catalog's prior (0.9)."""
     pts = [(k, p) for k, p in cal.points() if k == "inference" and p.stack == "trtllm"][:10]
-    rows, at = stack_priors(FIT_PARAMS, ctx)
+    rows, at = prior_rows(FIT_PARAMS, ctx)
     assert len(rows) == sum(p.startswith("stacks.") for p, _, _ in FIT_PARAMS)
     fitted = fit(pts, ctx, from_prior=True).model_dump()
     assert _get(fitted, "stacks.cuda.sglang.inference", np.nan) == pytest.approx(0.9, rel=1e-2)

@@ -146,8 +146,8 @@ def use_of(path: str) -> str:
     return "training" if ".training" in path or path.startswith("intensity_") else "inference"
 
 
-def stack_priors(params, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
-    """Rows pulling each fitted stack factor toward the catalog's prior for it (log scale):
+def prior_rows(params, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """Rows pulling each fitted stack or chip factor toward its prior (log scale):
     a stack with few published setups stays near what its support matrix says, and a chip's
     factor near 1 (its platform's efficiency) unless several setups on it say otherwise."""
     rows, target = [], []
@@ -205,8 +205,9 @@ def fit(points: Sequence[tuple[str, Point]], ctx: Context, base: Efficiency | No
     """The efficiency factors that best explain `points` (bounded, robust least squares).
     Training and inference factors are fitted separately, each on its own points (no factor
     acts on both, so one joint problem would only slow both). `from_prior` starts every fitted
-    factor at the middle of its bounds, not at its stored value (which was fitted to every
-    point: a held-out fit must not start there)."""
+    factor at the middle of its bounds (a chip factor at 1) and drops the stored chip factors:
+    the stored values were fitted to every point, and a held-out fit must not start there.
+    `params` defaults to FIT_PARAMS plus a factor per chip the points pin (`chip_params`)."""
     params = (FIT_PARAMS + chip_params(points, ctx)) if params is None else params
     base_d = (base or ctx.efficiency).model_dump()
     if from_prior:
@@ -223,14 +224,14 @@ def fit(points: Sequence[tuple[str, Point]], ctx: Context, base: Efficiency | No
         x0 = neutral if from_prior else np.clip([_get(base_d, p[0], n) for p, n in zip(block, neutral)], lo, hi)
 
         pool = pooling_matrix(block)
-        prior_rows, prior_at = stack_priors(block, ctx)
+        priors, prior_at = prior_rows(block, ctx)
 
-        def residuals(x, block=block, pts=pts, pool=pool, prior_rows=prior_rows, prior_at=prior_at):
+        def residuals(x, block=block, pts=pts, pool=pool, priors=priors, prior_at=prior_at):
             work.efficiency = efficiency_from(x, base_d, block)
             r = log_errors(pts, work)
             logx = np.log(np.maximum(x, 1e-9))       # pooled factors have positive lower bounds
             return np.concatenate([np.where(np.isfinite(r), r, NAN_PENALTY), POOLING * (pool @ logx),
-                                   POOLING * (prior_rows @ logx - prior_at)])
+                                   POOLING * (priors @ logx - prior_at)])
 
         res = least_squares(residuals, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.2, diff_step=1e-3,
                             ftol=1e-4, xtol=1e-4, max_nfev=MAX_ITERATIONS)

@@ -101,7 +101,8 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     E, k, block = M.experts[m], np.maximum(M.top_k[m], 1.0), H.moe_block[h]
     rows_pre = expert_rows(I, E, k, block, prefill=True)          # a request's prompt in one pass
     decode_per_seq = (dense + expert_flops) / flops_rate + M.att_coeff[m] * ctx / att_rate
-    prefill_per_seq = (dense + expert_flops * rows_pre) * I / O / flops_rate + M.att_coeff[m] * I * I / (2.0 * O) / att_rate
+    pre_compute = (dense + expert_flops * rows_pre) * I / flops_rate + M.att_coeff[m] * I * I / 2.0 / att_rate
+    prefill_per_seq = pre_compute / O                                # a sequence's prompt, spread over its steps
     kv_per_seq = M.kv_bytes_per_token[m] * ctx / kv_rate
     multi = C > 1
     ring = 2.0 * (C - 1) / C
@@ -130,7 +131,6 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     # (prefill chunks and decode tokens contend for the same step)
     hi_part, lo_part = np.maximum(t_compute, t_memory), np.minimum(t_compute, t_memory)
     step = hi_part + col(H.interference[h]) * lo_part + t_coll + col(H.overhead_s[h]) + B * col(H.per_seq_s[h])
-    pre_compute = (dense + expert_flops * rows_pre) * I / flops_rate + M.att_coeff[m] * I * I / 2.0 / att_rate
     with np.errstate(invalid="ignore"):
         t_pre = (np.maximum(pre_compute, M.weight_bytes[m] / bw_rate)
                  + np.where(multi, 2.0 * M.layers[m] * (lat + ring * I * act_bytes / H.allreduce_bw[h]), 0.0)
@@ -150,12 +150,10 @@ def expert_rows(tokens, experts, top_k, block, prefill: bool):
     routed = tokens * top_k
     with np.errstate(invalid="ignore", divide="ignore"):
         every = experts / top_k
-        blocks = experts * np.ceil(routed / np.maximum(experts * block, 1.0)) * block / np.maximum(routed, 1.0)
-        few = routed < experts
         if prefill:
-            rows = np.where(few, 1.0, np.where(routed < block, every, blocks))
-        else:
-            rows = np.where(few, 1.0, every)
+            blocks = experts * np.ceil(routed / np.maximum(experts * block, 1.0)) * block / np.maximum(routed, 1.0)
+            every = np.where(routed < block, every, blocks)
+        rows = np.where(routed < experts, 1.0, every)
     return np.where((block > 0) & (experts > 0), np.maximum(rows, 1.0), 1.0)
 
 
