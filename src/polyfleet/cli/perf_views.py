@@ -50,10 +50,12 @@ def calibration_view(ctx: Context, cal: Calibration, fmt: str) -> None:
 
 
 def _apart_by_source(ctx: Context, cal: Calibration) -> dict[str, list]:
+    """The held-apart points scored against the stored fit, by family/source (only they are predicted)."""
+    apart = cal.points(apart=True)
+    only = cal.model_copy(update={kind: tuple(p for k, p in apart if k == kind) for kind in ("inference", "training")})
     out: dict[str, list] = {}
-    for c in check_all(ctx, cal):
-        if c.held_apart:
-            out.setdefault(f"{c.family}/{c.point.source}", []).append(c)
+    for c in check_all(ctx, only):
+        out.setdefault(f"{c.family}/{c.point.source}", []).append(c)
     return out
 
 
