@@ -36,16 +36,18 @@ def test_at_least_eighty_sourced_points_on_every_family(cal, ctx):
 
 
 def test_a_source_held_apart_is_scored_but_never_fitted(cal, ctx, heldout):
-    """dstack's DeepSeek-R1 runs on MI300X (vLLM 0.7.3, SGLang 0.4.2) predate the ROCm MLA kernels:
-    its 60 points are held apart with the reason, shown in the in-sample check and never in a fold."""
+    """DeepSeek-V3/R1 served on the software of its first weeks (dstack's MI300X and H200 runs,
+    SGLang 0.4.1 on H200): 60 + 36 + 1 points held apart with the reason, shown in the in-sample
+    check and never in a fold."""
     apart = cal.points(apart=True)
-    assert len(apart) == 60 and {p.source for _, p in apart} == {"dstack-dsr1"}
+    by_source = {s: sum(p.source == s for _, p in apart) for s in {p.source for _, p in apart}}
+    assert by_source == {"dstack-dsr1": 60, "dstack-dsr1-h200": 36, "sglang-dsv3-h200": 1}
     assert all("software" in cal.held_apart(p) for _, p in apart)
     assert not {p.id for _, p in apart} & {p.id for _, p in cal.points()}
     assert not {p.id for _, p in apart} & {h.point.id for h in heldout}
     shown = {c.point.id: c for c in check_all(ctx)}
     assert all(shown[p.id].held_apart for _, p in apart)
-    assert not any(c.held_apart for c in shown.values() if c.point.source != "dstack-dsr1")
+    assert not any(c.held_apart for c in shown.values() if c.point.source not in by_source)
 
 
 def test_every_point_names_a_stack_that_runs_there(cal, ctx):
@@ -70,7 +72,7 @@ def test_the_new_misses_are_covered(cal, ctx):
 def test_in_sample_check_is_finite_and_mostly_within_tolerance(ctx):
     checks = check_all(ctx)
     assert all(math.isfinite(c.predicted) and c.predicted > 0 for c in checks)
-    assert np.mean([c.within for c in checks]) >= 0.75
+    assert np.mean([c.within for c in checks if not c.held_apart]) >= 0.75    # held-apart points are not fitted
 
 
 def test_folds_deal_each_family_evenly(cal, ctx):
@@ -137,13 +139,31 @@ def test_band_rows_group_held_out_errors(cal):
     assert rows[("all", "all", "all")].n == 5
 
 
+def test_a_calibration_point_is_predicted_by_the_estimate_users_get(cal, ctx):
+    """The vectorised calibration pass and `estimate_inference` are one model: DeepSeek-R1 on 8 H200
+    with TensorRT-LLM at 1,024 in / 8,192 out (KV-bound, its admission reserving each sequence's
+    whole context) and one request on optimum-neuron's batch-32 engine predict the same figure."""
+    from polyfleet.perf import estimate_inference
+    from polyfleet.perf.calibration import predict_inference
+    pts = {p.id: p for _, p in cal.points()}
+    for pid, metric in (("trt12-h200-1024-8192", "output_tokens_per_s_per_chip"),
+                        ("optneuron-trn1-llama31-8b-dp4-run1-sync-tpot", "tpot_s")):
+        p = pts[pid]
+        e = estimate_inference(p.model, p.accelerator, chips=p.replica_chips or p.chips, dtype=p.dtype,
+                               input_tokens=p.input_tokens, output_tokens=p.output_tokens, batch=p.batch,
+                               compiled_batch=p.compiled_batch, runtime=p.stack, ctx=ctx)
+        assert predict_inference([p], ctx)[0] == pytest.approx(getattr(e, metric), rel=1e-9), pid
+    assert estimate_inference("deepseek-v3", "h200", chips=8, dtype="fp8", input_tokens=1024, output_tokens=8192,
+                              runtime="trtllm", ctx=ctx).limit == "KV capacity"
+
+
 def test_held_out_error_stays_where_it_was_measured(heldout):
     """Regression guard on the figures in the closing note (5 folds grouped by setup, seed 0, every
-    fold fitted from the prior, 369 points), with a margin: TPU 10.5% / 85%, NVIDIA 9.6% / 81%,
-    AMD 10.0% / 91%, Trainium 19.6% / 62%, all 11.8% / 80%."""
+    fold fitted from the prior, 397 points), with a margin: TPU 10.2% / 87%, NVIDIA 10.7% / 87%,
+    AMD 9.1% / 94%, Trainium 19.3% / 58%, all 11.9% / 82%."""
     fams = {s.group: s for s in by_family(heldout)}
-    for fam, median, within in (("tpu", 0.125, 0.80), ("nvidia", 0.11, 0.76), ("amd", 0.12, 0.86),
-                                ("trainium", 0.23, 0.56), ("all", 0.13, 0.75)):
+    for fam, median, within in (("tpu", 0.125, 0.82), ("nvidia", 0.12, 0.82), ("amd", 0.11, 0.89),
+                                ("trainium", 0.22, 0.53), ("all", 0.13, 0.78)):
         assert fams[fam].median_abs_error < median, fam
         assert fams[fam].within_25 > within, fam
 

@@ -27,6 +27,15 @@ def test_pooling_rows_by_hand():
     assert rows @ np.log([0.2, 0.8, 1.0, 1.0]) == pytest.approx([-np.log(2.0), np.log(2.0)])
 
 
+def test_each_platform_keeps_its_own_per_sequence_cost():
+    """The engine's host work per sequence is not pooled: two platforms' per-sequence factors get no
+    row, their overheads do."""
+    params = (("platforms.cuda.inference.per_sequence_us", 0.1, 50), ("platforms.rocm.inference.per_sequence_us", 0.1, 50),
+              ("platforms.cuda.inference.overhead_ms", 0.5, 9.0), ("platforms.rocm.inference.overhead_ms", 0.5, 9.0))
+    rows = pooling_matrix(params)
+    assert rows.shape == (2, 4) and not rows[:, :2].any() and rows[:, 2:].any()
+
+
 def test_every_fitted_factor_acts_on_one_kind_of_point():
     kinds = {p: use_of(p) for p, _, _ in FIT_PARAMS}
     assert kinds["intensity_scale"] == "training" and kinds["harness.mlperf"] == "inference"

@@ -39,14 +39,16 @@ def test_batch_one_decode_is_weight_bandwidth_bound(ideal):
 
 def test_largest_batch_is_kv_capacity_bound(ideal):
     """Llama-3.1-8B FP8 on one H100, 1,000 tokens in and out, no SLO. Memory: 0.9 x 80 GB less
-    8.03 GB of weights leaves 63.97 GB; a sequence holds 64 KiB x 1,500 tokens (mean context)
-    = 98.3 MB, so at most 650 sequences; the batch grid's largest point below is 616. A step then
-    reads 8.03 GB + 616 x 98.3 MB = 68.6 GB at 3.35 TB/s = 20.48 ms, more than its 9.7 ms of
-    compute: 616 / 20.48 ms = 30,088 tokens/s, limited by KV capacity."""
+    8.03 GB of weights leaves 63.97 GB. TensorRT-LLM admits a sequence only with room for all its
+    2,000 tokens, 64 KiB each = 131.1 MB, so at most 488 sequences; the batch grid's largest point
+    below is 449. A step reads the weights and each sequence's cache at its mean context (1,500
+    tokens, 98.3 MB): 8.03 GB + 449 x 98.3 MB = 52.2 GB at 3.35 TB/s = 15.57 ms, more than its
+    compute: 449 / 15.57 ms = 28,833 tokens/s, limited by KV capacity. (An engine that grows the
+    cache as it decodes holds 650 at the mean context; see test_perf_serving_memory.)"""
     e = estimate_inference("llama-3.1-8b", "h100", chips=1, dtype="fp8", runtime="trtllm", ctx=ideal)
-    assert e.feasible and e.batch == 616 and e.limit == "KV capacity"
-    assert e.tpot_s == pytest.approx(20.47e-3, rel=2e-3)
-    assert e.output_tokens_per_s == pytest.approx(30_088, rel=2e-3)
+    assert e.feasible and e.batch == 449 and e.limit == "KV capacity"
+    assert e.tpot_s == pytest.approx(15.57e-3, rel=2e-3)
+    assert e.output_tokens_per_s == pytest.approx(28_833, rel=2e-3)
 
 
 def test_model_that_does_not_fit_says_what_would(ctx):

@@ -54,6 +54,19 @@ def test_cell_matches_single_estimate(table, ctx):
     assert table.chips_per_unit[table.w("chat"), j] == e.chips
 
 
+def test_a_stack_that_reserves_kv_is_the_same_model_in_the_table(ctx):
+    """A TensorRT-LLM service with long outputs is KV-bound, and its engine reserves each sequence's
+    whole context: the table's cell is the one-off estimate's, not the on-demand engine's."""
+    svc = InferenceService(id="long", model="llama-3.1-8b", runtime="trt-llm", mix=RequestMix(
+        buckets=(Bucket(input_tokens=1000, output_tokens=8000),)))
+    t = build_rate_table([svc], ctx=ctx, offerings=["aws/p5.48xlarge/us-east-1"])
+    c = int(t.chips_per_unit[0, 0])
+    trt = estimate_inference("llama-3.1-8b", "h100", chips=c, input_tokens=1000, output_tokens=8000,
+                             runtime="trtllm", ctx=ctx)
+    assert trt.limit == "KV capacity"
+    assert t.rate[0, 0] == pytest.approx(trt.output_tokens_per_s_per_chip * 3600)
+
+
 def test_mix_rate_is_the_token_weighted_harmonic_mean(ctx):
     """A replica serving two buckets spends 1/rate chip-hours per token of each: the mix rate is
     1 / sum(share_b / rate_b) with shares of output tokens, at the replica size best for the mix."""

@@ -92,6 +92,10 @@ class Runtime(_Frozen):
     frameworks: tuple[str, ...] = ()
     platforms: dict[str, Figure] = Field(default_factory=dict)
     memory: MemoryRecipe | None = None
+    kv_admission: Literal["on-demand", "reserve"] = Field(
+        "on-demand", description="how a serving stack admits a sequence: on-demand grows its KV cache as it "
+        "decodes (pre-empting when full), so a batch holds the mean context; reserve admits it only with KV "
+        "room for its whole prompt and output, so a batch holds the full context")
     note: str = ""
 
     def provides(self, names: set[str]) -> bool:

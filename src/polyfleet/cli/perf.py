@@ -73,6 +73,9 @@ def perf_inference(
     ttft_ms: float | None = typer.Option(None, "--ttft-ms", help="Time-to-first-token SLO."),
     tpot_ms: float | None = typer.Option(None, "--tpot-ms", help="Time-per-output-token SLO."),
     batch: int | None = typer.Option(None, "--batch", help="Fixed batch (default: the largest meeting the SLOs)."),
+    compiled_batch: int | None = typer.Option(None, "--compiled-batch", help="Batch a static-shape engine (Neuron) "
+                                              "was compiled for: each decode step computes that many slots, "
+                                              "however few requests it serves."),
     offering: str | None = typer.Option(None, "--offering", help="Price from this offering (default: cheapest)."),
     system_chips: int | None = typer.Option(None, "--system-chips", help="Serve a box of this many chips as "
                                             "several replicas (the replica size divides it)."),
@@ -91,7 +94,7 @@ def perf_inference(
                              input_tokens=input_tokens, output_tokens=output_tokens,
                              ttft_s=_ms(ttft_ms, "--ttft-ms"), tpot_s=_ms(tpot_ms, "--tpot-ms"), batch=batch,
                              offering=offering, term=_term(term), runtime=runtime, system_chips=system_chips,
-                             ctx=ctx.obj.context())
+                             compiled_batch=compiled_batch, ctx=ctx.obj.context())
     _show_estimate(est, fmt, f"{est.model} on {est.accelerator} (inference)")
 
 

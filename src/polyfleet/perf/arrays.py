@@ -25,6 +25,7 @@ class ModelArrays:
     active_share: np.ndarray        # active / total routed experts (1 for dense)
     kv_bytes_per_token: np.ndarray
     att_coeff: np.ndarray           # forward attention FLOPs per token per token of context
+    att_decode_coeff: np.ndarray    # the same for a decoded token (MLA: absorbed, on the latent cache)
     layers: np.ndarray
     d_model: np.ndarray
     params_total: np.ndarray
@@ -47,6 +48,7 @@ class ModelArrays:
             active_share=col(lambda m, w, k: m.moe.active / m.moe.experts if m.moe else 1.0),
             kv_bytes_per_token=col(lambda m, w, k: m.kv_bytes_per_token(k)),
             att_coeff=col(lambda m, w, k: m.attention_flops_per_token(1.0)),
+            att_decode_coeff=col(lambda m, w, k: m.decode_attention_flops_per_token(1.0)),
             layers=col(lambda m, w, k: m.layers),
             d_model=col(lambda m, w, k: m.d_model),
             params_total=col(lambda m, w, k: m.params_total),

@@ -20,7 +20,7 @@ from . import inference as inf
 from . import training as tr
 from .arrays import ChipArrays, ModelArrays
 from .estimate import Context, chip_candidates
-from .portability import stack_factor
+from .portability import kv_reserves, stack_factor
 from .recipes import recipe_arrays
 
 FAMILIES = ("tpu", "trainium", "nvidia", "amd")
@@ -54,6 +54,8 @@ class Point(BaseModel):
     choose_replica: bool = False
     ttft_slo_s: float | None = Field(default=None, gt=0, description="latency limit the run met (MLPerf Server)")
     tpot_slo_s: float | None = Field(default=None, gt=0)
+    compiled_batch: int | None = Field(default=None, gt=0, description="batch a static-shape engine (Neuron) was "
+                                       "compiled for, when the run served fewer sequences than that")
     # training
     seq_len: int | None = Field(default=None, gt=0)
     ep: int | None = Field(default=None, gt=0, description="expert parallelism of the published layout")
@@ -62,6 +64,8 @@ class Point(BaseModel):
     def _check(self) -> "Point":
         if self.replica_chips and self.chips % self.replica_chips:
             raise ValueError("chips must be a multiple of replica_chips")
+        if self.compiled_batch and (self.batch or 0) > self.compiled_batch:
+            raise ValueError("batch cannot exceed compiled_batch (a static engine serves at most its compiled batch)")
         return self
 
 
@@ -148,13 +152,15 @@ def predict_inference(points: list[Point], ctx: Context) -> np.ndarray:
         for c in cand:
             owner.append(i)
             sizes.append(c)
-            fields.append((mi, hi, p.input_tokens or 1000, p.output_tokens or 1000, p.batch or 0, rt))
+            fields.append((mi, hi, p.input_tokens or 1000, p.output_tokens or 1000, p.batch or 0, rt,
+                           p.compiled_batch or 0, kv_reserves(ctx.catalog, p.stack)))
             slos.append((p.ttft_slo_s or np.inf, p.tpot_slo_s or np.inf))
     f = np.array(fields, dtype=float)
     slo = np.array(slos, dtype=float)
     cases = inf.InferenceCases(model=f[:, 0].astype(int), chip=f[:, 1].astype(int), chips=np.array(sizes, float),
                                input_tokens=f[:, 2], output_tokens=f[:, 3], ttft_slo_s=slo[:, 0],
-                               tpot_slo_s=slo[:, 1], batch=f[:, 4], runtime_eff=f[:, 5])
+                               tpot_slo_s=slo[:, 1], batch=f[:, 4], runtime_eff=f[:, 5],
+                               compiled_batch=f[:, 6], kv_reserve=f[:, 7])
     res = inf.estimate(ModelArrays.build(mrows), ChipArrays.build(crows, ctx.efficiency), cases)
     owner_a = np.array(owner)
     per_chip = np.where(res.feasible & (f[:, 5] > 0), res.tokens_per_s_per_chip, -1.0)

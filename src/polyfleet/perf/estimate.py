@@ -14,7 +14,7 @@ from . import inference as inf
 from . import training as tr
 from .arrays import ChipArrays, ModelArrays
 from .efficiency import Efficiency, default_efficiency
-from .portability import StackChoice, choose_stack
+from .portability import StackChoice, choose_stack, kv_reserves
 from .power import it_watts_per_chip
 from .recipes import recipe_arrays
 from .uncertainty import band_for
@@ -142,11 +142,13 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
                        output_tokens: int = 1000, ttft_s: float | None = None, tpot_s: float | None = None,
                        batch: int | None = None, offering: str | None = None, term: Term = "on_demand",
                        runtimes: tuple[str, ...] = (), runtime: str | None = None, system_chips: int | None = None,
-                       ctx: Context | None = None) -> InferenceEstimate:
+                       compiled_batch: int | None = None, ctx: Context | None = None) -> InferenceEstimate:
     """Throughput, latency, $/Mtok and J/token of one replica; `chips=None` picks the cheapest size.
 
     `system_chips` serves a box of that many chips as several replicas: the replica size divides
-    it and the estimate reports how many replicas the box holds."""
+    it and the estimate reports how many replicas the box holds. `compiled_batch` is the batch a
+    static-shape engine (Neuron) was compiled for: every decode step computes that many slots,
+    however few requests it serves."""
     ctx = ctx or Context()
     spec, acc = ctx.model(model), ctx.accelerator(accelerator)
     kv_dtype = kv_dtype or ("fp8" if dtype in ("fp8", "fp4") else dtype)
@@ -155,6 +157,11 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
             raise UserError(f"unknown {name} '{val}'", field=f"--{name.replace(' ', '-')}", allowed=", ".join(BYTES))
     if input_tokens < 1 or output_tokens < 1:
         raise UserError("token counts must be at least 1", field="--input-tokens/--output-tokens")
+    if compiled_batch is not None and compiled_batch < 1:
+        raise UserError("must be at least 1", field="--compiled-batch")
+    if compiled_batch is not None and batch is not None and batch > compiled_batch:
+        raise UserError(f"a batch of {batch} does not fit an engine compiled for {compiled_batch}",
+                        field="--batch", allowed=f"1..{compiled_batch}")
     choice = choose_stack(ctx.catalog, acc, "inference", runtimes, runtime, ctx.efficiency)
     rt_eff, rt, rt_reason = choice.efficiency, choice.stack, choice.reason
     sizes = [chips] if chips else chip_candidates(acc)
@@ -170,7 +177,8 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
         model=np.zeros(n, int), chip=np.zeros(n, int), chips=np.array(sizes, float),
         input_tokens=np.full(n, float(input_tokens)), output_tokens=np.full(n, float(output_tokens)),
         ttft_slo_s=np.full(n, ttft_s or inf_), tpot_slo_s=np.full(n, tpot_s or inf_),
-        batch=np.full(n, float(batch or 0)), runtime_eff=np.full(n, rt_eff or 1.0))
+        batch=np.full(n, float(batch or 0)), runtime_eff=np.full(n, rt_eff or 1.0),
+        compiled_batch=np.full(n, float(compiled_batch or 0)), kv_reserve=np.full(n, kv_reserves(ctx.catalog, rt)))
     res = inf.estimate(M, H, cases)
     per_chip = np.where(res.feasible, res.tokens_per_s_per_chip, -1.0)
     # the cheapest feasible size; when none works, the largest tried (its reason tells most)

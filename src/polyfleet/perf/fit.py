@@ -167,14 +167,19 @@ def prior_rows(params, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     return np.array(rows).reshape(len(rows), len(params)), np.array(target)
 
 
+# factors each platform keeps to itself: the host-side scheduling work per sequence and step is the
+# serving engine's (TensorRT-LLM's C++ scheduler, vLLM's Python one), not a property platforms share
+UNPOOLED = ("per_sequence_us",)
+
+
 def pooling_matrix(params) -> np.ndarray:
     """Rows that pull each platform's factor toward the mean over platforms of the same factor
     (log scale): partial pooling, so a platform with few published setups borrows from the
-    others instead of resting on two or three points."""
+    others instead of resting on two or three points. UNPOOLED factors are left out."""
     groups: dict[str, list[int]] = {}
     for i, (path, _, _) in enumerate(params):
         keys = path.split(".")
-        if keys[0] == "platforms" and keys[1] != "*":
+        if keys[0] == "platforms" and keys[1] != "*" and keys[-1] not in UNPOOLED:
             groups.setdefault(".".join(keys[2:]), []).append(i)
     rows = []
     for idx in groups.values():

@@ -15,7 +15,10 @@ TPOT = step(B); TTFT = prefill(I) + step(B); memory holds weights and B KV cache
 A batch of one has no other sequence's prompt to carry: its steps decode only, and its
 throughput pays its own prompt once, O / (prefill(I) + O · step(1)). Routed-expert matmuls
 cost what `expert_rows` says the engine computes (NxD's static-shape MoE runs every expert, or
-padded per-expert blocks, where routing engines run only the routed rows).
+padded per-expert blocks, where routing engines run only the routed rows; where it runs every
+expert, a step reads every expert's weights). A static-shape engine compiled for a batch
+(`compiled_batch`) decodes all its slots each step, served or padding: their compute, KV reads and
+expert rows count, and it serves at most that batch.
 The batch is the largest on a grid that meets the SLOs, or the one given.
 """
 
@@ -30,7 +33,7 @@ from .arrays import ChipArrays, ModelArrays
 BATCH_GRID = np.unique(np.round(np.geomspace(1, 4096, 80)).astype(int)).astype(float)
 
 # reason codes, shared with the rate table
-OK, NO_FIT, KV_NO_FIT, TPOT_UNREACHABLE, TTFT_UNREACHABLE, UNKNOWN_FIGURE, TOO_MANY_CHIPS = range(7)
+OK, NO_FIT, KV_NO_FIT, TPOT_UNREACHABLE, TTFT_UNREACHABLE, UNKNOWN_FIGURE, TOO_MANY_CHIPS, COMPILED_NO_FIT = range(8)
 REASONS = {
     OK: "",
     NO_FIT: "model weights do not fit in the replica's memory",
@@ -39,6 +42,7 @@ REASONS = {
     TTFT_UNREACHABLE: "TTFT SLO unreachable at any batch",
     UNKNOWN_FIGURE: "a needed chip figure is unknown (peak, HBM or bandwidth)",
     TOO_MANY_CHIPS: "replica larger than the chip's scale-up domain",
+    COMPILED_NO_FIT: "the compiled batch's KV caches do not fit in the replica's memory",
 }
 LIMITS = np.array(["compute", "memory bandwidth", "collectives", "KV capacity", "TPOT SLO", "TTFT SLO",
                    "max batch", "fixed batch", "-"], dtype=object)
@@ -58,6 +62,24 @@ class InferenceCases:
     tpot_slo_s: np.ndarray
     batch: np.ndarray       # 0 = choose the best; >0 = fixed
     runtime_eff: np.ndarray # share of the platform's calibrated efficiency the runtime reaches
+    compiled_batch: np.ndarray | None = None  # a static engine's batch (0 or None: the engine batches what it has)
+    kv_reserve: np.ndarray | None = None      # 1 where the engine admits a sequence only with KV room for I + O
+
+    def sub(self, idx: np.ndarray) -> "InferenceCases":
+        """The cases at `idx`."""
+        return InferenceCases(**{k: None if (v := getattr(self, k)) is None else v[idx]
+                                 for k in self.__dataclass_fields__})
+
+    def admitted_context(self) -> np.ndarray:
+        """Tokens of KV a sequence holds in the engine's memory budget: the mean context I + O/2 where
+        the cache grows as it decodes, the whole I + O where admission reserves it to completion."""
+        I, O = self.input_tokens.astype(float), self.output_tokens.astype(float)
+        full = np.zeros(len(I), bool) if self.kv_reserve is None else self.kv_reserve.astype(bool)
+        return I + np.where(full, O, O / 2.0)
+
+    def padded(self) -> np.ndarray:
+        """Decode slots a step computes at least: the compiled batch of a static-shape engine, else 0."""
+        return np.zeros(len(self.model)) if self.compiled_batch is None else self.compiled_batch.astype(float)
 
 
 @dataclass(frozen=True)
@@ -100,7 +122,7 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     expert_flops = 2.0 * expert_cost
     E, k, block = M.experts[m], np.maximum(M.top_k[m], 1.0), H.moe_block[h]
     rows_pre = expert_rows(I, E, k, block, prefill=True)          # a request's prompt in one pass
-    decode_per_seq = (dense + expert_flops) / flops_rate + M.att_coeff[m] * ctx / att_rate
+    decode_per_seq = (dense + expert_flops) / flops_rate + M.att_decode_coeff[m] * ctx / att_rate
     pre_compute = (dense + expert_flops * rows_pre) * I / flops_rate + M.att_coeff[m] * I * I / 2.0 / att_rate
     prefill_per_seq = pre_compute / O                                # a sequence's prompt, spread over its steps
     kv_per_seq = M.kv_bytes_per_token[m] * ctx / kv_rate
@@ -114,18 +136,22 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     coll_per_token = np.nan_to_num(coll_per_token, nan=np.inf)
     fixed = (M.weight_bytes[m] - M.expert_bytes[m]) / bw_rate
 
-    step_tokens = B * (1.0 + mixed * col(I / O))          # tokens one step computes
-    t_compute = B * (col(decode_per_seq) + mixed * col(prefill_per_seq))
+    # a static-shape engine decodes every compiled slot, served or not (padding computes and reads its KV)
+    Bd = np.maximum(B, col(c.padded()))
+    step_tokens = Bd + B * mixed * col(I / O)              # tokens one step computes
+    t_compute = Bd * col(decode_per_seq) + B * mixed * col(prefill_per_seq)
     blockwise = np.flatnonzero((block > 0) & (E > 0))
     if blockwise.size:   # the decode step's expert rows beyond the routed ones (all experts once B·k >= E)
-        rows_dec = expert_rows(B[blockwise], col(E[blockwise]), col(k[blockwise]), col(block[blockwise]), prefill=False)
-        t_compute[blockwise] += B[blockwise] * col(expert_flops[blockwise] / flops_rate[blockwise]) * (rows_dec - 1.0)
-    t_memory = col(fixed) + B * col(kv_per_seq)
+        Bb = Bd[blockwise]
+        rows_dec = expert_rows(Bb, col(E[blockwise]), col(k[blockwise]), col(block[blockwise]), prefill=False)
+        t_compute[blockwise] += Bb * col(expert_flops[blockwise] / flops_rate[blockwise]) * (rows_dec - 1.0)
+    t_memory = col(fixed) + Bd * col(kv_per_seq)
     moe = np.flatnonzero(M.expert_bytes[m] > 0)
-    if moe.size:   # distinct experts a step touches: 1 - (1 - k/E)^tokens of their weights
-        mm = m[moe]
-        t_memory[moe] += (col(M.expert_bytes[mm] / bw_rate[moe])
-                          * -np.expm1(step_tokens[moe] * col(np.log1p(-M.active_share[mm]))))
+    if moe.size:   # distinct experts a step touches: 1 - (1 - k/E)^tokens of their weights,
+        mm = m[moe]  # or all of them where a static-shape engine runs every expert (routed rows >= E)
+        touched = -np.expm1(step_tokens[moe] * col(np.log1p(-M.active_share[mm])))
+        every = (col(block[moe]) > 0) & (step_tokens[moe] * col(k[moe]) >= col(E[moe]))
+        t_memory[moe] += col(M.expert_bytes[mm] / bw_rate[moe]) * np.where(every, 1.0, touched)
     t_coll = col(coll_fixed) + step_tokens * col(coll_per_token)
     # compute and memory overlap in one step, except the share `interference` of the shorter
     # (prefill chunks and decode tokens contend for the same step)
@@ -166,13 +192,16 @@ def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResul
 
     usable = H.hbm_usable[h] * C * H.hbm_bytes[h]
     free = usable - M.weight_bytes[m]
-    kv_seq_avg = M.kv_bytes_per_token[m] * (I + O / 2.0)
+    kv_seq_held = M.kv_bytes_per_token[m] * c.admitted_context()
     kv_seq_max = M.kv_bytes_per_token[m] * (I + O)
     # only where weights leave room and a sequence has a KV cache (a 0-byte cache is not divided by)
-    room = (free > 0) & (kv_seq_avg > 0)
-    b_mem = np.floor(np.divide(free, kv_seq_avg, out=np.zeros_like(free), where=room))
-    b_mem = np.where((free > 0) & (kv_seq_avg <= 0), np.inf, b_mem)
-    b_cap = np.minimum(b_mem, H.max_batch[h])
+    room = (free > 0) & (kv_seq_held > 0)
+    b_mem = np.floor(np.divide(free, kv_seq_held, out=np.zeros_like(free), where=room))
+    b_mem = np.where((free > 0) & (kv_seq_held <= 0), np.inf, b_mem)
+    padded = c.padded()
+    # a static engine serves at most its compiled batch, and must hold every slot's KV to run at all
+    engine_cap = np.where(padded > 0, padded, H.max_batch[h])
+    b_cap = np.where(padded > b_mem, 0.0, np.minimum(b_mem, engine_cap))
 
     per_chip_usable = H.hbm_usable[h] * H.hbm_bytes[h]
     need = np.ceil((M.weight_bytes[m] + kv_seq_max) / per_chip_usable)
@@ -180,13 +209,13 @@ def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResul
 
     fixed = c.batch > 0
     grid = np.where(fixed[:, None], c.batch[:, None].astype(float), BATCH_GRID[None, :])
+    grid = np.where(padded[:, None] > 0, np.minimum(grid, padded[:, None]), grid)   # the compiled batch is on it
     # only cases whose weights and one sequence fit need timing on the grid
     live = np.flatnonzero(kv_seq_max < free)
     step = np.full(grid.shape, np.inf)
     ttft, per_token, t_c, t_m, t_x = step.copy(), step.copy(), step.copy(), step.copy(), step.copy()
     if live.size:
-        sub = InferenceCases(**{k: getattr(c, k)[live] for k in c.__dataclass_fields__})
-        parts = _timing(M, H, sub, grid[live])
+        parts = _timing(M, H, c.sub(live), grid[live])
         for full, part in zip((step, ttft, per_token, t_c, t_m, t_x), parts):
             full[live] = part
     ok_mem = grid <= b_cap[:, None]
@@ -205,6 +234,7 @@ def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResul
     reason = np.where(fail, KV_NO_FIT, OK)
     reason = np.where(fail & first_fits & ~ok_ttft[:, 0], TTFT_UNREACHABLE, reason)
     reason = np.where(fail & first_fits & ~ok_tpot[:, 0], TPOT_UNREACHABLE, reason)
+    reason = np.where(padded > b_mem, COMPILED_NO_FIT, reason)
     reason = np.where(kv_seq_max > np.maximum(free, 0), KV_NO_FIT, reason)
     reason = np.where(free <= 0, NO_FIT, reason)
     reason = np.where(too_big, TOO_MANY_CHIPS, reason)
@@ -215,7 +245,7 @@ def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResul
     s = step[rows, k]
     tps = np.where(feasible, B / per_token[rows, k], 0.0)
 
-    limit = _limits(grid, k, rows, b_cap, H.max_batch[h], ok_tpot, ok_ttft, fixed,
+    limit = _limits(grid, k, rows, b_cap, engine_cap, ok_tpot, ok_ttft, fixed,
                     t_c[rows, k], t_m[rows, k], t_x[rows, k])
     limit = np.where(feasible, limit, L_NONE)
     return InferenceResult(
@@ -229,9 +259,10 @@ def _limits(grid, k, rows, b_cap, max_batch, ok_tpot, ok_ttft, fixed, t_c, t_m, 
     nxt = np.minimum(k + 1, grid.shape[1] - 1)
     at_end = (k + 1) >= grid.shape[1]
     B_next = grid[rows, nxt]
+    capped = (B_next > b_cap) | (B_next <= grid[rows, k])     # the next batch is over the cap, or the grid stops
     bound = np.where(t_x > np.maximum(t_c, t_m), L_COLLECTIVES, np.where(t_c >= t_m, L_COMPUTE, L_BANDWIDTH))
     out = bound.copy()
-    out = np.where(~at_end & (B_next > b_cap), np.where(b_cap >= max_batch, L_MAXBATCH, L_KV), out)
+    out = np.where(~at_end & capped, np.where(b_cap >= max_batch, L_MAXBATCH, L_KV), out)
     out = np.where(~at_end & ~ok_ttft[rows, nxt], L_TTFT, out)
     out = np.where(~at_end & ~ok_tpot[rows, nxt], L_TPOT, out)
     return np.where(fixed, L_FIXED, out)

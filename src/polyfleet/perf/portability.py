@@ -31,6 +31,11 @@ class StackChoice:
         return f"{self.stack} (default)" if self.default else self.stack
 
 
+def kv_reserves(catalog: Catalog, stack: str | None) -> bool:
+    """Whether the serving stack admits a sequence only with KV room for its whole prompt and output."""
+    return bool(stack) and catalog.runtime(stack).kv_admission == "reserve"
+
+
 def stack_factor(catalog: Catalog, eff: Efficiency | None, stack: str, platform: str, use: str) -> tuple[float, bool]:
     """(factor, fitted) of a stack on a platform; (0, False) where it does not run there."""
     rt = catalog.runtime(stack)

@@ -126,6 +126,16 @@ class ModelSpec(BaseModel):
         """Forward attention FLOPs (QK^T and AV) of one token attending to `context` tokens."""
         return 2.0 * self.layers * context * self.heads * (self.qk_dim + self.v_dim)
 
+    def decode_attention_flops_per_token(self, context: float) -> float:
+        """Attention FLOPs of one decoded token. MLA engines decode in the absorbed form (FlashMLA,
+        TensorRT-LLM, vLLM): each head scores the whole latent KV (kv_lora_rank + rope dims) and sums the
+        latent values (kv_lora_rank), reading the small cache once at more FLOPs per token of it; other
+        attention is the forward pass's."""
+        if not self.mla:
+            return self.attention_flops_per_token(context)
+        m = self.mla
+        return 2.0 * self.layers * context * self.heads * (2 * m.kv_lora_rank + m.qk_rope_head_dim)
+
     def training_flops_per_token(self, seq_len: int) -> float:
         """6·N_active plus causal attention (half of full: 3 x forward at mean context s/2)."""
         return 6.0 * self.matmul_params_active + 3.0 * self.attention_flops_per_token(seq_len / 2)
