@@ -51,6 +51,8 @@ def test_a_kv_bound_engine_that_reserves_serves_fewer_at_once():
     assert trt.limit == vllm.limit == "KV capacity"
     assert trt.batch < vllm.batch
     assert trt.batch / vllm.batch == pytest.approx(2500 / 4000, rel=0.1)    # both on the batch grid
+    assert any("reserved to completion" in a for a in trt.assumptions)
+    assert not any("reserved" in a for a in vllm.assumptions)
 
 
 def test_the_catalog_names_each_serving_stacks_admission():

@@ -197,6 +197,10 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
     if H.compute_dtype[0] != dtype:
         assumptions.append(f"{acc.id} has no {dtype} peak: matmuls run in {H.compute_dtype[0]} (weight-only {dtype})")
     assumptions += stack_note(acc, choice, "serving") + chip_note(acc, ctx.efficiency, "inference")
+    if kv_reserves(ctx.catalog, rt):
+        assumptions.append(f"{rt} admits a sequence only with KV room for all {input_tokens + output_tokens} of its "
+                           "tokens (reserved to completion), so memory holds fewer at once than an engine that grows "
+                           "the cache as it decodes")
     tps = float(res.tokens_per_s[i]) * (1 if feasible else 0)
     C = sizes[i]
     usd = (price.usd_per_chip_hour * C / (tps * SECONDS_PER_HOUR) * 1e6

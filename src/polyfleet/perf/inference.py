@@ -11,7 +11,9 @@ steady state, B·I/O prompt tokens are prefilled, so
     collectives = 2 · layers · (latency + ring all-reduce of the step's activations at the
                   share of link bandwidth an all-reduce reaches)
 
-TPOT = step(B); TTFT = prefill(I) + step(B); memory holds weights and B KV caches.
+TPOT = step(B); TTFT = prefill(I) + step(B); memory holds weights and B KV caches, each at the
+mean context I + O/2, or the whole I + O where the engine reserves it on admission (TensorRT-LLM).
+MLA decodes in the absorbed form (more FLOPs per token of its small latent cache).
 A batch of one has no other sequence's prompt to carry: its steps decode only, and its
 throughput pays its own prompt once, O / (prefill(I) + O · step(1)). Routed-expert matmuls
 cost what `expert_rows` says the engine computes (NxD's static-shape MoE runs every expert, or
