@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -109,20 +110,40 @@ def run(h: highspy.Highs, model: Milp, *, relax: bool = False, start: np.ndarray
     if start is not None:
         set_start(h, start)
     t0 = time.perf_counter()
-    if watch is not None and not relax and model.integer.any():
-        _watch(h, watch)
-    h.run()
-    if watch is not None:
-        h.clearCallbacks()
+    _solve(h, watch if watch is not None and not relax and model.integer.any() else None)
     sol = read(h, model, relax, time.perf_counter() - t0, any_point)
     if guard and sol.has_solution and not consistent(model, sol.x, sol.objective):
         h.setOptionValue("presolve", "off")
         t1 = time.perf_counter()
-        h.run()
+        _solve(h, None)
         h.setOptionValue("presolve", "choose")
         sol = read(h, model, relax, sol.solve_seconds + time.perf_counter() - t1, any_point)
         sol.resolved = True
     return sol
+
+
+def _solve(h: highspy.Highs, watch: Callable[[Incumbent], None] | None) -> None:
+    """`h.run()`, with Ctrl-C honoured. A KeyboardInterrupt raised inside a Python callback is
+    swallowed by HiGHS and the solve goes on, so while HiGHS runs (in the main thread) SIGINT only
+    sets a flag; HiGHS's interrupt callbacks stop the solve when it is set, and KeyboardInterrupt is
+    raised once `run` returns."""
+    if threading.current_thread() is not threading.main_thread():
+        if watch is not None:
+            _watch(h, watch, lambda: False)
+        h.run()
+        if watch is not None:
+            h.clearCallbacks()
+        return
+    hit = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: hit.set())
+    try:
+        _watch(h, watch, hit.is_set)
+        h.run()
+    finally:
+        h.clearCallbacks()
+        signal.signal(signal.SIGINT, previous)
+    if hit.is_set():
+        raise KeyboardInterrupt
 
 
 @dataclass(frozen=True)
@@ -149,11 +170,20 @@ _CB = highspy.cb.HighsCallbackType
 WATCH_EVERY_S = 2.0               # bound updates at most this often (each better plan is always reported)
 
 
-def _watch(h: highspy.Highs, watch: Callable[[Incumbent], None]) -> None:
-    """Report each improving solution, and the bound every WATCH_EVERY_S through the interrupt callback."""
+_STOPS = (_CB.kCallbackSimplexInterrupt, _CB.kCallbackIpmInterrupt, _CB.kCallbackMipInterrupt)
+
+
+def _watch(h: highspy.Highs, watch: Callable[[Incumbent], None] | None, stop: Callable[[], bool]) -> None:
+    """Stop the solve once `stop()` says so (checked at HiGHS's interrupt points); with `watch`, report
+    each improving solution, and the bound every WATCH_EVERY_S through the MIP interrupt callback."""
     last = [0.0]
 
-    def cb(kind, _message, out, _data_in, _user) -> None:
+    def cb(kind, _message, out, data_in, _user) -> None:
+        if stop():
+            data_in.user_interrupt = True
+            return
+        if watch is None or kind not in (_CB.kCallbackMipImprovingSolution, _CB.kCallbackMipInterrupt):
+            return
         improving = kind == _CB.kCallbackMipImprovingSolution
         if not improving and out.running_time - last[0] < WATCH_EVERY_S:
             return
@@ -164,8 +194,8 @@ def _watch(h: highspy.Highs, watch: Callable[[Incumbent], None]) -> None:
                         float(out.running_time), int(out.mip_node_count)))
 
     h.setCallback(cb, None)
-    h.startCallback(_CB.kCallbackMipImprovingSolution)
-    h.startCallback(_CB.kCallbackMipInterrupt)
+    for kind in _STOPS + ((_CB.kCallbackMipImprovingSolution,) if watch is not None else ()):
+        h.startCallback(kind)
 
 
 def read(h: highspy.Highs, model: Milp, relax: bool, seconds: float, any_point: bool = False) -> Solution:
