@@ -110,23 +110,28 @@ def run(h: highspy.Highs, model: Milp, *, relax: bool = False, start: np.ndarray
     if start is not None:
         set_start(h, start)
     t0 = time.perf_counter()
-    _solve(h, watch if watch is not None and not relax and model.integer.any() else None)
+    mip = not relax and bool(model.integer.any())
+    _solve(h, mip, watch if mip else None)
     sol = read(h, model, relax, time.perf_counter() - t0, any_point)
     if guard and sol.has_solution and not consistent(model, sol.x, sol.objective):
         h.setOptionValue("presolve", "off")
         t1 = time.perf_counter()
-        _solve(h, None)
+        _solve(h, mip, None)
         h.setOptionValue("presolve", "choose")
         sol = read(h, model, relax, sol.solve_seconds + time.perf_counter() - t1, any_point)
         sol.resolved = True
     return sol
 
 
-def _solve(h: highspy.Highs, watch: Callable[[Incumbent], None] | None) -> None:
+def _solve(h: highspy.Highs, mip: bool, watch: Callable[[Incumbent], None] | None) -> None:
     """`h.run()`, with Ctrl-C honoured. A KeyboardInterrupt raised inside a Python callback is
-    swallowed by HiGHS and the solve goes on, so while HiGHS runs (in the main thread) SIGINT only
-    sets a flag; HiGHS's interrupt callbacks stop the solve when it is set, and KeyboardInterrupt is
-    raised once `run` returns."""
+    swallowed by HiGHS and the solve goes on, so while a MIP runs (in the main thread) SIGINT only
+    sets a flag; HiGHS's MIP interrupt callback stops the solve when it is set, and KeyboardInterrupt
+    is raised once `run` returns. An LP runs no Python callback: Ctrl-C is raised when it returns,
+    and its many short solves (the simulator's) pay no callback per simplex iteration."""
+    if not mip:
+        h.run()
+        return
     if threading.current_thread() is not threading.main_thread():
         if watch is not None:
             _watch(h, watch, lambda: False)
@@ -170,7 +175,6 @@ _CB = highspy.cb.HighsCallbackType
 WATCH_EVERY_S = 2.0               # bound updates at most this often (each better plan is always reported)
 
 
-_STOPS = (_CB.kCallbackSimplexInterrupt, _CB.kCallbackIpmInterrupt, _CB.kCallbackMipInterrupt)
 
 
 def _watch(h: highspy.Highs, watch: Callable[[Incumbent], None] | None, stop: Callable[[], bool]) -> None:
@@ -194,8 +198,9 @@ def _watch(h: highspy.Highs, watch: Callable[[Incumbent], None] | None, stop: Ca
                         float(out.running_time), int(out.mip_node_count)))
 
     h.setCallback(cb, None)
-    for kind in _STOPS + ((_CB.kCallbackMipImprovingSolution,) if watch is not None else ()):
-        h.startCallback(kind)
+    h.startCallback(_CB.kCallbackMipInterrupt)
+    if watch is not None:
+        h.startCallback(_CB.kCallbackMipImprovingSolution)
 
 
 def read(h: highspy.Highs, model: Milp, relax: bool, seconds: float, any_point: bool = False) -> Solution:
