@@ -9,6 +9,7 @@
   the start's value; cf. ERGO-Code/HiGHS#3094, #2900). `run(guard=True)` checks every point with
   `consistent()` and, when it fails, solves again on the same instance without presolve.
 - Simplex bases (`basis`, `set_basis`) for callers that warm-start a sequence of LPs.
+- Ctrl-C stops a MIP solve and is raised when it returns (`_solve`): HiGHS would swallow it.
 """
 
 from __future__ import annotations
@@ -175,8 +176,6 @@ _CB = highspy.cb.HighsCallbackType
 WATCH_EVERY_S = 2.0               # bound updates at most this often (each better plan is always reported)
 
 
-
-
 def _watch(h: highspy.Highs, watch: Callable[[Incumbent], None] | None, stop: Callable[[], bool]) -> None:
     """Stop the solve once `stop()` says so (checked at HiGHS's interrupt points); with `watch`, report
     each improving solution, and the bound every WATCH_EVERY_S through the MIP interrupt callback."""
@@ -186,7 +185,7 @@ def _watch(h: highspy.Highs, watch: Callable[[Incumbent], None] | None, stop: Ca
         if stop():
             data_in.user_interrupt = True
             return
-        if watch is None or kind not in (_CB.kCallbackMipImprovingSolution, _CB.kCallbackMipInterrupt):
+        if watch is None:
             return
         improving = kind == _CB.kCallbackMipImprovingSolution
         if not improving and out.running_time - last[0] < WATCH_EVERY_S:
