@@ -122,6 +122,7 @@ class QueueMachine(RuleBasedStateMachine):
     db = None
 
     vid = None
+    finishes_seen = 0        # over every example: the invariants were checked on runs that finished
 
     def __init__(self) -> None:
         super().__init__()
@@ -147,6 +148,7 @@ class QueueMachine(RuleBasedStateMachine):
         c = self.held.pop(w)
         if jobs.finish(self.db, c, "succeeded" if ok else "failed", result={"w": w}, error="x"):
             self.finished[c.run_id] = self.finished.get(c.run_id, 0) + 1
+            QueueMachine.finishes_seen += 1
             assert _run(self.db, c.run_id).attempts == c.attempt     # only the attempt holding the run finishes it
 
     @rule(w=st.integers(0, 1), other_stalled=st.booleans())
@@ -188,10 +190,13 @@ class QueueMachine(RuleBasedStateMachine):
 
 
 def test_queue_properties(db):
-    QueueMachine.db, QueueMachine.vid = db, _version(db)
+    """The machine's invariants and rules assert (nothing finished twice or lost, only the attempt
+    holding a run finishes it); the runs they were checked on must include finished ones."""
+    QueueMachine.db, QueueMachine.vid, QueueMachine.finishes_seen = db, _version(db), 0
     run_state_machine_as_test(QueueMachine, settings=settings(
         max_examples=40, stateful_step_count=8, deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
+    assert QueueMachine.finishes_seen > 0
 
 
 def test_queue_depth_counts_by_status(db):

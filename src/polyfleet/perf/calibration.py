@@ -148,12 +148,12 @@ def predict_inference(points: list[Point], ctx: Context) -> np.ndarray:
             cand = [c for c in chip_candidates(acc) if p.chips % c == 0]
         else:
             cand = [p.replica_chips or p.chips]
-        rt = _stack_eff(ctx, p, acc, "inference")
+        rt, reserves = _stack_eff(ctx, p, acc, "inference"), kv_reserves(ctx.catalog, p.stack)
         for c in cand:
             owner.append(i)
             sizes.append(c)
             fields.append((mi, hi, p.input_tokens or 1000, p.output_tokens or 1000, p.batch or 0, rt,
-                           p.compiled_batch or 0, kv_reserves(ctx.catalog, p.stack)))
+                           p.compiled_batch or 0, reserves))
             slos.append((p.ttft_slo_s or np.inf, p.tpot_slo_s or np.inf))
     f = np.array(fields, dtype=float)
     slo = np.array(slos, dtype=float)

@@ -164,6 +164,7 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
                         field="--batch", allowed=f"1..{compiled_batch}")
     choice = choose_stack(ctx.catalog, acc, "inference", runtimes, runtime, ctx.efficiency)
     rt_eff, rt, rt_reason = choice.efficiency, choice.stack, choice.reason
+    reserves = kv_reserves(ctx.catalog, rt)
     sizes = [chips] if chips else chip_candidates(acc)
     if system_chips is not None:
         if system_chips < 1:
@@ -178,7 +179,7 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
         input_tokens=np.full(n, float(input_tokens)), output_tokens=np.full(n, float(output_tokens)),
         ttft_slo_s=np.full(n, ttft_s or inf_), tpot_slo_s=np.full(n, tpot_s or inf_),
         batch=np.full(n, float(batch or 0)), runtime_eff=np.full(n, rt_eff or 1.0),
-        compiled_batch=np.full(n, float(compiled_batch or 0)), kv_reserve=np.full(n, kv_reserves(ctx.catalog, rt)))
+        compiled_batch=np.full(n, float(compiled_batch or 0)), kv_reserve=np.full(n, reserves))
     res = inf.estimate(M, H, cases)
     per_chip = np.where(res.feasible, res.tokens_per_s_per_chip, -1.0)
     # the cheapest feasible size; when none works, the largest tried (its reason tells most)
@@ -197,7 +198,7 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
     if H.compute_dtype[0] != dtype:
         assumptions.append(f"{acc.id} has no {dtype} peak: matmuls run in {H.compute_dtype[0]} (weight-only {dtype})")
     assumptions += stack_note(acc, choice, "serving") + chip_note(acc, ctx.efficiency, "inference")
-    if kv_reserves(ctx.catalog, rt):
+    if reserves:
         assumptions.append(f"{rt} admits a sequence only with KV room for all {input_tokens + output_tokens} of its "
                            "tokens (reserved to completion), so memory holds fewer at once than an engine that grows "
                            "the cache as it decodes")

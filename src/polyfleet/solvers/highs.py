@@ -133,21 +133,16 @@ def _solve(h: highspy.Highs, mip: bool, watch: Callable[[Incumbent], None] | Non
     if not mip:
         h.run()
         return
-    if threading.current_thread() is not threading.main_thread():
-        if watch is not None:
-            _watch(h, watch, lambda: False)
-        h.run()
-        if watch is not None:
-            h.clearCallbacks()
-        return
     hit = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: hit.set())
+    main = threading.current_thread() is threading.main_thread()   # only it receives (and may handle) SIGINT
+    previous = signal.signal(signal.SIGINT, lambda *_: hit.set()) if main else None
     try:
         _watch(h, watch, hit.is_set)
         h.run()
     finally:
         h.clearCallbacks()
-        signal.signal(signal.SIGINT, previous)
+        if main:
+            signal.signal(signal.SIGINT, previous)
     if hit.is_set():
         raise KeyboardInterrupt
 
