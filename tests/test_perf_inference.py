@@ -38,17 +38,18 @@ def test_batch_one_decode_is_weight_bandwidth_bound(ideal):
 
 
 def test_largest_batch_is_kv_capacity_bound(ideal):
-    """Llama-3.1-8B FP8 on one H100, 1,000 tokens in and out, no SLO. Memory: 0.9 x 80 GB less
-    8.03 GB of weights leaves 63.97 GB. TensorRT-LLM admits a sequence only with room for all its
-    2,000 tokens, 64 KiB each = 131.1 MB, so at most 488 sequences; the batch grid's largest point
-    below is 449. A step reads the weights and each sequence's cache at its mean context (1,500
-    tokens, 98.3 MB): 8.03 GB + 449 x 98.3 MB = 52.2 GB at 3.35 TB/s = 15.57 ms, more than its
-    compute: 449 / 15.57 ms = 28,833 tokens/s, limited by KV capacity. (An engine that grows the
-    cache as it decodes holds 650 at the mean context; see test_perf_serving_memory.)"""
+    """Llama-3.1-8B FP8 on one H100, 1,000 tokens in and out, no SLO. Memory: 0.9 x 85.52 GB (the
+    81,559 MiB an "80 GB" H100 holds) less 8.03 GB of weights leaves 68.94 GB. TensorRT-LLM admits a
+    sequence only with room for all its 2,000 tokens, 64 KiB each = 131.1 MB, so at most 525
+    sequences; the batch grid's largest point below is 499. A step reads the weights and each
+    sequence's cache at its mean context (1,500 tokens, 98.3 MB): 8.03 GB + 499 x 98.3 MB = 57.08 GB
+    at 3.35 TB/s = 17.04 ms, more than its compute: 499 / 17.04 ms = 29,284 tokens/s, limited by KV
+    capacity. (An engine that grows the cache as it decodes holds 701 at the mean context; see
+    test_perf_serving_memory.)"""
     e = estimate_inference("llama-3.1-8b", "h100", chips=1, dtype="fp8", runtime="trtllm", ctx=ideal)
-    assert e.feasible and e.batch == 449 and e.limit == "KV capacity"
-    assert e.tpot_s == pytest.approx(15.57e-3, rel=2e-3)
-    assert e.output_tokens_per_s == pytest.approx(28_833, rel=2e-3)
+    assert e.feasible and e.batch == 499 and e.limit == "KV capacity"
+    assert e.tpot_s == pytest.approx(17.04e-3, rel=2e-3)
+    assert e.output_tokens_per_s == pytest.approx(29_284, rel=2e-3)
 
 
 def test_model_that_does_not_fit_says_what_would(ctx):

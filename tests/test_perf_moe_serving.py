@@ -67,6 +67,7 @@ def _ideal_neuron(moe_block: int) -> Context:
     for plat in data["platforms"].values():
         plat["inference"].update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0,
                                  collective_us=0.0, attention_efficiency=1.0, interference=0.0, expert_efficiency=1.0,
+                                 expert_shard_width=0.0,
                                  moe_block_rows=moe_block, compute={k: 1.0 for k in plat["inference"]["compute"]})
     data["platforms"]["neuron"]["training"].update(expert_imbalance=1.0, expert_gemm_width=0.0)
     return Context(efficiency=Efficiency.model_validate(data))

@@ -23,6 +23,7 @@ def _ideal() -> Context:
     for plat in data["platforms"].values():
         plat["inference"].update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0,
                                  collective_us=0.0, attention_efficiency=1.0, interference=0.0, expert_efficiency=1.0,
+                                 expert_shard_width=0.0,
                                  compute={k: 1.0 for k in plat["inference"]["compute"]})
     return Context(efficiency=Efficiency.model_validate(data))
 

@@ -45,6 +45,8 @@ class Accelerator(_Frozen):
     link_gbytes_per_s: Figure = Figure()
     topology: str = ""
     torus_dims: int = Field(0, ge=0, le=4, description="dimensions of the scale-up torus (0 = switched fabric)")
+    cores_per_chip: int = Field(1, ge=1, le=64, description="tensor-parallel ranks one chip holds in its default "
+                                "configuration (NeuronCores at the default logical-core size; 1 for a GPU or TPU)")
     scaleout_gbytes_per_s: Figure = Figure()
     max_slice_chips: Figure = Figure()
     tdp_watts: Figure = Figure()

@@ -39,6 +39,10 @@ class InferenceEfficiency(BaseModel):
     moe_block_rows: int = Field(0, ge=0, description="0: the engine routes each token to its experts; >0: static-"
                                 "shape MoE (NxD): decode runs every expert once batch x top-k reaches the expert "
                                 "count, and a prompt runs in per-expert blocks of this many rows, padded")
+    expert_shard_width: float = Field(0.0, ge=0, le=4096, description="0: a chip holds whole experts and their "
+                                      "matmuls pay training's narrow-GEMM width; >0: the engine shards every expert "
+                                      "over the replica's tensor-parallel cores (NxD), and a core's expert matmul "
+                                      "runs at min(1, shard / this) of the dense rate, shard = expert ffn / cores")
 
     def compute_for(self, dtype: str) -> float:
         if dtype in self.compute:

@@ -18,9 +18,11 @@ A batch of one has no other sequence's prompt to carry: its steps decode only, a
 throughput pays its own prompt once, O / (prefill(I) + O · step(1)). Routed-expert matmuls
 cost what `expert_rows` says the engine computes (NxD's static-shape MoE runs every expert, or
 padded per-expert blocks, where routing engines run only the routed rows; where it runs every
-expert, a step reads every expert's weights). A static-shape engine compiled for a batch
-(`compiled_batch`) decodes all its slots each step, served or padding: their compute, KV reads and
-expert rows count, and it serves at most that batch.
+expert, a step reads every expert's weights). An engine that shards every expert over its
+tensor-parallel cores (NxD) gives each core a slice ffn / cores wide, and a slice narrower than
+the core's matmul unit (`expert_shard_width`) runs no faster than one that fills it. A static-shape
+engine compiled for a batch (`compiled_batch`) decodes all its slots each step, served or padding:
+their compute, KV reads and expert rows count, and it serves at most that batch.
 The batch is the largest on a grid that meets the SLOs, or the one given.
 """
 
@@ -119,7 +121,13 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     # routed experts' matmuls run narrow GEMMs and wait for the busiest expert (as in training)
     expert = M.expert_active_params[m]
     ffn = np.maximum(M.expert_ffn[m], 1.0)
-    expert_cost = expert * H.expert_imbalance[h] * (ffn + H.expert_gemm_width[h]) / ffn / H.expert_eff[h]
+    # narrow experts run small GEMMs: a whole expert pays training's width; one sharded over the replica's
+    # tensor-parallel cores runs a slice ffn / cores wide, and a slice narrower than a core's matmul unit
+    # takes as long as one that fills it
+    shard_w = H.expert_shard_width[h]
+    shard = ffn / (C * H.cores[h])
+    narrow = np.where(shard_w > 0, np.maximum(shard_w / shard, 1.0), (ffn + H.expert_gemm_width[h]) / ffn)
+    expert_cost = expert * H.expert_imbalance[h] * narrow / H.expert_eff[h]
     dense = 2.0 * (M.matmul_params[m] - expert)
     expert_flops = 2.0 * expert_cost
     E, k, block = M.experts[m], np.maximum(M.top_k[m], 1.0), H.moe_block[h]
