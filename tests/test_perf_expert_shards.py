@@ -78,13 +78,28 @@ def test_a_unit_no_wider_than_the_shard_costs_nothing(chips, share):
     assert _ttft(max(8.0, share * shard), chips) == pytest.approx(_ttft(8.0, chips), rel=1e-12)
 
 
-def test_gpus_keep_whole_experts():
-    """Only a platform that shards experts (width > 0) pays per core; a GPU holds whole experts, so
-    its estimate does not move with the Neuron width."""
-    kw = dict(chips=8, batch=1, input_tokens=PROMPT, output_tokens=100)
+def test_gpus_keep_whole_experts_and_pay_the_training_width():
+    """A GPU holds whole experts: its estimate does not move with the Neuron width, and its expert
+    matmuls pay training's narrow-GEMM width instead, ffn / (ffn + width) of the dense rate. Qwen3-
+    30B-A3B on one H100, an 8,000-token prompt (compute-bound: about 53 TFLOP against 61 GB of
+    weights): a width equal to the 768-column expert halves that rate, which adds the routed expert
+    FLOPs once more, 2 x active expert params x 8,000 / 989 TFLOP/s."""
+    kw = dict(chips=1, batch=1, input_tokens=8000, output_tokens=100, runtime="trtllm")   # the reference stack
     a = estimate_inference("qwen3-30b-a3b", "h100", ctx=_ideal(8.0), **kw).ttft_s
     b = estimate_inference("qwen3-30b-a3b", "h100", ctx=_ideal(4096.0), **kw).ttft_s
     assert a == b
+    ctx = _ideal(8.0)
+    data = ctx.efficiency.model_dump()
+    data["platforms"]["cuda"]["training"]["expert_gemm_width"] = 768.0
+    wide = Context(efficiency=Efficiency.model_validate(data))
+    data["platforms"]["cuda"]["training"]["expert_gemm_width"] = 0.0
+    bare = Context(efficiency=Efficiency.model_validate(data))
+    spec = ctx.model("qwen3-30b-a3b")
+    expert_active = float(ModelArrays.build([(spec, "bf16", "bf16")]).expert_active_params[0])
+    extra = 2.0 * expert_active * 8000 / (ctx.accelerator("h100").peak_tflops("bf16").value * 1e12)
+    slow = estimate_inference("qwen3-30b-a3b", "h100", ctx=wide, **kw).ttft_s
+    fast = estimate_inference("qwen3-30b-a3b", "h100", ctx=bare, **kw).ttft_s
+    assert slow - fast == pytest.approx(extra, rel=1e-6)
     assert Context().accelerator("h100").cores_per_chip == 1
     assert Context().accelerator("trn2").cores_per_chip == 4     # eight physical cores in four logical at LNC 2
     assert Context().accelerator("trn1").cores_per_chip == 2
