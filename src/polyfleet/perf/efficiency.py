@@ -42,7 +42,8 @@ class InferenceEfficiency(BaseModel):
     expert_shard_width: float = Field(0.0, ge=0, le=4096, description="0: a chip holds whole experts and their "
                                       "matmuls pay training's narrow-GEMM width; >0: the engine shards every expert "
                                       "over the replica's tensor-parallel cores (NxD), and a core's expert matmul "
-                                      "runs at min(1, shard / this) of the dense rate, shard = expert ffn / cores")
+                                      "runs at min(1, shard / this) of the dense rate, shard = expert ffn / (chips x "
+                                      "cores per chip); fitted, so an effective width rather than the array's")
 
     def compute_for(self, dtype: str) -> float:
         if dtype in self.compute:

@@ -19,10 +19,11 @@ throughput pays its own prompt once, O / (prefill(I) + O · step(1)). Routed-exp
 cost what `expert_rows` says the engine computes (NxD's static-shape MoE runs every expert, or
 padded per-expert blocks, where routing engines run only the routed rows; where it runs every
 expert, a step reads every expert's weights). An engine that shards every expert over its
-tensor-parallel cores (NxD) gives each core a slice ffn / cores wide, and a slice narrower than
-the core's matmul unit (`expert_shard_width`) runs no faster than one that fills it. A static-shape
-engine compiled for a batch (`compiled_batch`) decodes all its slots each step, served or padding:
-their compute, KV reads and expert rows count, and it serves at most that batch.
+tensor-parallel cores (NxD) gives each core a slice ffn / (chips · cores per chip) wide, and a
+slice narrower than the width a core's matmul needs (`expert_shard_width`, fitted) runs no
+faster than one that fills it. A static-shape engine compiled for a batch (`compiled_batch`)
+decodes all its slots each step, served or padding: their compute, KV reads and expert rows
+count, and it serves at most that batch.
 The batch is the largest on a grid that meets the SLOs, or the one given.
 """
 
