@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from polyfleet.catalog import load_catalog
 from polyfleet.errors import UserError
 from polyfleet.execute.spec import (
-    NEURON_CORES_PER_CHIP,
     POOL_LABEL,
     gang_spec,
     hardware,
@@ -33,7 +34,7 @@ def test_nodes_carry_their_chips_as_rays_accelerator_resources(cat):
     assert [n.resources for n in by_pool[TPU]] == [{"TPU": 8.0}] * 3          # three 8-chip TPU hosts
     assert [n.resources for n in by_pool[GPU]] == [{"GPU": 8.0}] * 2
     # one trn2.48xlarge: 16 chips x 8 NeuronCores
-    assert [n.resources for n in by_pool[TRN2]] == [{"neuron_cores": 16.0 * NEURON_CORES_PER_CHIP["trn2"]}]
+    assert [n.resources for n in by_pool[TRN2]] == [{"neuron_cores": 128.0}]
     labels = by_pool[TRN2][0].labels
     assert labels == {POOL_LABEL: "aws.trn2.48xlarge.us-east-2", "polyfleet.io/accelerator": "trn2",
                       "polyfleet.io/provider": "aws", "polyfleet.io/region": "us-east-2"}
@@ -85,3 +86,14 @@ def test_ray_spec_of_a_scenario_placement(cat):
         assert all("#" not in p for p in weights)
     for g in doc["gangs"]:
         assert g["count"] * g["chips"] <= sp.fleet.training_chips.sum() + 1e-9
+
+
+def test_a_neuron_chip_without_its_core_count_is_refused_by_name():
+    """Ray schedules Neuron work in cores: a catalog chip of the family that leaves cores_per_chip at
+    its GPU default cannot be sized, and the message names the field and the chips that can."""
+    base = load_catalog()
+    bare = base.accelerators["trn2"].model_copy(update={"cores_per_chip": 1, "cores_per_rank": 1})
+    cat = dataclasses.replace(base, accelerators={**base.accelerators, "trn2": bare})
+    with pytest.raises(UserError, match="cores_per_chip") as err:
+        hardware(TRN2, TRN2, cat)
+    assert "trn1" in str(err.value.allowed) and "trn2" not in str(err.value.allowed)

@@ -114,8 +114,8 @@ def test_gpus_keep_whole_experts_and_pay_the_training_width():
     fast = estimate_inference("qwen3-30b-a3b", "h100", ctx=bare, **kw).ttft_s
     assert slow - fast == pytest.approx(extra, rel=1e-6)
     assert Context().accelerator("h100").cores_per_chip == 1
-    assert Context().accelerator("trn2").cores_per_chip == 4     # eight physical cores in four logical at LNC 2
-    assert Context().accelerator("trn1").cores_per_chip == 2
+    assert Context().accelerator("trn2").ranks_per_chip == 4     # eight physical cores in four logical at LNC 2
+    assert Context().accelerator("trn1").ranks_per_chip == 2
 
 
 @pytest.mark.parametrize("chip, total", [("a100-80gb", 81_920 * 2**20), ("h100", 81_559 * 2**20),

@@ -45,8 +45,15 @@ class Accelerator(_Frozen):
     link_gbytes_per_s: Figure = Figure()
     topology: str = ""
     torus_dims: int = Field(0, ge=0, le=4, description="dimensions of the scale-up torus (0 = switched fabric)")
-    cores_per_chip: int = Field(1, ge=1, le=64, description="tensor-parallel ranks one chip holds in its default "
-                                "configuration (NeuronCores at the default logical-core size; 1 for a GPU or TPU)")
+    cores_per_chip: int = Field(1, ge=1, le=64, description="compute cores per chip (NeuronCores; 1 for a GPU or "
+                                "TPU, which software drives as one device)")
+    cores_per_rank: int = Field(1, ge=1, le=8, description="cores one tensor-parallel rank spans in the chip's "
+                                "default configuration (Neuron's logical core size, LNC)")
+
+    @property
+    def ranks_per_chip(self) -> float:
+        """Tensor-parallel ranks one chip holds by default: trn2 has eight cores in four ranks at LNC 2."""
+        return self.cores_per_chip / self.cores_per_rank
     scaleout_gbytes_per_s: Figure = Figure()
     max_slice_chips: Figure = Figure()
     tdp_watts: Figure = Figure()

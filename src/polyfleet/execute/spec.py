@@ -27,9 +27,6 @@ ACCELERATOR_LABEL = "polyfleet.io/accelerator"
 PROVIDER_LABEL = "polyfleet.io/provider"
 REGION_LABEL = "polyfleet.io/region"
 RAY_RESOURCE = {"tpu": "TPU", "trainium": "neuron_cores", "gpu": "GPU"}
-# NeuronCores per chip: trn1 2 (Neuron docs trn1-arch.rst), inf2 2 (inferentia2.rst), trn2 and trn3 8
-# physical cores (trainium2.rst, trainium3.rst; the default logical-core setting LNC=2 shows half as many)
-NEURON_CORES_PER_CHIP = {"trn1": 2, "inf2": 2, "trn2": 8, "trn3": 8}
 TPU_CHIPS_PER_REQUEST = (1, 2, 4, 8)        # Ray accepts only these TPU counts in one request
 
 
@@ -58,11 +55,13 @@ def hardware(pool: str, offering: str, catalog: Catalog) -> Hardware:
     off = catalog.offering(offering)
     acc = catalog.accelerators[off.accelerator]
     per_chip = 1
-    if acc.family == "trainium":
-        if acc.id not in NEURON_CORES_PER_CHIP:
-            raise UserError(f"NeuronCores per chip of {acc.id} are not known", field="accelerator",
-                            allowed=", ".join(NEURON_CORES_PER_CHIP))
-        per_chip = NEURON_CORES_PER_CHIP[acc.id]
+    if acc.family == "trainium":   # Ray counts physical NeuronCores (the catalog's cores_per_chip)
+        if acc.cores_per_chip < 2:
+            known = sorted(a.id for a in catalog.accelerators.values()
+                           if a.family == "trainium" and a.cores_per_chip > 1)
+            raise UserError(f"NeuronCores per chip of {acc.id} are not known (set cores_per_chip in the catalog)",
+                            field="accelerator", allowed=", ".join(known))
+        per_chip = acc.cores_per_chip
     node_chips = min(off.unit_chips, max(TPU_CHIPS_PER_REQUEST)) if acc.family == "tpu" else off.unit_chips
     labels = {POOL_LABEL: label_value(pool), ACCELERATOR_LABEL: acc.id, PROVIDER_LABEL: off.provider,
               REGION_LABEL: off.region}
