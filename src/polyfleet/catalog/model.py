@@ -49,17 +49,17 @@ class Accelerator(_Frozen):
                                 "TPU, which software drives as one device)")
     cores_per_rank: int = Field(1, ge=1, le=8, description="cores one tensor-parallel rank spans in the chip's "
                                 "default configuration (Neuron's logical core size, LNC)")
-
-    @property
-    def ranks_per_chip(self) -> float:
-        """Tensor-parallel ranks one chip holds by default: trn2 has eight cores in four ranks at LNC 2."""
-        return self.cores_per_chip / self.cores_per_rank
     scaleout_gbytes_per_s: Figure = Figure()
     max_slice_chips: Figure = Figure()
     tdp_watts: Figure = Figure()
     system_watts_per_chip: Figure = Figure()
     assumed: dict[str, Figure] = Field(default_factory=dict)
     note: str | None = None
+
+    @property
+    def ranks_per_chip(self) -> float:
+        """Tensor-parallel ranks one chip holds by default: trn2 has eight cores in four ranks at LNC 2."""
+        return self.cores_per_chip / self.cores_per_rank
 
     def figure(self, field: str, *, allow_assumed: bool = True) -> Figure:
         """The catalog figure, or the labelled assumption where the catalog has none."""

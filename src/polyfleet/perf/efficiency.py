@@ -43,7 +43,7 @@ class InferenceEfficiency(BaseModel):
                                       "matmuls pay training's narrow-GEMM width; >0: the engine shards every expert "
                                       "over the replica's tensor-parallel cores (NxD), and a core's expert matmul "
                                       "runs at min(1, shard / this) of the dense rate, shard = expert ffn / (chips x "
-                                      "cores per chip); fitted, so an effective width rather than the array's")
+                                      "ranks per chip); fitted, so an effective width rather than the array's")
 
     def compute_for(self, dtype: str) -> float:
         if dtype in self.compute:

@@ -19,11 +19,11 @@ throughput pays its own prompt once, O / (prefill(I) + O · step(1)). Routed-exp
 cost what `expert_rows` says the engine computes (NxD's static-shape MoE runs every expert, or
 padded per-expert blocks, where routing engines run only the routed rows; where it runs every
 expert, a step reads every expert's weights). An engine that shards every expert over its
-tensor-parallel cores (NxD) gives each core a slice ffn / (chips · cores per chip) wide, and a
-slice narrower than the width a core's matmul needs (`expert_shard_width`, fitted) runs no
-faster than one that fills it. A static-shape engine compiled for a batch (`compiled_batch`)
-decodes all its slots each step, served or padding: their compute, KV reads and expert rows
-count, and it serves at most that batch.
+tensor-parallel ranks (NxD: a rank is a logical NeuronCore) gives each a slice ffn / (chips ·
+ranks per chip) wide, and a slice narrower than the width a rank's matmul needs
+(`expert_shard_width`, fitted) runs no faster than one that fills it. A static-shape engine
+compiled for a batch (`compiled_batch`) decodes all its slots each step, served or padding:
+their compute, KV reads and expert rows count, and it serves at most that batch.
 The batch is the largest on a grid that meets the SLOs, or the one given.
 """
 
@@ -123,7 +123,7 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     expert = M.expert_active_params[m]
     ffn = np.maximum(M.expert_ffn[m], 1.0)
     # narrow experts run small GEMMs: a whole expert pays training's width; one sharded over the replica's
-    # tensor-parallel cores runs a slice ffn / cores wide, and a slice narrower than a core's matmul unit
+    # tensor-parallel ranks runs a slice ffn / ranks wide, and a slice narrower than a rank's matmul needs
     # takes as long as one that fills it
     shard_w = H.expert_shard_width[h]
     shard = ffn / (C * H.cores[h])
