@@ -9,25 +9,21 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from roofline import context, ideal_data
 
-from polyfleet.perf import Context, default_efficiency, estimate_inference
+from polyfleet.perf import Context, estimate_inference
 from polyfleet.perf.arrays import ModelArrays
 from polyfleet.perf.calibration import load_calibration
-from polyfleet.perf.efficiency import Efficiency
 
 PROMPT = 1000
 
 
 def _ideal(width: float) -> Context:
-    data = default_efficiency().model_dump()
-    data["stacks"], data["chips"] = {}, {}
+    data = ideal_data(expert_efficiency=1.0)
     for plat in data["platforms"].values():
-        plat["inference"].update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0,
-                                 collective_us=0.0, attention_efficiency=1.0, interference=0.0, expert_efficiency=1.0,
-                                 compute={k: 1.0 for k in plat["inference"]["compute"]})
         plat["training"]["expert_imbalance"] = 1.0
     data["platforms"]["neuron"]["inference"]["expert_shard_width"] = width
-    return Context(efficiency=Efficiency.model_validate(data))
+    return context(data)
 
 
 def _ttft(width: float, chips: int = 1, accelerator: str = "trn2") -> float:
@@ -104,9 +100,9 @@ def test_gpus_keep_whole_experts_and_pay_the_training_width():
     ctx = _ideal(8.0)
     data = ctx.efficiency.model_dump()
     data["platforms"]["cuda"]["training"]["expert_gemm_width"] = 768.0
-    wide = Context(efficiency=Efficiency.model_validate(data))
+    wide = context(data)
     data["platforms"]["cuda"]["training"]["expert_gemm_width"] = 0.0
-    bare = Context(efficiency=Efficiency.model_validate(data))
+    bare = context(data)
     spec = ctx.model("qwen3-30b-a3b")
     expert_active = float(ModelArrays.build([(spec, "bf16", "bf16")]).expert_active_params[0])
     extra = 2.0 * expert_active * 8000 / (ctx.accelerator("h100").peak_tflops("bf16").value * 1e12)

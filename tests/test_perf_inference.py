@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import pytest
+import roofline
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from polyfleet.perf import Context, default_efficiency, estimate_inference
+from polyfleet.perf import Context, estimate_inference
 
 
 @pytest.fixture(scope="module")
 def ideal() -> Context:
     """Every efficiency 1, no overheads or interference, every stack at its platform's efficiency: the pure roofline."""
-    data = default_efficiency().model_dump()
-    data["stacks"] = {}
-    data["chips"] = {}    # every chip at its platform's efficiency
-    for plat in data["platforms"].values():
-        inf = plat["inference"]
-        inf.update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0, collective_us=0.0,
-                   attention_efficiency=1.0, interference=0.0)
-        inf["compute"] = {k: 1.0 for k in inf["compute"]}
-    from polyfleet.perf.efficiency import Efficiency
-    return Context(efficiency=Efficiency.model_validate(data))
+    return roofline.ideal()
 
 
 def test_batch_one_decode_is_weight_bandwidth_bound(ideal):
@@ -103,29 +95,14 @@ def test_best_size_is_at_least_as_cheap_as_any_fixed_size(ctx):
         assert best.output_tokens_per_s_per_chip >= fixed.output_tokens_per_s_per_chip - 1e-9
 
 
-def _variant(**inference) -> Context:
-    """The pure roofline with some inference factors changed on every platform."""
-    data = default_efficiency().model_dump()
-    data["stacks"] = {}
-    data["chips"] = {}
-    for plat in data["platforms"].values():
-        inf = plat["inference"]
-        inf.update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0, collective_us=0.0,
-                   attention_efficiency=1.0, interference=0.0)
-        inf["compute"] = {k: 1.0 for k in inf["compute"]}
-        inf.update(inference)
-    from polyfleet.perf.efficiency import Efficiency
-    return Context(efficiency=Efficiency.model_validate(data))
-
-
 def test_long_prompt_attention_costs_what_its_efficiency_says():
     """A 20,000-token prompt to Llama-3.1-8B (FP8, one H100) is compute-bound. Its attention is
     att_coeff x I^2 / 2 FLOPs (att_coeff = 2 x 32 layers x 32 heads x 256 = 524,288 per token pair):
     1.0486e14 FLOPs. At attention efficiency 0.4 instead of 1 it takes 1.0486e14 x (1/0.4 - 1) /
     1,978.9e12 = 79.5 ms longer to the first token; the matmul part is unchanged."""
     kw = dict(chips=1, dtype="fp8", batch=1, input_tokens=20000, output_tokens=100, runtime="trtllm")
-    full = estimate_inference("llama-3.1-8b", "h100", ctx=_variant(attention_efficiency=1.0), **kw)
-    slow = estimate_inference("llama-3.1-8b", "h100", ctx=_variant(attention_efficiency=0.4), **kw)
+    full = estimate_inference("llama-3.1-8b", "h100", ctx=roofline.ideal(attention_efficiency=1.0), **kw)
+    slow = estimate_inference("llama-3.1-8b", "h100", ctx=roofline.ideal(attention_efficiency=0.4), **kw)
     att = 2 * 32 * 32 * 256 * 20000 ** 2 / 2
     extra_prefill = att * (1 / 0.4 - 1) / 1978.9e12
     extra_step = slow.tpot_s - full.tpot_s
@@ -136,9 +113,9 @@ def test_long_prompt_attention_costs_what_its_efficiency_says():
 def test_interference_adds_the_shorter_of_compute_and_memory():
     """With interference 1 a step costs compute + memory instead of the longer of the two."""
     kw = dict(chips=1, dtype="fp8", batch=64, input_tokens=4000, output_tokens=400, runtime="trtllm")
-    overlap = estimate_inference("llama-3.1-8b", "h100", ctx=_variant(interference=0.0), **kw)
-    serial = estimate_inference("llama-3.1-8b", "h100", ctx=_variant(interference=1.0), **kw)
-    half = estimate_inference("llama-3.1-8b", "h100", ctx=_variant(interference=0.5), **kw)
+    overlap = estimate_inference("llama-3.1-8b", "h100", ctx=roofline.ideal(interference=0.0), **kw)
+    serial = estimate_inference("llama-3.1-8b", "h100", ctx=roofline.ideal(interference=1.0), **kw)
+    half = estimate_inference("llama-3.1-8b", "h100", ctx=roofline.ideal(interference=0.5), **kw)
     assert serial.tpot_s > overlap.tpot_s
     assert half.tpot_s == pytest.approx((serial.tpot_s + overlap.tpot_s) / 2, rel=1e-9)
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from roofline import context, ideal_data
 
-from polyfleet.perf import Context, default_efficiency, estimate_inference
-from polyfleet.perf.efficiency import Efficiency
+from polyfleet.perf import Context, estimate_inference
 from polyfleet.perf.inference import expert_rows
 
 DSV3 = dict(experts=256.0, top_k=8.0)
@@ -62,15 +62,9 @@ def test_rows_never_fall_below_the_routed_ones_nor_exceed_every_expert_padded(to
 
 
 def _ideal_neuron(moe_block: int) -> Context:
-    data = default_efficiency().model_dump()
-    data["stacks"], data["chips"] = {}, {}
-    for plat in data["platforms"].values():
-        plat["inference"].update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0,
-                                 collective_us=0.0, attention_efficiency=1.0, interference=0.0, expert_efficiency=1.0,
-                                 expert_shard_width=0.0,
-                                 moe_block_rows=moe_block, compute={k: 1.0 for k in plat["inference"]["compute"]})
+    data = ideal_data(expert_efficiency=1.0, expert_shard_width=0.0, moe_block_rows=moe_block)
     data["platforms"]["neuron"]["training"].update(expert_imbalance=1.0, expert_gemm_width=0.0)
-    return Context(efficiency=Efficiency.model_validate(data))
+    return context(data)
 
 
 def test_padded_blocks_lengthen_a_short_prompt_by_the_expert_share():
@@ -143,5 +137,5 @@ def test_expert_efficiency_divides_only_the_expert_matmuls():
     data = _ideal_neuron(0).efficiency.model_dump()
     data["platforms"]["neuron"]["inference"]["expert_efficiency"] = 0.5
     _, full = _parts(_ideal_neuron(0), "qwen3-30b-a3b", "trn2", 1, 16384, 16)
-    _, half = _parts(Context(efficiency=Efficiency.model_validate(data)), "qwen3-30b-a3b", "trn2", 1, 16384, 16)
+    _, half = _parts(context(data), "qwen3-30b-a3b", "trn2", 1, 16384, 16)
     assert half - full == pytest.approx(2 * per_token * 16384 / peak, rel=1e-3)

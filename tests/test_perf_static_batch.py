@@ -10,25 +10,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from roofline import ideal
 
 from polyfleet.errors import UserError
-from polyfleet.perf import Context, default_efficiency, estimate_inference
+from polyfleet.perf import Context, estimate_inference
 from polyfleet.perf.calibration import Point
-from polyfleet.perf.efficiency import Efficiency
 
-
-def _ideal() -> Context:
-    data = default_efficiency().model_dump()
-    data["stacks"], data["chips"] = {}, {}
-    for plat in data["platforms"].values():
-        plat["inference"].update(bandwidth=1.0, kv_bandwidth=1.0, overhead_ms=0.0, per_sequence_us=0.0,
-                                 collective_us=0.0, attention_efficiency=1.0, interference=0.0, expert_efficiency=1.0,
-                                 expert_shard_width=0.0,
-                                 compute={k: 1.0 for k in plat["inference"]["compute"]})
-    return Context(efficiency=Efficiency.model_validate(data))
-
-
-IDEAL = _ideal()
+IDEAL = ideal(expert_efficiency=1.0, expert_shard_width=0.0)
 LONE = dict(chips=1, batch=1, input_tokens=1000, output_tokens=100, runtime="nxdi", ctx=IDEAL)
 
 
