@@ -61,6 +61,16 @@ def test_plan_table_shows_status_limits_and_survivability(run_cli, small):
         assert text in out
 
 
+def test_default_plan_table_shows_whole_chip_counts_not_solver_noise(run_cli):
+    """The built-in scenario's contracts leave the LP's tolerance (about 1e-12 chips) in months a
+    contract delivers nothing; the table of chips per offering reads those as 0, never as 5.66e-12."""
+    import re
+    code, out, _ = run_cli("plan", "-q")
+    assert code == 0 and "Plan: chips per offering" in out
+    table = out[out.index("Plan: chips per offering"):out.index("Training runs")]
+    assert not re.search(r"│\s*-?\d+(\.\d+)?e-\d+\s*│", table), table
+
+
 def test_out_dir_written_and_foreign_files_never_replaced(run_cli, small, tmp_path):
     out = tmp_path / "out"
     code, _, err = run_cli("plan", str(small), "--out", str(out), "-q", "--compare", "--frontier", "--levels", "0,1")

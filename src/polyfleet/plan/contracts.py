@@ -29,6 +29,8 @@ from .blocks import BUDGET_SCALE, CoreBlocks
 from .contract_terms import tail_weight
 from .inputs import PlanInputs
 
+SOLVER_NOISE_CHIPS = 1e-6    # a contract's chips below this are the LP's tolerance, not a delivery
+
 
 @dataclass(frozen=True)
 class Tranches:
@@ -170,10 +172,12 @@ def _placement(a: Assembler, inp: PlanInputs, core: CoreBlocks, tr: Tranches, G:
 
 
 def contract_units(inp: PlanInputs, model, x: np.ndarray) -> np.ndarray:
-    """[O, T] units held through contracts at point x (zeros without contracts)."""
+    """[O, T] units held through contracts at point x (zeros without contracts). The solver's
+    tolerance leaves chips of 1e-12 where it means none: those read as 0."""
     if "cP" not in model.cols:
         return np.zeros((inp.O, inp.T))
-    return model.value("cP", x).sum(axis=0) / inp.unit_chips[:, None]
+    chips = model.value("cP", x).sum(axis=0)
+    return np.where(np.abs(chips) < SOLVER_NOISE_CHIPS, 0.0, chips) / inp.unit_chips[:, None]
 
 
 __all__ = ["Tranches", "add_contracts", "contract_units", "tranches"]
