@@ -142,12 +142,14 @@ def test_band_rows_group_held_out_errors(cal):
 def test_a_calibration_point_is_predicted_by_the_estimate_users_get(cal, ctx):
     """The vectorised calibration pass and `estimate_inference` are one model: DeepSeek-R1 on 8 H200
     with TensorRT-LLM at 1,024 in / 8,192 out (KV-bound, its admission reserving each sequence's
-    whole context) and one request on optimum-neuron's batch-32 engine predict the same figure."""
+    whole context), one request on optimum-neuron's batch-32 engine, and Transformers NeuronX's unfused
+    decode attention at 8 x 8,192 tokens predict the same figure."""
     from polyfleet.perf import estimate_inference
     from polyfleet.perf.calibration import predict_inference
     pts = {p.id: p for _, p in cal.points()}
     for pid, metric in (("trt12-h200-1024-8192", "output_tokens_per_s_per_chip"),
-                        ("optneuron-trn1-llama31-8b-dp4-run1-sync-tpot", "tpot_s")):
+                        ("optneuron-trn1-llama31-8b-dp4-run1-sync-tpot", "tpot_s"),
+                        ("tnx-inf2-mistral-7b-b8-8k", "output_tokens_per_s")):
         p = pts[pid]
         e = estimate_inference(p.model, p.accelerator, chips=p.replica_chips or p.chips, dtype=p.dtype,
                                input_tokens=p.input_tokens, output_tokens=p.output_tokens, batch=p.batch,
@@ -159,11 +161,11 @@ def test_a_calibration_point_is_predicted_by_the_estimate_users_get(cal, ctx):
 
 def test_held_out_error_stays_where_it_was_measured(heldout):
     """Regression guard on the figures in the closing note (5 folds grouped by setup, seed 0, every
-    fold fitted from the prior, 445 points), with a margin: TPU 9.8% / 87%, NVIDIA 9.2% / 85%,
-    AMD 9.7% / 93%, Trainium 18.2% / 66%, all 10.7% / 83%."""
+    fold fitted from the prior, 445 points), with a margin: TPU 9.9% / 87%, NVIDIA 8.9% / 85%,
+    AMD 9.3% / 95%, Trainium 16.6% / 68%, all 10.1% / 84%."""
     fams = {s.group: s for s in by_family(heldout)}
     for fam, median, within in (("tpu", 0.12, 0.80), ("nvidia", 0.11, 0.82), ("amd", 0.12, 0.87),
-                                ("trainium", 0.21, 0.60), ("all", 0.12, 0.80)):
+                                ("trainium", 0.19, 0.63), ("all", 0.12, 0.80)):
         assert fams[fam].median_abs_error < median, fam
         assert fams[fam].within_25 > within, fam
 

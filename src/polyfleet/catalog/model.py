@@ -105,6 +105,11 @@ class Runtime(_Frozen):
         "on-demand", description="how a serving stack admits a sequence: on-demand grows its KV cache as it "
         "decodes (pre-empting when full), so a batch holds the mean context; reserve admits it only with KV "
         "room for its whole prompt and output, so a batch holds the full context")
+    decode_attention: Literal["kernel", "unfused"] = Field(
+        "kernel", description="how a serving stack computes a decode step's attention: kernel runs a fused "
+        "decode-attention kernel (paged or flash decoding) bound by reading the KV cache; unfused runs separate "
+        "matmul and softmax operations, one query row per sequence and head against its cache, which leave a "
+        "matmul array nearly idle (`unfused_attention_efficiency`)")
     note: str = ""
 
     def provides(self, names: set[str]) -> bool:

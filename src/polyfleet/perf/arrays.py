@@ -86,6 +86,7 @@ class ChipArrays:
     scaleout_exponent: np.ndarray
     memory_pressure: np.ndarray
     attention_eff: np.ndarray
+    unfused_attention_eff: np.ndarray   # decode attention on a stack that runs it unfused
     train_attention_eff: np.ndarray
     interference: np.ndarray
     allreduce_bw: np.ndarray        # link bandwidth a tensor-parallel all-reduce reaches (inference)
@@ -126,6 +127,7 @@ class ChipArrays:
                 "hbm_usable": inf.hbm_usable, "max_batch": inf.max_batch,
                 "mfu": tr.mfu_for(used) * eff.chip_factor(acc.id, "training") * float(eff.intensity_factor(peak / (_val(acc.figure("hbm_tbps")) * 1e12))), "scaleout_exponent": tr.scaleout_exponent,
                 "memory_pressure": tr.memory_pressure, "attention_eff": inf.attention_efficiency,
+                "unfused_attention_eff": inf.unfused_attention_efficiency or inf.attention_efficiency,
                 "train_attention_eff": tr.attention_efficiency,
                 "interference": inf.interference,
                 "allreduce_bw": _val(link) * 1e9 * inf.allreduce_efficiency, "a2a_eff": tr.a2a_efficiency,

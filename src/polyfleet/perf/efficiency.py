@@ -29,6 +29,10 @@ class InferenceEfficiency(BaseModel):
     max_batch: int = Field(gt=0, description="largest batch the serving engine runs")
     attention_efficiency: float = Field(1.0, gt=0, le=1.5, description="attention kernels' share of the matmul "
                                         "compute efficiency (flash attention at long context reaches less)")
+    unfused_attention_efficiency: float = Field(0.0, ge=0, le=1.5, description="decode attention's share of "
+                                                "the matmul compute efficiency on a stack that runs it unfused "
+                                                "(runtimes.yaml decode_attention): matrix-vector work per sequence "
+                                                "and head; 0 where no such stack is fitted (attention_efficiency)")
     allreduce_efficiency: float = Field(1.0, gt=0, le=1, description="share of the scale-up link bandwidth a "
                                         "tensor-parallel all-reduce reaches (ring over the chip's links)")
     interference: float = Field(0.0, ge=0, le=1, description="share of the shorter of a mixed step's compute and "

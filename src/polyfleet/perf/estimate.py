@@ -14,7 +14,7 @@ from . import inference as inf
 from . import training as tr
 from .arrays import ChipArrays, ModelArrays
 from .efficiency import Efficiency, default_efficiency
-from .portability import StackChoice, choose_stack, kv_reserves
+from .portability import StackChoice, choose_stack, kv_reserves, unfused_attention
 from .power import it_watts_per_chip
 from .recipes import recipe_arrays
 from .uncertainty import band_for
@@ -164,7 +164,7 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
                         field="--batch", allowed=f"1..{compiled_batch}")
     choice = choose_stack(ctx.catalog, acc, "inference", runtimes, runtime, ctx.efficiency)
     rt_eff, rt, rt_reason = choice.efficiency, choice.stack, choice.reason
-    reserves = kv_reserves(ctx.catalog, rt)
+    reserves, unfused = kv_reserves(ctx.catalog, rt), unfused_attention(ctx.catalog, rt)
     sizes = [chips] if chips else chip_candidates(acc)
     if system_chips is not None:
         if system_chips < 1:
@@ -179,7 +179,8 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
         input_tokens=np.full(n, float(input_tokens)), output_tokens=np.full(n, float(output_tokens)),
         ttft_slo_s=np.full(n, ttft_s or inf_), tpot_slo_s=np.full(n, tpot_s or inf_),
         batch=np.full(n, float(batch or 0)), runtime_eff=np.full(n, rt_eff or 1.0),
-        compiled_batch=np.full(n, float(compiled_batch or 0)), kv_reserve=np.full(n, reserves))
+        compiled_batch=np.full(n, float(compiled_batch or 0)), kv_reserve=np.full(n, reserves),
+        unfused_attention=np.full(n, unfused))
     res = inf.estimate(M, H, cases)
     per_chip = np.where(res.feasible, res.tokens_per_s_per_chip, -1.0)
     # the cheapest feasible size; when none works, the largest tried (its reason tells most)

@@ -23,7 +23,9 @@ tensor-parallel ranks (NxD: a rank is a logical NeuronCore) gives each a slice f
 ranks per chip) wide, and a slice narrower than the width a rank's matmul needs
 (`expert_shard_width`, fitted) runs no faster than one that fills it. A static-shape engine
 compiled for a batch (`compiled_batch`) decodes all its slots each step, served or padding:
-their compute, KV reads and expert rows count, and it serves at most that batch.
+their compute, KV reads and expert rows count, and it serves at most that batch. An engine that
+runs decode attention unfused (separate matmul and softmax operations, one query row per sequence
+and head: Transformers NeuronX) reaches `unfused_attention_efficiency` of the matmul rate on it.
 The batch is the largest on a grid that meets the SLOs, or the one given.
 """
 
@@ -69,6 +71,7 @@ class InferenceCases:
     runtime_eff: np.ndarray # share of the platform's calibrated efficiency the runtime reaches
     compiled_batch: np.ndarray | None = None  # a static engine's batch (0 or None: the engine batches what it has)
     kv_reserve: np.ndarray | None = None      # 1 where the engine admits a sequence only with KV room for I + O
+    unfused_attention: np.ndarray | None = None  # 1 where the engine runs decode attention as separate matmul ops
 
     def sub(self, idx: np.ndarray) -> "InferenceCases":
         """The cases at `idx`."""
@@ -114,6 +117,8 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     bw_rate = C * H.hbm_bw[h] * H.eff_bw[h] * rt
     kv_rate = C * H.hbm_bw[h] * H.eff_kv[h] * rt
     att_rate = flops_rate * H.attention_eff[h]
+    unfused = np.zeros(len(m), bool) if c.unfused_attention is None else c.unfused_attention.astype(bool)
+    decode_att_rate = flops_rate * np.where(unfused, H.unfused_attention_eff[h], H.attention_eff[h])
     ctx = I + O / 2.0
     col = lambda x: x[:, None]  # noqa: E731
     # a batch of one decodes alone: its prompt runs before its first token, not inside later steps;
@@ -133,7 +138,7 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     expert_flops = 2.0 * expert_cost
     E, k, block = M.experts[m], np.maximum(M.top_k[m], 1.0), H.moe_block[h]
     rows_pre = expert_rows(I, E, k, block, prefill=True)          # a request's prompt in one pass
-    decode_per_seq = (dense + expert_flops) / flops_rate + M.att_decode_coeff[m] * ctx / att_rate
+    decode_per_seq = (dense + expert_flops) / flops_rate + M.att_decode_coeff[m] * ctx / decode_att_rate
     pre_compute = (dense + expert_flops * rows_pre) * I / flops_rate + M.att_coeff[m] * I * I / 2.0 / att_rate
     prefill_per_seq = pre_compute / O                                # a sequence's prompt, spread over its steps
     kv_per_seq = M.kv_bytes_per_token[m] * ctx / kv_rate

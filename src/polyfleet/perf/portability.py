@@ -36,6 +36,11 @@ def kv_reserves(catalog: Catalog, stack: str | None) -> bool:
     return bool(stack) and catalog.runtime(stack).kv_admission == "reserve"
 
 
+def unfused_attention(catalog: Catalog, stack: str | None) -> bool:
+    """Whether the serving stack computes decode attention as separate matmul and softmax operations."""
+    return bool(stack) and catalog.runtime(stack).decode_attention == "unfused"
+
+
 def stack_factor(catalog: Catalog, eff: Efficiency | None, stack: str, platform: str, use: str) -> tuple[float, bool]:
     """(factor, fitted) of a stack on a platform; (0, False) where it does not run there."""
     rt = catalog.runtime(stack)

@@ -20,7 +20,7 @@ from . import inference as inf
 from . import training as tr
 from .arrays import ChipArrays, ModelArrays
 from .estimate import Context, chip_candidates, family_of
-from .portability import choose_stack, kv_reserves
+from .portability import choose_stack, kv_reserves, unfused_attention
 from .power import it_watts_per_chip
 from .recipes import recipe_arrays
 from .uncertainty import band_for
@@ -231,7 +231,8 @@ def _inference_block(services, accs, ctx: Context, rate, chips_out, reason, stac
             if hi == len(crows):
                 crows.append((acc, svc.dtype))
             blocks.append((si, ai, mi, hi, eff, b_in, b_out, share, sizes[ai],
-                           svc.ttft_s or np.inf, svc.tpot_s or np.inf, kv_reserves(ctx.catalog, stack[si, ai])))
+                           svc.ttft_s or np.inf, svc.tpot_s or np.inf, kv_reserves(ctx.catalog, stack[si, ai]),
+                           unfused_attention(ctx.catalog, stack[si, ai])))
     if not blocks:
         return
     counts = np.array([len(b[5]) * len(b[8]) for b in blocks])
@@ -246,7 +247,7 @@ def _inference_block(services, accs, ctx: Context, rate, chips_out, reason, stac
     cases = inf.InferenceCases(model=MI.astype(int), chip=HI.astype(int), chips=C, input_tokens=I,
                                output_tokens=O, ttft_slo_s=TT.astype(float), tpot_slo_s=TP.astype(float),
                                batch=np.zeros(n), runtime_eff=RT.astype(float),
-                               kv_reserve=rep(11).astype(bool))
+                               kv_reserve=rep(11).astype(bool), unfused_attention=rep(12).astype(bool))
     res = inf.estimate(M, H, cases)
     # a replica size serves the whole mix: its rate is the harmonic mean over buckets,
     # weighted by each bucket's share of output tokens
