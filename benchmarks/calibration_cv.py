@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from polyfleet.perf import Context  # noqa: E402
 from polyfleet.perf.calibration import load_calibration  # noqa: E402
-from polyfleet.perf.cv_report import GOAL, band_rows, by_family, by_stack  # noqa: E402
+from polyfleet.perf.cv_report import GOAL, band_rows, by_family, by_stack, spread  # noqa: E402
 from polyfleet.perf.fit import GROUPINGS, cross_validate, summarise  # noqa: E402
 
 BEFORE = r'''
@@ -92,6 +92,17 @@ def table(title: str, rows) -> None:
               f"{np.expm1(s.p10):+7.0%} {np.expm1(s.p90):+7.0%}  {'met' if s.meets_goal() else 'missed'}")
 
 
+def pooled_table(title: str, rows) -> None:
+    """Pooled figures with each one's range over the fold assignments and the verdict over them."""
+    print(f"\n{title}")
+    print(f"  {'group':28s} {'n':>4s} {'median |err|':>13s} {'over seeds':>13s} {'within 25%':>11s} "
+          f"{'over seeds':>11s}  goal")
+    for r in rows:
+        s = r.pooled
+        print(f"  {s.group:28s} {s.n:4d} {s.median_abs_error:13.1%} {r.median_range[0]:6.1%}-{r.median_range[1]:5.1%} "
+              f"{s.within_25:11.1%} {r.within_range[0]:5.0%}-{r.within_range[1]:4.0%}  {r.verdict()}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folds", type=int, default=5)
@@ -114,12 +125,13 @@ def main() -> None:
           f"{time.process_time() - t0:.1f} CPU-s; goal per family: {GOAL}")
     table("Held-out error by family (after)", by_family(held))
     table("Held-out error by family and stack (after)", by_stack(held))
+    runs = [held]
     if args.seeds > 1:
-        pooled = list(held)
         for s in range(args.seed + 1, args.seed + args.seeds):
-            pooled += cross_validate(ctx, cal, k=args.folds, seed=s, grouping=args.group)
-        table(f"Held-out error by family, pooled over seeds {args.seed}..{args.seed + args.seeds - 1} "
-              f"(n counts each point once per seed)", by_family(pooled))
+            runs.append(cross_validate(ctx, cal, k=args.folds, seed=s, grouping=args.group))
+        pooled_table(f"Held-out error by family, pooled over seeds {args.seed}..{args.seed + args.seeds - 1} "
+                     f"(n counts each point once per seed; the range is one seed's lowest and highest)",
+                     spread(runs))
     if args.before:
         old = before_errors(args.before, cal.points(), ctx)
         scored = [h for h in held if old.get(h.point.id) is not None]
@@ -137,9 +149,9 @@ def main() -> None:
     if args.write:
         # bands pool the held-out errors of --band-seeds fold assignments: one assignment's luck
         # (a group whose few points all fell in an unlucky fold) does not set a band
-        pooled = list(held)
-        for s in range(args.seed + 1, args.seed + args.band_seeds):
-            pooled += cross_validate(ctx, cal, k=args.folds, seed=s, grouping=args.group)
+        for s in range(args.seed + len(runs), args.seed + args.band_seeds):
+            runs.append(cross_validate(ctx, cal, k=args.folds, seed=s, grouping=args.group))
+        pooled = [h for run in runs[:args.band_seeds] for h in run]
         path = ROOT / "src/polyfleet/perf/data/bands.yaml"
         doc = {"source": f"benchmarks/calibration_cv.py --folds {args.folds} --seed {args.seed} --band-seeds "
                          f"{args.band_seeds} --group {args.group} over {len(held)} points of "

@@ -127,27 +127,32 @@ def perf_training(
 
 @perf_app.command("calibration", epilog="Examples:\n\n  polyfleet perf calibration\n\n"
                   "  polyfleet perf calibration --cv\n\n"
-                  "  polyfleet perf calibration --cv --folds 10 --format json")
+                  "  polyfleet perf calibration --cv --folds 10 --format json\n\n"
+                  "  polyfleet perf calibration --cv --seeds 5")
 def perf_calibration(
     ctx: typer.Context,
     cv: bool = typer.Option(False, "--cv", help="k-fold cross-validated (held-out) error by chip family and "
                             "stack: each point predicted by a fit that never saw it."),
     folds: int = typer.Option(5, "--folds", help="With --cv: number of folds."),
     seed: int = typer.Option(0, "--seed", help="With --cv: seed of the fold assignment."),
+    seeds: int = typer.Option(1, "--seeds", help="With --cv: pool this many fold assignments (seeds --seed, "
+                              "--seed + 1, ...) and show each figure's range over them; about a minute each."),
     fmt: str = FORMAT,
 ) -> None:
     """Every published point the model is judged on: in-sample check, or held-out error with --cv."""
     preflight.options(ctx)
     if not cv:
-        if folds != 5 or seed != 0:
-            raise UserError("--folds and --seed only apply with --cv", field="--folds/--seed")
+        if folds != 5 or seed != 0 or seeds != 1:
+            raise UserError("--folds, --seed and --seeds only apply with --cv", field="--folds/--seed/--seeds")
         calibration_view(ctx.obj.context(), load_calibration(), fmt)
         return
     if folds < 2:
         raise UserError("must be at least 2", field="--folds")
     if seed < 0:
         raise UserError("must be 0 or more", field="--seed")
-    calibration_cv_view(ctx.obj.context(), load_calibration(), fmt, folds, seed)
+    if seeds < 1:
+        raise UserError("must be at least 1", field="--seeds")
+    calibration_cv_view(ctx.obj.context(), load_calibration(), fmt, folds, seed, seeds)
 
 
 @app.command(epilog="Examples:\n\n"

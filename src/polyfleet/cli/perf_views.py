@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from ..perf.calibration import Calibration, check_all
-from ..perf.cv_report import GOAL, by_family, by_stack
+from ..perf.cv_report import GOAL, SeedSpread, by_family, by_stack, spread
 from ..perf.estimate import Context
 from ..perf.fit import cross_validate, summarise
 from ..report.tables import Column, emit, num, sig
@@ -59,41 +59,73 @@ def _apart_by_source(ctx: Context, cal: Calibration) -> dict[str, list]:
     return out
 
 
-def calibration_cv_view(ctx: Context, cal: Calibration, fmt: str, folds: int, seed: int) -> None:
-    held = cross_validate(ctx, cal, k=folds, seed=seed,
-                          progress=lambda i, k: print(f"fold {i}/{k} fitted", file=sys.stderr, flush=True))
-    rows = []
-    for scope, summaries in (("family", by_family(held)), ("family/stack", by_stack(held))):
-        for s in summaries:
-            rows.append({"scope": scope, "group": s.group, "points": s.n, "median_abs_error": s.median_abs_error,
-                         "within_25": s.within_25, "p10_error": float(np.expm1(s.p10)),
-                         "p90_error": float(np.expm1(s.p90)), "goal": "met" if s.meets_goal() else "missed"})
-    document = {"folds": folds, "seed": seed, "goal": GOAL, "groups": rows,
+def _span(pair, fmt: str) -> str:
+    return "-" if pair is None else f"{pair[0]:{fmt}}-{pair[1]:{fmt}}"
+
+
+def _cv_row(scope: str, sp: SeedSpread, seeds: int) -> dict:
+    s = sp.pooled
+    return {"scope": scope, "group": s.group, "points": s.n // seeds, "median_abs_error": s.median_abs_error,
+            "within_25": s.within_25, "p10_error": float(np.expm1(s.p10)), "p90_error": float(np.expm1(s.p90)),
+            "goal": sp.verdict(), "median_range": list(sp.median_range), "within_25_range": list(sp.within_range),
+            "seeds_met": sp.seeds_met}
+
+
+def calibration_cv_view(ctx: Context, cal: Calibration, fmt: str, folds: int, seed: int, seeds: int = 1) -> None:
+    """Held-out error by family and stack; with `seeds` > 1 pooled over that many fold assignments,
+    with each figure's range from one assignment to the next and whether every one meets the goal."""
+    runs = []
+    for s in range(seed, seed + seeds):
+        tag = f"seed {s}: " if seeds > 1 else ""
+        runs.append(cross_validate(ctx, cal, k=folds, seed=s, progress=lambda i, k, tag=tag: print(
+            f"{tag}fold {i}/{k} fitted", file=sys.stderr, flush=True)))
+    rows = [_cv_row(scope, sp, seeds) for scope, grouping in (("family", by_family), ("family/stack", by_stack))
+            for sp in spread(runs, grouping)]
+    document = {"folds": folds, "seed": seed, "seeds": list(range(seed, seed + seeds)), "goal": GOAL, "groups": rows,
                 "points": [{"id": h.point.id, "family": h.family, "stack": h.point.stack, "kind": h.kind,
-                            "fold": h.fold, "held_out_error": h.error} for h in held]}
+                            "seed": seed + i, "fold": h.fold, "held_out_error": h.error}
+                           for i, run in enumerate(runs) for h in run]}
     cols = [Column("scope", "by", justify="left"), Column("group", "group", justify="left"),
             Column("points", "points", str), Column("median_abs_error", "median |error| %", lambda v: f"{v:.1%}"),
-            Column("within_25", "within 25% (share)", _share), Column("p10_error", "P10 error %", _pct),
-            Column("p90_error", "P90 error %", _pct), Column("goal", "goal", justify="left")]
+            Column("within_25", "within 25% (share)", _share)]
+    if seeds > 1:
+        cols += [Column("median_range", "median over seeds", lambda v: _span(v, ".1%"), justify="left"),
+                 Column("within_25_range", "within 25% over seeds", lambda v: _span(v, ".0%"), justify="left")]
+    cols += [Column("p10_error", "P10 error %", _pct), Column("p90_error", "P90 error %", _pct),
+             Column("goal", "goal", justify="left")]
     for group, checks in _apart_by_source(ctx, cal).items():
         s = summarise(group, [c.log_throughput_error for c in checks])
         rows.append({"scope": "held apart", "group": group, "points": s.n, "median_abs_error": s.median_abs_error,
                      "within_25": s.within_25, "p10_error": float(np.expm1(s.p10)),
-                     "p90_error": float(np.expm1(s.p90)), "goal": "-"})
-    missed = [r["group"] for r in rows if r["scope"] == "family" and r["goal"] == "missed" and r["group"] != "all"]
+                     "p90_error": float(np.expm1(s.p90)), "goal": "-", "median_range": None,
+                     "within_25_range": None, "seeds_met": None})
+    emit(rows, fmt, cols, title=f"Held-out calibration error, {folds}-fold cross-validation over "
+         f"{len(runs[0])} points" + (f", {seeds} fold assignments pooled" if seeds > 1 else ""),
+         document=document, notes=_cv_notes(rows, folds, seed, seeds))
+
+
+def _cv_notes(rows: list[dict], folds: int, seed: int, seeds: int) -> list[str]:
+    seeds_text = f"seed {seed}" if seeds == 1 else (
+        f"seeds {seed}..{seed + seeds - 1}, pooled: every point counts once per seed; the ranges are the lowest and "
+        "highest figure of one seed; 'on the line': some seeds meet the goal and some do not, so the pooled figure "
+        "cannot be called either way")
     notes = [f"Goal per family: {GOAL}. Error = predicted / published throughput - 1 (a latency point counts "
              "inverted); a point the model calls infeasible counts as 100%.",
              f"Each point predicted by a fit on the other {folds - 1} folds (drawn within each family, every "
              "measurement of one setup (model, chip, stack) kept in one fold, each fit started from neutral "
-             f"factors; seed {seed})."]
+             f"factors; {seeds_text})."]
     if any(r["scope"] == "held apart" for r in rows):
         notes.append("Held apart: sources whose software the model has no input for, scored against the stored "
                      "fit (which never saw them), by source; not in the family figures. Why: `polyfleet perf "
                      "calibration --format json`.")
+    family = [r for r in rows if r["scope"] == "family" and r["group"] != "all"]
+    missed = [r["group"] for r in family if r["goal"] == "missed"]
+    on_line = [r["group"] for r in family if r["goal"].startswith("on the line")]
     if missed:
         notes.append("Goal missed for: " + ", ".join(missed) + ". Per point: `--format json`.")
-    emit(rows, fmt, cols, title=f"Held-out calibration error, {folds}-fold cross-validation over {len(held)} points",
-         document=document, notes=notes)
+    if on_line:
+        notes.append("On the line: " + ", ".join(on_line) + ".")
+    return notes
 
 
 def compare_inference_view(ests, fmt: str, input_tokens: int, output_tokens: int, dtype: str, term: str,

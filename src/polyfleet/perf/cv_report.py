@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from .fit import HeldOut, Summary, summarise
 from .uncertainty import BandRow
@@ -37,4 +38,38 @@ def band_rows(heldout: Sequence[HeldOut]) -> list[BandRow]:
     for (fam, stack, kind), errs in sorted(rows.items()):
         s = summarise("", errs)
         out.append(BandRow(family=fam, stack=stack, kind=kind, n=len(errs), p10=round(s.p10, 4), p90=round(s.p90, 4)))
+    return out
+
+
+@dataclass(frozen=True)
+class SeedSpread:
+    """A group's held-out error pooled over several fold assignments (seeds), with how far it moves
+    from one assignment to the next: a share of 85% from one seed may be 82% or 87% from another."""
+
+    pooled: Summary
+    median_range: tuple[float, float]     # lowest and highest median |error| over the seeds
+    within_range: tuple[float, float]     # lowest and highest share within 25% over the seeds
+    seeds_met: int                        # seeds whose figures meet the goal
+    seeds: int
+
+    def verdict(self) -> str:
+        """met or missed when every seed agrees; on the line when some meet the goal and some do not."""
+        if self.seeds_met == self.seeds:
+            return "met"
+        if self.seeds_met == 0:
+            return "missed"
+        return f"on the line ({self.seeds_met} of {self.seeds} seeds meet it)"
+
+
+def spread(runs: Sequence[Sequence[HeldOut]],
+           grouping: Callable[[Sequence[HeldOut]], list[Summary]] = by_family) -> list[SeedSpread]:
+    """Each group's figures pooled over `runs` (one cross-validation per fold seed) and their range."""
+    per_seed = [{s.group: s for s in grouping(run)} for run in runs]
+    out = []
+    for pooled in grouping([h for run in runs for h in run]):
+        seen = [d[pooled.group] for d in per_seed if pooled.group in d]
+        medians, shares = [s.median_abs_error for s in seen], [s.within_25 for s in seen]
+        out.append(SeedSpread(pooled=pooled, median_range=(min(medians), max(medians)),
+                              within_range=(min(shares), max(shares)),
+                              seeds_met=sum(s.meets_goal() for s in seen), seeds=len(seen)))
     return out
