@@ -96,7 +96,7 @@ class ChipArrays:
     expert_eff: np.ndarray          # inference: routed-expert matmuls' share of the dense compute efficiency
     moe_block: np.ndarray           # inference: 0 = the engine routes tokens to experts; >0 = NxD blockwise rows
     expert_shard_width: np.ndarray  # inference: 0 = whole experts per chip; >0 = experts sharded over the cores
-    cores: np.ndarray               # tensor-parallel ranks per chip (Neuron cores / logical core size)
+    ranks_per_chip: np.ndarray      # tensor-parallel ranks per chip (Neuron cores / logical core size)
     torus_dims: np.ndarray          # 0 = switched fabric (NVSwitch, NeuronSwitch)
     scaleout_bw: np.ndarray         # bytes/s per chip beyond the scale-up domain
 
@@ -133,7 +133,7 @@ class ChipArrays:
                 "allreduce_bw": _val(link) * 1e9 * inf.allreduce_efficiency, "a2a_eff": tr.a2a_efficiency,
                 "expert_imbalance": tr.expert_imbalance, "expert_gemm_width": tr.expert_gemm_width,
                 "expert_eff": inf.expert_efficiency, "moe_block": float(inf.moe_block_rows),
-                "expert_shard_width": inf.expert_shard_width, "cores": acc.ranks_per_chip,
+                "expert_shard_width": inf.expert_shard_width, "ranks_per_chip": acc.ranks_per_chip,
                 "torus_dims": float(acc.torus_dims), "scaleout_bw": _val(acc.figure("scaleout_gbytes_per_s")) * 1e9,
             }
             for k, v in vals.items():

@@ -131,7 +131,7 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     # tensor-parallel ranks runs a slice ffn / ranks wide, and a slice narrower than a rank's matmul needs
     # takes as long as one that fills it
     shard_w = H.expert_shard_width[h]
-    shard = ffn / (C * H.cores[h])
+    shard = ffn / (C * H.ranks_per_chip[h])
     narrow = np.where(shard_w > 0, np.maximum(shard_w / shard, 1.0), (ffn + H.expert_gemm_width[h]) / ffn)
     expert_cost = expert * H.expert_imbalance[h] * narrow / H.expert_eff[h]
     dense = 2.0 * (M.matmul_params[m] - expert)
