@@ -34,16 +34,17 @@ def _ttft(width: float, chips: int = 1, accelerator: str = "trn2") -> float:
 def test_a_shard_half_the_units_width_doubles_the_expert_prefill():
     """Qwen3-30B-A3B on one trn2: 4 cores each hold 768 / 4 = 192 columns of every expert. A unit
     192 wide is filled; one 384 wide runs the 192-column slice in the time of 384, so the expert
-    matmuls of the prompt take twice as long. The 1,000-token prompt routes 8,000 rows, which NxD
-    groups into one padded 512-row block per expert (128 x 512 / 8,000 = 8.192 rows computed per
-    routed row); prefill is compute-bound (about 33 TFLOP against 61 GB of weights), so the TTFT
-    grows by exactly those FLOPs once more: 2 x active expert params x 8.192 x 1,000 / 667 TFLOP/s."""
+    matmuls of the prompt take twice as long. The 1,000-token prompt routes 8,000 rows, for which NxD
+    computes the blocks of the worst routing, ceil((8,000 - 127) / 512) + 127 = 143 blocks of 512
+    rows (143 x 512 / 8,000 = 9.152 rows computed per routed row); prefill is compute-bound (about
+    37 TFLOP against 61 GB of weights), so the TTFT grows by exactly those FLOPs once more:
+    2 x active expert params x 9.152 x 1,000 / 667 TFLOP/s."""
     ctx = _ideal(192.0)
     spec = ctx.model("qwen3-30b-a3b")
     assert spec.moe.experts == 128 and spec.moe.active == 8 and spec.moe.ffn == 768
     expert_active = float(ModelArrays.build([(spec, "bf16", "bf16")]).expert_active_params[0])
     peak = ctx.accelerator("trn2").peak_tflops("bf16").value * 1e12
-    rows = 128 * 512 / (PROMPT * 8)
+    rows = 143 * 512 / (PROMPT * 8)
     extra = 2.0 * expert_active * rows * PROMPT / peak
     assert _ttft(384.0) - _ttft(192.0) == pytest.approx(extra, rel=1e-6)
 
@@ -51,14 +52,14 @@ def test_a_shard_half_the_units_width_doubles_the_expert_prefill():
 def test_more_chips_do_not_speed_an_expert_slice_already_narrower_than_the_unit():
     """At a unit 4,096 wide every slice is narrower: 8 chips hold 768 / 32 = 24 columns, 16 chips
     12. Each core then spends a full unit's time per row, so the expert matmuls of the prompt take
-    X x 4,096 / (768 / 4) on any number of chips, X = 2 x active expert params x 8.192 x 1,000 /
+    X x 4,096 / (768 / 4) on any number of chips, X = 2 x active expert params x 9.152 x 1,000 /
     667 TFLOP/s; at a width of 8 (no slice narrower) they take X / chips. Prefill stays
     compute-bound on 16 chips (about 3 ms of FLOPs against 1.3 ms of weights)."""
     ctx = _ideal(8.0)
     spec = ctx.model("qwen3-30b-a3b")
     expert_active = float(ModelArrays.build([(spec, "bf16", "bf16")]).expert_active_params[0])
     peak = ctx.accelerator("trn2").peak_tflops("bf16").value * 1e12
-    x = 2.0 * expert_active * (128 * 512 / (PROMPT * 8)) * PROMPT / peak
+    x = 2.0 * expert_active * (143 * 512 / (PROMPT * 8)) * PROMPT / peak
     for chips in (8, 16):
         slow = _ttft(4096.0, chips) - _ttft(8.0, chips) + x / chips
         assert slow == pytest.approx(x * 4096 / (768 / 4), rel=1e-6)

@@ -110,6 +110,10 @@ class Runtime(_Frozen):
         "decode-attention kernel (paged or flash decoding) bound by reading the KV cache; unfused runs separate "
         "matmul and softmax operations, one query row per sequence and head against its cache, which leave a "
         "matmul array nearly idle (`unfused_attention_efficiency`)")
+    expert_matmuls: Literal["kernel", "compiled"] = Field(
+        "kernel", description="how a serving stack computes routed-expert matmuls: kernel runs hand-written "
+        "expert kernels (grouped GEMM, NKI blockwise and token-generation MLP kernels); compiled leaves them to "
+        "the graph compiler as ordinary gathers and matmuls (`compiled_expert_efficiency`)")
     note: str = ""
 
     def provides(self, names: set[str]) -> bool:

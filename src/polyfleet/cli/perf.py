@@ -76,6 +76,9 @@ def perf_inference(
     compiled_batch: int | None = typer.Option(None, "--compiled-batch", help="Batch a static-shape engine (Neuron) "
                                               "was compiled for: each decode step computes that many slots, "
                                               "however few requests it serves."),
+    attention_dp: bool = typer.Option(False, "--attention-dp", help="Attention runs data-parallel over the "
+                                      "replica's chips (TensorRT-LLM DEP): no KV head is copied across chips, "
+                                      "and each chip holds the weights outside the routed experts whole."),
     offering: str | None = typer.Option(None, "--offering", help="Price from this offering (default: cheapest)."),
     system_chips: int | None = typer.Option(None, "--system-chips", help="Serve a box of this many chips as "
                                             "several replicas (the replica size divides it)."),
@@ -94,7 +97,7 @@ def perf_inference(
                              input_tokens=input_tokens, output_tokens=output_tokens,
                              ttft_s=_ms(ttft_ms, "--ttft-ms"), tpot_s=_ms(tpot_ms, "--tpot-ms"), batch=batch,
                              offering=offering, term=_term(term), runtime=runtime, system_chips=system_chips,
-                             compiled_batch=compiled_batch, ctx=ctx.obj.context())
+                             compiled_batch=compiled_batch, attention_dp=attention_dp, ctx=ctx.obj.context())
     _show_estimate(est, fmt, f"{est.model} on {est.accelerator} (inference)")
 
 

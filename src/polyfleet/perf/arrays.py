@@ -24,6 +24,7 @@ class ModelArrays:
     expert_bytes: np.ndarray        # routed-expert weights (read only where a token routes)
     active_share: np.ndarray        # active / total routed experts (1 for dense)
     kv_bytes_per_token: np.ndarray
+    kv_heads: np.ndarray            # heads the KV cache splits over (inf for MLA's latent cache, taken as split)
     att_coeff: np.ndarray           # forward attention FLOPs per token per token of context
     att_decode_coeff: np.ndarray    # the same for a decoded token (MLA: absorbed, on the latent cache)
     layers: np.ndarray
@@ -47,6 +48,7 @@ class ModelArrays:
             expert_bytes=col(lambda m, w, k: m.expert_params * BYTES[w]),
             active_share=col(lambda m, w, k: m.moe.active / m.moe.experts if m.moe else 1.0),
             kv_bytes_per_token=col(lambda m, w, k: m.kv_bytes_per_token(k)),
+            kv_heads=col(lambda m, w, k: np.inf if m.mla else m.kv_heads),
             att_coeff=col(lambda m, w, k: m.attention_flops_per_token(1.0)),
             att_decode_coeff=col(lambda m, w, k: m.decode_attention_flops_per_token(1.0)),
             layers=col(lambda m, w, k: m.layers),
@@ -94,6 +96,7 @@ class ChipArrays:
     expert_imbalance: np.ndarray
     expert_gemm_width: np.ndarray
     expert_eff: np.ndarray          # inference: routed-expert matmuls' share of the dense compute efficiency
+    compiled_expert_eff: np.ndarray # inference: the same on a stack without expert kernels
     moe_block: np.ndarray           # inference: 0 = the engine routes tokens to experts; >0 = NxD blockwise rows
     expert_shard_width: np.ndarray  # inference: 0 = whole experts per chip; >0 = experts sharded over the cores
     ranks_per_chip: np.ndarray      # tensor-parallel ranks per chip (Neuron cores / logical core size)
@@ -132,7 +135,9 @@ class ChipArrays:
                 "interference": inf.interference,
                 "allreduce_bw": _val(link) * 1e9 * inf.allreduce_efficiency, "a2a_eff": tr.a2a_efficiency,
                 "expert_imbalance": tr.expert_imbalance, "expert_gemm_width": tr.expert_gemm_width,
-                "expert_eff": inf.expert_efficiency, "moe_block": float(inf.moe_block_rows),
+                "expert_eff": inf.expert_efficiency,
+                "compiled_expert_eff": inf.compiled_expert_efficiency or inf.expert_efficiency,
+                "moe_block": float(inf.moe_block_rows),
                 "expert_shard_width": inf.expert_shard_width, "ranks_per_chip": acc.ranks_per_chip,
                 "torus_dims": float(acc.torus_dims), "scaleout_bw": _val(acc.figure("scaleout_gbytes_per_s")) * 1e9,
             }

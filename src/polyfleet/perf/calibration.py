@@ -20,7 +20,7 @@ from . import inference as inf
 from . import training as tr
 from .arrays import ChipArrays, ModelArrays
 from .estimate import Context, chip_candidates
-from .portability import kv_reserves, stack_factor, unfused_attention
+from .portability import STACK_TRAITS, stack_factor, stack_traits
 from .recipes import recipe_arrays
 
 FAMILIES = ("tpu", "trainium", "nvidia", "amd")
@@ -56,6 +56,9 @@ class Point(BaseModel):
     tpot_slo_s: float | None = Field(default=None, gt=0)
     compiled_batch: int | None = Field(default=None, gt=0, description="batch a static-shape engine (Neuron) was "
                                        "compiled for, when the run served fewer sequences than that")
+    attention_dp: bool = Field(default=False, description="the run's attention was data-parallel over the replica "
+                               "(TensorRT-LLM DEP: each rank serves its own sequences and holds the attention "
+                               "weights whole)")
     # training
     seq_len: int | None = Field(default=None, gt=0)
     ep: int | None = Field(default=None, gt=0, description="expert parallelism of the published layout")
@@ -148,20 +151,20 @@ def predict_inference(points: list[Point], ctx: Context) -> np.ndarray:
             cand = [c for c in chip_candidates(acc) if p.chips % c == 0]
         else:
             cand = [p.replica_chips or p.chips]
-        rt, reserves = _stack_eff(ctx, p, acc, "inference"), kv_reserves(ctx.catalog, p.stack)
-        unfused = unfused_attention(ctx.catalog, p.stack)
+        rt, traits = _stack_eff(ctx, p, acc, "inference"), stack_traits(ctx.catalog, p.stack)
         for c in cand:
             owner.append(i)
             sizes.append(c)
             fields.append((mi, hi, p.input_tokens or 1000, p.output_tokens or 1000, p.batch or 0, rt,
-                           p.compiled_batch or 0, reserves, unfused))
+                           p.compiled_batch or 0, p.attention_dp, *traits))
             slos.append((p.ttft_slo_s or np.inf, p.tpot_slo_s or np.inf))
     f = np.array(fields, dtype=float)
     slo = np.array(slos, dtype=float)
     cases = inf.InferenceCases(model=f[:, 0].astype(int), chip=f[:, 1].astype(int), chips=np.array(sizes, float),
                                input_tokens=f[:, 2], output_tokens=f[:, 3], ttft_slo_s=slo[:, 0],
                                tpot_slo_s=slo[:, 1], batch=f[:, 4], runtime_eff=f[:, 5],
-                               compiled_batch=f[:, 6], kv_reserve=f[:, 7], unfused_attention=f[:, 8])
+                               compiled_batch=f[:, 6], attention_dp=f[:, 7],
+                               **{k: f[:, 8 + j] for j, k in enumerate(STACK_TRAITS)})
     res = inf.estimate(ModelArrays.build(mrows), ChipArrays.build(crows, ctx.efficiency), cases)
     owner_a = np.array(owner)
     per_chip = np.where(res.feasible & (f[:, 5] > 0), res.tokens_per_s_per_chip, -1.0)

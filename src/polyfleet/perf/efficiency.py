@@ -33,6 +33,10 @@ class InferenceEfficiency(BaseModel):
                                                 "the matmul compute efficiency on a stack that runs it unfused "
                                                 "(runtimes.yaml decode_attention): matrix-vector work per sequence "
                                                 "and head; 0 where no such stack is fitted (attention_efficiency)")
+    compiled_expert_efficiency: float = Field(0.0, ge=0, le=2, description="routed-expert matmuls' share of the "
+                                              "dense compute efficiency on a stack that leaves them to the compiler "
+                                              "(runtimes.yaml expert_matmuls); 0 where no such stack is fitted "
+                                              "(expert_efficiency)")
     allreduce_efficiency: float = Field(1.0, gt=0, le=1, description="share of the scale-up link bandwidth a "
                                         "tensor-parallel all-reduce reaches (ring over the chip's links)")
     interference: float = Field(0.0, ge=0, le=1, description="share of the shorter of a mixed step's compute and "

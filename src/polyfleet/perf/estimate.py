@@ -14,7 +14,7 @@ from . import inference as inf
 from . import training as tr
 from .arrays import ChipArrays, ModelArrays
 from .efficiency import Efficiency, default_efficiency
-from .portability import StackChoice, choose_stack, kv_reserves, unfused_attention
+from .portability import STACK_TRAITS, StackChoice, choose_stack, stack_traits
 from .power import it_watts_per_chip
 from .recipes import recipe_arrays
 from .uncertainty import band_for
@@ -142,13 +142,15 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
                        output_tokens: int = 1000, ttft_s: float | None = None, tpot_s: float | None = None,
                        batch: int | None = None, offering: str | None = None, term: Term = "on_demand",
                        runtimes: tuple[str, ...] = (), runtime: str | None = None, system_chips: int | None = None,
-                       compiled_batch: int | None = None, ctx: Context | None = None) -> InferenceEstimate:
+                       compiled_batch: int | None = None, attention_dp: bool = False,
+                       ctx: Context | None = None) -> InferenceEstimate:
     """Throughput, latency, $/Mtok and J/token of one replica; `chips=None` picks the cheapest size.
 
     `system_chips` serves a box of that many chips as several replicas: the replica size divides
     it and the estimate reports how many replicas the box holds. `compiled_batch` is the batch a
     static-shape engine (Neuron) was compiled for: every decode step computes that many slots,
-    however few requests it serves."""
+    however few requests it serves. `attention_dp` runs attention data-parallel over the replica's
+    chips (TensorRT-LLM DEP): no KV head is copied, and every chip holds the non-expert weights."""
     ctx = ctx or Context()
     spec, acc = ctx.model(model), ctx.accelerator(accelerator)
     kv_dtype = kv_dtype or ("fp8" if dtype in ("fp8", "fp4") else dtype)
@@ -164,7 +166,7 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
                         field="--batch", allowed=f"1..{compiled_batch}")
     choice = choose_stack(ctx.catalog, acc, "inference", runtimes, runtime, ctx.efficiency)
     rt_eff, rt, rt_reason = choice.efficiency, choice.stack, choice.reason
-    reserves, unfused = kv_reserves(ctx.catalog, rt), unfused_attention(ctx.catalog, rt)
+    traits = dict(zip(STACK_TRAITS, stack_traits(ctx.catalog, rt)))
     sizes = [chips] if chips else chip_candidates(acc)
     if system_chips is not None:
         if system_chips < 1:
@@ -179,8 +181,8 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
         input_tokens=np.full(n, float(input_tokens)), output_tokens=np.full(n, float(output_tokens)),
         ttft_slo_s=np.full(n, ttft_s or inf_), tpot_slo_s=np.full(n, tpot_s or inf_),
         batch=np.full(n, float(batch or 0)), runtime_eff=np.full(n, rt_eff or 1.0),
-        compiled_batch=np.full(n, float(compiled_batch or 0)), kv_reserve=np.full(n, reserves),
-        unfused_attention=np.full(n, unfused))
+        compiled_batch=np.full(n, float(compiled_batch or 0)), attention_dp=np.full(n, attention_dp),
+        **{k: np.full(n, v) for k, v in traits.items()})
     res = inf.estimate(M, H, cases)
     per_chip = np.where(res.feasible, res.tokens_per_s_per_chip, -1.0)
     # the cheapest feasible size; when none works, the largest tried (its reason tells most)
@@ -199,10 +201,8 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
     if H.compute_dtype[0] != dtype:
         assumptions.append(f"{acc.id} has no {dtype} peak: matmuls run in {H.compute_dtype[0]} (weight-only {dtype})")
     assumptions += stack_note(acc, choice, "serving") + chip_note(acc, ctx.efficiency, "inference")
-    if reserves:
-        assumptions.append(f"{rt} admits a sequence only with KV room for all {input_tokens + output_tokens} of its "
-                           "tokens (reserved to completion), so memory holds fewer at once than an engine that grows "
-                           "the cache as it decodes")
+    assumptions += _trait_notes(rt, traits, input_tokens + output_tokens, bool(spec.moe))
+    assumptions += _kv_copy_notes(spec, acc, sizes[i], attention_dp)
     tps = float(res.tokens_per_s[i]) * (1 if feasible else 0)
     C = sizes[i]
     usd = (price.usd_per_chip_hour * C / (tps * SECONDS_PER_HOUR) * 1e6
@@ -227,6 +227,33 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
         usd_per_million_output_tokens_low=usd / band.high if usd is not None and hi else None,
         usd_per_million_output_tokens_high=usd / band.low if usd is not None and lo else None,
         band=f"P10-P90 from {band.basis}" if feasible else "")
+
+
+def _trait_notes(stack: str | None, traits: dict[str, bool], tokens: int, moe: bool) -> list[str]:
+    """What the serving stack's traits (portability.STACK_TRAITS) change in this estimate, in words."""
+    notes = []
+    if traits["kv_reserve"]:
+        notes.append(f"{stack} admits a sequence only with KV room for all {tokens} of its tokens (reserved to "
+                     "completion), so memory holds fewer at once than an engine that grows the cache as it decodes")
+    if traits["unfused_attention"]:
+        notes.append(f"{stack} computes decode attention as separate matmul and softmax operations, not a fused "
+                     "decode kernel, at a fitted share of the matmul rate")
+    if traits["compiled_experts"] and moe:
+        notes.append(f"{stack} has no expert kernels: the compiler builds the routed-expert matmuls, at a fitted "
+                     "share of the dense matmul rate")
+    return notes
+
+
+def _kv_copy_notes(spec: ModelSpec, acc: Accelerator, chips: int, attention_dp: bool) -> list[str]:
+    """How the replica holds its KV cache when its ranks outnumber the model's KV heads."""
+    ranks = chips * acc.ranks_per_chip
+    if spec.mla or ranks <= spec.kv_heads:
+        return []
+    if attention_dp:
+        return [f"attention data-parallel over {chips} chips: each sequence's KV cache is held once, and every chip "
+                "holds the weights outside the routed experts whole"]
+    return [f"{spec.kv_heads} KV heads over {ranks:g} tensor-parallel ranks: each head's cache is held "
+            f"{ranks / spec.kv_heads:g} times (--attention-dp holds it once)"]
 
 
 def _needs_more_chips(acc: Accelerator, min_chips: float, tried: int) -> str:

@@ -58,6 +58,7 @@ FIT_PARAMS: tuple[tuple[str, float, float], ...] = (
     *((f"platforms.{plat}.inference.interference", 0.01, 1.0) for plat in ("cuda", "rocm", "tpu", "neuron")),
     ("platforms.neuron.inference.expert_shard_width", 8.0, 4096.0),
     ("platforms.neuron.inference.unfused_attention_efficiency", 1e-3, 1.0),   # Transformers NeuronX
+    ("platforms.neuron.inference.compiled_expert_efficiency", 0.01, 1.0),     # Optimum Neuron
     ("platforms.cuda.inference.allreduce_efficiency", 0.1, 1.0),
     ("platforms.rocm.inference.allreduce_efficiency", 0.1, 1.0),
     ("platforms.cuda.training.mfu.fp8", 0.2, 0.8),

@@ -26,6 +26,11 @@ compiled for a batch (`compiled_batch`) decodes all its slots each step, served 
 their compute, KV reads and expert rows count, and it serves at most that batch. An engine that
 runs decode attention unfused (separate matmul and softmax operations, one query row per sequence
 and head: Transformers NeuronX) reaches `unfused_attention_efficiency` of the matmul rate on it.
+A tensor-parallel engine gives every rank at least one KV head, so with more ranks than KV heads
+each head's cache is held (and read) ranks / heads times (`kv_copies`); attention run data-parallel
+(TensorRT-LLM DEP) holds each sequence's cache once, on its chip, but every chip holds and reads
+the weights outside the routed experts whole (`dense_copies`). An MLA latent cache is taken as split
+over the replica, as data-parallel attention holds it; prompt compute is spread over the chips.
 The batch is the largest on a grid that meets the SLOs, or the one given.
 """
 
@@ -72,6 +77,8 @@ class InferenceCases:
     compiled_batch: np.ndarray | None = None  # a static engine's batch (0 or None: the engine batches what it has)
     kv_reserve: np.ndarray | None = None      # 1 where the engine admits a sequence only with KV room for I + O
     unfused_attention: np.ndarray | None = None  # 1 where the engine runs decode attention as separate matmul ops
+    compiled_experts: np.ndarray | None = None   # 1 where the engine has no expert kernels (compiler-built matmuls)
+    attention_dp: np.ndarray | None = None       # 1 where attention runs data-parallel over the replica's chips
 
     def sub(self, idx: np.ndarray) -> "InferenceCases":
         """The cases at `idx`."""
@@ -84,6 +91,10 @@ class InferenceCases:
         I, O = self.input_tokens.astype(float), self.output_tokens.astype(float)
         full = np.zeros(len(I), bool) if self.kv_reserve is None else self.kv_reserve.astype(bool)
         return I + np.where(full, O, O / 2.0)
+
+    def data_parallel(self) -> np.ndarray:
+        """Whether each case's attention runs data-parallel (each chip its own sequences), as bools."""
+        return np.zeros(len(self.model), bool) if self.attention_dp is None else self.attention_dp.astype(bool)
 
     def padded(self) -> np.ndarray:
         """Decode slots a step computes at least: the compiled batch of a static-shape engine, else 0."""
@@ -133,7 +144,9 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     shard_w = H.expert_shard_width[h]
     shard = ffn / (C * H.ranks_per_chip[h])
     narrow = np.where(shard_w > 0, np.maximum(shard_w / shard, 1.0), (ffn + H.expert_gemm_width[h]) / ffn)
-    expert_cost = expert * H.expert_imbalance[h] * narrow / H.expert_eff[h]
+    compiled = np.zeros(len(m), bool) if c.compiled_experts is None else c.compiled_experts.astype(bool)
+    expert_eff = np.where(compiled, H.compiled_expert_eff[h], H.expert_eff[h])
+    expert_cost = expert * H.expert_imbalance[h] * narrow / expert_eff
     dense = 2.0 * (M.matmul_params[m] - expert)
     expert_flops = 2.0 * expert_cost
     E, k, block = M.experts[m], np.maximum(M.top_k[m], 1.0), H.moe_block[h]
@@ -141,7 +154,7 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     decode_per_seq = (dense + expert_flops) / flops_rate + M.att_decode_coeff[m] * ctx / decode_att_rate
     pre_compute = (dense + expert_flops * rows_pre) * I / flops_rate + M.att_coeff[m] * I * I / 2.0 / att_rate
     prefill_per_seq = pre_compute / O                                # a sequence's prompt, spread over its steps
-    kv_per_seq = M.kv_bytes_per_token[m] * ctx / kv_rate
+    kv_per_seq = M.kv_bytes_per_token[m] * kv_copies(M, H, c) * ctx / kv_rate
     multi = C > 1
     ring = 2.0 * (C - 1) / C
     act_bytes = 2.0 * M.d_model[m]
@@ -150,7 +163,7 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
         coll_fixed = np.where(multi, 2.0 * M.layers[m] * lat, 0.0)
         coll_per_token = np.where(multi, 2.0 * M.layers[m] * ring * act_bytes / H.allreduce_bw[h], 0.0)
     coll_per_token = np.nan_to_num(coll_per_token, nan=np.inf)
-    fixed = (M.weight_bytes[m] - M.expert_bytes[m]) / bw_rate
+    fixed = (M.weight_bytes[m] - M.expert_bytes[m]) * dense_copies(c) / bw_rate
 
     # a static-shape engine decodes every compiled slot, served or not (padding computes and reads its KV)
     Bd = np.maximum(B, col(c.padded()))
@@ -163,18 +176,19 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
         t_compute[blockwise] += Bb * col(expert_flops[blockwise] / flops_rate[blockwise]) * (rows_dec - 1.0)
     t_memory = col(fixed) + Bd * col(kv_per_seq)
     moe = np.flatnonzero(M.expert_bytes[m] > 0)
-    if moe.size:   # distinct experts a step touches: 1 - (1 - k/E)^tokens of their weights,
-        mm = m[moe]  # or all of them where a static-shape engine runs every expert (routed rows >= E)
+    if moe.size:   # distinct experts a step touches: 1 - (1 - k/E)^tokens of their weights; a static-shape
+        mm = m[moe]  # engine loads each token's k experts in its own pass (tokens·k/E, repeats read again)
+        static = col(block[moe]) > 0   # until the routed rows reach E, then runs every expert (all weights)
         touched = -np.expm1(step_tokens[moe] * col(np.log1p(-M.active_share[mm])))
-        every = (col(block[moe]) > 0) & (step_tokens[moe] * col(k[moe]) >= col(E[moe]))
-        t_memory[moe] += col(M.expert_bytes[mm] / bw_rate[moe]) * np.where(every, 1.0, touched)
+        share = np.where(static, np.minimum(step_tokens[moe] * col(M.active_share[mm]), 1.0), touched)
+        t_memory[moe] += col(M.expert_bytes[mm] / bw_rate[moe]) * share
     t_coll = col(coll_fixed) + step_tokens * col(coll_per_token)
     # compute and memory overlap in one step, except the share `interference` of the shorter
     # (prefill chunks and decode tokens contend for the same step)
     hi_part, lo_part = np.maximum(t_compute, t_memory), np.minimum(t_compute, t_memory)
     step = hi_part + col(H.interference[h]) * lo_part + t_coll + col(H.overhead_s[h]) + B * col(H.per_seq_s[h])
     with np.errstate(invalid="ignore"):
-        t_pre = (np.maximum(pre_compute, M.weight_bytes[m] / bw_rate)
+        t_pre = (np.maximum(pre_compute, M.expert_bytes[m] / bw_rate + fixed)
                  + np.where(multi, 2.0 * M.layers[m] * (lat + ring * I * act_bytes / H.allreduce_bw[h]), 0.0)
                  + H.overhead_s[h])
     t_pre = np.nan_to_num(t_pre, nan=np.inf)
@@ -182,18 +196,36 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     return step, col(t_pre) + step, per_token, t_compute, t_memory, t_coll
 
 
+def kv_copies(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> np.ndarray:
+    """Copies of each KV head a replica holds: a tensor-parallel engine gives every rank at least one
+    KV head, so with more ranks (chips x ranks per chip) than KV heads each head is replicated
+    ranks / heads times (vLLM num_kv_head_replicas, TensorRT-LLM, NxD GQA replication)."""
+    ranks = c.chips.astype(float) * H.ranks_per_chip[c.chip]
+    return np.where(c.data_parallel(), 1.0, np.maximum(ranks / M.kv_heads[c.model], 1.0))
+
+
+def dense_copies(c: InferenceCases) -> np.ndarray:
+    """Copies of the weights outside the routed experts a replica holds and reads: one, split over its
+    chips; one per chip where attention runs data-parallel (each chip runs every token of its own
+    sequences through the attention and dense layers, the experts staying split)."""
+    return np.where(c.data_parallel(), c.chips.astype(float), 1.0)
+
+
 def expert_rows(tokens, experts, top_k, block, prefill: bool):
     """Expert-matmul rows an engine computes per routed row (tokens x top_k) for `tokens` tokens in
     one pass. 1 for engines that route (block 0). NxD's static-shape MoE (block > 0): a pass that
     touches fewer rows than there are experts loads only the chosen experts; otherwise decode runs
     every expert on every token; a prompt under one block does the same, and a longer one is
-    grouped per expert into blocks of `block` rows, the last block of each expert padded
+    grouped per expert into blocks of `block` rows, as many blocks as the worst routing needs
     (neuronx-distributed ExpertMLPs.forward)."""
     routed = tokens * top_k
     with np.errstate(invalid="ignore", divide="ignore"):
         every = experts / top_k
         if prefill:
-            blocks = experts * np.ceil(routed / np.maximum(experts * block, 1.0)) * block / np.maximum(routed, 1.0)
+            # NxD sizes the pass for the worst routing: E - 1 experts with one row each, the rest on one
+            # expert, ceil((T·k - (E - 1)) / block) + E - 1 blocks (at most T·k), every one computed
+            n_blocks = np.minimum(np.ceil((routed - (experts - 1.0)) / np.maximum(block, 1.0)) + experts - 1.0, routed)
+            blocks = n_blocks * block / np.maximum(routed, 1.0)
             every = np.where(routed < block, every, blocks)
         rows = np.where(routed < experts, 1.0, every)
     return np.where((block > 0) & (experts > 0), np.maximum(rows, 1.0), 1.0)
@@ -207,9 +239,10 @@ def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResul
     I, O = c.input_tokens.astype(float), c.output_tokens.astype(float)
 
     usable = H.hbm_usable[h] * C * H.hbm_bytes[h]
-    free = usable - M.weight_bytes[m]
-    kv_seq_held = M.kv_bytes_per_token[m] * c.admitted_context()
-    kv_seq_max = M.kv_bytes_per_token[m] * (I + O)
+    free = usable - M.expert_bytes[m] - (M.weight_bytes[m] - M.expert_bytes[m]) * dense_copies(c)
+    copies = kv_copies(M, H, c)
+    kv_seq_held = M.kv_bytes_per_token[m] * copies * c.admitted_context()
+    kv_seq_max = M.kv_bytes_per_token[m] * copies * (I + O)
     # only where weights leave room and a sequence has a KV cache (a 0-byte cache is not divided by)
     room = (free > 0) & (kv_seq_held > 0)
     b_mem = np.floor(np.divide(free, kv_seq_held, out=np.zeros_like(free), where=room))

@@ -31,14 +31,18 @@ class StackChoice:
         return f"{self.stack} (default)" if self.default else self.stack
 
 
-def kv_reserves(catalog: Catalog, stack: str | None) -> bool:
-    """Whether the serving stack admits a sequence only with KV room for its whole prompt and output."""
-    return bool(stack) and catalog.runtime(stack).kv_admission == "reserve"
+# what the roofline reads of a serving stack, as InferenceCases fields (stack_traits gives them in this order)
+STACK_TRAITS = ("kv_reserve", "unfused_attention", "compiled_experts")
 
 
-def unfused_attention(catalog: Catalog, stack: str | None) -> bool:
-    """Whether the serving stack computes decode attention as separate matmul and softmax operations."""
-    return bool(stack) and catalog.runtime(stack).decode_attention == "unfused"
+def stack_traits(catalog: Catalog, stack: str | None) -> tuple[bool, bool, bool]:
+    """A serving stack's traits in STACK_TRAITS order: whether it admits a sequence only with KV room
+    for its whole prompt and output, computes decode attention as separate matmul and softmax
+    operations, and leaves routed-expert matmuls to the graph compiler. All False for no stack."""
+    if not stack:
+        return (False, False, False)
+    rt = catalog.runtime(stack)
+    return (rt.kv_admission == "reserve", rt.decode_attention == "unfused", rt.expert_matmuls == "compiled")
 
 
 def stack_factor(catalog: Catalog, eff: Efficiency | None, stack: str, platform: str, use: str) -> tuple[float, bool]:

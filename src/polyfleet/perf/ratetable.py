@@ -20,7 +20,7 @@ from . import inference as inf
 from . import training as tr
 from .arrays import ChipArrays, ModelArrays
 from .estimate import Context, chip_candidates, family_of
-from .portability import choose_stack, kv_reserves, unfused_attention
+from .portability import STACK_TRAITS, choose_stack, stack_traits
 from .power import it_watts_per_chip
 from .recipes import recipe_arrays
 from .uncertainty import band_for
@@ -231,13 +231,13 @@ def _inference_block(services, accs, ctx: Context, rate, chips_out, reason, stac
             if hi == len(crows):
                 crows.append((acc, svc.dtype))
             blocks.append((si, ai, mi, hi, eff, b_in, b_out, share, sizes[ai],
-                           svc.ttft_s or np.inf, svc.tpot_s or np.inf, kv_reserves(ctx.catalog, stack[si, ai]),
-                           unfused_attention(ctx.catalog, stack[si, ai])))
+                           svc.ttft_s or np.inf, svc.tpot_s or np.inf, stack_traits(ctx.catalog, stack[si, ai])))
     if not blocks:
         return
     counts = np.array([len(b[5]) * len(b[8]) for b in blocks])
     rep = lambda k: np.repeat([b[k] for b in blocks], counts)  # noqa: E731
     S, A, MI, HI, RT, TT, TP = (rep(k) for k in (0, 1, 2, 3, 4, 9, 10))
+    traits = np.repeat(np.array([b[11] for b in blocks], bool), counts, axis=0)   # (n, STACK_TRAITS)
     grid = lambda k: np.concatenate([np.repeat(b[k], len(b[8])) for b in blocks])  # noqa: E731
     I, O, SH = grid(5), grid(6), grid(7)
     C = np.concatenate([np.tile(b[8], len(b[5])) for b in blocks])
@@ -247,7 +247,7 @@ def _inference_block(services, accs, ctx: Context, rate, chips_out, reason, stac
     cases = inf.InferenceCases(model=MI.astype(int), chip=HI.astype(int), chips=C, input_tokens=I,
                                output_tokens=O, ttft_slo_s=TT.astype(float), tpot_slo_s=TP.astype(float),
                                batch=np.zeros(n), runtime_eff=RT.astype(float),
-                               kv_reserve=rep(11).astype(bool), unfused_attention=rep(12).astype(bool))
+                               **{k: traits[:, j] for j, k in enumerate(STACK_TRAITS)})
     res = inf.estimate(M, H, cases)
     # a replica size serves the whole mix: its rate is the harmonic mean over buckets,
     # weighted by each bucket's share of output tokens

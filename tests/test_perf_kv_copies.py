@@ -1,0 +1,119 @@
+"""KV heads copied over tensor-parallel ranks, and attention run data-parallel (TensorRT-LLM DEP).
+By hand on an ideal roofline (every efficiency 1, no overheads), reading the roofline's own step
+parts, so each difference is the term under test."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from roofline import ideal
+
+from polyfleet.perf import Context
+from polyfleet.perf import inference as inf
+from polyfleet.perf.arrays import ChipArrays, ModelArrays
+
+
+def _cases(ctx: Context, model: str, chip: str, dtype: str, chips: int, batch: int, dp: bool, output: int = 2000):
+    M = ModelArrays.build([(ctx.model(model), dtype, "fp8" if dtype == "fp8" else dtype)])
+    H = ChipArrays.build([(ctx.accelerator(chip), dtype)], ctx.efficiency)
+    one = lambda v: np.array([float(v)])  # noqa: E731
+    c = inf.InferenceCases(model=np.array([0]), chip=np.array([0]), chips=one(chips), input_tokens=one(1),
+                           output_tokens=one(output), ttft_slo_s=one(np.inf), tpot_slo_s=one(np.inf),
+                           batch=one(batch), runtime_eff=one(1.0), attention_dp=np.array([dp]))
+    return M, H, c
+
+
+def _memory(ctx, model, chip, dtype, chips, batch, dp=False) -> float:
+    M, H, c = _cases(ctx, model, chip, dtype, chips, batch, dp)
+    return float(inf._timing(M, H, c, np.array([[float(batch)]]))[4][0, 0])
+
+
+def test_more_ranks_than_kv_heads_read_each_head_that_many_times():
+    """Mistral-7B (8 KV heads, 32 layers x 2 x 8 x 128 x 2 B = 131,072 B of KV per token) on 12 inf2:
+    24 NeuronCore ranks, so each KV head's cache is held 24 / 8 = 3 times. Batch 8 at the mean
+    context 1 + 2,000 / 2 = 1,001 reads 8 x 131,072 x 1,001 x 3 B of cache a step, besides the
+    weights, over 12 x 0.88 TB/s."""
+    ctx = ideal()
+    spec = ctx.model("mistral-7b")
+    assert spec.kv_heads == 8 and spec.kv_bytes_per_token("bf16") == 131_072
+    hbm = 12 * ctx.accelerator("inf2").hbm_tbps.value * 1e12
+    expected = (spec.params_total * 2 + 8 * 131_072 * 1_001 * 3) / hbm
+    assert _memory(ctx, "mistral-7b", "inf2", "bf16", 12, 8) == pytest.approx(expected, rel=1e-9)
+    # four inf2 hold 8 ranks, one per KV head: no copy
+    hbm4 = 4 * ctx.accelerator("inf2").hbm_tbps.value * 1e12
+    assert _memory(ctx, "mistral-7b", "inf2", "bf16", 4, 8) == pytest.approx(
+        (spec.params_total * 2 + 8 * 131_072 * 1_001) / hbm4, rel=1e-9)
+
+
+def test_data_parallel_attention_holds_the_cache_once_and_the_dense_weights_on_every_chip():
+    """Qwen3-235B-A22B (4 KV heads) on 8 H100 in FP8, batch 64. Tensor-parallel, each KV head is held
+    8 / 4 = 2 times and the weights outside the routed experts (235.1B - 227.1B = 8.0B params, 1 B
+    each in FP8) once; data-parallel (DEP8), the cache once and those weights on all 8 chips. The
+    experts' reads are the same, so TP - DP = (64 x KV/token x 1,001 x (2 - 1) - 8.0 GB x 7) / (8 x
+    3.35 TB/s): the copied cache costs less than the copied weights at this batch."""
+    ctx = ideal()
+    spec = ctx.model("qwen3-235b-a22b")
+    kv = spec.kv_bytes_per_token("fp8")
+    dense = spec.params_total - spec.expert_params
+    assert spec.kv_heads == 4 and dense == pytest.approx(7.997e9, rel=1e-3)
+    hbm = 8 * ctx.accelerator("h100").hbm_tbps.value * 1e12
+    tp = _memory(ctx, "qwen3-235b-a22b", "h100", "fp8", 8, 64, dp=False)
+    dp = _memory(ctx, "qwen3-235b-a22b", "h100", "fp8", 8, 64, dp=True)
+    assert tp - dp == pytest.approx((64 * kv * 1_001 - dense * 7) / hbm, rel=1e-9)
+
+
+def test_data_parallel_attention_trades_weight_room_for_cache_room():
+    """The memory batch of Qwen3-235B on 8 H100 (FP8, 1 + 2,000 tokens, the mean context 1,001 held):
+    tensor-parallel, free = usable - weights and each sequence holds 2 copies of its cache;
+    data-parallel, free = usable - experts - 8 x the rest, one copy."""
+    ctx = ideal()
+    spec = ctx.model("qwen3-235b-a22b")
+    kv = spec.kv_bytes_per_token("fp8")
+    acc = ctx.accelerator("h100")
+    usable = ctx.efficiency["cuda"].inference.hbm_usable * 8 * acc.hbm_gb.value * 1e9
+    dense = spec.params_total - spec.expert_params
+    cases = ((False, usable - spec.params_total, 2), (True, usable - spec.expert_params - 8 * dense, 1))
+    for dp, free, copies in cases:
+        M, H, c = _cases(ctx, "qwen3-235b-a22b", "h100", "fp8", 8, 1, dp)
+        got = float(inf.estimate(M, H, c).max_batch_memory[0])
+        assert got == np.floor(free / (kv * copies * 1_001)), dp
+
+
+@given(chips=st.integers(1, 64), kv_heads=st.sampled_from([1, 2, 4, 8, 16, 64]),
+       ranks_per_chip=st.sampled_from([1, 2, 4]), dp=st.booleans())
+def test_kv_copies_are_whole_ranks_over_heads_and_never_under_one(chips, kv_heads, ranks_per_chip, dp):
+    """Never fewer than one copy; one wherever attention is data-parallel or the heads cover the ranks;
+    otherwise ranks / heads, growing with the chips."""
+    class M:                       # the two arrays kv_copies reads
+        pass
+    M.kv_heads = np.array([float(kv_heads)])
+    H = type("H", (), {"ranks_per_chip": np.array([float(ranks_per_chip)])})
+    def copies(n):
+        c = inf.InferenceCases(model=np.array([0]), chip=np.array([0]), chips=np.array([float(n)]),
+                               input_tokens=np.ones(1), output_tokens=np.ones(1), ttft_slo_s=np.ones(1),
+                               tpot_slo_s=np.ones(1), batch=np.ones(1), runtime_eff=np.ones(1),
+                               attention_dp=np.array([dp]))
+        return float(inf.kv_copies(M, H, c)[0])
+    ranks = chips * ranks_per_chip
+    got = copies(chips)
+    assert got >= 1.0
+    assert got == (1.0 if dp or ranks <= kv_heads else ranks / kv_heads)
+    assert copies(chips + 1) >= got
+
+
+def test_the_cli_says_how_the_cache_is_held(run_cli):
+    args = ("perf", "inference", "-m", "qwen3-235b-a22b", "-a", "h100", "--chips", "8", "--dtype", "fp8",
+            "--format", "json")
+    code, out, err = run_cli(*args)
+    assert code == 0, err
+    notes = json.loads(out)["assumptions"]
+    assert any("4 KV heads over 8 tensor-parallel ranks" in a and "2 times" in a for a in notes)
+    code, out, err = run_cli(*args, "--attention-dp")
+    assert code == 0, err
+    d = json.loads(out)
+    assert any("attention data-parallel over 8 chips" in a for a in d["assumptions"])
+    assert not any("tensor-parallel ranks" in a for a in d["assumptions"])
