@@ -117,3 +117,33 @@ def test_the_cli_says_how_the_cache_is_held(run_cli):
     d = json.loads(out)
     assert any("attention data-parallel over 8 chips" in a for a in d["assumptions"])
     assert not any("tensor-parallel ranks" in a for a in d["assumptions"])
+
+
+def test_a_short_prompt_under_data_parallel_attention_reads_the_dense_weights_on_every_chip():
+    """A 16-token prompt of Qwen3-235B on 8 H100 (FP8) is bound by reading weights, not by its FLOPs.
+    Data-parallel, each chip reads the 8.0 GB outside the routed experts whole, so the prompt pass
+    (TTFT less one step) grows by 7 x 8.0 GB / (8 x 3.35 TB/s) against tensor-parallel."""
+    ctx = ideal()
+    spec = ctx.model("qwen3-235b-a22b")
+    dense = spec.params_total - spec.expert_params
+    hbm = 8 * ctx.accelerator("h100").hbm_tbps.value * 1e12
+
+    def prompt_pass(dp: bool) -> float:
+        M, H, c = _cases(ctx, "qwen3-235b-a22b", "h100", "fp8", 8, 1, dp)
+        c = inf.InferenceCases(**{**c.__dict__, "input_tokens": np.array([16.0])})
+        step, ttft = inf._timing(M, H, c, np.array([[1.0]]))[:2]
+        return float(ttft[0, 0] - step[0, 0])
+
+    assert prompt_pass(True) - prompt_pass(False) == pytest.approx(7 * dense / hbm, rel=1e-9)
+
+
+def test_the_estimate_names_copies_only_where_ranks_outnumber_the_kv_heads():
+    """Llama-3.1-70B has 8 KV heads: 8 H100 (8 ranks) hold each once and say nothing; 16 trn2 (64
+    NeuronCore ranks) hold each 8 times and say so; DeepSeek-V3's MLA latent cache says nothing."""
+    from polyfleet.perf import estimate_inference
+    notes = lambda e: [a for a in e.assumptions if "KV heads over" in a]  # noqa: E731
+    assert not notes(estimate_inference("llama-3.1-70b", "h100", chips=8))
+    many = notes(estimate_inference("llama-3.1-70b", "trn2", chips=16, runtime="nxdi"))
+    assert len(many) == 1 and "8 KV heads over 64 tensor-parallel ranks" in many[0] and "8 times" in many[0]
+    assert not notes(estimate_inference("deepseek-v3", "h200", chips=8, dtype="fp8"))
+
