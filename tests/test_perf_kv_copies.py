@@ -147,3 +147,21 @@ def test_the_estimate_names_copies_only_where_ranks_outnumber_the_kv_heads():
     assert len(many) == 1 and "8 KV heads over 64 tensor-parallel ranks" in many[0] and "8 times" in many[0]
     assert not notes(estimate_inference("deepseek-v3", "h200", chips=8, dtype="fp8"))
 
+
+
+def test_compare_takes_attention_dp_for_inference_only(run_cli):
+    """`compare --attention-dp` ranks every chip with attention data-parallel: Qwen3-235B in FP8 on
+    H100 holds one copy of its cache, so the per-chip rate differs from the tensor-parallel ranking
+    on the same chip; with --training the flag is refused, naming it."""
+    args = ("compare", "-m", "qwen3-235b-a22b", "--inference", "--dtype", "fp8", "--no-slo", "--format", "json")
+    code, out, err = run_cli(*args)
+    assert code == 0, err
+    tp = {r["accelerator"]: r for r in json.loads(out)}
+    code, out, err = run_cli(*args, "--attention-dp")
+    assert code == 0, err
+    dp = {r["accelerator"]: r for r in json.loads(out)}
+    assert set(dp) == set(tp)
+    assert any(dp[a]["output_tokens_per_s_per_chip"] != tp[a]["output_tokens_per_s_per_chip"] for a in dp
+               if dp[a]["feasible"] and tp[a]["feasible"])
+    code, _, err = run_cli("compare", "-m", "llama-3.1-8b", "--training", "--attention-dp")
+    assert code == 2 and "--attention-dp" in err

@@ -177,6 +177,9 @@ def compare(
     tpot_ms: float | None = typer.Option(None, "--tpot-ms", help=f"Inference: TPOT SLO in ms (default "
                                          f"{INTERACTIVE_TPOT_S * 1e3:g}, interactive)."),
     no_slo: bool = typer.Option(False, "--no-slo", help="Inference: no latency target (offline throughput)."),
+    attention_dp: bool = typer.Option(False, "--attention-dp", help="Inference: attention data-parallel over each "
+                                      "replica's chips (TensorRT-LLM DEP): one copy of the KV cache, the weights "
+                                      "outside the routed experts on every chip."),
     tokens: float = typer.Option(1e12, "--tokens", help="Training: tokens in the run."),
     seq_len: int = typer.Option(8192, "--seq-len", help="Training: sequence length."),
     days: float | None = typer.Option(None, "--days", help="Training: size each chip type to finish in this "
@@ -205,7 +208,8 @@ def compare(
         ttft = None if no_slo else (_ms(ttft_ms, "--ttft-ms") if ttft_ms is not None else INTERACTIVE_TTFT_S)
         tpot = None if no_slo else (_ms(tpot_ms, "--tpot-ms") if tpot_ms is not None else INTERACTIVE_TPOT_S)
         ests = compare_inference(model, dtype=dtype, input_tokens=input_tokens, output_tokens=output_tokens,
-                                 ttft_s=ttft, tpot_s=tpot, term=term, runtime=runtime, ctx=c)
+                                 ttft_s=ttft, tpot_s=tpot, term=term, runtime=runtime, attention_dp=attention_dp,
+                                 ctx=c)
         slo = ("no latency target (offline throughput)" if no_slo else
                f"{'interactive ' if ttft_ms is None and tpot_ms is None else ''}SLO TTFT <= {ttft * 1e3:g} ms, "
                f"TPOT <= {tpot * 1e3:g} ms")
@@ -214,8 +218,9 @@ def compare(
     else:
         if dtype not in ("bf16", "fp8"):
             raise UserError(f"unknown training dtype '{dtype}'", field="--dtype", allowed="bf16, fp8")
-        if no_slo or ttft_ms is not None or tpot_ms is not None:
-            raise UserError("--ttft-ms, --tpot-ms and --no-slo apply to --inference", field="--ttft-ms/--tpot-ms")
+        if no_slo or ttft_ms is not None or tpot_ms is not None or attention_dp:
+            raise UserError("--ttft-ms, --tpot-ms, --no-slo and --attention-dp apply to --inference",
+                            field="--ttft-ms/--tpot-ms/--no-slo/--attention-dp")
         if chips is not None and chips < 1:
             raise UserError("must be at least 1", field="--chips")
         ests, sizing = compare_training(model, tokens=tokens, seq_len=seq_len, chips=chips, days=days, dtype=dtype,

@@ -45,12 +45,15 @@ def _rank_key(cost: float | None, feasible: bool, throughput: float) -> tuple:
 def compare_inference(model: str, *, dtype: str = "bf16", input_tokens: int = 1000, output_tokens: int = 1000,
                       ttft_s: float | None = None, tpot_s: float | None = None, term: Term = "on_demand",
                       runtimes: tuple[str, ...] = (), runtime: str | None = None,
-                      accelerators: list[str] | None = None, ctx: Context | None = None) -> list[InferenceEstimate]:
-    """Every chip at the same SLO (pass the interactive defaults above, or your own)."""
+                      accelerators: list[str] | None = None, attention_dp: bool = False,
+                      ctx: Context | None = None) -> list[InferenceEstimate]:
+    """Every chip at the same SLO (pass the interactive defaults above, or your own); `attention_dp`
+    runs attention data-parallel over each replica (estimate_inference)."""
     ctx = ctx or Context()
     accs = accelerators or list(ctx.catalog.accelerators)
     out = [estimate_inference(model, a, dtype=dtype, input_tokens=input_tokens, output_tokens=output_tokens,
-                              ttft_s=ttft_s, tpot_s=tpot_s, term=term, runtimes=runtimes, runtime=runtime, ctx=ctx)
+                              ttft_s=ttft_s, tpot_s=tpot_s, term=term, runtimes=runtimes, runtime=runtime,
+                              attention_dp=attention_dp, ctx=ctx)
            for a in accs]
     return sorted(out, key=lambda e: _rank_key(e.usd_per_million_output_tokens, e.feasible,
                                                e.output_tokens_per_s_per_chip))

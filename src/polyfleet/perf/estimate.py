@@ -245,13 +245,14 @@ def _trait_notes(stack: str | None, traits: dict[str, bool], tokens: int, moe: b
 
 
 def _kv_copy_notes(spec: ModelSpec, acc: Accelerator, chips: int, attention_dp: bool) -> list[str]:
-    """How the replica holds its KV cache when its ranks outnumber the model's KV heads."""
+    """How the replica holds its KV cache and weights: data-parallel attention, or tensor-parallel
+    ranks that outnumber the model's KV heads (an MLA latent cache is taken as split either way)."""
     ranks = chips * acc.ranks_per_chip
-    if spec.mla or ranks <= spec.kv_heads:
-        return []
-    if attention_dp:
+    if attention_dp and chips > 1:
         return [f"attention data-parallel over {chips} chips: each sequence's KV cache is held once, and every chip "
                 "holds the weights outside the routed experts whole"]
+    if attention_dp or spec.mla or ranks <= spec.kv_heads:
+        return []
     return [f"{spec.kv_heads} KV heads over {ranks:g} tensor-parallel ranks: each head's cache is held "
             f"{ranks / spec.kv_heads:g} times (--attention-dp holds it once)"]
 
