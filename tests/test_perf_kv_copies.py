@@ -121,20 +121,28 @@ def test_the_cli_says_how_the_cache_is_held(run_cli):
 
 def test_a_short_prompt_under_data_parallel_attention_reads_the_dense_weights_on_every_chip():
     """A 16-token prompt of Qwen3-235B on 8 H100 (FP8) is bound by reading weights, not by its FLOPs.
-    Data-parallel, each chip reads the 8.0 GB outside the routed experts whole, so the prompt pass
-    (TTFT less one step) grows by 7 x 8.0 GB / (8 x 3.35 TB/s) against tensor-parallel."""
+    Data-parallel, each chip reads the 8.0 GB outside the routed experts whole: 7 x 8.0 GB / (8 x
+    3.35 TB/s) more than tensor-parallel. Its traffic changes too: tensor-parallel, 2 all-reduces of
+    each token's 2 x 4,096 B per layer over 94 layers at the ring's 2 x 7/8; data-parallel, each of
+    the 94 MoE layers sends a token out to and back from the 7 x (1 - (7/8)^8) = 4.595 other chips
+    its 8 experts sit on, that chip's share 1/8 of the tokens."""
     ctx = ideal()
     spec = ctx.model("qwen3-235b-a22b")
     dense = spec.params_total - spec.expert_params
     hbm = 8 * ctx.accelerator("h100").hbm_tbps.value * 1e12
+    act = 2 * spec.d_model
+    assert spec.layers == 94 and spec.moe.dense_layers == 0 and spec.moe.active == 8
 
-    def prompt_pass(dp: bool) -> float:
+    def prompt_pass(dp: bool) -> tuple[float, float]:
         M, H, c = _cases(ctx, "qwen3-235b-a22b", "h100", "fp8", 8, 1, dp)
         c = inf.InferenceCases(**{**c.__dict__, "input_tokens": np.array([16.0])})
         step, ttft = inf._timing(M, H, c, np.array([[1.0]]))[:2]
-        return float(ttft[0, 0] - step[0, 0])
+        return float(ttft[0, 0] - step[0, 0]), float(H.allreduce_bw[0])
 
-    assert prompt_pass(True) - prompt_pass(False) == pytest.approx(7 * dense / hbm, rel=1e-9)
+    (dp_pass, bw), (tp_pass, _) = prompt_pass(True), prompt_pass(False)
+    tp_traffic = 16 * 2 * 94 * 2 * 7 / 8 * act / bw
+    dp_traffic = 16 * 2 * 94 * 7 * (1 - (7 / 8) ** 8) * act / 8 / bw
+    assert dp_pass - tp_pass == pytest.approx(7 * dense / hbm + dp_traffic - tp_traffic, rel=1e-9)
 
 
 def test_the_estimate_names_copies_only_where_ranks_outnumber_the_kv_heads():
@@ -165,3 +173,34 @@ def test_compare_takes_attention_dp_for_inference_only(run_cli):
                if dp[a]["feasible"] and tp[a]["feasible"])
     code, _, err = run_cli("compare", "-m", "llama-3.1-8b", "--training", "--attention-dp")
     assert code == 2 and "--attention-dp" in err
+
+
+def _traffic(ctx, model, chip, dtype, chips, batch, dp) -> tuple[float, float]:
+    """The decode step's collective time (batch of 1-token prompts, 2,000 out) and the all-reduce bandwidth."""
+    M, H, c = _cases(ctx, model, chip, dtype, chips, batch, dp)
+    return float(inf._timing(M, H, c, np.array([[float(batch)]]))[5][0, 0]), float(H.allreduce_bw[0])
+
+
+def test_data_parallel_attention_trades_all_reduces_for_the_moe_all_to_all():
+    """DeepSeek-V3 (61 layers, 58 of them MoE, top-8, d_model 7,168) on 4 B200, batch 256: a step
+    carries 256 + 256 x 1 / 2,000 = 256.128 tokens. Tensor-parallel: 2 all-reduces per layer of
+    each token's 14,336 B at the ring's 2 x 3/4. Data-parallel: per MoE layer, each token out to and
+    back from the 3 x (1 - (3/4)^8) = 2.700 other chips its experts sit on, each chip sending its
+    own quarter of the tokens. A dense model's data-parallel step has no collectives at all."""
+    ctx = ideal()
+    tokens, act = 256.128, 2 * 7168
+    tp, bw = _traffic(ctx, "deepseek-v3", "b200", "fp8", 4, 256, False)
+    dp, _ = _traffic(ctx, "deepseek-v3", "b200", "fp8", 4, 256, True)
+    assert tp == pytest.approx(tokens * 2 * 61 * 1.5 * act / bw, rel=1e-9)
+    assert dp == pytest.approx(tokens * 2 * 58 * 3 * (1 - 0.75 ** 8) * act / 4 / bw, rel=1e-9)
+    assert _traffic(ctx, "llama-3.1-70b", "h100", "bf16", 8, 64, True)[0] == 0.0
+    assert _traffic(ctx, "llama-3.1-70b", "h100", "bf16", 8, 64, False)[0] > 0.0
+
+
+@given(chips=st.integers(1, 128), top_k=st.integers(1, 16))
+def test_remote_chips_lie_between_none_and_every_other_chip(chips, top_k):
+    """A token's experts sit on at most min(k, C - 1) other chips, at least on none (one chip holds all);
+    more experts per token never reach fewer chips."""
+    got = float(inf.remote_chips(np.array([float(chips)]), np.array([float(top_k)]))[0])
+    assert 0.0 <= got <= min(top_k, chips - 1) + 1e-12
+    assert float(inf.remote_chips(np.array([float(chips)]), np.array([float(top_k + 1)]))[0]) >= got - 1e-12

@@ -29,8 +29,10 @@ and head: Transformers NeuronX) reaches `unfused_attention_efficiency` of the ma
 A tensor-parallel engine gives every rank at least one KV head, so with more ranks than KV heads
 each head's cache is held (and read) ranks / heads times (`kv_copies`); attention run data-parallel
 (TensorRT-LLM DEP) holds each sequence's cache once, on its chip, but every chip holds and reads
-the weights outside the routed experts whole (`dense_copies`). An MLA latent cache is taken as split
-over the replica, as data-parallel attention holds it; prompt compute is spread over the chips.
+the weights outside the routed experts whole (`dense_copies`), and its collectives are each MoE
+layer's all-to-all (a chip's own tokens out to their experts' chips and back, `remote_chips`)
+instead of two all-reduces per layer. An MLA latent cache is taken as split over the replica, as
+data-parallel attention holds it; prompt compute and traffic are spread over the chips.
 The batch is the largest on a grid that meets the SLOs, or the one given.
 """
 
@@ -159,9 +161,15 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     ring = 2.0 * (C - 1) / C
     act_bytes = 2.0 * M.d_model[m]
     lat = H.collective_s[h]
+    dp = c.data_parallel()
     with np.errstate(invalid="ignore", divide="ignore"):
-        coll_fixed = np.where(multi, 2.0 * M.layers[m] * lat, 0.0)
-        coll_per_token = np.where(multi, 2.0 * M.layers[m] * ring * act_bytes / H.allreduce_bw[h], 0.0)
+        # tensor-parallel: two all-reduces of every token's activations per layer; data-parallel attention:
+        # none, but each MoE layer sends a chip's own tokens to the chips holding their experts and back
+        collectives = np.where(dp, M.moe_layers[m], M.layers[m])
+        coll_fixed = np.where(multi, 2.0 * collectives * lat, 0.0)
+        tp_bytes = 2.0 * M.layers[m] * ring * act_bytes
+        a2a_bytes = 2.0 * M.moe_layers[m] * remote_chips(C, k) * act_bytes / C
+        coll_per_token = np.where(multi, np.where(dp, a2a_bytes, tp_bytes) / H.allreduce_bw[h], 0.0)
     coll_per_token = np.nan_to_num(coll_per_token, nan=np.inf)
     fixed = (M.weight_bytes[m] - M.expert_bytes[m]) * dense_copies(c) / bw_rate
 
@@ -189,7 +197,7 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     step = hi_part + col(H.interference[h]) * lo_part + t_coll + col(H.overhead_s[h]) + B * col(H.per_seq_s[h])
     with np.errstate(invalid="ignore"):
         t_pre = (np.maximum(pre_compute, M.expert_bytes[m] / bw_rate + fixed)
-                 + np.where(multi, 2.0 * M.layers[m] * (lat + ring * I * act_bytes / H.allreduce_bw[h]), 0.0)
+                 + coll_fixed + I * coll_per_token
                  + H.overhead_s[h])
     t_pre = np.nan_to_num(t_pre, nan=np.inf)
     per_token = step + (1.0 - mixed) * col(t_pre / O)       # a lone sequence also waits for its prompt
@@ -202,6 +210,14 @@ def kv_copies(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> np.ndarray:
     ranks / heads times (vLLM num_kv_head_replicas, TensorRT-LLM, NxD GQA replication)."""
     ranks = c.chips.astype(float) * H.ranks_per_chip[c.chip]
     return np.where(c.data_parallel(), 1.0, np.maximum(ranks / M.kv_heads[c.model], 1.0))
+
+
+def remote_chips(chips: np.ndarray, top_k: np.ndarray) -> np.ndarray:
+    """Other chips a token's top-k experts sit on, expected, with the experts spread evenly over the
+    chips: (C - 1) x (1 - (1 - 1/C)^k); 0 on one chip."""
+    C = np.maximum(chips, 1.0)
+    with np.errstate(divide="ignore"):          # one chip: log1p(-1) = -inf, and no other chip
+        return (C - 1.0) * -np.expm1(top_k * np.log1p(-1.0 / C))
 
 
 def dense_copies(c: InferenceCases) -> np.ndarray:
