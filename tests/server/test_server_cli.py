@@ -77,3 +77,25 @@ def test_bad_options_are_one_line_and_exit_2(run_cli, tmp_path):
         code, _, err = run_cli(*args)
         assert (code, err.strip()) == (2, want), args
     assert not (tmp_path / "a.db").exists()
+
+
+def test_serve_says_interrupted_when_the_signal_ends_it_quietly(tmp_path, monkeypatch):
+    """uvicorn re-raises the signal that stopped it, but asyncio's runner can swallow it when the
+    serving task ends before the cancellation lands; `serve` still ends as an interrupt (exit 130).
+    The race is not reproducible on demand, so uvicorn's run is replaced by one that stops as the
+    race leaves it: started, told to exit, returning normally. A server that never started (its
+    startup failed) is not called interrupted."""
+    import pytest
+    import uvicorn
+
+    from polyfleet.server.process import ServeOptions, serve
+
+    def quiet_stop(self, started: bool):
+        self.started, self.should_exit = started, True
+
+    opts = ServeOptions(db_url=f"sqlite:///{tmp_path / 'p.db'}", port=free_port(), workers=0)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: quiet_stop(self, True))
+    with pytest.raises(KeyboardInterrupt):
+        serve(opts, say=lambda *_: None)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: quiet_stop(self, False))
+    serve(ServeOptions(**{**opts.__dict__, "port": free_port()}), say=lambda *_: None)

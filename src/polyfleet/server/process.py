@@ -157,8 +157,13 @@ def serve(opts: ServeOptions, say=print) -> None:
     threading.Thread(target=_warm, args=(app,), daemon=True).start()
     config = uvicorn.Config(app, host=opts.host, port=opts.port, log_config=None, access_log=False,
                             timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
     try:
-        uvicorn.Server(config).run()
+        server.run()
     finally:
         workers.stop()
         db.dispose()
+    if server.started and server.should_exit:
+        # stopped by Ctrl-C or SIGTERM: uvicorn re-raises the signal after shutting down, but asyncio's
+        # runner can swallow it when the serving task ends before the cancellation lands; say so anyway
+        raise KeyboardInterrupt
