@@ -109,3 +109,18 @@ def test_scenario_unknown_runtime_names_file_line_and_stacks(tmp_path):
         _scenario_with(tmp_path, "      runtime: trtlm\n")
     msg = str(exc.value)
     assert "s.yaml:" in msg and "trtllm" in msg and "inference stack" in msg
+
+
+def test_scenario_attention_dp_reaches_the_rate_table(tmp_path):
+    """`attention_dp: true` on a service reaches its rate-table cells: Llama-3.3-70B (8 KV heads) on a
+    replica of more than one chip then holds each weight outside the experts on every chip, so the
+    cells of multi-chip replicas move, and a bad value names the file, field and what it takes."""
+    base, _ = _scenario_with(tmp_path, "")
+    dp, _ = _scenario_with(tmp_path, "      attention_dp: true\n")
+    assert dp.workloads.services[0].service().attention_dp and not base.workloads.services[0].service().attention_dp
+    t0, t1 = base.rate_table(), dp.rate_table()
+    multi = [j for j in range(len(t0.offerings)) if t0.feasible[0, j] and t0.chips_per_unit[0, j] > 1]
+    assert multi and any(t1.rate[0, j] != pytest.approx(t0.rate[0, j], rel=1e-6) for j in multi)
+    with pytest.raises(UserError) as exc:
+        _scenario_with(tmp_path, "      attention_dp: sometimes\n")
+    assert "s.yaml:" in str(exc.value) and "attention_dp" in str(exc.value)

@@ -67,6 +67,22 @@ def test_a_stack_that_reserves_kv_is_the_same_model_in_the_table(ctx):
     assert t.rate[0, 0] == pytest.approx(trt.output_tokens_per_s_per_chip * 3600)
 
 
+def test_a_data_parallel_service_is_the_same_model_in_the_table(ctx):
+    """Qwen3-235B in FP8 on 8-H100 boxes, served with attention data-parallel: the table's cell is the
+    one-off estimate's with --attention-dp at the same replica size, and not the tensor-parallel one
+    (4 KV heads over 8 ranks hold the cache twice there)."""
+    def table(dp: bool):
+        svc = InferenceService(id="moe", model="qwen3-235b-a22b", dtype="fp8", attention_dp=dp,
+                               mix=RequestMix(buckets=(Bucket(input_tokens=1000, output_tokens=4000),)))
+        return build_rate_table([svc], ctx=ctx, offerings=["aws/p5.48xlarge/us-east-1"])
+    dp, tp = table(True), table(False)
+    c = int(dp.chips_per_unit[0, 0])
+    one = estimate_inference("qwen3-235b-a22b", "h100", chips=c, dtype="fp8", input_tokens=1000, output_tokens=4000,
+                             attention_dp=True, ctx=ctx)
+    assert dp.rate[0, 0] == pytest.approx(one.output_tokens_per_s_per_chip * 3600)
+    assert dp.rate[0, 0] != pytest.approx(tp.rate[0, 0], rel=1e-3)
+
+
 def test_mix_rate_is_the_token_weighted_harmonic_mean(ctx):
     """A replica serving two buckets spends 1/rate chip-hours per token of each: the mix rate is
     1 / sum(share_b / rate_b) with shares of output tokens, at the replica size best for the mix."""

@@ -231,7 +231,8 @@ def _inference_block(services, accs, ctx: Context, rate, chips_out, reason, stac
             if hi == len(crows):
                 crows.append((acc, svc.dtype))
             blocks.append((si, ai, mi, hi, eff, b_in, b_out, share, sizes[ai],
-                           svc.ttft_s or np.inf, svc.tpot_s or np.inf, stack_traits(ctx.catalog, stack[si, ai])))
+                           svc.ttft_s or np.inf, svc.tpot_s or np.inf, stack_traits(ctx.catalog, stack[si, ai]),
+                           svc.attention_dp))
     if not blocks:
         return
     counts = np.array([len(b[5]) * len(b[8]) for b in blocks])
@@ -247,6 +248,7 @@ def _inference_block(services, accs, ctx: Context, rate, chips_out, reason, stac
     cases = inf.InferenceCases(model=MI.astype(int), chip=HI.astype(int), chips=C, input_tokens=I,
                                output_tokens=O, ttft_slo_s=TT.astype(float), tpot_slo_s=TP.astype(float),
                                batch=np.zeros(n), runtime_eff=RT.astype(float),
+                               attention_dp=rep(12).astype(bool),
                                **{k: traits[:, j] for j, k in enumerate(STACK_TRAITS)})
     res = inf.estimate(M, H, cases)
     # a replica size serves the whole mix: its rate is the harmonic mean over buckets,

@@ -109,6 +109,10 @@ class ServiceSpec(Workload):
     runtimes: tuple[str, ...] = ()
     runtime: str | None = Field(default=None, description="the serving stack it runs (vllm, sglang, trtllm, "
                                 "jetstream, nxdi, ...); default: each platform's most common one")
+    attention_dp: bool = Field(default=False, description="attention runs data-parallel over each replica's chips "
+                               "(TensorRT-LLM DEP, SGLang DP attention): one copy of the KV cache, the weights "
+                               "outside the routed experts on every chip, MoE all-to-all instead of all-reduces; "
+                               "default: tensor-parallel")
     tokens_per_s: Series = Field(description="output tokens per second, monthly average")
     peak_factor: float = Field(default=1.0, ge=1.0, description="capacity is sized on tokens_per_s x this")
 
@@ -125,7 +129,7 @@ class ServiceSpec(Workload):
         mix = self.mix or RequestMix.single(self.input_tokens or 1000, self.output_tokens or 1000)
         return InferenceService(id=self.id, model=self.model, dtype=self.dtype, kv_dtype=self.kv_dtype, mix=mix,
                                 ttft_s=self.ttft_s, tpot_s=self.tpot_s, runtimes=self.runtimes,
-                                runtime=self.runtime)
+                                runtime=self.runtime, attention_dp=self.attention_dp)
 
 
 class RunWindow(Section):

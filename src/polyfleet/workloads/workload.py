@@ -93,6 +93,7 @@ class InferenceService(BaseModel):
     tpot_s: float | None = Field(default=None, gt=0)
     runtimes: tuple[str, ...] = ()
     runtime: str | None = None      # the serving stack; None = each platform's default
+    attention_dp: bool = False      # attention data-parallel over each replica's chips (else tensor-parallel)
 
     @field_validator("dtype")
     @classmethod
