@@ -43,7 +43,8 @@ def calibration_view(ctx: Context, cal: Calibration, fmt: str) -> None:
          notes=["In sample: the efficiency factors were fitted to these points. The error to judge the model on "
                 "is held out: `polyfleet perf calibration --cv`.",
                 *([f"{apart} points are held apart (fitted: apart): their sources ran software the model has no "
-                   "input for; they are scored here, never fitted. Why: `--format json`, field held_apart."]
+                   "input for, or contradict their own tables; they are scored here, never fitted. Why: "
+                   "`--format json`, field held_apart."]
                   if apart else []),
                 "Metric units: output_tokens_per_s and tokens_per_s_per_chip in tokens/s, tpot_s and ttft_s in "
                 "seconds. Sources and setups: `--format json`."])
@@ -115,7 +116,8 @@ def _cv_notes(rows: list[dict], folds: int, seed: int, seeds: int) -> list[str]:
              "measurement of one setup (model, chip, stack) kept in one fold, each fit started from neutral "
              f"factors; {seeds_text})."]
     if any(r["scope"] == "held apart" for r in rows):
-        notes.append("Held apart: sources whose software the model has no input for, scored against the stored "
+        notes.append("Held apart: sources whose software the model has no input for, or that contradict their own "
+                     "tables, scored against the stored "
                      "fit (which never saw them), by source; not in the family figures. Why: `polyfleet perf "
                      "calibration --format json`.")
     family = [r for r in rows if r["scope"] == "family" and r["group"] != "all"]

@@ -83,7 +83,8 @@ class Calibration(BaseModel):
 
     def held_apart(self, p: Point) -> str:
         """Why a point is kept out of the fit and the held-out figures ("" if it is not): its source
-        ran software the model has no input for (it is scored apart, against a fit on the rest)."""
+        ran software the model has no input for, or contradicts its own table (it is scored apart,
+        against a fit on the rest)."""
         return str(self.sources.get(p.source, {}).get("held_apart", ""))
 
     def points(self, apart: bool = False) -> list[tuple[str, Point]]:

@@ -202,7 +202,7 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
         assumptions.append(f"{acc.id} has no {dtype} peak: matmuls run in {H.compute_dtype[0]} (weight-only {dtype})")
     assumptions += stack_note(acc, choice, "serving") + chip_note(acc, ctx.efficiency, "inference")
     assumptions += _trait_notes(rt, traits, input_tokens + output_tokens, bool(spec.moe))
-    assumptions += _kv_copy_notes(spec, acc, sizes[i], attention_dp)
+    assumptions += _kv_copy_notes(spec, sizes[i], float(inf.kv_copies(M, H, cases)[i]), attention_dp)
     tps = float(res.tokens_per_s[i]) * (1 if feasible else 0)
     C = sizes[i]
     usd = (price.usd_per_chip_hour * C / (tps * SECONDS_PER_HOUR) * 1e6
@@ -244,17 +244,16 @@ def _trait_notes(stack: str | None, traits: dict[str, bool], tokens: int, moe: b
     return notes
 
 
-def _kv_copy_notes(spec: ModelSpec, acc: Accelerator, chips: int, attention_dp: bool) -> list[str]:
-    """How the replica holds its KV cache and weights: data-parallel attention, or tensor-parallel
-    ranks that outnumber the model's KV heads (an MLA latent cache is taken as split either way)."""
-    ranks = chips * acc.ranks_per_chip
+def _kv_copy_notes(spec: ModelSpec, chips: int, copies: float, attention_dp: bool) -> list[str]:
+    """How the replica holds its KV cache and weights: data-parallel attention, or each KV head held
+    `copies` times (inference.kv_copies) where tensor-parallel ranks outnumber the heads."""
     if attention_dp and chips > 1:
         return [f"attention data-parallel over {chips} chips: each sequence's KV cache is held once, and every chip "
                 "holds the weights outside the routed experts whole"]
-    if attention_dp or spec.mla or ranks <= spec.kv_heads:
+    if copies <= 1:
         return []
-    return [f"{spec.kv_heads} KV heads over {ranks:g} tensor-parallel ranks: each head's cache is held "
-            f"{ranks / spec.kv_heads:g} times (--attention-dp holds it once)"]
+    return [f"{spec.kv_heads} KV heads over {spec.kv_heads * copies:g} tensor-parallel ranks: each head's cache is "
+            f"held {copies:g} times (--attention-dp holds it once)"]
 
 
 def _needs_more_chips(acc: Accelerator, min_chips: float, tried: int) -> str:

@@ -91,12 +91,14 @@ class InferenceCases:
         """Tokens of KV a sequence holds in the engine's memory budget: the mean context I + O/2 where
         the cache grows as it decodes, the whole I + O where admission reserves it to completion."""
         I, O = self.input_tokens.astype(float), self.output_tokens.astype(float)
-        full = np.zeros(len(I), bool) if self.kv_reserve is None else self.kv_reserve.astype(bool)
+        full = self.flag("kv_reserve")
         return I + np.where(full, O, O / 2.0)
 
-    def data_parallel(self) -> np.ndarray:
-        """Whether each case's attention runs data-parallel (each chip its own sequences), as bools."""
-        return np.zeros(len(self.model), bool) if self.attention_dp is None else self.attention_dp.astype(bool)
+    def flag(self, name: str) -> np.ndarray:
+        """One of the optional 0/1 fields (kv_reserve, unfused_attention, compiled_experts, attention_dp)
+        as bools per case; all False where it was not given."""
+        v = getattr(self, name)
+        return np.zeros(len(self.model), bool) if v is None else v.astype(bool)
 
     def padded(self) -> np.ndarray:
         """Decode slots a step computes at least: the compiled batch of a static-shape engine, else 0."""
@@ -130,7 +132,7 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     bw_rate = C * H.hbm_bw[h] * H.eff_bw[h] * rt
     kv_rate = C * H.hbm_bw[h] * H.eff_kv[h] * rt
     att_rate = flops_rate * H.attention_eff[h]
-    unfused = np.zeros(len(m), bool) if c.unfused_attention is None else c.unfused_attention.astype(bool)
+    unfused = c.flag("unfused_attention")
     decode_att_rate = flops_rate * np.where(unfused, H.unfused_attention_eff[h], H.attention_eff[h])
     ctx = I + O / 2.0
     col = lambda x: x[:, None]  # noqa: E731
@@ -146,7 +148,7 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     shard_w = H.expert_shard_width[h]
     shard = ffn / (C * H.ranks_per_chip[h])
     narrow = np.where(shard_w > 0, np.maximum(shard_w / shard, 1.0), (ffn + H.expert_gemm_width[h]) / ffn)
-    compiled = np.zeros(len(m), bool) if c.compiled_experts is None else c.compiled_experts.astype(bool)
+    compiled = c.flag("compiled_experts")
     expert_eff = np.where(compiled, H.compiled_expert_eff[h], H.expert_eff[h])
     expert_cost = expert * H.expert_imbalance[h] * narrow / expert_eff
     dense = 2.0 * (M.matmul_params[m] - expert)
@@ -161,7 +163,7 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     ring = 2.0 * (C - 1) / C
     act_bytes = 2.0 * M.d_model[m]
     lat = H.collective_s[h]
-    dp = c.data_parallel()
+    dp = c.flag("attention_dp")
     with np.errstate(invalid="ignore", divide="ignore"):
         # tensor-parallel: two all-reduces of every token's activations per layer; data-parallel attention:
         # none, but each MoE layer sends a chip's own tokens to the chips holding their experts and back
@@ -209,7 +211,7 @@ def kv_copies(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> np.ndarray:
     KV head, so with more ranks (chips x ranks per chip) than KV heads each head is replicated
     ranks / heads times (vLLM num_kv_head_replicas, TensorRT-LLM, NxD GQA replication)."""
     ranks = c.chips.astype(float) * H.ranks_per_chip[c.chip]
-    return np.where(c.data_parallel(), 1.0, np.maximum(ranks / M.kv_heads[c.model], 1.0))
+    return np.where(c.flag("attention_dp"), 1.0, np.maximum(ranks / M.kv_heads[c.model], 1.0))
 
 
 def remote_chips(chips: np.ndarray, top_k: np.ndarray) -> np.ndarray:
@@ -224,7 +226,7 @@ def dense_copies(c: InferenceCases) -> np.ndarray:
     """Copies of the weights outside the routed experts a replica holds and reads: one, split over its
     chips; one per chip where attention runs data-parallel (each chip runs every token of its own
     sequences through the attention and dense layers, the experts staying split)."""
-    return np.where(c.data_parallel(), c.chips.astype(float), 1.0)
+    return np.where(c.flag("attention_dp"), c.chips.astype(float), 1.0)
 
 
 def expert_rows(tokens, experts, top_k, block, prefill: bool):
