@@ -10,26 +10,20 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from roofline import ideal
+from roofline import ideal, one_case, step_parts
 
-from polyfleet.perf import Context
 from polyfleet.perf import inference as inf
-from polyfleet.perf.arrays import ChipArrays, ModelArrays
+from polyfleet.perf.arrays import ChipArrays
 
 
-def _cases(ctx: Context, model: str, chip: str, dtype: str, chips: int, batch: int, dp: bool, output: int = 2000):
-    M = ModelArrays.build([(ctx.model(model), dtype, "fp8" if dtype == "fp8" else dtype)])
-    H = ChipArrays.build([(ctx.accelerator(chip), dtype)], ctx.efficiency)
-    one = lambda v: np.array([float(v)])  # noqa: E731
-    c = inf.InferenceCases(model=np.array([0]), chip=np.array([0]), chips=one(chips), input_tokens=one(1),
-                           output_tokens=one(output), ttft_slo_s=one(np.inf), tpot_slo_s=one(np.inf),
-                           batch=one(batch), runtime_eff=one(1.0), attention_dp=np.array([dp]))
-    return M, H, c
+def _case(model, chip, dtype, chips, batch, dp, input_tokens=1):
+    """One case on the ideal roofline: 1-token prompts (unless given), 2,000 tokens out."""
+    return dict(model=model, chip=chip, dtype=dtype, chips=chips, batch=batch, attention_dp=dp,
+                input_tokens=input_tokens, output_tokens=2000)
 
 
 def _memory(ctx, model, chip, dtype, chips, batch, dp=False) -> float:
-    M, H, c = _cases(ctx, model, chip, dtype, chips, batch, dp)
-    return float(inf._timing(M, H, c, np.array([[float(batch)]]))[4][0, 0])
+    return step_parts(ctx, **_case(model, chip, dtype, chips, batch, dp))["memory"]
 
 
 def test_more_ranks_than_kv_heads_read_each_head_that_many_times():
@@ -78,7 +72,7 @@ def test_data_parallel_attention_trades_weight_room_for_cache_room():
     dense = spec.params_total - spec.expert_params
     cases = ((False, usable - spec.params_total, 2), (True, usable - spec.expert_params - 8 * dense, 1))
     for dp, free, copies in cases:
-        M, H, c = _cases(ctx, "qwen3-235b-a22b", "h100", "fp8", 8, 1, dp)
+        M, H, c = one_case(ctx, **_case("qwen3-235b-a22b", "h100", "fp8", 8, 1, dp))
         got = float(inf.estimate(M, H, c).max_batch_memory[0])
         assert got == np.floor(free / (kv * copies * 1_001)), dp
 
@@ -133,13 +127,10 @@ def test_a_short_prompt_under_data_parallel_attention_reads_the_dense_weights_on
     act = 2 * spec.d_model
     assert spec.layers == 94 and spec.moe.dense_layers == 0 and spec.moe.active == 8
 
-    def prompt_pass(dp: bool) -> tuple[float, float]:
-        M, H, c = _cases(ctx, "qwen3-235b-a22b", "h100", "fp8", 8, 1, dp)
-        c = inf.InferenceCases(**{**c.__dict__, "input_tokens": np.array([16.0])})
-        step, ttft = inf._timing(M, H, c, np.array([[1.0]]))[:2]
-        return float(ttft[0, 0] - step[0, 0]), float(H.allreduce_bw[0])
+    def prompt_pass(dp: bool) -> float:
+        return step_parts(ctx, **_case("qwen3-235b-a22b", "h100", "fp8", 8, 1, dp, input_tokens=16))["prompt"]
 
-    (dp_pass, bw), (tp_pass, _) = prompt_pass(True), prompt_pass(False)
+    dp_pass, tp_pass, bw = prompt_pass(True), prompt_pass(False), _allreduce_bw(ctx, "h100", "fp8")
     tp_traffic = 16 * 2 * 94 * 2 * 7 / 8 * act / bw
     dp_traffic = 16 * 2 * 94 * 7 * (1 - (7 / 8) ** 8) * act / 8 / bw
     assert dp_pass - tp_pass == pytest.approx(7 * dense / hbm + dp_traffic - tp_traffic, rel=1e-9)
@@ -177,8 +168,12 @@ def test_compare_takes_attention_dp_for_inference_only(run_cli):
 
 def _traffic(ctx, model, chip, dtype, chips, batch, dp) -> tuple[float, float]:
     """The decode step's collective time (batch of 1-token prompts, 2,000 out) and the all-reduce bandwidth."""
-    M, H, c = _cases(ctx, model, chip, dtype, chips, batch, dp)
-    return float(inf._timing(M, H, c, np.array([[float(batch)]]))[5][0, 0]), float(H.allreduce_bw[0])
+    return (step_parts(ctx, **_case(model, chip, dtype, chips, batch, dp))["collectives"],
+            _allreduce_bw(ctx, chip, dtype))
+
+
+def _allreduce_bw(ctx, chip: str, dtype: str) -> float:
+    return float(ChipArrays.build([(ctx.accelerator(chip), dtype)], ctx.efficiency).allreduce_bw[0])
 
 
 def test_data_parallel_attention_trades_all_reduces_for_the_moe_all_to_all():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from roofline import context, ideal_data
+from roofline import context, ideal_data, step_parts
 
 from polyfleet.perf import Context, estimate_inference
 from polyfleet.perf.inference import expert_rows
@@ -103,18 +103,9 @@ def test_padded_blocks_lengthen_a_short_prompt_by_the_expert_share():
 
 
 def _parts(ctx: Context, model: str, chip: str, batch: int, input_tokens: int, output_tokens: int):
-    """The step's compute time and the prompt pass of one case, from the roofline's own arrays."""
-    from polyfleet.perf import inference as inf
-    from polyfleet.perf.arrays import ChipArrays, ModelArrays
-    spec, acc = ctx.model(model), ctx.accelerator(chip)
-    M = ModelArrays.build([(spec, "bf16", "bf16")])
-    H = ChipArrays.build([(acc, "bf16")], ctx.efficiency)
-    one = lambda v: np.array([float(v)])  # noqa: E731
-    cases = inf.InferenceCases(model=np.array([0]), chip=np.array([0]), chips=one(1), input_tokens=one(input_tokens),
-                               output_tokens=one(output_tokens), ttft_slo_s=one(np.inf), tpot_slo_s=one(np.inf),
-                               batch=one(batch), runtime_eff=one(1.0))
-    step, ttft, per_token, t_compute, t_memory, t_coll = inf._timing(M, H, cases, np.array([[float(batch)]]))
-    return float(t_compute[0, 0]), float(ttft[0, 0] - step[0, 0])
+    """The step's compute time and the prompt pass of one case on one chip, from the roofline's own arrays."""
+    p = step_parts(ctx, model, chip, batch=batch, input_tokens=input_tokens, output_tokens=output_tokens)
+    return p["compute"], p["prompt"]
 
 
 def test_nxd_decode_runs_every_expert_once_the_batch_touches_them_all():
@@ -159,16 +150,9 @@ def test_expert_efficiency_divides_only_the_expert_matmuls():
 
 
 def _memory(ctx: Context, model: str, chip: str, batch: int, input_tokens: int, output_tokens: int) -> float:
-    """The decode step's memory time of one case, from the roofline's own arrays."""
-    from polyfleet.perf import inference as inf
-    from polyfleet.perf.arrays import ChipArrays, ModelArrays
-    M = ModelArrays.build([(ctx.model(model), "bf16", "bf16")])
-    H = ChipArrays.build([(ctx.accelerator(chip), "bf16")], ctx.efficiency)
-    one = lambda v: np.array([float(v)])  # noqa: E731
-    cases = inf.InferenceCases(model=np.array([0]), chip=np.array([0]), chips=one(16), input_tokens=one(input_tokens),
-                               output_tokens=one(output_tokens), ttft_slo_s=one(np.inf), tpot_slo_s=one(np.inf),
-                               batch=one(batch), runtime_eff=one(1.0))
-    return float(inf._timing(M, H, cases, np.array([[float(batch)]]))[4][0, 0])
+    """The decode step's memory time of one case on 16 chips, from the roofline's own arrays."""
+    return step_parts(ctx, model, chip, chips=16, batch=batch, input_tokens=input_tokens,
+                      output_tokens=output_tokens)["memory"]
 
 
 def test_nxd_selective_loading_reads_each_tokens_experts_again():
