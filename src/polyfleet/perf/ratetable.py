@@ -25,6 +25,8 @@ from .power import it_watts_per_chip
 from .recipes import recipe_arrays
 from .uncertainty import band_for
 
+FLAGS = (*STACK_TRAITS, "attention_dp")   # the 0/1 case fields a service's block carries, in this order
+
 
 @dataclass(frozen=True)
 class RateTable:
@@ -231,14 +233,14 @@ def _inference_block(services, accs, ctx: Context, rate, chips_out, reason, stac
             if hi == len(crows):
                 crows.append((acc, svc.dtype))
             blocks.append((si, ai, mi, hi, eff, b_in, b_out, share, sizes[ai],
-                           svc.ttft_s or np.inf, svc.tpot_s or np.inf, stack_traits(ctx.catalog, stack[si, ai]),
-                           svc.attention_dp))
+                           svc.ttft_s or np.inf, svc.tpot_s or np.inf,
+                           (*stack_traits(ctx.catalog, stack[si, ai]), svc.attention_dp)))
     if not blocks:
         return
     counts = np.array([len(b[5]) * len(b[8]) for b in blocks])
     rep = lambda k: np.repeat([b[k] for b in blocks], counts)  # noqa: E731
     S, A, MI, HI, RT, TT, TP = (rep(k) for k in (0, 1, 2, 3, 4, 9, 10))
-    traits = np.repeat(np.array([b[11] for b in blocks], bool), counts, axis=0)   # (n, STACK_TRAITS)
+    flags = np.repeat(np.array([b[11] for b in blocks], bool), counts, axis=0)   # (n, FLAGS)
     grid = lambda k: np.concatenate([np.repeat(b[k], len(b[8])) for b in blocks])  # noqa: E731
     I, O, SH = grid(5), grid(6), grid(7)
     C = np.concatenate([np.tile(b[8], len(b[5])) for b in blocks])
@@ -248,8 +250,7 @@ def _inference_block(services, accs, ctx: Context, rate, chips_out, reason, stac
     cases = inf.InferenceCases(model=MI.astype(int), chip=HI.astype(int), chips=C, input_tokens=I,
                                output_tokens=O, ttft_slo_s=TT.astype(float), tpot_slo_s=TP.astype(float),
                                batch=np.zeros(n), runtime_eff=RT.astype(float),
-                               attention_dp=rep(12).astype(bool),
-                               **{k: traits[:, j] for j, k in enumerate(STACK_TRAITS)})
+                               **{k: flags[:, j] for j, k in enumerate(FLAGS)})
     res = inf.estimate(M, H, cases)
     # a replica size serves the whole mix: its rate is the harmonic mean over buckets,
     # weighted by each bucket's share of output tokens
