@@ -60,6 +60,22 @@ def test_data_parallel_attention_holds_the_cache_once_and_the_dense_weights_on_e
     assert tp - dp == pytest.approx((64 * kv * 1_001 - dense * 7) / hbm, rel=1e-9)
 
 
+def test_a_tensor_parallel_replica_reads_the_mla_latent_on_every_rank():
+    """DeepSeek-V3's latent cache (61 layers x (512 + 64) x 1 B in FP8 = 35,136 B per token) is one KV
+    head every query head reads: on 8 H200 tensor-parallel each of the 8 ranks holds and reads it
+    whole, data-parallel (DEP8) once. Batch 16 at the mean context 1,001 tokens: the KV reads differ
+    by 16 x 35,136 x 1,001 x (8 - 1) B, less what DEP adds in dense weights read on every chip."""
+    ctx = ideal()
+    spec = ctx.model("deepseek-v3")
+    kv = spec.kv_bytes_per_token("fp8")
+    dense = spec.params_total - spec.expert_params
+    assert spec.mla and kv == 61 * (512 + 64)
+    hbm = 8 * ctx.accelerator("h200").hbm_tbps.value * 1e12
+    tp = _memory(ctx, "deepseek-v3", "h200", "fp8", 8, 16, dp=False)
+    dp = _memory(ctx, "deepseek-v3", "h200", "fp8", 8, 16, dp=True)
+    assert tp - dp == pytest.approx((16 * kv * 1_001 * 7 - dense * 7) / hbm, rel=1e-9)
+
+
 def test_data_parallel_attention_trades_weight_room_for_cache_room():
     """The memory batch of Qwen3-235B on 8 H100 (FP8, 1 + 2,000 tokens, the mean context 1,001 held):
     tensor-parallel, free = usable - weights and each sequence holds 2 copies of its cache;
@@ -138,13 +154,15 @@ def test_a_short_prompt_under_data_parallel_attention_reads_the_dense_weights_on
 
 def test_the_estimate_names_copies_only_where_ranks_outnumber_the_kv_heads():
     """Llama-3.1-70B has 8 KV heads: 8 H100 (8 ranks) hold each once and say nothing; 16 trn2 (64
-    NeuronCore ranks) hold each 8 times and say so; DeepSeek-V3's MLA latent cache says nothing."""
+    NeuronCore ranks) hold each 8 times and say so; DeepSeek-V3's MLA latent cache on 8 H200 is one
+    head held on all 8 ranks, and says so."""
     from polyfleet.perf import estimate_inference
-    notes = lambda e: [a for a in e.assumptions if "KV heads over" in a]  # noqa: E731
+    notes = lambda e: [a for a in e.assumptions if "tensor-parallel ranks" in a]  # noqa: E731
     assert not notes(estimate_inference("llama-3.1-70b", "h100", chips=8))
     many = notes(estimate_inference("llama-3.1-70b", "trn2", chips=16, runtime="nxdi"))
     assert len(many) == 1 and "8 KV heads over 64 tensor-parallel ranks" in many[0] and "8 times" in many[0]
-    assert not notes(estimate_inference("deepseek-v3", "h200", chips=8, dtype="fp8"))
+    mla = notes(estimate_inference("deepseek-v3", "h200", chips=8, dtype="fp8"))
+    assert len(mla) == 1 and "MLA latent cache" in mla[0] and "each of 8 tensor-parallel ranks" in mla[0]
 
 
 

@@ -24,7 +24,7 @@ class ModelArrays:
     expert_bytes: np.ndarray        # routed-expert weights (read only where a token routes)
     active_share: np.ndarray        # active / total routed experts (1 for dense)
     kv_bytes_per_token: np.ndarray
-    kv_heads: np.ndarray            # heads the KV cache splits over (inf for MLA's latent cache, taken as split)
+    kv_heads: np.ndarray            # heads the KV cache splits over (1 for MLA: one latent every head reads)
     att_coeff: np.ndarray           # forward attention FLOPs per token per token of context
     att_decode_coeff: np.ndarray    # the same for a decoded token (MLA: absorbed, on the latent cache)
     layers: np.ndarray
@@ -48,7 +48,7 @@ class ModelArrays:
             expert_bytes=col(lambda m, w, k: m.expert_params * BYTES[w]),
             active_share=col(lambda m, w, k: m.moe.active / m.moe.experts if m.moe else 1.0),
             kv_bytes_per_token=col(lambda m, w, k: m.kv_bytes_per_token(k)),
-            kv_heads=col(lambda m, w, k: np.inf if m.mla else m.kv_heads),
+            kv_heads=col(lambda m, w, k: 1.0 if m.mla else m.kv_heads),
             att_coeff=col(lambda m, w, k: m.attention_flops_per_token(1.0)),
             att_decode_coeff=col(lambda m, w, k: m.decode_attention_flops_per_token(1.0)),
             layers=col(lambda m, w, k: m.layers),

@@ -252,6 +252,9 @@ def _kv_copy_notes(spec: ModelSpec, chips: int, copies: float, attention_dp: boo
                 "holds the weights outside the routed experts whole"]
     if copies <= 1:
         return []
+    if spec.mla:
+        return [f"MLA latent cache (one KV head every query head reads) held whole on each of {copies:g} "
+                "tensor-parallel ranks (--attention-dp holds it once)"]
     return [f"{spec.kv_heads} KV heads over {spec.kv_heads * copies:g} tensor-parallel ranks: each head's cache is "
             f"held {copies:g} times (--attention-dp holds it once)"]
 

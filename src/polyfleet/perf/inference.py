@@ -31,8 +31,9 @@ each head's cache is held (and read) ranks / heads times (`kv_copies`); attentio
 (TensorRT-LLM DEP) holds each sequence's cache once, on its chip, but every chip holds and reads
 the weights outside the routed experts whole (`dense_copies`), and its collectives are each MoE
 layer's all-to-all (a chip's own tokens out to their experts' chips and back, `remote_chips`)
-instead of two all-reduces per layer. An MLA latent cache is taken as split over the replica, as
-data-parallel attention holds it; prompt compute and traffic are spread over the chips.
+instead of two all-reduces per layer. An MLA latent cache is one KV head every query head reads, so a
+tensor-parallel replica holds it whole on every rank (vLLM counts one KV head per GPU for MLA) and
+only attention data-parallel splits it; prompt compute and traffic are spread over the chips.
 The batch is the largest on a grid that meets the SLOs, or the one given.
 """
 
@@ -209,7 +210,9 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
 def kv_copies(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> np.ndarray:
     """Copies of each KV head a replica holds: a tensor-parallel engine gives every rank at least one
     KV head, so with more ranks (chips x ranks per chip) than KV heads each head is replicated
-    ranks / heads times (vLLM num_kv_head_replicas, TensorRT-LLM, NxD GQA replication)."""
+    ranks / heads times (vLLM num_kv_head_replicas, TensorRT-LLM, NxD GQA replication). MLA's latent
+    cache counts as one head (vllm/config/model.py get_num_kv_heads: "When using MLA during decode it
+    becomes MQA"), held on every rank."""
     ranks = c.chips.astype(float) * H.ranks_per_chip[c.chip]
     return np.where(c.flag("attention_dp"), 1.0, np.maximum(ranks / M.kv_heads[c.model], 1.0))
 
