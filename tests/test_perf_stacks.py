@@ -124,3 +124,27 @@ def test_scenario_attention_dp_reaches_the_rate_table(tmp_path):
     with pytest.raises(UserError) as exc:
         _scenario_with(tmp_path, "      attention_dp: sometimes\n")
     assert "s.yaml:" in str(exc.value) and "attention_dp" in str(exc.value)
+
+
+def test_scenario_attention_dp_on_named_platforms_moves_only_their_cells(tmp_path):
+    """`attention_dp: [cuda]` serves the service data-parallel on NVIDIA replicas and tensor-parallel
+    elsewhere: every multi-chip CUDA cell is the `true` table's, every other cell the default's; a
+    platform the catalog does not have is refused, naming the field and the platforms it takes."""
+    from polyfleet.catalog import load_catalog
+    base, _ = _scenario_with(tmp_path, "")
+    every, _ = _scenario_with(tmp_path, "      attention_dp: true\n")
+    cuda, _ = _scenario_with(tmp_path, "      attention_dp: [cuda]\n")
+    t0, t1, tc = base.rate_table(), every.rate_table(), cuda.rate_table()
+    cat = load_catalog()
+    plat = [cat.accelerator(a).platform for a in t0.accelerator]
+    assert "cuda" in plat and any(p != "cuda" for p in plat)
+    moved = 0
+    for j, p in enumerate(plat):
+        want = t1 if p == "cuda" else t0
+        assert tc.rate[0, j] == pytest.approx(want.rate[0, j], rel=1e-12, nan_ok=True)
+        moved += p == "cuda" and t0.feasible[0, j] and tc.rate[0, j] != pytest.approx(t0.rate[0, j], rel=1e-6)
+    assert moved
+    with pytest.raises(UserError) as exc:
+        _scenario_with(tmp_path, "      attention_dp: [gpu]\n")
+    msg = str(exc.value)
+    assert "s.yaml:" in msg and "attention_dp" in msg and "cuda" in msg and "neuron" in msg

@@ -234,7 +234,7 @@ def _inference_block(services, accs, ctx: Context, rate, chips_out, reason, stac
                 crows.append((acc, svc.dtype))
             blocks.append((si, ai, mi, hi, eff, b_in, b_out, share, sizes[ai],
                            svc.ttft_s or np.inf, svc.tpot_s or np.inf,
-                           (*stack_traits(ctx.catalog, stack[si, ai]), svc.attention_dp)))
+                           (*stack_traits(ctx.catalog, stack[si, ai]), svc.attention_dp_on(acc.platform))))
     if not blocks:
         return
     counts = np.array([len(b[5]) * len(b[8]) for b in blocks])

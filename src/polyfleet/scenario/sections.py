@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..catalog.model import Family, Term
+from ..catalog.model import Family, Platform, Term
 from ..workloads.workload import InferenceService, RequestMix, TrainingRun
 from .series import Month, Series
 
@@ -109,10 +109,11 @@ class ServiceSpec(Workload):
     runtimes: tuple[str, ...] = ()
     runtime: str | None = Field(default=None, description="the serving stack it runs (vllm, sglang, trtllm, "
                                 "jetstream, nxdi, ...); default: each platform's most common one")
-    attention_dp: bool = Field(default=False, description="attention runs data-parallel over each replica's chips "
-                               "(TensorRT-LLM DEP, SGLang DP attention): one copy of the KV cache, the weights "
-                               "outside the routed experts on every chip, MoE all-to-all instead of all-reduces; "
-                               "default: tensor-parallel")
+    attention_dp: bool | tuple[Platform, ...] = Field(
+        default=False, description="attention runs data-parallel over each replica's chips (TensorRT-LLM DEP, "
+        "SGLang DP attention): one copy of the KV cache, the weights outside the routed experts on every chip, "
+        "MoE all-to-all instead of all-reduces; true for every chip, or the platforms whose stacks serve it so "
+        "([cuda, rocm]); default: tensor-parallel")
     tokens_per_s: Series = Field(description="output tokens per second, monthly average")
     peak_factor: float = Field(default=1.0, ge=1.0, description="capacity is sized on tokens_per_s x this")
 

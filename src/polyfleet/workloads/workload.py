@@ -93,7 +93,12 @@ class InferenceService(BaseModel):
     tpot_s: float | None = Field(default=None, gt=0)
     runtimes: tuple[str, ...] = ()
     runtime: str | None = None      # the serving stack; None = each platform's default
-    attention_dp: bool = False      # attention data-parallel over each replica's chips (else tensor-parallel)
+    # attention data-parallel over each replica's chips (else tensor-parallel): everywhere, or on these platforms
+    attention_dp: bool | tuple[str, ...] = False
+
+    def attention_dp_on(self, platform: str) -> bool:
+        """Whether a replica on this platform (cuda, rocm, tpu, neuron) runs attention data-parallel."""
+        return self.attention_dp if isinstance(self.attention_dp, bool) else platform in self.attention_dp
 
     @field_validator("dtype")
     @classmethod
