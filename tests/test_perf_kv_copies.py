@@ -135,7 +135,8 @@ def test_a_short_prompt_under_data_parallel_attention_reads_the_dense_weights_on
     3.35 TB/s) more than tensor-parallel. Its traffic changes too: tensor-parallel, 2 all-reduces of
     each token's 2 x 4,096 B per layer over 94 layers at the ring's 2 x 7/8; data-parallel, each of
     the 94 MoE layers sends a token out to and back from the 7 x (1 - (7/8)^8) = 4.595 other chips
-    its 8 experts sit on, that chip's share 1/8 of the tokens."""
+    its 8 experts sit on, and a lone prompt's 16 tokens all leave its one chip (a batch's prompts
+    would leave every chip, 1/8 of the tokens each)."""
     ctx = ideal()
     spec = ctx.model("qwen3-235b-a22b")
     dense = spec.params_total - spec.expert_params
@@ -148,8 +149,44 @@ def test_a_short_prompt_under_data_parallel_attention_reads_the_dense_weights_on
 
     dp_pass, tp_pass, bw = prompt_pass(True), prompt_pass(False), _allreduce_bw(ctx, "h100", "fp8")
     tp_traffic = 16 * 2 * 94 * 2 * 7 / 8 * act / bw
-    dp_traffic = 16 * 2 * 94 * 7 * (1 - (7 / 8) ** 8) * act / 8 / bw
+    dp_traffic = 16 * 2 * 94 * 7 * (1 - (7 / 8) ** 8) * act / bw
     assert dp_pass - tp_pass == pytest.approx(7 * dense / hbm + dp_traffic - tp_traffic, rel=1e-9)
+
+
+def test_a_lone_prompt_under_data_parallel_attention_runs_on_one_chip():
+    """A 8,192-token prompt of DeepSeek-V3 (FP8) on 8 H200 is compute-bound. Tensor-parallel, all
+    8 chips run it; data-parallel, its attention and the layers outside the routed experts run on
+    its own chip alone and only the experts are spread: the prompt's compute is 7 x those FLOPs
+    more, at the replica's 8-chip rate, than tensor-parallel (the collectives differ as above)."""
+    ctx = ideal()
+    spec = ctx.model("deepseek-v3")
+    I = 8192
+    own_flops = 2 * (spec.matmul_params_active - spec.expert_params * spec.moe.active / spec.moe.experts) * I \
+        + spec.attention_flops_per_token(1.0) * I * I / 2
+    rate = 8 * ctx.accelerator("h200").peak_tflops("fp8").value * 1e12
+    bw = _allreduce_bw(ctx, "h200", "fp8")
+    act, remote = 2 * spec.d_model, 7 * (1 - (7 / 8) ** 8)
+
+    def prompt_pass(dp: bool) -> float:
+        return step_parts(ctx, **_case("deepseek-v3", "h200", "fp8", 8, 1, dp, input_tokens=I))["prompt"]
+
+    tp_traffic = I * 2 * 61 * 2 * 7 / 8 * act / bw
+    dp_traffic = I * 2 * 58 * remote * act / bw
+    assert prompt_pass(True) - prompt_pass(False) == pytest.approx(
+        7 * own_flops / rate + dp_traffic - tp_traffic, rel=1e-9)
+
+
+@given(chips=st.sampled_from([1, 2, 4, 8]), batch=st.integers(1, 64), input_tokens=st.sampled_from([16, 2048]))
+def test_a_dense_model_data_parallel_over_chips_steps_as_its_busiest_chip_alone(chips, batch, input_tokens):
+    """Attention data-parallel over C chips, a dense model is C replicas of one chip: batch B steps and
+    prefills exactly as one chip serving the busiest chip's ceil(B / C) sequences (the ideal roofline
+    has no per-sequence host cost and a dense model no collectives under DEP)."""
+    ctx = ideal()
+    case = dict(dtype="bf16", output_tokens=2000, input_tokens=input_tokens)
+    dp = step_parts(ctx, "llama-3.1-8b", "h100", chips=chips, batch=batch, attention_dp=True, **case)
+    one = step_parts(ctx, "llama-3.1-8b", "h100", chips=1, batch=-(-batch // chips), **case)
+    for part in ("step", "ttft", "compute", "memory", "collectives"):
+        assert dp[part] == pytest.approx(one[part], rel=1e-9, abs=1e-15), part
 
 
 def test_the_estimate_names_copies_only_where_ranks_outnumber_the_kv_heads():

@@ -248,8 +248,9 @@ def _kv_copy_notes(spec: ModelSpec, chips: int, copies: float, attention_dp: boo
     """How the replica holds its KV cache and weights: data-parallel attention, or each KV head held
     `copies` times (inference.kv_copies) where tensor-parallel ranks outnumber the heads."""
     if attention_dp and chips > 1:
-        return [f"attention data-parallel over {chips} chips: each sequence's KV cache is held once, and every chip "
-                "holds the weights outside the routed experts whole"]
+        return [f"attention data-parallel over {chips} chips: each sequence's KV cache is held once, every chip "
+                "holds the weights outside the routed experts whole, and a sequence's attention and dense layers "
+                "(its prompt too) run on its own chip"]
     if copies <= 1:
         return []
     if spec.mla:

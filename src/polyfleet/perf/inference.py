@@ -31,7 +31,9 @@ each head's cache is held (and read) ranks / heads times (`kv_copies`); attentio
 (TensorRT-LLM DEP) holds each sequence's cache once, on its chip, but every chip holds and reads
 the weights outside the routed experts whole (`dense_copies`), and its collectives are each MoE
 layer's all-to-all (a chip's own tokens out to their experts' chips and back, `remote_chips`)
-instead of two all-reduces per layer. An MLA latent cache is one KV head every query head reads, so a
+instead of two all-reduces per layer. A sequence's attention and dense layers run on its chip alone:
+a step waits for the chip with the most sequences, ceil(B / C), and a lone prompt runs them at one
+chip's rate, all its tokens leaving that chip for their experts. An MLA latent cache is one KV head every query head reads, so a
 tensor-parallel replica holds it whole on every rank (vLLM counts one KV head per GPU for MLA) and
 only attention data-parallel splits it; prompt compute and traffic are spread over the chips.
 The batch is the largest on a grid that meets the SLOs, or the one given.
@@ -137,9 +139,14 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     decode_att_rate = flops_rate * np.where(unfused, H.unfused_attention_eff[h], H.attention_eff[h])
     ctx = I + O / 2.0
     col = lambda x: x[:, None]  # noqa: E731
-    # a batch of one decodes alone: its prompt runs before its first token, not inside later steps;
-    # larger batches carry the others' prefill chunks in every step (share I/O tokens per sequence)
-    mixed = (B > 1).astype(float)
+    dp = c.flag("attention_dp")
+    # attention data-parallel: a sequence's attention and dense layers run on its own chip, so `busiest` is the
+    # busiest chip's ceil(B / C) sequences, C x that at the replica's rate; a lone prompt runs on one chip
+    own = np.where(dp, C, 1.0)
+    busiest = lambda b: np.ceil(b / col(own)) * col(own)  # noqa: E731
+    # a batch of one (per chip, data-parallel) decodes alone: its prompt runs before its first token, not
+    # inside later steps; larger batches carry the others' prefill chunks in every step (I/O tokens a sequence)
+    mixed = (busiest(B) > col(own)).astype(float)
     # routed experts' matmuls run narrow GEMMs and wait for the busiest expert (as in training)
     expert = M.expert_active_params[m]
     ffn = np.maximum(M.expert_ffn[m], 1.0)
@@ -156,15 +163,14 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
     expert_flops = 2.0 * expert_cost
     E, k, block = M.experts[m], np.maximum(M.top_k[m], 1.0), H.moe_block[h]
     rows_pre = expert_rows(I, E, k, block, prefill=True)          # a request's prompt in one pass
-    decode_per_seq = (dense + expert_flops) / flops_rate + M.att_decode_coeff[m] * ctx / decode_att_rate
-    pre_compute = (dense + expert_flops * rows_pre) * I / flops_rate + M.att_coeff[m] * I * I / 2.0 / att_rate
-    prefill_per_seq = pre_compute / O                                # a sequence's prompt, spread over its steps
+    decode_own = dense / flops_rate + M.att_decode_coeff[m] * ctx / decode_att_rate
+    pre_own = dense * I / flops_rate + M.att_coeff[m] * I * I / 2.0 / att_rate
+    pre_expert = expert_flops * rows_pre * I / flops_rate
     kv_per_seq = M.kv_bytes_per_token[m] * kv_copies(M, H, c) * ctx / kv_rate
     multi = C > 1
     ring = 2.0 * (C - 1) / C
     act_bytes = 2.0 * M.d_model[m]
     lat = H.collective_s[h]
-    dp = c.flag("attention_dp")
     with np.errstate(invalid="ignore", divide="ignore"):
         # tensor-parallel: two all-reduces of every token's activations per layer; data-parallel attention:
         # none, but each MoE layer sends a chip's own tokens to the chips holding their experts and back
@@ -178,14 +184,17 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
 
     # a static-shape engine decodes every compiled slot, served or not (padding computes and reads its KV)
     Bd = np.maximum(B, col(c.padded()))
-    step_tokens = Bd + B * mixed * col(I / O)              # tokens one step computes
-    t_compute = Bd * col(decode_per_seq) + B * mixed * col(prefill_per_seq)
+    Bown, Bpre = busiest(Bd), busiest(B) * mixed           # the busiest chip's sequences, at the replica's rate
+    step_tokens = Bd + B * mixed * col(I / O)              # tokens one step computes (the experts take them all)
+    # a sequence's prompt is spread over its O steps; its attention and dense layers on its own chip
+    t_compute = (Bown * col(decode_own) + Bd * col(expert_flops / flops_rate)
+                 + Bpre * col(pre_own / O) + B * mixed * col(pre_expert / O))
     blockwise = np.flatnonzero((block > 0) & (E > 0))
     if blockwise.size:   # the decode step's expert rows beyond the routed ones (all experts once B·k >= E)
         Bb = Bd[blockwise]
         rows_dec = expert_rows(Bb, col(E[blockwise]), col(k[blockwise]), col(block[blockwise]), prefill=False)
         t_compute[blockwise] += Bb * col(expert_flops[blockwise] / flops_rate[blockwise]) * (rows_dec - 1.0)
-    t_memory = col(fixed) + Bd * col(kv_per_seq)
+    t_memory = col(fixed) + Bown * col(kv_per_seq)
     moe = np.flatnonzero(M.expert_bytes[m] > 0)
     if moe.size:   # distinct experts a step touches: 1 - (1 - k/E)^tokens of their weights; a static-shape
         mm = m[moe]  # engine loads each token's k experts in its own pass (tokens·k/E, repeats read again)
@@ -193,14 +202,14 @@ def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
         touched = -np.expm1(step_tokens[moe] * col(np.log1p(-M.active_share[mm])))
         share = np.where(static, np.minimum(step_tokens[moe] * col(M.active_share[mm]), 1.0), touched)
         t_memory[moe] += col(M.expert_bytes[mm] / bw_rate[moe]) * share
-    t_coll = col(coll_fixed) + step_tokens * col(coll_per_token)
+    t_coll = col(coll_fixed) + (Bown + Bpre * col(I / O)) * col(coll_per_token)   # the busiest chip's tokens
     # compute and memory overlap in one step, except the share `interference` of the shorter
     # (prefill chunks and decode tokens contend for the same step)
     hi_part, lo_part = np.maximum(t_compute, t_memory), np.minimum(t_compute, t_memory)
     step = hi_part + col(H.interference[h]) * lo_part + t_coll + col(H.overhead_s[h]) + B * col(H.per_seq_s[h])
     with np.errstate(invalid="ignore"):
-        t_pre = (np.maximum(pre_compute, M.expert_bytes[m] / bw_rate + fixed)
-                 + coll_fixed + I * coll_per_token
+        t_pre = (np.maximum(pre_own * own + pre_expert, M.expert_bytes[m] / bw_rate + fixed)
+                 + coll_fixed + I * coll_per_token * own
                  + H.overhead_s[h])
     t_pre = np.nan_to_num(t_pre, nan=np.inf)
     per_token = step + (1.0 - mixed) * col(t_pre / O)       # a lone sequence also waits for its prompt
