@@ -33,9 +33,10 @@ the weights outside the routed experts whole (`dense_copies`), and its collectiv
 layer's all-to-all (a chip's own tokens out to their experts' chips and back, `remote_chips`)
 instead of two all-reduces per layer. A sequence's attention and dense layers run on its chip alone:
 a step waits for the chip with the most sequences, ceil(B / C), and a lone prompt runs them at one
-chip's rate, all its tokens leaving that chip for their experts. An MLA latent cache is one KV head every query head reads, so a
-tensor-parallel replica holds it whole on every rank (vLLM counts one KV head per GPU for MLA) and
-only attention data-parallel splits it; prompt compute and traffic are spread over the chips.
+chip's rate, all its tokens leaving that chip for their experts (tensor-parallel, a prompt's compute
+and traffic are spread over the chips). An MLA latent cache is one KV head every query head reads,
+so a tensor-parallel replica holds it whole on every rank (vLLM counts one KV head per GPU for MLA)
+and only attention data-parallel splits it.
 The batch is the largest on a grid that meets the SLOs, or the one given.
 """
 
