@@ -243,6 +243,10 @@ def test_data_parallel_attention_trades_all_reduces_for_the_moe_all_to_all():
     dp, _ = _traffic(ctx, "deepseek-v3", "b200", "fp8", 4, 256, True)
     assert tp == pytest.approx(tokens * 2 * 61 * 1.5 * act / bw, rel=1e-9)
     assert dp == pytest.approx(tokens * 2 * 58 * 3 * (1 - 0.75 ** 8) * act / 4 / bw, rel=1e-9)
+    # batch 5 over 4 chips: the busiest chip holds 2 sequences, and the step waits for its 2 x (1 + 1 / 2,000)
+    # tokens to leave it, not for a quarter of the 5 x (1 + 1 / 2,000)
+    five, _ = _traffic(ctx, "deepseek-v3", "b200", "fp8", 4, 5, True)
+    assert five == pytest.approx(2 * (1 + 1 / 2000) * 2 * 58 * 3 * (1 - 0.75 ** 8) * act / bw, rel=1e-9)
     assert _traffic(ctx, "llama-3.1-70b", "h100", "bf16", 8, 64, True)[0] == 0.0
     assert _traffic(ctx, "llama-3.1-70b", "h100", "bf16", 8, 64, False)[0] > 0.0
 
