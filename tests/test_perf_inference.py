@@ -143,3 +143,32 @@ def test_a_lone_request_decodes_without_prefill_in_its_steps(ideal):
     assert long.tpot_s - short.tpot_s == pytest.approx(1990 * 524288 / 3.35e12, rel=1e-3)
     prompt = long.ttft_s - long.tpot_s
     assert long.output_tokens_per_s == pytest.approx(100 / (prompt + 100 * long.tpot_s), rel=1e-9)
+
+
+def test_a_given_batch_the_memory_cannot_hold_fails_for_memory_whatever_its_latency(ideal):
+    """Llama-3.1-8B BF16 on one H100, 8,000 tokens in and 2,000 out, served by TensorRT-LLM (which
+    reserves a sequence's whole 10,000 tokens of KV, 131,072 B each = 1.311 GB): 0.9 x 85.52 GB less
+    16.06 GB of weights leaves 60.91 GB, room for 46 sequences. A given batch of 47 fails for memory,
+    and says how many fit, even under a TTFT limit it could not meet either; 46 runs. A batch of 2,049
+    short requests fits in memory but not in the engine (at most 2,048)."""
+    def run(batch, **kw):
+        return estimate_inference("llama-3.1-8b", "h100", chips=1, batch=batch, runtime="trtllm", ctx=ideal, **kw)
+
+    over = run(47, input_tokens=8000, output_tokens=2000, ttft_s=1e-3)
+    assert not over.feasible and over.reason.startswith("the given batch's KV caches do not fit") \
+        and "(room for 46)" in over.reason
+    assert run(46, input_tokens=8000, output_tokens=2000).feasible
+    engine = run(2049, input_tokens=10, output_tokens=10)
+    assert not engine.feasible and "larger than the serving engine runs (at most 2,048)" in engine.reason
+    assert run(2048, input_tokens=10, output_tokens=10).feasible
+
+
+def test_the_smallest_replica_holds_the_weights_and_one_whole_sequence(ideal):
+    """Llama-3.1-70B BF16 (141.1 GB) on H100s holding 0.9 x 85.52 = 76.97 GB each: with 1,000 + 1,000
+    tokens (0.66 GB of KV) it needs ceil(141.8 / 76.97) = 2 chips; with 120,000 + 8,000 (41.9 GB) it
+    needs ceil(183.0 / 76.97) = 3, so the smallest power-of-two replica is 4."""
+    def smallest(i, o):
+        return estimate_inference("llama-3.1-70b", "h100", chips=8, input_tokens=i, output_tokens=o, ctx=ideal).min_chips
+
+    assert smallest(1000, 1000) == 2
+    assert smallest(120_000, 8000) == 4

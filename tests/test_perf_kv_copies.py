@@ -251,6 +251,23 @@ def test_data_parallel_attention_trades_all_reduces_for_the_moe_all_to_all():
     assert _traffic(ctx, "llama-3.1-70b", "h100", "bf16", 8, 64, False)[0] > 0.0
 
 
+def test_each_collective_pays_its_latency_once_per_step():
+    """With a 50 us collective latency, DeepSeek-V3 on 4 B200 tensor-parallel pays two all-reduces in
+    each of its 61 layers, 2 x 61 x 50 us a step more than at no latency; data-parallel, the two
+    all-to-all passes of each of its 58 MoE layers, 2 x 58 x 50 us. One chip pays none, and a dense
+    model data-parallel none either (no MoE layer, so no collective at all)."""
+    slow, fast = ideal(collective_us=50.0), ideal()
+
+    def extra(model, chips, dp):
+        parts = [step_parts(c, **_case(model, "b200", "fp8", chips, 256, dp))["collectives"] for c in (slow, fast)]
+        return parts[0] - parts[1]
+
+    assert extra("deepseek-v3", 4, False) == pytest.approx(2 * 61 * 50e-6, rel=1e-9)
+    assert extra("deepseek-v3", 4, True) == pytest.approx(2 * 58 * 50e-6, rel=1e-9)
+    assert extra("deepseek-v3", 1, False) == 0.0
+    assert extra("llama-3.1-70b", 8, True) == 0.0
+
+
 @given(chips=st.integers(1, 128), top_k=st.integers(1, 16))
 def test_remote_chips_lie_between_none_and_every_other_chip(chips, top_k):
     """A token's experts sit on at most min(k, C - 1) other chips, at least on none (one chip holds all);

@@ -189,6 +189,10 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
     i = int(np.argmax(per_chip)) if res.feasible.any() else len(sizes) - 1
     feasible = bool(res.feasible[i]) and rt_eff > 0
     reason = rt_reason if rt_eff == 0 else inf.REASONS[int(res.reason[i])]
+    if rt_eff > 0 and res.reason[i] == inf.BATCH_NO_FIT:
+        reason += f" (room for {res.max_batch_memory[i]:,.0f})"
+    elif rt_eff > 0 and res.reason[i] == inf.BATCH_OVER_ENGINE:
+        reason += f" (at most {compiled_batch or ctx.efficiency[acc.platform].inference.max_batch:,})"
     min_chips = res.min_chips[i]
     if not feasible and rt_eff > 0:
         reason += _needs_more_chips(acc, min_chips, sizes[i])

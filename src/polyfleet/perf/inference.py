@@ -51,7 +51,8 @@ from .arrays import ChipArrays, ModelArrays
 BATCH_GRID = np.unique(np.round(np.geomspace(1, 4096, 80)).astype(int)).astype(float)
 
 # reason codes, shared with the rate table
-OK, NO_FIT, KV_NO_FIT, TPOT_UNREACHABLE, TTFT_UNREACHABLE, UNKNOWN_FIGURE, TOO_MANY_CHIPS, COMPILED_NO_FIT = range(8)
+(OK, NO_FIT, KV_NO_FIT, TPOT_UNREACHABLE, TTFT_UNREACHABLE, UNKNOWN_FIGURE, TOO_MANY_CHIPS, COMPILED_NO_FIT,
+ BATCH_NO_FIT, BATCH_OVER_ENGINE) = range(10)
 REASONS = {
     OK: "",
     NO_FIT: "model weights do not fit in the replica's memory",
@@ -61,6 +62,8 @@ REASONS = {
     UNKNOWN_FIGURE: "a needed chip figure is unknown (peak, HBM or bandwidth)",
     TOO_MANY_CHIPS: "replica larger than the chip's scale-up domain",
     COMPILED_NO_FIT: "the compiled batch's KV caches do not fit in the replica's memory",
+    BATCH_NO_FIT: "the given batch's KV caches do not fit in the replica's memory",
+    BATCH_OVER_ENGINE: "the given batch is larger than the serving engine runs",
 }
 LIMITS = np.array(["compute", "memory bandwidth", "collectives", "KV capacity", "TPOT SLO", "TTFT SLO",
                    "max batch", "fixed batch", "-"], dtype=object)
@@ -310,10 +313,12 @@ def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResul
     unknown = ~np.isfinite(H.peak_flops[h] * H.hbm_bytes[h] * H.hbm_bw[h]) | ((C > 1) & ~np.isfinite(H.allreduce_bw[h]))
     too_big = C > H.scaleup[h]
     fail = ~any_good
-    first_fits = ok_mem[:, 0]
     reason = np.where(fail, KV_NO_FIT, OK)
-    reason = np.where(fail & first_fits & ~ok_ttft[:, 0], TTFT_UNREACHABLE, reason)
-    reason = np.where(fail & first_fits & ~ok_tpot[:, 0], TPOT_UNREACHABLE, reason)
+    reason = np.where(fail & ~ok_ttft[:, 0], TTFT_UNREACHABLE, reason)
+    reason = np.where(fail & ~ok_tpot[:, 0], TPOT_UNREACHABLE, reason)
+    # a given batch the memory or the engine cannot hold fails for that, whatever its latency would be
+    reason = np.where(fixed & (c.batch > engine_cap), BATCH_OVER_ENGINE, reason)
+    reason = np.where(fixed & (c.batch > b_mem), BATCH_NO_FIT, reason)
     reason = np.where(padded > b_mem, COMPILED_NO_FIT, reason)
     reason = np.where(kv_seq_max > np.maximum(free, 0), KV_NO_FIT, reason)
     reason = np.where(free <= 0, NO_FIT, reason)
