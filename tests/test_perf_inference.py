@@ -168,7 +168,8 @@ def test_the_smallest_replica_holds_the_weights_and_one_whole_sequence(ideal):
     tokens (0.66 GB of KV) it needs ceil(141.8 / 76.97) = 2 chips; with 120,000 + 8,000 (41.9 GB) it
     needs ceil(183.0 / 76.97) = 3, so the smallest power-of-two replica is 4."""
     def smallest(i, o):
-        return estimate_inference("llama-3.1-70b", "h100", chips=8, input_tokens=i, output_tokens=o, ctx=ideal).min_chips
+        e = estimate_inference("llama-3.1-70b", "h100", chips=8, input_tokens=i, output_tokens=o, ctx=ideal)
+        return e.min_chips
 
     assert smallest(1000, 1000) == 2
     assert smallest(120_000, 8000) == 4
