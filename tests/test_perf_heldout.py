@@ -82,6 +82,14 @@ def _moe_case(ep: float, chips: float = 256.0):
     return M, H, c
 
 
+def test_a_published_expert_parallelism_beyond_the_experts_spreads_them_no_wider():
+    """DeepSeek-V3 has 256 routed experts: a layout claiming EP 512 spreads them over 256 chips, so its
+    all-to-all is EP 256's, and less than EP 512 would cost (more chips, more remote copies)."""
+    per_token = lambda ep: tr.seconds_per_token(*_moe_case(ep, 1024.0), np.array([1e9]), np.array([0.5]))[1][0]  # noqa: E731
+    assert per_token(512.0) == per_token(256.0)
+    assert per_token(128.0) < per_token(256.0)
+
+
 def test_hierarchical_dispatch_by_hand():
     """DeepSeek-V3 on B200 (8-GPU NVLink domains, 1,800 GB/s; 50 GB/s scale-out), EP 32 = 4 domains,
     top-8: 8 x 31/32 copies over NVLink and 3 x (1 - (3/4)^8) over the scale-out network, each

@@ -88,3 +88,27 @@ def test_mfu_falls_beyond_a_slice_on_tpu(ctx):
 def test_inferentia_is_not_for_training(ctx):
     e = estimate_training("llama-3.1-8b", "inf2", 64, ctx=ctx)
     assert not e.feasible and "not used for training" in e.reason
+
+
+def _pressed(ctx: Context, pressure: float) -> Context:
+    data = ctx.efficiency.model_dump()
+    for plat in data["platforms"].values():
+        plat["training"]["memory_pressure"] = pressure
+    return Context(catalog=ctx.catalog, models=ctx.models, efficiency=Efficiency.model_validate(data))
+
+
+@pytest.mark.parametrize("runtime, act_layers", [("torchtitan", 2), ("megatron", 4)])
+def test_memory_pressure_reads_the_state_and_the_activations_a_chip_holds(flat, runtime, act_layers):
+    """Llama-3.1-70B (70,553,706,496 params, 80 layers, d_model 8,192) on 24 H100 at seq 8,192: 16 bytes of
+    state per parameter over 24 chips is 47.036 GB a chip; activations are 8,192 x 8,192 x (2 x 80 + 34) / 8
+    bytes with full recomputation (torchtitan) and (4 x 80 + 34) with selective (Megatron), over 8-way
+    tensor parallelism. Against 0.9 x 85.52 GB that fills 0.6323 or 0.6497 of a chip, and a memory
+    pressure of 1 takes MFU down by fill - 0.5."""
+    state = 70_553_706_496 * 16 / 24
+    act = 8192 * 8192 * (act_layers * 80 + 34) / 8
+    fill = (state + act) / (0.9 * 85.52e9)
+    free = estimate_training("llama-3.1-70b", "h100", 24, seq_len=8192, runtime=runtime, ctx=flat)
+    pressed = estimate_training("llama-3.1-70b", "h100", 24, seq_len=8192, runtime=runtime,
+                                ctx=_pressed(flat, 1.0))
+    assert free.feasible and pressed.feasible and 0.6 < fill < 0.7
+    assert pressed.tokens_per_s_per_chip / free.tokens_per_s_per_chip == pytest.approx(1 - (fill - 0.5), rel=1e-6)

@@ -63,7 +63,6 @@ class TrainingResult:
     flops_per_token: np.ndarray
     tokens_per_s_per_chip: np.ndarray
     min_chips: np.ndarray
-    a2a_share: np.ndarray       # share of a step spent in MoE all-to-all (0 for dense)
 
 
 def dense_mfu(H: ChipArrays, c: TrainingCases, fill: np.ndarray) -> np.ndarray:
@@ -130,7 +129,7 @@ def estimate(M: ModelArrays, H: ChipArrays, c: TrainingCases) -> TrainingResult:
     fill = (state / np.maximum(c.chips, 1.0) + act) / usable
     u = dense_mfu(H, c, fill)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t, t_a2a = seconds_per_token(M, H, c, fpt, u)
+        t, _ = seconds_per_token(M, H, c, fpt, u)
         tps = np.where(t > 0, 1.0 / t, 0.0)
         mfu = fpt * tps / H.peak_flops[h]
 
@@ -140,5 +139,4 @@ def estimate(M: ModelArrays, H: ChipArrays, c: TrainingCases) -> TrainingResult:
     reason = np.where(unknown, UNKNOWN_FIGURE, reason)
     feasible = (reason == OK) & np.isfinite(tps)
     return TrainingResult(feasible=feasible, reason=reason, mfu=np.nan_to_num(mfu), flops_per_token=fpt,
-                          tokens_per_s_per_chip=np.where(feasible, tps, 0.0), min_chips=need,
-                          a2a_share=np.where(t > 0, np.nan_to_num(t_a2a / t), 0.0))
+                          tokens_per_s_per_chip=np.where(feasible, tps, 0.0), min_chips=need)
