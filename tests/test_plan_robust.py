@@ -14,7 +14,12 @@ SMALL = Path(__file__).parent / "data" / "scenarios" / "small-fleet.yaml"
 
 def test_pessimistic_rates_never_exceed_central_and_keep_measured_cells():
     scn = load_scenario(str(SMALL))
-    table = scn.rate_table(scn.context())
+    modelled_table = scn.rate_table(scn.context())
+    # one measured cell, so that keeping measurements is tested on a table that has one
+    j = int(np.flatnonzero(modelled_table.feasible[0])[0])
+    table = modelled_table.with_measured(modelled_table.workloads[0], 0.5 * modelled_table.rate[0, j],
+                                         offering=modelled_table.offerings[j])
+    assert table.measured.sum() == 1
     low = table.pessimistic()
     assert np.all(low.rate <= table.rate + 1e-9)
     assert np.array_equal(low.rate[table.measured], table.rate[table.measured])

@@ -120,7 +120,8 @@ class TrainingRun(BaseModel):
     runtimes: tuple[str, ...] = ()
     runtime: str | None = None      # the training stack; None = each platform's default
     deadline_days: float | None = Field(default=None, gt=0)
-    chips: int | None = Field(default=None, gt=0, description="chips per run; default: the minimum that fits, x4")
+    chips: int | None = Field(default=None, gt=0, description="chips per run; default: the fewest that hold "
+                              "it, or more where the deadline needs them")
 
     @model_validator(mode="after")
     def _check(self) -> "TrainingRun":
