@@ -8,10 +8,11 @@ import math
 import numpy as np
 import pytest
 
+from polyfleet.perf import Context
 from polyfleet.perf import fit as fitmod
-from polyfleet.perf.calibration import FAMILIES, check_all, family_of, load_calibration
+from polyfleet.perf.calibration import FAMILIES, check_all, family_of, load_calibration, predict_inference
 from polyfleet.perf.cv_report import band_rows, by_family
-from polyfleet.perf.fit import HeldOut, cross_validate, folds_for, summarise
+from polyfleet.perf.fit import HeldOut, cross_validate, folds_for, log_errors, summarise
 from polyfleet.perf.uncertainty import BandRow, Bands, band_for
 
 
@@ -117,6 +118,49 @@ def test_summary_by_hand():
     assert s.within_25 == pytest.approx(0.5)
     assert not s.meets_goal()
     assert summarise("g", [math.log(1.05)] * 9 + [math.log(1.3)]).meets_goal()
+    # the goal's two edges: every point 13% off is within 25% but its median is not under 12%; 11% passes;
+    # 85% within 25% passes and 84% does not (17 of 20, and 21 of 25 points within)
+    assert not summarise("g", [math.log(1.13)] * 10).meets_goal()
+    assert summarise("g", [math.log(1.11)] * 10).meets_goal()
+    assert summarise("g", [math.log(1.01)] * 17 + [math.log(1.4)] * 3).meets_goal()
+    assert not summarise("g", [math.log(1.01)] * 21 + [math.log(1.4)] * 4).meets_goal()
+
+
+def test_a_band_falls_back_past_groups_too_small_to_the_family_then_all():
+    """A stack group of 3 points is below MIN_POINTS (5): the family's 9-point inference row decides. A
+    family with no row of the kind falls back to its all-kinds row before the all-families row."""
+    bands = Bands(source="t", rows=(BandRow(family="tpu", stack="maxtext", kind="inference", n=3, p10=-0.9, p90=0.9),
+                                    BandRow(family="tpu", stack="all", kind="inference", n=9, p10=-0.2, p90=0.1),
+                                    BandRow(family="amd", stack="all", kind="all", n=8, p10=-0.4, p90=0.3),
+                                    BandRow(family="all", stack="all", kind="training", n=50, p10=-1.0, p90=1.0)))
+    b = band_for("tpu", "maxtext", "inference", bands)
+    assert (b.low, b.high, b.n) == (pytest.approx(math.exp(-0.1)), pytest.approx(math.exp(0.2)), 9)
+    amd = band_for("amd", "vllm", "training", bands)
+    assert (amd.low, amd.high, amd.n) == (pytest.approx(math.exp(-0.3)), pytest.approx(math.exp(0.4)), 8)
+
+
+def test_a_band_whose_errors_lie_on_one_side_still_holds_the_estimate():
+    """Held-out predictions all 10-30% low (P10 -0.3, P90 -0.1): the truth's band [X e^0.1, X e^0.3] is
+    widened to hold X itself, [X, X e^0.3]; all high, [X e^-0.4, X]."""
+    low_side = Bands(source="t", rows=(BandRow(family="tpu", stack="all", kind="all", n=9, p10=-0.3, p90=-0.1),))
+    b = band_for("tpu", None, "training", low_side)
+    assert b.low == 1.0 and b.high == pytest.approx(math.exp(0.3))
+    high_side = Bands(source="t", rows=(BandRow(family="tpu", stack="all", kind="all", n=9, p10=0.2, p90=0.4),))
+    b = band_for("tpu", None, "training", high_side)
+    assert b.low == pytest.approx(math.exp(-0.4)) and b.high == 1.0
+
+
+def test_a_latency_point_counts_inverted():
+    """A TPOT published 20% longer than predicted is a throughput over-estimate of 20% (log error +log 1.2),
+    as is a throughput published 1/1.2 of the prediction: both sides read as throughput."""
+    ctx = Context()
+    points = load_calibration().points()
+    tpot = next(p for k, p in points if k == "inference" and p.metric == "tpot_s")
+    tput = next(p for k, p in points if k == "inference" and p.metric is None)
+    pred_tpot, pred_tput = predict_inference([tpot, tput], ctx)
+    shifted = [("inference", tpot.model_copy(update={"published": pred_tpot * 1.2})),
+               ("inference", tput.model_copy(update={"published": pred_tput / 1.2}))]
+    assert log_errors(shifted, ctx) == pytest.approx([math.log(1.2)] * 2, rel=1e-9)
 
 
 def test_band_from_held_out_percentiles():

@@ -148,3 +148,18 @@ def test_scenario_attention_dp_on_named_platforms_moves_only_their_cells(tmp_pat
         _scenario_with(tmp_path, "      attention_dp: [gpu]\n")
     msg = str(exc.value)
     assert "s.yaml:" in msg and "attention_dp" in msg and "cuda" in msg and "neuron" in msg
+
+
+@pytest.mark.parametrize("automodel, titan, want", [(1.1, 0.5, "nemo-automodel"), (0.5, 1.1, "torchtitan")])
+def test_among_allowed_stacks_without_the_default_the_most_efficient_runs(ctx, automodel, titan, want):
+    """A training run allowed NeMo AutoModel or torchtitan on H100 (Megatron, the default, not among them)
+    runs on whichever has the higher fitted factor, in either order of the factors."""
+    from polyfleet.perf import Context
+    from polyfleet.perf.efficiency import Efficiency
+    data = ctx.efficiency.model_dump()
+    data["stacks"]["cuda"]["nemo-automodel"] = {"training": automodel}
+    data["stacks"]["cuda"]["torchtitan"] = {"training": titan}
+    eff = Efficiency.model_validate(data)
+    c = choose_stack(Context().catalog, ctx.accelerator("h100"), "training", ("nemo-automodel", "torchtitan"),
+                     eff=eff)
+    assert c.stack == want and c.efficiency == max(automodel, titan) and not c.default
