@@ -192,7 +192,7 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
     if rt_eff > 0 and res.reason[i] == inf.BATCH_NO_FIT:
         reason += f" (room for {res.max_batch_memory[i]:,.0f})"
     elif rt_eff > 0 and res.reason[i] == inf.BATCH_OVER_ENGINE:
-        reason += f" (at most {compiled_batch or ctx.efficiency[acc.platform].inference.max_batch:,})"
+        reason += f" (at most {res.max_batch_engine[i]:,.0f})"
     min_chips = res.min_chips[i]
     if not feasible and rt_eff > 0:
         reason += _needs_more_chips(acc, min_chips, sizes[i])

@@ -124,6 +124,7 @@ class InferenceResult:
     tokens_per_s_per_chip: np.ndarray
     min_chips: np.ndarray       # smallest power-of-two replica the weights fit in
     max_batch_memory: np.ndarray
+    max_batch_engine: np.ndarray  # the most the engine runs: its compiled batch, else the platform's largest
 
 
 def _timing(M: ModelArrays, H: ChipArrays, c: InferenceCases, B: np.ndarray):
@@ -336,7 +337,8 @@ def estimate(M: ModelArrays, H: ChipArrays, c: InferenceCases) -> InferenceResul
     return InferenceResult(
         feasible=feasible, reason=reason, limit=limit, batch=B,
         ttft_s=np.where(feasible, ttft[rows, k], np.nan), tpot_s=np.where(feasible, s, np.nan),
-        tokens_per_s=tps, tokens_per_s_per_chip=tps / C, min_chips=min_chips, max_batch_memory=b_mem)
+        tokens_per_s=tps, tokens_per_s_per_chip=tps / C, min_chips=min_chips, max_batch_memory=b_mem,
+        max_batch_engine=engine_cap)
 
 
 def _limits(grid, k, rows, b_cap, max_batch, ok_tpot, ok_ttft, fixed, t_c, t_m, t_x) -> np.ndarray:
