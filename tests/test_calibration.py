@@ -4,6 +4,7 @@ saw, error summaries and bands derived by hand, and held-out error that stays wh
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -59,6 +60,22 @@ def test_every_point_names_a_stack_that_runs_there(cal, ctx):
         rt = ctx.catalog.runtime(p.stack)
         acc = ctx.catalog.accelerator(p.accelerator)
         assert rt.kind == "stack" and kind in rt.uses and acc.platform in rt.platforms, p.id
+
+
+def test_a_server_point_carries_its_logs_means_under_the_limits(cal):
+    """MLPerf Server and Interactive points give their logs' mean TTFT and TPOT, below the P99s the note
+    quotes, which a valid run keeps within the scenario's limits. A limit in the mean's place would let
+    the model run a larger batch than the run did (the Interactive H100 point read +42% that way)."""
+    pts = [p for p in cal.inference if p.tpot_slo_s or p.ttft_slo_s]
+    assert len(pts) == 35
+    pattern = re.compile(r"log means TTFT (\d+) ms, TPOT ([\d.]+) ms \(p99 (\d+) / ([\d.]+) ms under the "
+                         r"(\d+) / (\d+) ms limits\)")
+    for p in pts:
+        m = pattern.search(p.note)
+        assert m, p.id
+        ttft, tpot, p99_ttft, p99_tpot, lim_ttft, lim_tpot = map(float, m.groups())
+        assert p.ttft_slo_s == pytest.approx(ttft / 1e3, rel=0.01) and p.tpot_slo_s == pytest.approx(tpot / 1e3, rel=0.01)
+        assert ttft < p99_ttft <= lim_ttft and tpot < p99_tpot <= lim_tpot, p.id
 
 
 def test_the_new_misses_are_covered(cal, ctx):

@@ -70,8 +70,10 @@ def perf_inference(
     kv_dtype: str | None = typer.Option(None, "--kv-dtype", help="KV-cache dtype (default: fp8 for fp8/fp4, else dtype)."),
     input_tokens: int = typer.Option(1000, "--input-tokens", help="Prompt tokens per request."),
     output_tokens: int = typer.Option(1000, "--output-tokens", help="Generated tokens per request."),
-    ttft_ms: float | None = typer.Option(None, "--ttft-ms", help="Time-to-first-token SLO."),
-    tpot_ms: float | None = typer.Option(None, "--tpot-ms", help="Time-per-output-token SLO."),
+    ttft_ms: float | None = typer.Option(None, "--ttft-ms", help="Time-to-first-token SLO, on the mean (as TPOT)."),
+    tpot_ms: float | None = typer.Option(None, "--tpot-ms", help="Time-per-output-token SLO on the mean step of a "
+                                         "steady batch; for a P99 limit give less (MLPerf logs: P99 TPOT 1.1-1.6x "
+                                         "the mean)."),
     batch: int | None = typer.Option(None, "--batch", help="Fixed batch (default: the largest meeting the SLOs)."),
     compiled_batch: int | None = typer.Option(None, "--compiled-batch", help="Batch a static-shape engine (Neuron) "
                                               "was compiled for: each decode step computes that many slots, "

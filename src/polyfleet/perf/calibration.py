@@ -52,8 +52,9 @@ class Point(BaseModel):
     batch: int | None = Field(default=None, gt=0)
     replica_chips: int | None = Field(default=None, gt=0)
     choose_replica: bool = False
-    ttft_slo_s: float | None = Field(default=None, gt=0, description="latency limit the run met (MLPerf Server)")
-    tpot_slo_s: float | None = Field(default=None, gt=0)
+    ttft_slo_s: float | None = Field(default=None, gt=0, description="the run's mean time to first token, from "
+                                     "its log (MLPerf Server, Interactive): the model's latencies are means")
+    tpot_slo_s: float | None = Field(default=None, gt=0, description="the run's mean time per output token")
     compiled_batch: int | None = Field(default=None, gt=0, description="batch a static-shape engine (Neuron) was "
                                        "compiled for, when the run served fewer sequences than that")
     attention_dp: bool = Field(default=False, description="the run's attention was data-parallel over the replica "
