@@ -213,8 +213,11 @@ def fit(points: Sequence[tuple[str, Point]], ctx: Context, base: Efficiency | No
     Training and inference factors are fitted separately, each on its own points (no factor
     acts on both, so one joint problem would only slow both). `from_prior` starts every fitted
     factor at the middle of its bounds (a chip factor at 1) and drops the stored chip factors:
-    the stored values were fitted to every point, and a held-out fit must not start there.
-    `params` defaults to FIT_PARAMS plus a factor per chip the points pin (`chip_params`)."""
+    the stored values were fitted to every point, and a held-out fit must not start there. A factor
+    nothing in the block depends on (`unpinned`, and no pooling or prior row) stays at its start, and
+    the optimiser works in units of each factor's bounds, so its step and stop tests weigh factors of
+    very different scales alike. `params` defaults to FIT_PARAMS plus a factor per chip the points pin
+    (`chip_params`)."""
     params = (FIT_PARAMS + chip_params(points, ctx)) if params is None else params
     base_d = (base or ctx.efficiency).model_dump()
     if from_prior:
