@@ -143,7 +143,8 @@ def test_unpinned_names_the_factors_no_point_reads(cal, ctx):
     block = [p for p in FIT_PARAMS if use_of(p[0]) == "inference"]
     lo, hi = np.array([b[1] for b in block]), np.array([b[2] for b in block])
     work = Context(catalog=ctx.catalog, models=ctx.models, efficiency=ctx.efficiency)
-    out = dict(zip([b[0] for b in block], unpinned(block, (lo + hi) / 2, lo, hi, pts, ctx.efficiency.model_dump(), work)))
+    moved = unpinned(block, (lo + hi) / 2, lo, hi, pts, ctx.efficiency.model_dump(), work)
+    out = dict(zip([b[0] for b in block], moved))
     assert all(out[path] for path in NEURON_OWN) and out["stacks.cuda.vllm.inference"]
     assert not out["platforms.cuda.inference.bandwidth"] and not out["platforms.cuda.inference.compute.fp8"]
 

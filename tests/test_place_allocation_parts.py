@@ -232,3 +232,50 @@ def test_synthetic_tables_call_an_unknown_chip_unknown():
     from polyfleet.place.inference_synthetic import table_from_arrays
     t = table_from_arrays(["s"], ["acc9/r0"], [[3600.0]], 1, [1.0])
     assert t.vendor == ("unknown",) and t.provider == ("unknown",) and t.family == ("unknown",)
+
+
+def test_a_fleet_placement_from_running_replicas_rebalances_only_when_asked():
+    """One service runs 2 replicas (1 chip, 3,600 tokens/chip-hour = 1 token/s each) on pool b at $3 a
+    chip-hour; pool a serves it alike at $1. Without rebalancing what still fits stays on b; with it
+    (the default) the service moves to a, where it costs a third."""
+    from polyfleet.place import place_fleet
+    from polyfleet.place.inference_model import Demand
+    from polyfleet.place.inference_synthetic import table_from_arrays
+    table = table_from_arrays(["chat"], ["a/r1", "b/r2"], [[3600.0, 3600.0]], 1, [1.0, 3.0])
+    demand = Demand(("chat",), ("all",), np.array([[2.0]]))
+    running = {("chat", "b/r2"): 2}
+    kept = place_fleet(table, ["a/r1", "b/r2"], np.array([4.0, 4.0]), inference=demand, previous=running,
+                       rebalance=False)
+    moved = place_fleet(table, ["a/r1", "b/r2"], np.array([4.0, 4.0]), inference=demand, previous=running)
+    assert kept.inference.replicas.tolist() == [[0, 2]]
+    assert moved.inference.replicas.tolist() == [[2, 0]]
+
+
+def test_trim_drops_the_spare_replica_of_a_service_with_an_unused_dearer_pool():
+    """3 replicas of 100 tokens/s on the cheap pool serve a demand of 150: one is spare and goes. The
+    service could also run on a dearer pool where it has none; that pool is never a candidate, so it
+    does not stop the trim."""
+    from types import SimpleNamespace as NS
+
+    from polyfleet.place.inference_greedy import _trim
+    inst = NS(demand=np.array([[150.0]]), cap=np.array([[100.0, 100.0]]), cost=np.array([[1.0, 5.0]]),
+              start_penalty=np.zeros((1, 2)), prev=np.zeros((1, 2)))
+    assert _trim(inst, np.array([[3, 0]])).tolist() == [[2, 0]]
+
+
+def test_a_solve_that_finds_no_point_says_so_with_an_infinite_gap(monkeypatch):
+    """When HiGHS returns no point (a time limit before any incumbent, say), the placement is empty and
+    carries the solver's status, an infinite gap and no bound, rather than a zero-cost plan."""
+    from types import SimpleNamespace as NS
+
+    from polyfleet.place import inference_milp
+    from polyfleet.place.inference_model import Demand, Fleet, PlaceOptions, Pool, build_instance
+    from polyfleet.place.inference_synthetic import table_from_arrays
+    rates = table_from_arrays(["s"], ["a/r1", "b/r2"], [[100 * 3600.0, 100 * 3600.0]], 1, [1.0, 3.0])
+    fleet = Fleet((Pool("p0", "a/r1", 4), Pool("p1", "b/r2", 4)))
+    opts = PlaceOptions(method="milp")
+    inst = build_instance(rates, fleet, Demand(("s",), ("t",), [[250.0]]), opts)
+    monkeypatch.setattr(inference_milp.solvers, "run", lambda *a, **k: NS(has_solution=False, code="time limit"))
+    res = inference_milp.solve_milp(inst, opts)
+    assert res.status == "time limit" and res.gap == np.inf and res.bound == -np.inf
+    assert not res.replicas.any() and res.solve_s >= 0.0

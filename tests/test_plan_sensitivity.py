@@ -60,3 +60,21 @@ def test_rate_band_is_used_when_given_else_fifteen_percent():
     assert [lv.low_label for lv in banded] == ["P10"] and np.allclose(banded[0].low.rate, lo)
     plain = rate_levers(inp)
     assert plain[0].low_label == "-15%" and np.allclose(plain[0].high.rate, inp.rate * 1.15)
+
+
+def test_a_power_limit_is_a_lever_of_its_own():
+    """Two power limits: the lever on the first scales its MW by 0.8 and 1.2 and leaves the second alone.
+    With 10 chips of 1 kW against a 10 kW limit, the -20% end has no plan and the +20% end costs the base."""
+    from polyfleet.plan.inputs import PowerLimit
+    from polyfleet.plan.sensitivity import limit_levers
+    both = np.ones(2, bool)
+    inp = simple_inputs(offerings=[{"id": "a1", "vendor": "a", "on_demand": 2.0, "max_units": 6, "mw_per_chip": 0.001},
+                                   {"id": "b1", "vendor": "b", "on_demand": 2.2, "mw_per_chip": 0.001}],
+                        workloads=[{"id": "chat", "demand": 10.0, "rates": {"a1": 1.0, "b1": 1.0}}],
+                        power=(PowerLimit("dc", both, np.array([0.010])), PowerLimit("grid", both, np.array([1.0]))))
+    lv = next(x for x in limit_levers(inp) if x.name == "power dc")
+    assert lv.low.power[0].mw.tolist() == pytest.approx([0.008])
+    assert lv.high.power[0].mw.tolist() == pytest.approx([0.012])
+    assert lv.low.power[1].mw.tolist() == [1.0] and len(lv.low.power) == 2
+    rows = {r["input"]: r for r in sensitivity(inp, EXACT).rows}
+    assert rows["power dc"]["cost_low_usd"] is None and rows["power dc"]["cost_high_usd"] == pytest.approx(15_184)

@@ -84,3 +84,34 @@ def test_frontier_without_requirements_protects_every_class(inp):
     assert fr.classes == inp.classes
     assert [p.cost_usd for p in fr.points] == pytest.approx([100.0, 250.0])
     assert fr.points[-1].worst_protected_share == pytest.approx(1.0)
+
+
+def test_compare_names_each_strategy_by_its_kind_and_says_what_it_solves(inp):
+    """The kinds are what the report and JSON group by: one policy plan, one least-cost plan, one plan per
+    vendor and per cloud; and the progress line names each solve."""
+    heard: list[str] = []
+    cmp = compare(inp, EXACT, progress=heard.append)
+    kinds = {s.name: s.kind for s in cmp.strategies}
+    assert kinds["policy (diversified)"] == "policy" and kinds["least cost (no risk policy)"] == "least-cost"
+    assert kinds["only vendor va"] == "single-vendor" and kinds["only provider pb"] == "single-cloud"
+    assert "solving: least-cost plan" in heard
+
+
+def test_frontier_rows_carry_each_level_as_the_required_share(inp):
+    rows = frontier(inp, [0.0, 0.5], EXACT).rows()
+    assert [r["required_share"] for r in rows] == [0.0, 0.5]
+    assert rows[1]["premium_vs_first"] == pytest.approx(0.1)      # 110 against 100
+
+
+def test_a_restricted_problem_keeps_the_failures_that_touch_what_it_keeps(inp):
+    """Restricted to offering a, the loss of a still applies (sliced to a's column) and the loss of b,
+    which touches nothing left, is dropped: a single-vendor plan is judged on the failures it can meet."""
+    only_a = inp.restrict(np.array([True, False]), "only a")
+    assert [c.id for c in only_a.contingencies] == ["lose-a"]
+    assert only_a.contingencies[0].keep.tolist() == [0.0] and only_a.O == 1
+
+
+def test_simple_inputs_offer_all_of_a_spot_market_unless_told():
+    offs = [dict(id="a", on_demand=1.0, spot=0.4), dict(id="b", on_demand=1.0, spot=0.4, spot_avail=0.25)]
+    inp = simple_inputs(offerings=offs, workloads=[dict(id="w", demand=10.0, rates={"a": 1.0, "b": 1.0})])
+    assert inp.spot_avail.tolist() == [1.0, 0.25]

@@ -87,3 +87,25 @@ def test_a_site_in_two_clusters_is_refused():
     with pytest.raises(UserError) as info:
         load_scenario(doc)
     assert "is a site of clusters 'pod' and 'east'" in str(info.value) and "clusters" in str(info.value)
+
+
+def test_a_lead_time_holds_new_capacity_at_the_fleet_already_held():
+    """A supply rule with a 2-month lead time on the H100 offering: in those months no unit beyond the
+    fleet can be bought, on any term (bound 0 where nothing is held, the 2 units held on demand), and
+    from month 3 the bounds are the scenario's usual ones. Every bound is a number, never NaN."""
+    from pathlib import Path
+
+    import yaml
+
+    from polyfleet.plan.from_scenario import inputs_from_scenario
+    from polyfleet.plan.inputs import TERMS
+    from polyfleet.scenario import load_scenario
+    doc = yaml.safe_load((Path(__file__).parent / "data" / "scenarios" / "small-fleet.yaml").read_text())
+    doc["supply"] = {"rules": [{"offering": "aws/p5.48xlarge/us-east-1", "lead_time_months": 2}]}
+    inp = inputs_from_scenario(load_scenario(doc))
+    o = inp.facts.ids.index("aws/p5.48xlarge/us-east-1")
+    assert not np.isnan(inp.unit_ub).any()
+    od = TERMS.index("on_demand")
+    assert inp.unit_ub[o, od, :2].tolist() == [2.0, 2.0]
+    assert (inp.unit_ub[o, [k for k in range(len(TERMS)) if k != od], :2] == 0.0).all()
+    assert inp.unit_ub[o, od, 2] > 2.0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from polyfleet.plan import plan
@@ -48,3 +47,15 @@ def test_tenants_without_customers_have_no_customer_model(planned):
     scn, res = planned
     assert all(not t.customers for t in scn.tenants)
     assert setup_from_plan(scn, res).customers is None
+
+
+def test_the_scenarios_faults_reach_the_simulation_unless_others_are_given(planned):
+    """The setup simulates the scenario's own `faults:` (here a chip failure rate of 0.5 per chip-year,
+    not the 0.17 default); faults passed in replace them."""
+    from polyfleet.scenario.faults import ChipFailures, Faults
+    scn, res = planned
+    mine = Faults(chip_failures=ChipFailures(annual_failure_rate=0.5))
+    scn = scn.model_copy(update={"faults": mine})
+    assert setup_from_plan(scn, res).faults.chip_failures.annual_failure_rate == 0.5
+    given = Faults(chip_failures=ChipFailures(annual_failure_rate=0.3))
+    assert setup_from_plan(scn, res, faults=given).faults.chip_failures.annual_failure_rate == 0.3

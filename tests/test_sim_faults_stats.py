@@ -65,6 +65,26 @@ def test_a_group_is_affected_only_above_the_threshold():
     assert affected(c, np.array([[[0.01], [0.02]]]), threshold=0.01).tolist() == [5]
 
 
+def test_customer_impact_by_hand():
+    """Two services, one tier: service 0's 2 customers (sizes 3:1) lose 10 tokens/s in one 60 s step of
+    three, service 1's lone customer 5 tokens/s in another. Hit counts follow the shares lost (10/20 and
+    5/50, both above a 1% threshold); each customer's loss is its share of its group's tokens lost:
+    450, 150 and 300."""
+    from types import SimpleNamespace as NS
+
+    from polyfleet.sim.customers import Customers
+    from polyfleet.sim.metrics import customer_impact
+    cust = Customers(tier=np.zeros(3, int), service=np.array([0, 0, 1]), share_of_group=np.array([0.75, 0.25, 1.0]),
+                     groups=np.array([[2], [1]]))
+    setup = NS(customers=cust, step_s=60.0, options=NS(customers=NS(affected_threshold=0.01)))
+    served = NS(groups=np.array([[0, 0], [1, 0]]), rows=np.array([0, 2]),
+                unserved=np.array([[10.0, 0.0], [0.0, 5.0]]), fault=np.array([[10.0, 0.0], [0.0, 0.0]]),
+                demand=np.array([[20.0, 50.0], [20.0, 50.0]]))
+    hit, hit_fault, top = customer_impact(setup, served, 3)
+    assert hit.tolist() == [2.0, 0.0, 1.0] and hit_fault.tolist() == [2.0, 0.0, 0.0]
+    assert top == pytest.approx([450.0, 300.0, 150.0])
+
+
 def test_cvar_names_its_method():
     """CVaR95 of 40 runs carries a bootstrap interval and says so."""
     from polyfleet.sim.stats import cvar

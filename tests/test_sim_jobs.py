@@ -217,3 +217,20 @@ def test_unknown_type_or_job_key():
         load_gavel_trace(DATA / "small.trace", DATA / "throughputs.json", ("fats",))
     with pytest.raises(UserError, match="small.trace"):
         load_gavel_trace(DATA / "small.trace", DATA / "throughputs.json", ("fast_unconsolidated",))
+
+
+def test_a_job_type_the_throughputs_lack_is_named_with_the_ones_they_have():
+    with pytest.raises(UnknownNameError) as err:
+        load_gavel_trace(DATA / "small.trace", DATA / "throughputs.json", ("fast_unconsolidated",))
+    text = str(err.value)
+    assert "job type" in text and "ModelB x1" in text and "ModelA x1" in text
+
+
+def test_arrivals_out_of_order_name_the_job_and_the_field(tmp_path):
+    lines = (DATA / "small.trace").read_text().splitlines()
+    swapped = tmp_path / "swapped.trace"
+    swapped.write_text("\n".join([lines[0], lines[2], lines[1]]) + "\n")   # arrivals 0, 2000.5, 100
+    with pytest.raises(UserError) as err:
+        load_gavel_trace(swapped, DATA / "throughputs.json", ("fast", "slow"))
+    text = str(err.value)
+    assert "arrival times must not decrease" in text and "arrival_time" in text and "job 2" in text

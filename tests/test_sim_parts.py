@@ -129,6 +129,21 @@ def test_training_shortfall_split_by_cause():
     assert t.delay_days[0] == pytest.approx(74 * day)
 
 
+def test_a_run_with_no_pace_in_the_months_simulated_is_quietly_on_time():
+    """A second run whose window lies outside the simulated months (no pace, 0 active seconds) is 0 days
+    behind, with no division warning; the first run's figures are unchanged by it."""
+    import warnings
+
+    from polyfleet.sim.capacity import CAPACITY_KINDS
+    weights = np.zeros((1, 2, len(CAPACITY_KINDS)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = train(np.array([[10.0, 0.0]]), np.array([[8.0, 0.0]]), np.array([[8.0, 0.0]]), np.array([10.0]),
+                  weights, np.array([1.0, 1.0]), 0.0, np.array([10.0, 0.0]))
+    assert t.demand_tokens.tolist() == [100.0, 0.0] and t.delay_days[1] == 0.0
+    assert t.delay_days[0] == pytest.approx(20.0 / (10.0 * 86400))   # 20 tokens short at 10 tokens/s
+
+
 def test_the_setup_takes_each_runs_chips_from_the_plan():
     """A plan with a service and a training run on two offerings (a: $1, b: $3; the run trains twice as
     fast on b): the setup's run chips are the plan's allocation of the run on the pools held, nothing
