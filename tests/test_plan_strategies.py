@@ -115,3 +115,10 @@ def test_simple_inputs_offer_all_of_a_spot_market_unless_told():
     offs = [dict(id="a", on_demand=1.0, spot=0.4), dict(id="b", on_demand=1.0, spot=0.4, spot_avail=0.25)]
     inp = simple_inputs(offerings=offs, workloads=[dict(id="w", demand=10.0, rates={"a": 1.0, "b": 1.0})])
     assert inp.spot_avail.tolist() == [1.0, 0.25]
+
+
+def test_inputs_with_negative_demand_are_refused_naming_the_field():
+    from polyfleet.errors import UserError
+    with pytest.raises(UserError) as err:
+        simple_inputs(offerings=[dict(id="a", on_demand=1.0)], workloads=[dict(id="w", demand=-1.0, rates={"a": 1.0})])
+    assert "demand must be >= 0" in str(err.value) and "PlanInputs.demand" in str(err.value)
