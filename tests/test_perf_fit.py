@@ -161,6 +161,9 @@ def test_a_factor_no_point_depends_on_stays_where_it_starts(cal, ctx):
             assert _get(fitted, path, np.nan) == pytest.approx((lo + hi) / 2, rel=1e-12), path
     # a pooled Neuron factor still moves with the others
     assert _get(fitted, "platforms.neuron.inference.overhead_ms", np.nan) != pytest.approx(10.25, rel=1e-3)
+    # a block of nothing but such factors is left as it starts, without a solve
+    alone = (("platforms.neuron.inference.compiled_expert_efficiency", 0.01, 1.0),)
+    assert _get(fit(pts, ctx, params=alone, from_prior=True).model_dump(), alone[0][0], np.nan) == pytest.approx(0.505)
 
 
 def test_the_fit_recovers_factors_of_very_different_scales(cal, ctx):

@@ -70,7 +70,7 @@ def perf_inference(
     kv_dtype: str | None = typer.Option(None, "--kv-dtype", help="KV-cache dtype (default: fp8 for fp8/fp4, else dtype)."),
     input_tokens: int = typer.Option(1000, "--input-tokens", help="Prompt tokens per request."),
     output_tokens: int = typer.Option(1000, "--output-tokens", help="Generated tokens per request."),
-    ttft_ms: float | None = typer.Option(None, "--ttft-ms", help="Time-to-first-token SLO, on the mean (as TPOT)."),
+    ttft_ms: float | None = typer.Option(None, "--ttft-ms", help="Time-to-first-token SLO on the mean (as --tpot-ms)."),
     tpot_ms: float | None = typer.Option(None, "--tpot-ms", help="Time-per-output-token SLO on the mean step of a "
                                          "steady batch; for a P99 limit give less (MLPerf logs: P99 TPOT 1.1-1.6x "
                                          "the mean)."),
@@ -176,8 +176,8 @@ def compare(
     output_tokens: int = typer.Option(1000, "--output-tokens", help="Inference: generated tokens."),
     ttft_ms: float | None = typer.Option(None, "--ttft-ms", help=f"Inference: TTFT SLO in ms (default "
                                          f"{INTERACTIVE_TTFT_S * 1e3:g}, interactive)."),
-    tpot_ms: float | None = typer.Option(None, "--tpot-ms", help=f"Inference: TPOT SLO in ms (default "
-                                         f"{INTERACTIVE_TPOT_S * 1e3:g}, interactive)."),
+    tpot_ms: float | None = typer.Option(None, "--tpot-ms", help=f"Inference: TPOT SLO in ms, on the mean step "
+                                         f"(default {INTERACTIVE_TPOT_S * 1e3:g}, interactive)."),
     no_slo: bool = typer.Option(False, "--no-slo", help="Inference: no latency target (offline throughput)."),
     attention_dp: bool = typer.Option(False, "--attention-dp", help="Inference: attention data-parallel over each "
                                       "replica's chips (TensorRT-LLM DEP): one copy of the KV cache, the weights "

@@ -238,9 +238,10 @@ def fit(points: Sequence[tuple[str, Point]], ctx: Context, base: Efficiency | No
         # a factor nothing here depends on stays where it starts: the optimiser would otherwise carry it
         # toward a bound along a flat direction (a held-out fold may hold every point that pins it)
         free = (pool != 0).any(axis=0) | (priors != 0).any(axis=0) | ~unpinned(block, x0, lo, hi, pts, base_d, work)
-        x_at = x0.copy()
-
-        span = hi - lo
+        x_at, span = x0.copy(), hi - lo
+        if not free.any():
+            base_d = efficiency_from(x_at, base_d, block).model_dump()
+            continue
 
         def residuals(zf, block=block, pts=pts, pool=pool, priors=priors, prior_at=prior_at, free=free, x_at=x_at,
                       lo=lo, span=span):
