@@ -173,3 +173,11 @@ def test_the_smallest_replica_holds_the_weights_and_one_whole_sequence(ideal):
 
     assert smallest(1000, 1000) == 2
     assert smallest(120_000, 8000) == 4
+
+
+def test_an_unknown_kv_dtype_names_the_option_and_the_dtypes_allowed(ctx):
+    from polyfleet.errors import UserError
+    with pytest.raises(UserError) as err:
+        estimate_inference("llama-3.1-8b", "h100", chips=1, kv_dtype="fp6", ctx=ctx)
+    assert err.value.field == "--kv-dtype" and "unknown kv dtype 'fp6'" in str(err.value)
+    assert "fp8" in err.value.allowed and "bf16" in err.value.allowed
