@@ -237,11 +237,9 @@ def fit(points: Sequence[tuple[str, Point]], ctx: Context, base: Efficiency | No
         priors, prior_at = prior_rows(block, ctx)
         # a factor nothing here depends on stays where it starts: the optimiser would otherwise carry it
         # toward a bound along a flat direction (a held-out fold may hold every point that pins it)
-        free = (pool != 0).any(axis=0) | (priors != 0).any(axis=0) | ~unpinned(block, x0, lo, hi, pts, base_d, work)
+        tied = (pool != 0).any(axis=0) | (priors != 0).any(axis=0)
+        free = tied | ~unpinned(block, x0, lo, hi, pts, base_d, work, among=~tied)
         x_at, span = x0.copy(), hi - lo
-        if not free.any():
-            base_d = efficiency_from(x_at, base_d, block).model_dump()
-            continue
 
         def residuals(zf, block=block, pts=pts, pool=pool, priors=priors, prior_at=prior_at, free=free, x_at=x_at,
                       lo=lo, span=span):
@@ -255,24 +253,27 @@ def fit(points: Sequence[tuple[str, Point]], ctx: Context, base: Efficiency | No
 
         # in units of each factor's bounds (0 at the lower, 1 at the upper): the step and termination tests
         # then weigh an efficiency of 0.3 and a width of 1,500 alike
-        z0 = (x0[free] - lo[free]) / span[free]
-        res = least_squares(residuals, z0, bounds=(0.0, 1.0), loss="soft_l1", f_scale=0.2,
-                            diff_step=1e-3, ftol=1e-4, xtol=1e-4, max_nfev=MAX_ITERATIONS)
-        x_at[free] = lo[free] + res.x * span[free]
+        if free.any():   # a block with nothing to move is left as it starts
+            z0 = (x0[free] - lo[free]) / span[free]
+            res = least_squares(residuals, z0, bounds=(0.0, 1.0), loss="soft_l1", f_scale=0.2,
+                                diff_step=1e-3, ftol=1e-4, xtol=1e-4, max_nfev=MAX_ITERATIONS)
+            x_at[free] = lo[free] + res.x * span[free]
         base_d = efficiency_from(x_at, base_d, block).model_dump()
     return Efficiency.model_validate(base_d)
 
 
 def unpinned(block, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, pts: Sequence[tuple[str, Point]],
-             base_d: dict, work: Context) -> np.ndarray:
+             base_d: dict, work: Context, among: np.ndarray | None = None) -> np.ndarray:
     """Which factors of `block` leave every point's error unchanged when moved from `x0` to a tenth of
-    the way in from either bound (no point here runs on the platform, stack, chip or mechanism)."""
+    the way in from either bound (no point here runs on the platform, stack, chip or mechanism). Only
+    the factors `among` marks are probed (the others come back False): two error passes each."""
     def errors(x):
         work.efficiency = efficiency_from(x, base_d, block)
         return log_errors(pts, work)
     at = errors(x0)
-    out = np.ones(len(block), dtype=bool)
-    for i in range(len(block)):
+    probe = np.ones(len(block), dtype=bool) if among is None else np.asarray(among, dtype=bool)
+    out = probe.copy()
+    for i in np.flatnonzero(probe):
         for v in (lo[i] + 0.1 * (hi[i] - lo[i]), hi[i] - 0.1 * (hi[i] - lo[i])):
             x = x0.copy()
             x[i] = v
