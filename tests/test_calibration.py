@@ -79,6 +79,24 @@ def test_a_server_point_carries_its_logs_means_under_the_limits(cal):
         assert ttft < p99_ttft <= lim_ttft and tpot < p99_tpot <= lim_tpot, p.id
 
 
+def test_a_guidellm_throughput_row_runs_the_batch_it_held_in_flight(cal):
+    """guidellm's 'throughput' rows hold no fixed concurrency: the batch modelled is the row's mean in
+    flight per replica, requests/s x mean latency (Little's law), under the compiled batch. Read as
+    the compiled batch full, the DP4 trn1 rows (20.7 in flight of 32) read +43% held out."""
+    pts = [p for p in cal.inference if p.source.startswith("optimum-neuron") and p.metric is None]
+    assert len(pts) == 10
+    pattern = re.compile(r"in flight ([\d.]+)(?: per replica)? on average \(Little''?s law on the row: "
+                         r"([\d.]+) requests/s x ([\d.]+) s mean latency(?: / (\d+) replicas)?\)")
+    for p in pts:
+        m = pattern.search(p.note)
+        assert m, p.id
+        mean, rps, latency = map(float, m.groups()[:3])
+        replicas = p.chips // (p.replica_chips or p.chips)
+        assert int(m.group(4) or 1) == replicas, p.id
+        assert mean == pytest.approx(rps * latency / replicas, abs=0.06), p.id
+        assert p.batch == max(1, round(mean)) and p.compiled_batch and p.batch <= p.compiled_batch, p.id
+
+
 def test_the_new_misses_are_covered(cal, ctx):
     """Points of each kind the issue names: vLLM on TPU and AMD, 20k-token prompts, MoE training on
     TPU, Trainium training, torchtitan on NVIDIA."""
@@ -197,7 +215,8 @@ def test_band_from_held_out_percentiles():
 
 def test_band_rows_group_held_out_errors(cal):
     p = cal.inference[0]
-    held = [HeldOut(point=p, kind="inference", family="nvidia", fold=0, log_error=e) for e in (-0.1, 0.0, 0.1, 0.2, 0.3)]
+    held = [HeldOut(point=p, kind="inference", family="nvidia", fold=0, log_error=e)
+            for e in (-0.1, 0.0, 0.1, 0.2, 0.3)]
     rows = {(r.family, r.stack, r.kind): r for r in band_rows(held)}
     row = rows[("nvidia", p.stack, "inference")]
     assert row.n == 5 and row.p10 == pytest.approx(-0.06) and row.p90 == pytest.approx(0.26)
@@ -230,11 +249,11 @@ def test_a_calibration_point_is_predicted_by_the_estimate_users_get(cal, ctx):
 
 def test_held_out_error_stays_where_it_was_measured(heldout):
     """Regression guard on the figures in the closing note (5 folds grouped by setup, seed 0, every
-    fold fitted from the prior, 443 points), with a margin: TPU 10.8% / 85%, NVIDIA 9.2% / 88%,
-    AMD 9.5% / 94%, Trainium 14.6% / 76%, all 10.2% / 87%."""
+    fold fitted from the prior, 443 points), with a margin: TPU 10.5% / 87%, NVIDIA 8.9% / 89%,
+    AMD 7.6% / 97%, Trainium 14.8% / 81%, all 9.2% / 89%."""
     fams = {s.group: s for s in by_family(heldout)}
     for fam, median, within in (("tpu", 0.12, 0.80), ("nvidia", 0.10, 0.84), ("amd", 0.12, 0.90),
-                                ("trainium", 0.17, 0.70), ("all", 0.11, 0.83)):
+                                ("trainium", 0.16, 0.75), ("all", 0.11, 0.83)):
         assert fams[fam].median_abs_error < median, fam
         assert fams[fam].within_25 > within, fam
 

@@ -67,14 +67,17 @@ def perf_inference(
     accelerator: str = typer.Option(..., "--accelerator", "-a", help="Chip id or alias (see `polyfleet catalog`)."),
     chips: int | None = typer.Option(None, "--chips", help="Chips per replica; default: the cheapest size."),
     dtype: str = typer.Option("bf16", "--dtype", help="Weight dtype: bf16, fp8, int8, fp4."),
-    kv_dtype: str | None = typer.Option(None, "--kv-dtype", help="KV-cache dtype (default: fp8 for fp8/fp4, else dtype)."),
+    kv_dtype: str | None = typer.Option(None, "--kv-dtype", help="KV-cache dtype (default: fp8 for "
+                                            "fp8/fp4, else dtype)."),
     input_tokens: int = typer.Option(1000, "--input-tokens", help="Prompt tokens per request."),
     output_tokens: int = typer.Option(1000, "--output-tokens", help="Generated tokens per request."),
     ttft_ms: float | None = typer.Option(None, "--ttft-ms", help="Time-to-first-token SLO on the mean (as --tpot-ms)."),
     tpot_ms: float | None = typer.Option(None, "--tpot-ms", help="Time-per-output-token SLO on the mean step of a "
                                          "steady batch; for a P99 limit give less (MLPerf logs: P99 TPOT 1.1-1.6x "
                                          "the mean)."),
-    batch: int | None = typer.Option(None, "--batch", help="Fixed batch (default: the largest meeting the SLOs)."),
+    batch: int | None = typer.Option(None, "--batch", help="Fixed batch: the sequences the replica holds in "
+                                       "flight (a benchmark's concurrency, or its requests/s x mean latency; "
+                                       "default: the largest meeting the SLOs)."),
     compiled_batch: int | None = typer.Option(None, "--compiled-batch", help="Batch a static-shape engine (Neuron) "
                                               "was compiled for: each decode step computes that many slots, "
                                               "however few requests it serves."),
