@@ -85,7 +85,7 @@ def test_a_guidellm_throughput_row_runs_the_batch_it_held_in_flight(cal):
     the compiled batch full, the DP4 trn1 rows (20.7 in flight of 32) read +43% held out."""
     pts = [p for p in cal.inference if p.source.startswith("optimum-neuron") and p.metric is None]
     assert len(pts) == 10
-    pattern = re.compile(r"in flight ([\d.]+)(?: per replica)? on average \(Little''?s law on the row: "
+    pattern = re.compile(r"in flight ([\d.]+)(?: per replica)? on average \(Little's law on the row: "
                          r"([\d.]+) requests/s x ([\d.]+) s mean latency(?: / (\d+) replicas)?\)")
     for p in pts:
         m = pattern.search(p.note)
