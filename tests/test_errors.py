@@ -136,7 +136,8 @@ def test_infeasible_error_is_exit_3_with_its_diagnosis(run_cli, monkeypatch):
     monkeypatch.setattr("polyfleet.cli.state.State.context", no_plan)
     code, _, err = run_cli("models")
     assert code == EXIT_INFEASIBLE
-    assert one_error_line(err) == "error: s.yaml: the scenario has no plan to simulate: power limit 'site' binds in 2026-03"
+    assert one_error_line(err) == ("error: s.yaml: the scenario has no plan to simulate: "
+                                   "power limit 'site' binds in 2026-03")
 
 
 def test_ctrl_c_prints_interrupted_and_exits_130(run_cli, monkeypatch):
@@ -229,6 +230,24 @@ def test_ctrl_c_on_a_running_command(tmp_path):
     err = "".join(lines)
     assert code == 130 and err.strip().endswith("interrupted") and "Traceback" not in err, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "table"])
+def test_a_reader_that_closes_the_output_early_ends_it_silently_with_141(fmt):
+    """`polyfleet ... | head -1`: the reader goes after one line of a 100-360 kB listing, so the next
+    writes meet a closed pipe (click's echo for csv, rich's console for the table). That is not a bug
+    of ours: exit 141 (128 + SIGPIPE, as `cat` ends), nothing on stderr; it had been a silent exit 1,
+    the code that says "bug"."""
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-c", "from polyfleet.cli import main; main()", "perf", "calibration",
+                             "--format", fmt], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()                   # the reader leaves, as head does
+    err = proc.stderr.read().decode()
+    code = proc.wait(120)
+    assert first.strip(), "the command printed nothing before the pipe closed"
+    assert code == 141 and err == "", (code, err)
 
 
 def test_scenario_dtypes_are_the_ones_the_perf_engine_models():

@@ -14,6 +14,7 @@ EXIT_INTERNAL = 1
 EXIT_USER = 2
 EXIT_INFEASIBLE = 3
 EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141      # 128 + SIGPIPE: what `cat` and `git` end with when the reader goes away
 
 MAX_LISTED = 30          # names listed when no close match is found
 MAX_SUGGESTED = 5

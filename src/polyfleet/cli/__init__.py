@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -11,12 +12,13 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER, PolyfleetError, one_line
+from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, EXIT_USER, PolyfleetError, one_line
 from .state import State
 
 EXIT_CODES = ("Exit codes: 0 done; 1 a bug in polyfleet (rerun with --debug for the traceback and report it); "
               "2 bad input (the message names the file and line, the field or option, and what is allowed); "
-              "3 no feasible plan (the diagnosis says what cannot hold together); 130 interrupted.")
+              "3 no feasible plan (the diagnosis says what cannot hold together); 130 interrupted; "
+              "141 the reader of the output closed it (`| head`), silently.")
 
 app = typer.Typer(
     name="polyfleet",
@@ -72,20 +74,52 @@ def _click_exceptions():
     return importlib.import_module(base.__module__.rsplit(".", 1)[0] + ".exceptions")
 
 
+def _pipe_closed(ck) -> bool:
+    """Whether click has just met a closed output pipe: it swaps stdout for its pacifying wrapper
+    and calls sys.exit(1), which would read as a bug of ours."""
+    wrapper = getattr(importlib.import_module(ck.__name__.rsplit(".", 1)[0] + ".utils"), "PacifyFlushWrapper", ())
+    return isinstance(sys.stdout, wrapper)
+
+
+def _rich_pipe_closed(console: Console) -> None:
+    """Rich's hook for a closed output pipe, which would exit 1 (a bug, by our codes): stay quiet
+    and raise the closed pipe for `main` to end with EXIT_PIPE_CLOSED."""
+    console.quiet = True
+    _quiet_stdout()
+    raise BrokenPipeError(errno.EPIPE, "the output's reader closed it")
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush into the closed pipe stays silent."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def _say(head: str, text: str, style: str = "bold red") -> None:
     Console(stderr=True, soft_wrap=True).print(Text(head, style=style) + Text(one_line(text)))
 
 
 def main() -> None:
     """Entry point. Bad input ends in one line and exit 2, an infeasible plan in exit 3; anything
-    else is a bug of ours: exit 1 with one line, the traceback behind --debug. Ctrl-C: exit 130."""
+    else is a bug of ours: exit 1 with one line, the traceback behind --debug. Ctrl-C: exit 130.
+    A reader that closes the output early (`polyfleet plan | head -1`) ends it silently with 141,
+    as it ends `cat`: the output was cut short, and that is not a bug."""
     from . import common
     debug = "--debug" in sys.argv[1:] or os.environ.get("POLYFLEET_DEBUG", "") not in ("", "0")
     common.reset_pending()
     ck = _click_exceptions()
     interrupts = (KeyboardInterrupt, typer.Abort, getattr(ck, "Abort", typer.Abort))
+    Console.on_broken_pipe = _rich_pipe_closed    # the hook rich documents for changing what it does
     try:
         code = app(standalone_mode=False, prog_name="polyfleet")
+    except SystemExit:
+        if not _pipe_closed(ck):
+            raise
+        code = EXIT_PIPE_CLOSED
+    except BrokenPipeError:
+        code = EXIT_PIPE_CLOSED
     except ck.NoArgsIsHelpError as exc:
         exc.show()                        # the help: no command is not a mistake worth an error line
         code = EXIT_USER
@@ -107,7 +141,9 @@ def main() -> None:
         _say("error: ", f"internal error (this is a bug): {type(exc).__name__}: {str(exc)[:400]}"
              + ("" if debug else "; rerun with --debug for the traceback"))
         code = EXIT_INTERNAL
-    if code == EXIT_INTERRUPTED:
+    if code == EXIT_PIPE_CLOSED:
+        _quiet_stdout()
+    elif code == EXIT_INTERRUPTED:
         _say("", "interrupted", style="")
     elif not code and common.pending() is not None:
         _say("error: ", str(common.pending()))
