@@ -45,3 +45,17 @@ def test_training_at_a_chip_count_and_the_default(ctx):
 def test_training_sizing_errors(ctx, kw):
     with pytest.raises(UserError):
         compare_training("llama-3.1-8b", accelerators=["h100"], ctx=ctx, **kw)
+
+
+def test_compare_reads_the_models_of_the_context_it_is_given(ctx):
+    """A house model known only to a scenario's context (llama-3.1-8b under another name) is compared
+    with that context's facts: the same rows as the model under its own name."""
+    from polyfleet.perf import Context
+    from polyfleet.workloads.models import ModelLibrary
+    spec = ctx.models.get("llama-3.1-8b").model_copy(update={"id": "house-8b", "aliases": []})
+    house = Context(models=ModelLibrary({"house-8b": spec}))
+    mine = compare_inference("house-8b", accelerators=["h100", "trn2"], ctx=house)
+    ref = compare_inference("llama-3.1-8b", accelerators=["h100", "trn2"], ctx=ctx)
+    assert [(e.accelerator, e.output_tokens_per_s_per_chip) for e in mine] == \
+        [(e.accelerator, e.output_tokens_per_s_per_chip) for e in ref]
+    assert all(e.feasible for e in mine)

@@ -31,7 +31,8 @@ def test_pooling_rows_by_hand():
 def test_each_platform_keeps_its_own_per_sequence_cost():
     """The engine's host work per sequence is not pooled: two platforms' per-sequence factors get no
     row, their overheads do."""
-    params = (("platforms.cuda.inference.per_sequence_us", 0.1, 50), ("platforms.rocm.inference.per_sequence_us", 0.1, 50),
+    params = (("platforms.cuda.inference.per_sequence_us", 0.1, 50),
+              ("platforms.rocm.inference.per_sequence_us", 0.1, 50),
               ("platforms.cuda.inference.overhead_ms", 0.5, 9.0), ("platforms.rocm.inference.overhead_ms", 0.5, 9.0))
     rows = pooling_matrix(params)
     assert rows.shape == (2, 4) and not rows[:, :2].any() and rows[:, 2:].any()
@@ -187,3 +188,30 @@ def test_the_fit_recovers_factors_of_very_different_scales(cal, ctx):
     fitted = fit(synth, ctx, params=params, from_prior=True).model_dump()
     for (path, _, _), value in zip(params, truth):
         assert _get(fitted, path, np.nan) == pytest.approx(value, rel=1e-3), path
+
+
+def test_an_efficiency_file_of_ones_own_is_read_and_a_bad_one_named(tmp_path):
+    """`load_efficiency(path)`: the built-in factors with CUDA's decode bandwidth halved are read as
+    written, and an estimate made with them decodes a bandwidth-bound batch of one more slowly; a
+    factor that is not a number is refused naming the file and the field."""
+    import yaml
+
+    from polyfleet.errors import UserError
+    from polyfleet.perf import default_efficiency, estimate_inference, load_efficiency
+    doc = default_efficiency().model_dump(mode="json")
+    half = doc["platforms"]["cuda"]["inference"]["bandwidth"] / 2.0
+    doc["platforms"]["cuda"]["inference"]["bandwidth"] = half
+    ours = tmp_path / "ours.yaml"
+    ours.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    eff = load_efficiency(ours)
+    assert eff["cuda"].inference.bandwidth == pytest.approx(half)
+    kw = dict(batch=1, input_tokens=1000, output_tokens=1000)
+    slow = estimate_inference("llama-3.1-70b", "h100", chips=8, ctx=Context(efficiency=eff), **kw)
+    base = estimate_inference("llama-3.1-70b", "h100", chips=8, ctx=Context(), **kw)
+    assert slow.tpot_s > 1.3 * base.tpot_s
+    doc["platforms"]["cuda"]["inference"]["bandwidth"] = "fast"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    with pytest.raises(UserError) as err:
+        load_efficiency(bad)
+    assert "bad.yaml" in str(err.value) and "bandwidth" in str(err.value)

@@ -156,6 +156,18 @@ def test_a_subset_keeps_every_array_aligned():
     assert sub.offerings == tuple(offs) and sub.kinds == ("training", "inference")
 
 
+def test_a_subset_of_one_axis_keeps_all_of_the_other():
+    """Offerings alone: every workload stays, in order (the plan subsets a scenario's table this way);
+    workloads alone: every offering stays."""
+    from polyfleet.scenario import load_scenario
+    t = load_scenario(SMALL).rate_table()
+    by_offering = t.subset(offerings=[t.offerings[3], t.offerings[0]])
+    assert by_offering.workloads == t.workloads
+    assert np.array_equal(by_offering.rate, t.rate[:, [3, 0]])
+    by_workload = t.subset(workloads=[t.workloads[-1]])
+    assert by_workload.offerings == t.offerings and np.array_equal(by_workload.rate, t.rate[[-1], :])
+
+
 def test_an_offering_of_another_chip_is_refused_with_both_names(ctx):
     from polyfleet.perf.estimate import estimate_inference
     with pytest.raises(UserError) as exc:

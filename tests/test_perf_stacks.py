@@ -20,7 +20,12 @@ def test_default_stack_per_platform_is_assumed_and_said(ctx):
         assert c.stack == stack and c.default and c.efficiency > 0, (acc, use)
     e = estimate_inference("llama-3.1-8b", "h100", ctx=ctx)
     assert e.runtime == "vllm" and e.runtime_default
-    assert any("vllm assumed on cuda" in a for a in e.assumptions)
+    assert "vllm assumed on cuda: its most common serving stack (choose another with --runtime)" in e.assumptions
+    t = estimate_training("llama-3.1-8b", "tpu-v5p", chips=64, ctx=ctx)
+    assert "maxtext assumed on tpu: its most common training stack (choose another with --runtime)" in t.assumptions
+    chosen = estimate_inference("llama-3.1-8b", "h100", runtime="sglang", ctx=ctx)
+    assert chosen.runtime == "sglang" and not chosen.runtime_default
+    assert not any("assumed on cuda" in a for a in chosen.assumptions)
 
 
 def test_pinned_stack_runs_only_where_it_runs(ctx):
@@ -90,7 +95,8 @@ def _scenario_with(tmp_path, line: str):
 
     from polyfleet.scenario import load_scenario
     text = (Path(__file__).resolve().parents[1] / "examples" / "second-vendor.yaml").read_text()
-    text = text.replace("      runtimes: [vllm, jax, neuron, trt-llm]\n", f"      runtimes: [vllm, jax, neuron, trt-llm]\n{line}")
+    listed = "      runtimes: [vllm, jax, neuron, trt-llm]\n"
+    text = text.replace(listed, f"{listed}{line}")
     f = tmp_path / "s.yaml"
     f.write_text(text)
     return load_scenario(f), text

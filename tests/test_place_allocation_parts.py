@@ -146,6 +146,8 @@ def test_the_lp_relaxation_reports_no_integrality_gap():
     res = solve_milp(inst, opts, relax=True)
     assert res.status == "optimal" and res.gap == 0.0
     assert res.replicas[0].tolist() == pytest.approx([2.5, 0.0])
+    whole = solve_milp(inst, PlaceOptions(mip_rel_gap=0.0))      # the default is the MILP: whole replicas
+    assert whole.status == "optimal" and whole.replicas[0].tolist() == pytest.approx([3.0, 0.0])
 
 
 def test_makespan_gives_every_runnable_job_some_time():

@@ -390,3 +390,17 @@ def test_place_fleet_reads_negative_reserved_chips_as_none(reserved):
     # 3 replicas of 1 chip serve 300 tokens/s; the other 7 chips train at 2 tokens/s each, capped at 1
     assert fp.inference_chips.tolist() == [3.0]
     assert fp.training_tokens_per_s.tolist() == pytest.approx([1.0])
+
+
+def test_bad_demand_and_unknown_pools_name_what_is_wrong():
+    """A negative or non-finite rate names the field it came in; an unknown pool is called a pool and
+    the known ones are listed (the message the service and the CLI pass on to the user)."""
+    for bad in ([[-1.0]], [[float("nan")]]):
+        with pytest.raises(UserError) as err:
+            Demand(("chat",), ("premium",), bad)
+        assert err.value.field == "tokens_per_s"
+    f = fleet(("east", "a/r", 2), ("west", "b/r", 2))
+    assert f.index("west") == 1
+    with pytest.raises(UnknownNameError) as err:
+        f.index("north")
+    assert err.value.kind == "pool" and "north" in str(err.value) and "east" in str(err.value)

@@ -61,6 +61,18 @@ def test_two_paths_commit_for_the_low_path_not_the_mean(exact, integer_recourse)
     assert p["deterministic"]["low"]["idle_committed_chip_share"] == pytest.approx(3 / 7, abs=1e-9)
 
 
+def test_a_rounded_first_stage_says_how_it_was_found_and_its_gap_to_the_lp_bound():
+    """The default (not exact) solve rounds the first stage from the LP relaxation and reports its gap
+    against the whole problem's LP bound: here the LP is already whole (4 units), so the bound is the
+    hand-derived 15,768 and the gap 0."""
+    inp = two_month_inputs()
+    sol = plan_paths(inp, low_high(inp), 0, EXACT, StochasticOptions(exact=False)).solution
+    assert sol.start == "first stage rounded from the LP relaxation"
+    assert sol.status.endswith("(first stage rounded from the LP relaxation; 0.000% above the LP bound)")
+    assert sol.dual_bound == pytest.approx(15_768, abs=1e-3) and sol.mip_gap == pytest.approx(0.0, abs=1e-9)
+    assert sol.optimal
+
+
 @pytest.mark.parametrize("weight, expected", [(0.1, 4.0), (1.0, 10.0)])
 def test_cvar_weight_moves_toward_more_commitment(weight, expected):
     # alpha = 0.5 with two equiprobable paths: CVaR is the high path's cost, 1,752 c + 2,920 (10 - c) for

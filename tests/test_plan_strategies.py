@@ -122,3 +122,14 @@ def test_inputs_with_negative_demand_are_refused_naming_the_field():
     with pytest.raises(UserError) as err:
         simple_inputs(offerings=[dict(id="a", on_demand=1.0)], workloads=[dict(id="w", demand=-1.0, rates={"a": 1.0})])
     assert str(err.value) == "PlanInputs.demand: demand must be >= 0"
+
+
+def test_a_restricted_problem_keeps_each_kept_offerings_share_measure():
+    """A power-measured share cap counts MW per chip; restricted to a and c, the cap still weighs a at
+    1 kW and c at 3 kW a chip (not 1 chip each, which would loosen a cap on the heavier chip)."""
+    offs = [dict(id=i, on_demand=1.0, mw_per_chip=mw) for i, mw in (("a", 0.001), ("b", 0.002), ("c", 0.003))]
+    inp = simple_inputs(offerings=offs, workloads=[dict(id="w", demand=10.0, rates={"a": 1.0, "b": 1.0, "c": 1.0})],
+                        share_coef=np.array([0.001, 0.002, 0.003]), name="three chips")
+    assert inp.name == "three chips"
+    kept = inp.restrict(np.array([True, False, True]), "a and c")
+    assert kept.share_coef.tolist() == [0.001, 0.003] and kept.facts.ids == ("a", "c")

@@ -90,3 +90,16 @@ def test_traffic_follows_the_monthly_forecast():
     steps = int(3 * 30.4375 * 24)
     _, x = traffic(monthly, 3600, steps, shape, np.random.default_rng(0))
     assert x.mean() == pytest.approx(200.0, rel=0.03)
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_a_provider_wide_outage_takes_the_provider_and_a_regional_one_its_region(share):
+    """provider_wide_share 1: every outage targets a whole provider ('aws', 'gcp'); 0: every one a
+    region ('aws/us-east-1', ...), the names the fleet's pools are matched against."""
+    faults = Faults(region_outages=RegionOutages(rate_per_region_year=5.0, provider_wide_share=share))
+    outages = [e for e in sample_timeline(faults, U, YEAR, np.random.default_rng(3)) if e.kind == "outage"]
+    assert outages
+    if share == 1.0:
+        assert {(e.target_kind, e.target) for e in outages} <= {("provider", "aws"), ("provider", "gcp")}
+    else:
+        assert {(e.target_kind, e.target) for e in outages} <= {("region", f"{p}/{r}") for p, r in U.regions}

@@ -131,3 +131,40 @@ def test_customer_hours_are_estimated_where_customers_are_modelled_and_unknown_e
     assert 95.0 < est["customer_hours_p95"].value <= 190.0
     blind = strategy(False).estimates(0.01)
     assert math.isnan(blind["customer_hours_mean"].value) and math.isnan(blind["customer_hours_p95"].value)
+
+
+def test_an_unknown_accelerator_type_in_a_throughputs_file_is_named(tmp_path):
+    import json
+
+    from polyfleet.errors import UnknownNameError
+    from polyfleet.sim.jobs import load_gavel_throughputs
+    path = tmp_path / "thr.json"
+    path.write_text(json.dumps({"v100": {}, "k80": {}, "k80_unconsolidated": {}}), encoding="utf-8")
+    with pytest.raises(UnknownNameError) as exc:
+        load_gavel_throughputs(path, ("v100", "tpu-v9"))
+    msg = str(exc.value)      # no close match: the types the file holds are listed, not their variants
+    assert "'tpu-v9'" in msg and "k80" in msg and "v100" in msg and "k80_unconsolidated" not in msg, msg
+    assert exc.value.where == str(path)
+
+
+def test_an_interval_with_no_demand_does_not_count_against_the_slo():
+    """Steps of demand 1, 0, 1 with nothing lost: the SLO is met in all three (a step with no demand
+    loses no share of it), so 1.0, not 2/3; a class with no demand at all has no SLO figure (NaN)."""
+    from polyfleet.sim.metrics import slo
+    demand = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+    unserved = np.zeros_like(demand)
+    out = slo(demand, unserved, tolerance=0.01)
+    assert out[0] == 1.0 and np.isnan(out[1])
+    unserved[2, 0] = 0.5                   # half of step 3 lost: 2 of 3 steps within 1%
+    assert slo(demand, unserved, tolerance=0.01)[0] == pytest.approx(2 / 3)
+
+
+def test_a_probability_from_few_runs_says_so():
+    """Under MIN_RUNS_FOR_MEAN runs the estimate carries the warning, naming the count; at that many
+    it does not."""
+    from polyfleet.sim.stats import MIN_RUNS_FOR_MEAN, probability
+    few = probability(np.arange(MIN_RUNS_FOR_MEAN - 1) % 2 == 0)
+    assert few.runs == MIN_RUNS_FOR_MEAN - 1
+    assert few.warning == f"probabilities from {MIN_RUNS_FOR_MEAN - 1} runs: few runs, wide intervals"
+    enough = probability(np.arange(MIN_RUNS_FOR_MEAN) % 2 == 0)
+    assert enough.runs == MIN_RUNS_FOR_MEAN and enough.warning is None
