@@ -211,6 +211,9 @@ def test_band_from_held_out_percentiles():
     assert few.low == pytest.approx(math.exp(-0.5)) and "tpu" in few.basis
     other = band_for("amd", "vllm", "inference", bands)            # nothing for amd: all points
     assert other.low == pytest.approx(math.exp(-1.0)) and other.n == 50
+    assert b.basis == "tpu/maxtext training held-out error, 6 points"       # the basis says which group
+    assert few.basis == "tpu training held-out error, 9 points"
+    assert other.basis == "all points held-out error, 50 points"
 
 
 def test_band_rows_group_held_out_errors(cal):
@@ -262,3 +265,13 @@ def test_built_in_bands_cover_every_family():
     for fam in FAMILIES:
         b = band_for(fam, None, "inference")
         assert b.n >= 5 and b.low <= 1 <= b.high and b.low < b.high
+
+
+def test_a_point_whose_source_is_not_listed_is_fitted_not_held_apart(cal):
+    """A calibration of one's own may cite a source it does not describe: such a point has no reason to
+    be held apart, so it is fitted and judged like any other."""
+    from polyfleet.perf.calibration import Calibration
+    p = cal.inference[0].model_copy(update={"source": "my-own-benchmark"})
+    mine = Calibration(sources={}, inference=(p,), training=())
+    assert mine.held_apart(p) == "" and mine.source_ref("my-own-benchmark") == "my-own-benchmark"
+    assert mine.points() == [("inference", p)] and mine.points(apart=True) == []

@@ -321,3 +321,27 @@ def test_the_simulator_plans_to_pay_what_the_plan_pays_contracts_included(tmp_pa
     planned, actual, _ = run_costs(setup, [])
     assert planned == pytest.approx(r.total_cost, rel=1e-9)
     assert actual == pytest.approx(planned, rel=1e-12)
+
+
+def test_a_cancelled_contract_holds_nothing_after_it_ends():
+    # 100 chips at $1 for 4 months, cancellable from month 3 for $10,000; demand falls to 50 chips in
+    # months 3-4 and on-demand costs $1.2. Keeping it: $292,000. Cancelling: months 1-2 ($146,000), the
+    # fee and 50 on-demand chips for 2 months (50 x 1.2 x 1,460 = $87,600): $243,600. A cancelled contract
+    # releases its chips: keeping 50 of them at $1 after cancelling (which would cost $229,000) is not allowed.
+    r = solve(inputs([100.0, 100.0, 50.0, 50.0], 4, od=1.2), contract([100, 0, 0, 0], 4, 1.0, cancel_from=2,
+                                                                      fee=10_000))
+    c = r.contracts[0]
+    assert c["cancelled"] and c["held"] == pytest.approx([100, 100, 0, 0])
+    assert r.total_cost == pytest.approx(243_600)
+    assert r.units.sum(axis=(0, 1)).tolist() == pytest.approx([0, 0, 50, 50])
+
+
+def test_the_simulator_counts_contract_chips_as_firm_and_committed():
+    """Min take 50 of 100 delivered, demand 40: the plan holds 50 contract chips and nothing else, and
+    the simulated fleet has those 50 as firm and committed chips of the offering's family."""
+    from polyfleet.sim.schedule import FleetSchedule
+    r = solve(inputs(40.0, 3), contract([100, 0, 0], 3, 1.5, min_take=0.5))
+    sched = FleetSchedule.from_plan(r)
+    assert sched.committed[0].tolist() == pytest.approx([50, 50, 50])
+    assert sched.firm[0].tolist() == pytest.approx([50, 50, 50])
+    assert sched.mask("family", r.inputs.facts.family[0]).tolist() == [True]

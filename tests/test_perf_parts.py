@@ -168,6 +168,24 @@ def test_a_subset_of_one_axis_keeps_all_of_the_other():
     assert by_workload.offerings == t.offerings and np.array_equal(by_workload.rate, t.rate[[-1], :])
 
 
+def test_replica_sizes_are_powers_of_two_and_the_whole_domain_within_the_limit(ctx):
+    """GB200's NVLink domain is 72 chips: sizes 1, 2, 4, ... 64, and 72 itself once the limit reaches it."""
+    from polyfleet.perf.estimate import chip_candidates
+    gb200 = ctx.accelerator("gb200")
+    assert chip_candidates(gb200, limit=72) == [1, 2, 4, 8, 16, 32, 64, 72]
+    assert chip_candidates(gb200, limit=64) == [1, 2, 4, 8, 16, 32, 64]
+    assert chip_candidates(gb200, limit=71) == [1, 2, 4, 8, 16, 32, 64]
+
+
+def test_a_training_run_that_does_not_fit_trains_nothing(ctx):
+    """405B's 16 bytes of state per parameter need 96 H100s; on 8 the run is infeasible, says so, and its
+    throughput is 0 (not a placeholder the planner could buy)."""
+    from polyfleet.perf import estimate_training
+    e = estimate_training("llama-3.1-405b", "h100", chips=8, ctx=ctx)
+    assert not e.feasible and "needs at least 96 chips" in e.reason
+    assert e.tokens_per_s_per_chip == 0.0
+
+
 def test_an_offering_of_another_chip_is_refused_with_both_names(ctx):
     from polyfleet.perf.estimate import estimate_inference
     with pytest.raises(UserError) as exc:

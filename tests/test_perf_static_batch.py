@@ -58,6 +58,9 @@ def test_the_engine_serves_its_compiled_batch_and_no_more():
     assert est.batch == 23 and est.limit == "max batch"
     with pytest.raises(UserError, match="compiled for 4"):
         estimate_inference("llama-3.1-8b", "trn2", chips=1, batch=8, compiled_batch=4)
+    with pytest.raises(UserError) as err:
+        estimate_inference("llama-3.1-8b", "trn2", chips=1, compiled_batch=0)
+    assert err.value.field == "--compiled-batch" and err.value.message == "must be at least 1"
 
 
 def test_a_compiled_batch_whose_kv_caches_do_not_fit_is_infeasible_and_says_why():

@@ -281,3 +281,13 @@ def test_a_solve_that_finds_no_point_says_so_with_an_infinite_gap(monkeypatch):
     res = inference_milp.solve_milp(inst, opts)
     assert res.status == "time limit" and res.gap == np.inf and res.bound == -np.inf
     assert not res.replicas.any() and res.solve_s >= 0.0
+
+
+def test_a_stopped_replica_goes_where_the_middle_of_its_capacity_lands():
+    """One stop A of 300 tokens/s [0, 300) against starts X of 160 [0, 160) and Y of 140 [160, 300):
+    A's middle (150) lies in X, so A's replica (4 chips) moves to X; Y's replica is charged to A too (its
+    middle, 230, lies in A) but stops nothing there."""
+    from polyfleet.place.routing import _pair
+    moves = _pair("chat", [("A", 1, 300.0, 4)], [("X", 1, 160.0, 2, 5.0), ("Y", 1, 140.0, 2, 3.0)])
+    got = [(m.from_pool, m.to_pool, m.from_replicas, m.replicas, m.from_chips, m.to_chips) for m in moves]
+    assert got == [("A", "X", 1, 1, 4, 2), ("A", "Y", 0, 1, 0, 2)]

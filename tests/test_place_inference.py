@@ -334,9 +334,13 @@ def test_names_prices_and_kinds_are_checked():
         place(rates, fleet(("p", "zzz/r", 1)), d)
     with pytest.raises(UnknownNameError):
         place(rates, Fleet((Pool("p", "a/r", 1, 1.0),)), Demand(("nope",), ("t",), [[1.0]]))
-    with pytest.raises(UserError, match="infeasible"):
-        bad = table_from_arrays(["s"], ["a/r", "b/r"], [[R100, 0.0]], 1, [1.0, 1.0])
+    bad = table_from_arrays(["s"], ["a/r", "b/r"], [[R100, 0.0]], 1, [1.0, 1.0])
+    with pytest.raises(UserError, match="infeasible") as err:
         place(bad, fleet(("p", "a/r", 1), ("q", "b/r", 1)), d, previous={("s", "q"): 1})
+    assert err.value.field == "previous"
+    with pytest.raises(UserError) as err:
+        Pool("p", "a/r", 1, term="monthly")
+    assert err.value.field == "term" and "on_demand" in str(err.value)
 
 
 def test_empty_cases():

@@ -119,6 +119,7 @@ def test_off_peak_training_uses_idle_inference_chips():
     (without off-peak: 100 + 20 = $120)."""
     r = plan(off_peak_inputs(20.0), EXACT)
     assert r.total_cost == pytest.approx(100.0) and r.off_peak_chips[1, 0] == pytest.approx(25.0)
+    assert r.off_peak_served[1, 0] == pytest.approx(20.0)      # 25 chips x rate 1 x goodput 0.8: all of it
     assert r.served[1, 0] == pytest.approx(20.0)
     assert plan(off_peak_inputs(20.0, off_peak=False), EXACT).total_cost == pytest.approx(120.0)
 

@@ -176,3 +176,15 @@ def test_an_infeasible_plan_says_how_much_more_power_would_serve_every_demand():
     assert remedy[0].worst_amount == pytest.approx(0.1, rel=1e-6)
     assert remedy[0].months == (0, 1, 2, 3)
     assert "to serve every demand in full instead: power site 'tiny' would have to rise by up to 0.1 MW" in lines[-1]
+
+
+def test_a_budget_too_small_says_by_how_much_it_would_have_to_rise():
+    """The $150,000 budget of the case above: the cheapest month is $162,200 (60 A + 40 B and the site's
+    $60,000), so serving every demand needs the budget $12,200 higher in every month."""
+    site = _site(first=0, usd_per_mw_month=1_000_000.0)
+    res = plan(replace(_inputs(site), budget=np.full(4, 150_000.0)), OPTS)
+    assert not res.feasible
+    (remedy,) = res.diagnosis.remedies
+    assert remedy.kind == "budget" and remedy.months == (0, 1, 2, 3)
+    assert remedy.worst_amount == pytest.approx(12_200, rel=1e-6)
+    assert "the budget would have to rise by up to $12,200" in res.diagnosis.lines()[-1]

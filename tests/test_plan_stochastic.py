@@ -235,3 +235,18 @@ def test_failure_sets_on_every_path_hold_the_reserve_on_each():
     assert every.starts[:, C1, 0].tolist() == [10.0, 4.0]
     assert [x["cost_usd"] for x in every.paths["paths"]] == pytest.approx([22_192, 48_472])
     assert all(x["unmet_share"] == 0 for x in every.paths["paths"])
+
+
+def test_a_windowed_run_on_a_path_scales_by_the_mean_multiplier_over_its_window():
+    """A run of 300 tokens due in a window: over one month (m2) at multiplier 2 it needs 600 tokens on
+    the path; over two months (m1, m2) at 1 and 2, 450; demand scales month by month."""
+    from polyfleet.plan.stochastic import path_inputs
+    inp = simple_inputs(offerings=[{"id": "o", "on_demand": 1.0}],
+                        workloads=[{"id": "run", "demand": 10.0, "rates": {"o": 1.0}}], months=3)
+    mult = np.array([[1.0, 2.0, 4.0]])
+    one = replace(inp, window_tokens=np.array([300.0]), window=np.array([[False, True, False]]))
+    assert path_inputs(one, mult, reference=True).window_tokens.tolist() == pytest.approx([600.0])
+    two = replace(inp, window_tokens=np.array([300.0]), window=np.array([[True, True, False]]))
+    out = path_inputs(two, mult, reference=False)
+    assert out.window_tokens.tolist() == pytest.approx([450.0])
+    assert out.demand[0].tolist() == pytest.approx([10.0, 20.0, 40.0])

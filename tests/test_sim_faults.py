@@ -103,3 +103,24 @@ def test_a_provider_wide_outage_takes_the_provider_and_a_regional_one_its_region
         assert {(e.target_kind, e.target) for e in outages} <= {("provider", "aws"), ("provider", "gcp")}
     else:
         assert {(e.target_kind, e.target) for e in outages} <= {("region", f"{p}/{r}") for p, r in U.regions}
+
+
+def test_a_what_if_naming_an_unknown_provider_says_it_came_from_what_if():
+    with pytest.raises(UnknownNameError) as err:
+        parse_what_if("outage:provider=azure,day=3", U)
+    assert str(err.value).startswith("--what-if") and "aws, gcp" in str(err.value)
+
+
+def test_spot_preemptions_take_a_share_of_a_regions_spot_chips():
+    """Preemptions only (4 a month over 3 regions for a year, 30% lost): each event is a 'preemption'
+    of one region, carrying the share lost; about 4 x 12 x 3 = 144 of them."""
+    from polyfleet.scenario.faults import PriceShocks, SpotPreemptions, SupplyCuts
+    faults = Faults(region_outages=RegionOutages(rate_per_region_year=0.0),
+                    supply_cuts=SupplyCuts(rate_per_vendor_year=0.0),
+                    price_shocks=PriceShocks(rate_per_offering_year=0.0),
+                    spot_preemptions=SpotPreemptions(events_per_month=4.0, share_lost=0.3))
+    events = [e for e in sample_timeline(faults, U, YEAR, np.random.default_rng(5)) if e.kind != "delivery_slip"]
+    assert 100 < len(events) < 190
+    assert {e.kind for e in events} == {"preemption"}
+    assert {e.target for e in events} <= {f"{p}/{r}" for p, r in U.regions}
+    assert all(e.target_kind == "region" and e.magnitude == 0.3 for e in events)

@@ -168,3 +168,22 @@ def test_a_probability_from_few_runs_says_so():
     assert few.warning == f"probabilities from {MIN_RUNS_FOR_MEAN - 1} runs: few runs, wide intervals"
     enough = probability(np.arange(MIN_RUNS_FOR_MEAN) % 2 == 0)
     assert enough.runs == MIN_RUNS_FOR_MEAN and enough.warning is None
+
+
+def test_quantiles_and_cvar_of_no_run_and_of_one_run():
+    """No run: NaN, said so. One run: its value, no interval (NaN), a bootstrap estimate of 1 run with
+    the few-runs warning."""
+    from polyfleet.sim.stats import cvar, quantile
+    for est in (quantile(np.array([]), 0.5), cvar(np.array([]), 0.95)):
+        assert np.isnan(est.value) and est.runs == 0 and est.warning == "no runs" and est.method == "bootstrap"
+    for est in (quantile(np.array([7.0]), 0.9), cvar(np.array([7.0]), 0.95)):
+        assert est.value == 7.0 and np.isnan(est.lo) and np.isnan(est.hi)
+        assert est.method == "bootstrap" and est.runs == 1 and est.warning
+
+
+def test_runs_below_one_are_refused_naming_the_option():
+    from polyfleet.errors import UserError
+    from polyfleet.sim.parallel import run_many
+    with pytest.raises(UserError) as err:
+        run_many(abs, None, 0, seed=1)
+    assert err.value.field == "--runs"
