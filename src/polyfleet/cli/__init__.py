@@ -83,9 +83,8 @@ def _pipe_closed(ck) -> bool:
 
 def _rich_pipe_closed(console: Console) -> None:
     """Rich's hook for a closed output pipe, which would exit 1 (a bug, by our codes): stay quiet
-    and raise the closed pipe for `main` to end with EXIT_PIPE_CLOSED."""
+    and raise the closed pipe for `main` to end with EXIT_PIPE_CLOSED (which silences stdout)."""
     console.quiet = True
-    _quiet_stdout()
     raise BrokenPipeError(errno.EPIPE, "the output's reader closed it")
 
 
