@@ -311,8 +311,10 @@ def test_demand_from_rows_and_validation():
     assert d.services == ("a", "b") and d.tokens_per_s.tolist() == [[6.0, 0.0], [0.0, 2.0]]
     with pytest.raises(UnknownNameError):
         Demand.from_rows([("a", "silver", 1.0)], tiers=("gold",))
-    with pytest.raises(UserError):
-        Demand(("a",), ("t",), [[-1.0]])
+    for bad in ([[-1.0]], [[float("nan")]]):        # a negative or non-finite rate names its field
+        with pytest.raises(UserError) as err:
+            Demand(("a",), ("t",), bad)
+        assert err.value.field == "tokens_per_s"
     with pytest.raises(UserError):
         Demand(("a",), ("t",), [[1.0, 2.0]])
     with pytest.raises(UserError):
@@ -396,13 +398,10 @@ def test_place_fleet_reads_negative_reserved_chips_as_none(reserved):
     assert fp.training_tokens_per_s.tolist() == pytest.approx([1.0])
 
 
-def test_bad_demand_and_unknown_pools_name_what_is_wrong():
-    """A negative or non-finite rate names the field it came in; an unknown pool is called a pool and
-    the known ones are listed (the message the service and the CLI pass on to the user)."""
-    for bad in ([[-1.0]], [[float("nan")]]):
-        with pytest.raises(UserError) as err:
-            Demand(("chat",), ("premium",), bad)
-        assert err.value.field == "tokens_per_s"
+
+def test_an_unknown_pool_is_named_with_the_known_ones():
+    """An unknown pool is called a pool and the known ones are listed (the message the service and the
+    CLI pass on to the user)."""
     f = fleet(("east", "a/r", 2), ("west", "b/r", 2))
     assert f.index("west") == 1
     with pytest.raises(UnknownNameError) as err:
