@@ -8,7 +8,8 @@ import pytest
 
 from polyfleet.perf.calibration import load_calibration, predict_inference
 from polyfleet.perf import Context
-from polyfleet.perf.fit import FIT_PARAMS, _get, chip_params, fit, pooling_matrix, prior_rows, unpinned, use_of
+from polyfleet.perf.fit import (FIT_PARAMS, HARDWARE_PRIORS, _get, chip_params, fit, log_errors, pooling_matrix,
+                                prior_rows, unpinned, use_of)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_a_stack_with_no_points_stays_at_its_catalog_prior(cal, ctx):
     """Without SGLang points the fitted SGLang factor on CUDA is the catalog's prior (0.9)."""
     pts = [(k, p) for k, p in cal.points() if k == "inference" and p.stack == "trtllm"][:10]
     rows, at = prior_rows(FIT_PARAMS, ctx)
-    assert len(rows) == sum(p.startswith("stacks.") for p, _, _ in FIT_PARAMS)
+    assert len(rows) == sum(p.startswith("stacks.") for p, _, _ in FIT_PARAMS) + len(HARDWARE_PRIORS)
     fitted = fit(pts, ctx, from_prior=True).model_dump()
     assert _get(fitted, "stacks.cuda.sglang.inference", np.nan) == pytest.approx(0.9, rel=1e-2)
 
@@ -152,19 +153,39 @@ def test_unpinned_names_the_factors_no_point_reads(cal, ctx):
 
 def test_a_factor_no_point_depends_on_stays_where_it_starts(cal, ctx):
     """Fitted on TensorRT-LLM points alone, Neuron's own factors (no point runs on Neuron, none is pooled
-    or has a prior) come back at the middle of their bounds, where a fit from the prior starts. The
-    optimiser used to carry such a factor toward a bound along its flat direction: a held-out fold that
-    held every Optimum Neuron MoE point then predicted them 20x too slow."""
+    or has a prior) come back at the middle of their bounds, where a fit from the prior starts, and the
+    one the hardware gives at that value. The optimiser used to carry such a factor toward a bound along
+    its flat direction: a held-out fold that held every Optimum Neuron MoE point then predicted them 20x
+    too slow."""
     pts = [(k, p) for k, p in cal.points() if k == "inference" and p.stack == "trtllm"][:10]
     fitted = fit(pts, ctx, from_prior=True).model_dump()
     for path, lo, hi in FIT_PARAMS:
         if path in NEURON_OWN:
-            assert _get(fitted, path, np.nan) == pytest.approx((lo + hi) / 2, rel=1e-12), path
+            start = HARDWARE_PRIORS.get(path, (lo + hi) / 2)
+            assert _get(fitted, path, np.nan) == pytest.approx(start, rel=1e-6), path
+    assert _get(fitted, "platforms.neuron.inference.expert_shard_width", np.nan) == pytest.approx(128.0, rel=1e-6)
     # a pooled Neuron factor still moves with the others
     assert _get(fitted, "platforms.neuron.inference.overhead_ms", np.nan) != pytest.approx(10.25, rel=1e-3)
     # a block of nothing but such factors is left as it starts, without a solve
     alone = (("platforms.neuron.inference.compiled_expert_efficiency", 0.01, 1.0),)
     assert _get(fit(pts, ctx, params=alone, from_prior=True).model_dump(), alone[0][0], np.nan) == pytest.approx(0.505)
+
+
+def test_the_hardware_pins_a_factor_the_points_leave_in_a_valley(cal, ctx):
+    """Optimum Neuron's MoE points run their experts at compiled_expert_efficiency with the narrow-slice
+    penalty shard width / slice: they pin only the ratio of the two. The vLLM gpt-oss-120b points on trn2
+    pin the width alone; held out, the width used to wander along the valley to ~530 (the efficiency
+    with it), and their prompt was predicted 3x too slow. Pulled toward the tensor engine's 128 columns,
+    the width stays between 128 and the ~150-180 the full fit finds, and the held-out gpt-oss points
+    come within 25%."""
+    neuron = [(k, p) for k, p in cal.points() if k == "inference" and p.accelerator in ("trn1", "trn2", "inf2")]
+    held = [(k, p) for k, p in neuron if p.model == "gpt-oss-120b"]
+    assert len(held) == 3
+    fitted = fit([pt for pt in neuron if pt not in held], ctx, from_prior=True)
+    width = _get(fitted.model_dump(), "platforms.neuron.inference.expert_shard_width", np.nan)
+    assert 128.0 <= width <= 200.0
+    errors = log_errors(held, Context(catalog=ctx.catalog, models=ctx.models, efficiency=fitted))
+    assert np.all(np.abs(np.expm1(errors)) < 0.25), np.expm1(errors)
 
 
 def test_the_fit_recovers_factors_of_very_different_scales(cal, ctx):

@@ -148,10 +148,18 @@ def use_of(path: str) -> str:
     return "training" if ".training" in path or path.startswith("intensity_") else "inference"
 
 
+# factors with a value the hardware gives, pulled toward it as stacks are toward theirs: the width a
+# rank's expert slice needs is the NeuronCore tensor engine's array, 128 columns of processing elements
+# (aws-neuron-sdk nki/api/nki/isa/__init__.py @ 81ce03ae, nc_matmul). Without it, points whose experts
+# also run at compiled_expert_efficiency (Optimum Neuron) pin only the two factors' ratio.
+HARDWARE_PRIORS = {"platforms.neuron.inference.expert_shard_width": 128.0}
+
+
 def prior_rows(params, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     """Rows pulling each fitted stack or chip factor toward its prior (log scale):
-    a stack with few published setups stays near what its support matrix says, and a chip's
-    factor near 1 (its platform's efficiency) unless several setups on it say otherwise."""
+    a stack with few published setups stays near what its support matrix says, a chip's
+    factor near 1 (its platform's efficiency) unless several setups on it say otherwise, and
+    a factor the hardware gives near that value (`HARDWARE_PRIORS`)."""
     rows, target = [], []
     for i, (path, _, _) in enumerate(params):
         keys = path.split(".")
@@ -159,6 +167,8 @@ def prior_rows(params, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
             prior = 1.0
         elif keys[0] == "stacks":
             prior, _ = stack_factor(ctx.catalog, None, keys[2], keys[1], keys[3])
+        elif path in HARDWARE_PRIORS:
+            prior = HARDWARE_PRIORS[path]
         else:
             continue
         if prior > 0:
