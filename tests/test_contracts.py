@@ -345,3 +345,17 @@ def test_the_simulator_counts_contract_chips_as_firm_and_committed():
     assert sched.committed[0].tolist() == pytest.approx([50, 50, 50])
     assert sched.firm[0].tolist() == pytest.approx([50, 50, 50])
     assert sched.mask("family", r.inputs.facts.family[0]).tolist() == [True]
+
+
+def test_check_invariants_holds_a_supply_limit_only_where_it_covers_every_term():
+    """100 chips held against a limit of 60: a limit on every term (4) is exceeded; one on some terms
+    (on-demand only) cannot be judged from the total held and is not; one with no cap is skipped."""
+    def doc(limit):
+        return {"feasible": True, "months": ["2026-01"], "demand": [], "contracts": [], "allocation": [],
+                "plan": [{"offering": "gcp/tpu", "month": "2026-01", "chips": 100.0, "mw": 0.1}],
+                "policy": {"power_limits": [], "caps": [], "share_measure": "chips", "supply_limits": [limit]}}
+    every = {"name": "tpu", "offerings": ["gcp/tpu"], "max_chips": [60.0],
+             "terms": ["on_demand", "spot", "commit_1y", "commit_3y"]}
+    assert check_invariants(doc(every)) == ["supply limit tpu exceeded in 2026-01: 100 > 60"]
+    assert check_invariants(doc({**every, "terms": ["on_demand"]})) == []
+    assert check_invariants(doc({**every, "max_chips": None})) == []

@@ -68,7 +68,7 @@ def test_run_time_cost_energy(flat):
     hours = 1e12 / (e.tokens_per_s_per_chip * 64) / 3600
     assert e.days == pytest.approx(hours / 24)
     assert e.usd == pytest.approx(6.88 * 64 * hours)
-    assert e.megawatt_hours == pytest.approx(1275 * 64 * hours / 1e6)
+    assert e.megawatt_hours == pytest.approx(1275 * 64 * hours / 1e6, rel=1e-12)   # W x chips x h / 1e6
 
 
 def test_minimum_chips_for_model_state(ctx):

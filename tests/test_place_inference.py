@@ -407,3 +407,14 @@ def test_an_unknown_pool_is_named_with_the_known_ones():
     with pytest.raises(UnknownNameError) as err:
         f.index("north")
     assert err.value.kind == "pool" and "north" in str(err.value) and "east" in str(err.value)
+
+
+def test_a_demand_keeps_its_own_copy_read_only():
+    """The caller's list may change afterwards; the demand's array may not (a frozen value that placement
+    and the service share): writing to it raises."""
+    rows = [[100.0, 50.0]]
+    d = Demand(("chat",), ("enterprise", "free"), rows)
+    rows[0][0] = 1.0
+    assert d.tokens_per_s[0, 0] == 100.0 and not d.tokens_per_s.flags.writeable
+    with pytest.raises(ValueError):
+        d.tokens_per_s[0, 0] = 5.0

@@ -153,3 +153,24 @@ def test_frontier_2026_plan_is_optimal_and_keeps_its_invariants():
     surv = res.survivability
     assert surv.meets().all()
     assert res.binding and res.inputs.assumptions
+
+
+def test_auto_failure_sets_name_each_provider_and_each_vendors_supply(tmp_path):
+    """`auto_failures: [provider, vendor_supply]` with vendor_supply_months 2: one loss per provider
+    (keep 0 on its offerings) and one supply stop per vendor (keep all, no new chips of its offerings for
+    2 months), each with its id and label."""
+    from polyfleet.plan.failures import contingencies
+    from polyfleet.plan.from_scenario import inputs_from_scenario
+    path = tmp_path / "limits.yaml"
+    path.write_text(textwrap.dedent(SCENARIO), encoding="utf-8")
+    scn = load_scenario(path)
+    facts = inputs_from_scenario(scn).facts
+    sets, _ = contingencies(scn, facts)
+    by_id = {c.id: c for c in sets}
+    vendors = sorted(set(facts.vendor))
+    assert {f"supply:{v}" for v in vendors} <= set(by_id)
+    assert {f"provider:{p}" for p in set(facts.provider)} <= set(by_id)
+    for v in vendors:
+        c = by_id[f"supply:{v}"]
+        assert c.kind == "supply" and c.delay == 2 and c.label == f"{v} delivers nothing new for 2 months"
+        assert (c.keep == 1).all() and c.delayed.tolist() == [x == v for x in facts.vendor]

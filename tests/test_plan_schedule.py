@@ -122,3 +122,30 @@ def test_schedule_adds_up_to_the_plan_for_any_demand(demand, tail):
     assert sum(x["in_horizon_usd"] for x in rows) == pytest.approx(float(r.cost[:, [C1, C3], :].sum()), abs=1e-6)
     assert sum(owed_after_by_vendor(r).values()) == pytest.approx(r.obligation_after_usd, abs=1e-6)
     assert all(x["term_usd"] == pytest.approx(x["in_horizon_usd"] + x["after_horizon_usd"]) for x in rows)
+
+
+def test_group_rows_sums_every_amount_over_the_other_keys():
+    """Two tranches of one offering and one of another, grouped by offering: the sums by hand, in the
+    order the groups were first seen, starting from zero."""
+    def row(off, units, usd):
+        return {"offering": off, "month": "2026-01", "units": units, "chips": 8 * units, "monthly_usd": usd,
+                "term_usd": 12 * usd, "in_horizon_usd": 6 * usd, "after_horizon_usd": 6 * usd}
+    out = group_rows([row("a", 2, 100.0), row("b", 1, 40.0), row("a", 3, 150.0)], ["offering"])
+    assert out == [{"offering": "a", "units": 5, "chips": 40, "monthly_usd": 250.0, "term_usd": 3000.0,
+                    "in_horizon_usd": 1500.0, "after_horizon_usd": 1500.0},
+                   {"offering": "b", "units": 1, "chips": 8, "monthly_usd": 40.0, "term_usd": 480.0,
+                    "in_horizon_usd": 240.0, "after_horizon_usd": 240.0}]
+
+
+def test_offering_rows_carry_each_offerings_vendor_family_provider_and_region(res):
+    """Every plan row names what it holds the way the facts do: a on vendor va / provider pa, b on vb / pb
+    (the family and region as the facts give them), 100 chips of a and 50 of b in the first month."""
+    f = res.inputs.facts
+    rows = res.offering_rows()
+    first = {r["offering"]: r for r in rows if r["month"] == "m1"}
+    assert {o: r["chips"] for o, r in first.items()} == {"a": 100, "b": 50}
+    for r in rows:
+        o = list(f.ids).index(r["offering"])
+        assert (r["vendor"], r["family"], r["provider"], r["region"]) == \
+            (f.vendor[o], f.family[o], f.provider[o], f.region[o])
+    assert (first["a"]["vendor"], first["a"]["provider"]) == ("va", "pa")

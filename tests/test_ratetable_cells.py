@@ -49,6 +49,7 @@ def test_a_measured_rate_is_its_own_band_and_zero_is_infeasible(table):
     m = table.with_measured("chat", 5.0e5, accelerator="h100")
     for j in cols:
         assert m.rate[w, j] == m.rate_low[w, j] == m.rate_high[w, j] == 5.0e5 and m.feasible[w, j]
+        assert m.reason[w, j] == ""       # a measured rate runs: no reason against it
     zero = table.with_measured("chat", 0.0, accelerator="h100")
     assert not zero.feasible[w, cols].any() and all(zero.reason[w, j] == "measured rate is zero" for j in cols)
 

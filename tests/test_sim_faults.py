@@ -124,3 +124,28 @@ def test_spot_preemptions_take_a_share_of_a_regions_spot_chips():
     assert {e.kind for e in events} == {"preemption"}
     assert {e.target for e in events} <= {f"{p}/{r}" for p, r in U.regions}
     assert all(e.target_kind == "region" and e.magnitude == 0.3 for e in events)
+
+
+def test_a_what_if_after_the_simulated_time_is_refused_naming_the_option():
+    """A 30-day run refuses an outage on day 40: the error names --what-if and the days allowed."""
+    with pytest.raises(UserError) as err:
+        parse_what_if("outage:provider=gcp,day=40,hours=2", U, horizon_s=30 * DAY)
+    assert err.value.field == "--what-if" and err.value.allowed == "day in [0, 30)"
+    assert parse_what_if("outage:provider=gcp,day=29,hours=2", U, horizon_s=30 * DAY).start_s == 29 * DAY
+
+
+def test_a_delivery_slip_starts_at_its_month_and_lasts_its_drawn_length():
+    """Slips certain (probability 1), nothing else drawn: every vendor slips every month of a 3-month
+    horizon, each event starting at its month's first second and lasting its magnitude in months."""
+    from polyfleet.scenario.faults import DeliverySlips, PriceShocks, SpotPreemptions, SupplyCuts
+    faults = Faults(region_outages=RegionOutages(rate_per_region_year=0.0),
+                    supply_cuts=SupplyCuts(rate_per_vendor_year=0.0),
+                    spot_preemptions=SpotPreemptions(events_per_month=0.0),
+                    price_shocks=PriceShocks(rate_per_offering_year=0.0),
+                    delivery_slips=DeliverySlips(probability=1.0, mean_months=2.0))
+    month = 730 * HOUR
+    slips = [e for e in sample_timeline(faults, U, 3 * month, np.random.default_rng(4), month_s=month)
+             if e.kind == "delivery_slip"]
+    expected = [(m * month, v) for m in range(3) for v in ("google", "nvidia")]
+    assert sorted((e.start_s, e.target) for e in slips) == expected
+    assert all(e.duration_s == pytest.approx(e.magnitude * month) and e.magnitude > 0 for e in slips)
