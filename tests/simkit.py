@@ -7,7 +7,8 @@ from dataclasses import replace
 import numpy as np
 
 from polyfleet.place.inference_synthetic import table_from_arrays
-from polyfleet.scenario.faults import ChipFailures, Faults
+from polyfleet.scenario.faults import (ChipFailures, DeliverySlips, Faults, PriceShocks, RegionOutages, SpotPreemptions,
+                                       SupplyCuts)
 from polyfleet.scenario.resolve import OfferingFacts
 from polyfleet.scenario.simulation import SimOptions, TrafficShape
 from polyfleet.sim.calendar import Calendar
@@ -18,6 +19,15 @@ from polyfleet.sim.setup import SimSetup
 FLAT = TrafficShape(daily_peak_to_mean=1.0, weekend_factor=1.0, noise_sigma=0.0)
 NO_FAILURES = Faults(chip_failures=ChipFailures(annual_failure_rate=0.0))
 HOURS_PER_MONTH = 730.0
+
+
+def only_faults(**kinds) -> Faults:
+    """Faults with every sampled kind off (rates and probabilities 0) except the sections given."""
+    off = dict(region_outages=RegionOutages(rate_per_region_year=0.0), supply_cuts=SupplyCuts(rate_per_vendor_year=0.0),
+               delivery_slips=DeliverySlips(probability=0.0), chip_failures=ChipFailures(annual_failure_rate=0.0),
+               spot_preemptions=SpotPreemptions(events_per_month=0.0),
+               price_shocks=PriceShocks(rate_per_offering_year=0.0))
+    return Faults(**(off | kinds))
 MONTH_S = HOURS_PER_MONTH * 3600.0
 
 

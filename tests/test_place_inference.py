@@ -398,7 +398,6 @@ def test_place_fleet_reads_negative_reserved_chips_as_none(reserved):
     assert fp.training_tokens_per_s.tolist() == pytest.approx([1.0])
 
 
-
 def test_an_unknown_pool_is_named_with_the_known_ones():
     """An unknown pool is called a pool and the known ones are listed (the message the service and the
     CLI pass on to the user)."""

@@ -46,10 +46,15 @@ risk:
 
 
 @pytest.fixture(scope="module")
-def limits_doc(tmp_path_factory):
+def limits_scn(tmp_path_factory):
     path = tmp_path_factory.mktemp("scn") / "limits.yaml"
     path.write_text(textwrap.dedent(SCENARIO), encoding="utf-8")
-    res = plan(load_scenario(path), PlanOptions(solve=SolveOptions(mip_rel_gap=1e-3)))
+    return load_scenario(path)
+
+
+@pytest.fixture(scope="module")
+def limits_doc(limits_scn):
+    res = plan(limits_scn, PlanOptions(solve=SolveOptions(mip_rel_gap=1e-3)))
     return res, json.loads(json.dumps(jsonable(res.to_dict())))
 
 
@@ -155,17 +160,14 @@ def test_frontier_2026_plan_is_optimal_and_keeps_its_invariants():
     assert res.binding and res.inputs.assumptions
 
 
-def test_auto_failure_sets_name_each_provider_and_each_vendors_supply(tmp_path):
+def test_auto_failure_sets_name_each_provider_and_each_vendors_supply(limits_scn):
     """`auto_failures: [provider, vendor_supply]` with vendor_supply_months 2: one loss per provider
     (keep 0 on its offerings) and one supply stop per vendor (keep all, no new chips of its offerings for
     2 months), each with its id and label."""
     from polyfleet.plan.failures import contingencies
     from polyfleet.plan.from_scenario import inputs_from_scenario
-    path = tmp_path / "limits.yaml"
-    path.write_text(textwrap.dedent(SCENARIO), encoding="utf-8")
-    scn = load_scenario(path)
-    facts = inputs_from_scenario(scn).facts
-    sets, _ = contingencies(scn, facts)
+    facts = inputs_from_scenario(limits_scn).facts
+    sets, _ = contingencies(limits_scn, facts)
     by_id = {c.id: c for c in sets}
     vendors = sorted(set(facts.vendor))
     assert {f"supply:{v}" for v in vendors} <= set(by_id)

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from polyfleet.errors import UnknownNameError, UserError
-from polyfleet.scenario.faults import Faults, FixedEvent, RegionOutages
+from polyfleet.scenario.faults import DeliverySlips, Faults, FixedEvent, RegionOutages, SpotPreemptions
 from polyfleet.scenario.simulation import TrafficShape
 from polyfleet.sim.demand import cycle, noise, traffic
 from polyfleet.sim.faults import DAY, HOUR, YEAR, Universe, parse_what_if, sample_timeline
+from simkit import only_faults
 
 U = Universe(regions=(("aws", "us-east-1"), ("aws", "us-east-2"), ("gcp", "us-central1")),
              vendors=("google", "nvidia"), offerings=("aws/p5.48xlarge/us-east-1",))
@@ -114,12 +115,8 @@ def test_a_what_if_naming_an_unknown_provider_says_it_came_from_what_if():
 def test_spot_preemptions_take_a_share_of_a_regions_spot_chips():
     """Preemptions only (4 a month over 3 regions for a year, 30% lost): each event is a 'preemption'
     of one region, carrying the share lost; about 4 x 12 x 3 = 144 of them."""
-    from polyfleet.scenario.faults import PriceShocks, SpotPreemptions, SupplyCuts
-    faults = Faults(region_outages=RegionOutages(rate_per_region_year=0.0),
-                    supply_cuts=SupplyCuts(rate_per_vendor_year=0.0),
-                    price_shocks=PriceShocks(rate_per_offering_year=0.0),
-                    spot_preemptions=SpotPreemptions(events_per_month=4.0, share_lost=0.3))
-    events = [e for e in sample_timeline(faults, U, YEAR, np.random.default_rng(5)) if e.kind != "delivery_slip"]
+    events = sample_timeline(only_faults(spot_preemptions=SpotPreemptions(events_per_month=4.0, share_lost=0.3)),
+                             U, YEAR, np.random.default_rng(5))
     assert 100 < len(events) < 190
     assert {e.kind for e in events} == {"preemption"}
     assert {e.target for e in events} <= {f"{p}/{r}" for p, r in U.regions}
@@ -137,12 +134,7 @@ def test_a_what_if_after_the_simulated_time_is_refused_naming_the_option():
 def test_a_delivery_slip_starts_at_its_month_and_lasts_its_drawn_length():
     """Slips certain (probability 1), nothing else drawn: every vendor slips every month of a 3-month
     horizon, each event starting at its month's first second and lasting its magnitude in months."""
-    from polyfleet.scenario.faults import DeliverySlips, PriceShocks, SpotPreemptions, SupplyCuts
-    faults = Faults(region_outages=RegionOutages(rate_per_region_year=0.0),
-                    supply_cuts=SupplyCuts(rate_per_vendor_year=0.0),
-                    spot_preemptions=SpotPreemptions(events_per_month=0.0),
-                    price_shocks=PriceShocks(rate_per_offering_year=0.0),
-                    delivery_slips=DeliverySlips(probability=1.0, mean_months=2.0))
+    faults = only_faults(delivery_slips=DeliverySlips(probability=1.0, mean_months=2.0))
     month = 730 * HOUR
     slips = [e for e in sample_timeline(faults, U, 3 * month, np.random.default_rng(4), month_s=month)
              if e.kind == "delivery_slip"]

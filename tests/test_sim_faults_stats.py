@@ -8,22 +8,18 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from polyfleet.scenario.faults import (ChipFailures, DeliverySlips, Faults, FixedEvent, PriceShocks, RegionOutages,
-                                       SpotPreemptions, SupplyCuts)
+from polyfleet.scenario.faults import Faults, FixedEvent, SupplyCuts
 from polyfleet.sim.calendar import DAY, HOUR
 from polyfleet.sim.faults import Universe, sample_timeline
 from polyfleet.sim.stats import mean
+from simkit import only_faults
 
 YEAR_S = 8760 * 3600.0
 UNIVERSE = Universe(regions=(("x", "r0"), ("x", "r1")), vendors=("va", "vb"), offerings=("x/p0/r0", "x/p1/r1"))
 
 
 def only_supply_cuts(rate: float) -> Faults:
-    return Faults(region_outages=RegionOutages(rate_per_region_year=0.0),
-                  supply_cuts=SupplyCuts(rate_per_vendor_year=rate),
-                  delivery_slips=DeliverySlips(probability=0.0), chip_failures=ChipFailures(annual_failure_rate=0.0),
-                  spot_preemptions=SpotPreemptions(events_per_month=0.0),
-                  price_shocks=PriceShocks(rate_per_offering_year=0.0))
+    return only_faults(supply_cuts=SupplyCuts(rate_per_vendor_year=rate))
 
 
 def test_supply_cuts_arrive_at_their_rate():
