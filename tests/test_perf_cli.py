@@ -59,7 +59,8 @@ def test_calibration_cross_validation_by_family_and_stack(run_cli):
     apart = [g for g in doc["groups"] if g["scope"] == "held apart"]
     assert sorted((g["group"], g["points"], g["goal"]) for g in apart) == [
         ("amd/dstack-dsr1", 60, "-"), ("nvidia/dstack-dsr1-h200", 36, "-"), ("nvidia/sglang-dsv3-h200", 1, "-"),
-        ("trainium/neuron-trn1-tnx-long-prompt", 2, "-"), ("trainium/nxdi-contrib-dsv3", 10, "-")]
+        ("trainium/neuron-trn1-tnx-long-prompt", 2, "-"), ("trainium/nxdi-contrib-dsv3", 10, "-"),
+        ("trainium/optimum-neuron-dp-cold-ttft", 2, "-")]
     assert not {p["id"] for p in doc["points"]} & {"dstack-mi300x-dsr1-vllm-3200-800-c4"}
     code, _, err = run_cli("perf", "calibration", "--folds", "3")
     assert code == 2 and "--cv" in err
@@ -73,10 +74,12 @@ def test_in_sample_calibration_counts_fitted_points_and_marks_the_rest(run_cli):
     apart = [r for r in rows if r["held_apart"]]
     trn1 = {r["id"] for r in apart if "inf2" in r["held_apart"]}
     assert trn1 == {"tnx-trn1-mistral-7b-b1-ttft", "tnx-trn1-llama2-13b-b1-ttft-8k"}
-    assert len(apart) == 109 and all("software" in r["held_apart"] for r in apart)
+    cold = {r["id"] for r in apart if "loaded TTFT" in r["held_apart"]}
+    assert cold == {"optneuron-trn1-llama31-8b-dp4-run1-sync-ttft", "optneuron-inf2-llama31-8b-dp3-sync-ttft"}
+    assert len(apart) == 111 and all("software" in r["held_apart"] for r in apart if r["id"] not in cold)
     code, out, _ = run_cli("perf", "calibration")
     fitted = len(rows) - len(apart)
-    assert f"/{fitted} points within tolerance" in out and "109 points are held apart" in out
+    assert f"/{fitted} points within tolerance" in out and "111 points are held apart" in out
 
 
 def test_an_estimate_names_a_fitted_chip_factor(run_cli):

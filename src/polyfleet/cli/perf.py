@@ -75,9 +75,9 @@ def perf_inference(
     tpot_ms: float | None = typer.Option(None, "--tpot-ms", help="Time-per-output-token SLO on the mean step of a "
                                          "steady batch; for a P99 limit give less (MLPerf logs: P99 TPOT 1.1-1.6x "
                                          "the mean)."),
-    batch: int | None = typer.Option(None, "--batch", help="Fixed batch: the sequences the replica holds in "
-                                       "flight (a benchmark's concurrency, or its requests/s x mean latency; "
-                                       "default: the largest meeting the SLOs)."),
+    batch: int | None = typer.Option(None, "--batch", help="Fixed batch: the sequences the replica decodes "
+                                       "together (a benchmark's concurrency, or its requests/s x (mean latency "
+                                       "- mean TTFT); default: the largest meeting the SLOs)."),
     compiled_batch: int | None = typer.Option(None, "--compiled-batch", help="Batch a static-shape engine (Neuron) "
                                               "was compiled for: each decode step computes that many slots, "
                                               "however few requests it serves."),
