@@ -115,7 +115,8 @@ def test_an_unloaded_ttft_above_the_loaded_one_is_held_apart(cal):
     cold = {p.id: p for _, p in cal.points(apart=True) if p.source == "optimum-neuron-dp-cold-ttft"}
     assert set(cold) == {"optneuron-trn1-llama31-8b-dp4-run1-sync-ttft", "optneuron-inf2-llama31-8b-dp3-sync-ttft"}
     reason = cal.held_apart(next(iter(cold.values())))
-    for pid, loaded_ms in (("optneuron-inf2-llama31-8b-dp3-sync-ttft", 350), ("optneuron-trn1-llama31-8b-dp4-run1-sync-ttft", 271)):
+    loaded = {"optneuron-inf2-llama31-8b-dp3-sync-ttft": 350, "optneuron-trn1-llama31-8b-dp4-run1-sync-ttft": 271}
+    for pid, loaded_ms in loaded.items():
         unloaded_ms = round(cold[pid].published * 1000)
         assert f"{unloaded_ms} ms against {loaded_ms} ms" in reason and unloaded_ms > loaded_ms
     warm = [p for _, p in cal.points() if p.id.startswith("optneuron-trn1-llama31-8b-dp4-run") and p.metric == "ttft_s"]

@@ -114,6 +114,10 @@ class Runtime(_Frozen):
         "kernel", description="how a serving stack computes routed-expert matmuls: kernel runs hand-written "
         "expert kernels (grouped GEMM, NKI blockwise and token-generation MLP kernels); compiled leaves them to "
         "the graph compiler as ordinary gathers and matmuls (`compiled_expert_efficiency`)")
+    quantized_matmuls: Literal["native", "weight-only"] = Field(
+        "native", description="how a serving stack runs an int8 or int4 checkpoint: native multiplies in that "
+        "type where the chip has it (activations quantized too); weight-only stores the weights in it and "
+        "multiplies in bf16 (each weight converted as it is read), so only the bytes read shrink")
     note: str = ""
 
     def provides(self, names: set[str]) -> bool:

@@ -20,7 +20,7 @@ from . import inference as inf
 from . import training as tr
 from .arrays import ChipArrays, ModelArrays
 from .estimate import Context, chip_candidates
-from .portability import STACK_TRAITS, stack_factor, stack_traits
+from .portability import STACK_TRAITS, matmul_dtype, stack_factor, stack_traits
 from .recipes import recipe_arrays
 
 FAMILIES = ("tpu", "trainium", "nvidia", "amd")
@@ -146,9 +146,10 @@ def predict_inference(points: list[Point], ctx: Context) -> np.ndarray:
         mi = mkey.setdefault((spec.id, p.dtype, kv), len(mkey))
         if mi == len(mrows):
             mrows.append((spec, p.dtype, kv))
-        hi = ckey.setdefault((acc.id, p.dtype), len(ckey))
+        mm = matmul_dtype(ctx.catalog, p.stack, p.dtype)
+        hi = ckey.setdefault((acc.id, mm), len(ckey))
         if hi == len(crows):
-            crows.append((acc, p.dtype))
+            crows.append((acc, mm))
         if p.choose_replica:
             cand = [c for c in chip_candidates(acc) if p.chips % c == 0]
         else:

@@ -14,7 +14,7 @@ from . import inference as inf
 from . import training as tr
 from .arrays import ChipArrays, ModelArrays
 from .efficiency import Efficiency, default_efficiency
-from .portability import STACK_TRAITS, StackChoice, choose_stack, stack_traits
+from .portability import STACK_TRAITS, StackChoice, choose_stack, matmul_dtype, stack_traits
 from .power import it_watts_per_chip
 from .recipes import recipe_arrays
 from .uncertainty import band_for
@@ -173,7 +173,7 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
             raise UserError("must be at least 1", field="--system-chips")
         sizes = [c for c in sizes if system_chips % c == 0] or [system_chips]
     M = ModelArrays.build([(spec, dtype, kv_dtype)])
-    H = ChipArrays.build([(acc, dtype)], ctx.efficiency)
+    H = ChipArrays.build([(acc, matmul_dtype(ctx.catalog, rt, dtype))], ctx.efficiency)
     n = len(sizes)
     inf_ = float("inf")
     cases = inf.InferenceCases(
@@ -202,7 +202,9 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
                    if not getattr(acc, k).known and k != "tdp_watts"]
     if watts.assumed:
         assumptions.append(f"{acc.id} IT watts/chip {watts.value:g}: {watts.note}")
-    if H.compute_dtype[0] != dtype:
+    if matmul_dtype(ctx.catalog, rt, dtype) != dtype:
+        assumptions.append(f"{rt} quantizes weights only: {dtype} weights, {H.compute_dtype[0]} matmuls")
+    elif H.compute_dtype[0] != dtype:
         assumptions.append(f"{acc.id} has no {dtype} peak: matmuls run in {H.compute_dtype[0]} (weight-only {dtype})")
     assumptions += stack_note(acc, choice, "serving") + chip_note(acc, ctx.efficiency, "inference")
     assumptions += _trait_notes(rt, traits, input_tokens + output_tokens, bool(spec.moe))

@@ -45,6 +45,17 @@ def stack_traits(catalog: Catalog, stack: str | None) -> tuple[bool, bool, bool]
     return (rt.kv_admission == "reserve", rt.decode_attention == "unfused", rt.expert_matmuls == "compiled")
 
 
+WEIGHT_ONLY_DTYPES = ("int8", "int4")
+
+
+def matmul_dtype(catalog: Catalog, stack: str | None, dtype: str) -> str:
+    """The dtype a serving stack's matmuls ask the chip for, given the checkpoint's `dtype`: bf16 where
+    the stack quantizes int8/int4 weights only (runtimes.yaml `quantized_matmuls: weight-only`)."""
+    if stack and dtype in WEIGHT_ONLY_DTYPES and catalog.runtime(stack).quantized_matmuls == "weight-only":
+        return "bf16"
+    return dtype
+
+
 def stack_factor(catalog: Catalog, eff: Efficiency | None, stack: str, platform: str, use: str) -> tuple[float, bool]:
     """(factor, fitted) of a stack on a platform; (0, False) where it does not run there."""
     rt = catalog.runtime(stack)

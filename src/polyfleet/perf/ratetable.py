@@ -20,7 +20,7 @@ from . import inference as inf
 from . import training as tr
 from .arrays import ChipArrays, ModelArrays
 from .estimate import Context, chip_candidates, family_of
-from .portability import STACK_TRAITS, choose_stack, stack_traits
+from .portability import STACK_TRAITS, choose_stack, matmul_dtype, stack_traits
 from .power import it_watts_per_chip
 from .recipes import recipe_arrays
 from .uncertainty import band_for
@@ -229,9 +229,10 @@ def _inference_block(services, accs, ctx: Context, rate, chips_out, reason, stac
             if eff == 0:
                 reason[si, ai] = why
                 continue
-            hi = ckey.setdefault((acc.id, svc.dtype), len(ckey))
+            mm = matmul_dtype(ctx.catalog, stack[si, ai], svc.dtype)
+            hi = ckey.setdefault((acc.id, mm), len(ckey))
             if hi == len(crows):
-                crows.append((acc, svc.dtype))
+                crows.append((acc, mm))
             blocks.append((si, ai, mi, hi, eff, b_in, b_out, share, sizes[ai],
                            svc.ttft_s or np.inf, svc.tpot_s or np.inf,
                            (*stack_traits(ctx.catalog, stack[si, ai]), svc.attention_dp_on(acc.platform))))
