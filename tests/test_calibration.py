@@ -257,8 +257,9 @@ def test_a_calibration_point_is_predicted_by_the_estimate_users_get(cal, ctx):
     with TensorRT-LLM at 1,024 in / 8,192 out (KV-bound, its admission reserving each sequence's
     whole context), one request on optimum-neuron's batch-32 engine, Transformers NeuronX's unfused
     decode attention at 8 x 8,192 tokens, optimum-neuron's compiler-built expert matmuls in a
-    Qwen3-235B prompt on 16 trn2, and Qwen3-235B's attention data-parallel over 8 H100 (DEP8) predict
-    the same figure."""
+    Qwen3-235B prompt on 16 trn2, Qwen3-235B's attention data-parallel over 8 H100 (DEP8), and int8
+    weights multiplied in bf16 (Transformers NeuronX on inf2, JetStream-PyTorch on v5e) predict the same
+    figure."""
     from polyfleet.perf import estimate_inference
     from polyfleet.perf.calibration import predict_inference
     pts = {p.id: p for _, p in cal.points()}
@@ -266,7 +267,9 @@ def test_a_calibration_point_is_predicted_by_the_estimate_users_get(cal, ctx):
                         ("optneuron-trn1-llama31-8b-dp4-run1-sync-tpot", "tpot_s"),
                         ("tnx-inf2-mistral-7b-b8-8k", "output_tokens_per_s"),
                         ("optneuron-trn2-qwen3-235b-sync-ttft", "ttft_s"),
-                        ("trt11-h100-qwen3-235b-1024-8192", "output_tokens_per_s_per_chip")):
+                        ("trt11-h100-qwen3-235b-1024-8192", "output_tokens_per_s_per_chip"),
+                        ("tnx-inf2-llama3-8b-b8", "output_tokens_per_s"),
+                        ("jetstream-v5e-llama2-7b-int8-b96", "output_tokens_per_s")):
         p = pts[pid]
         e = estimate_inference(p.model, p.accelerator, chips=p.replica_chips or p.chips, dtype=p.dtype,
                                input_tokens=p.input_tokens, output_tokens=p.output_tokens, batch=p.batch,
