@@ -173,7 +173,8 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
             raise UserError("must be at least 1", field="--system-chips")
         sizes = [c for c in sizes if system_chips % c == 0] or [system_chips]
     M = ModelArrays.build([(spec, dtype, kv_dtype)])
-    H = ChipArrays.build([(acc, matmul_dtype(ctx.catalog, rt, dtype))], ctx.efficiency)
+    mm_dtype = matmul_dtype(ctx.catalog, rt, dtype)
+    H = ChipArrays.build([(acc, mm_dtype)], ctx.efficiency)
     n = len(sizes)
     inf_ = float("inf")
     cases = inf.InferenceCases(
@@ -202,7 +203,7 @@ def estimate_inference(model: str | ModelSpec, accelerator: str | Accelerator, *
                    if not getattr(acc, k).known and k != "tdp_watts"]
     if watts.assumed:
         assumptions.append(f"{acc.id} IT watts/chip {watts.value:g}: {watts.note}")
-    if matmul_dtype(ctx.catalog, rt, dtype) != dtype:
+    if mm_dtype != dtype:
         assumptions.append(f"{rt} quantizes weights only: {dtype} weights, {H.compute_dtype[0]} matmuls")
     elif H.compute_dtype[0] != dtype:
         assumptions.append(f"{acc.id} has no {dtype} peak: matmuls run in {H.compute_dtype[0]} (weight-only {dtype})")
